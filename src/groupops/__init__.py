@@ -1,0 +1,134 @@
+"""groupops: the operating rules of online communities, with reasons.
+
+Host services feed groupops what happens in their groups (events) and get back
+decisions with explanations: who may enter the paid group, who is warned and then
+evicted at the end of a period, who may come back, who is promoted. Messaging and
+storage plug in through pluggy hooks.
+
+The public API is exactly the names in ``__all__``; everything else is private.
+"""
+
+from ._errors import (
+    GroupOpsError,
+    InputError,
+    MissingExtraError,
+    PluginError,
+    Problem,
+    RuleError,
+    StoreError,
+    UnknownGroupError,
+    UnknownMemberError,
+    UnknownPolicyError,
+)
+from ._model import (
+    ACTIONS,
+    Decision,
+    Event,
+    Group,
+    Member,
+    Membership,
+    decision_id,
+)
+from .rules._book import RuleBook, dump_rule_book, load_rule_book, rule_book_schema
+from .rules._conditions import (
+    AllOf,
+    AnyOf,
+    AtLeastOf,
+    Attr,
+    Condition,
+    Count,
+    DaysSince,
+    DistinctDays,
+    Label,
+    Metric,
+    Not,
+    Role,
+    Sum,
+    Tenure,
+)
+from .rules._evaluate import Context, MetricFunction, evaluate
+from .rules._explain import Explanation
+from .rules._facts import Community, History
+from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival
+from .rules._semantics import (
+    EvictionCheck,
+    LadderMove,
+    Period,
+    admission_check,
+    eviction_check,
+    eviction_period,
+    eviction_periods,
+    in_grace,
+    ladder_move,
+    revival_check,
+    revival_deadline,
+    revival_open,
+)
+from .rules._time import Duration, Schedule, parse_duration
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIONS",
+    "Admission",
+    "AllOf",
+    "AnyOf",
+    "AtLeastOf",
+    "Attr",
+    "Community",
+    "Condition",
+    "Context",
+    "Count",
+    "DaysSince",
+    "Decision",
+    "DistinctDays",
+    "Duration",
+    "Event",
+    "Eviction",
+    "EvictionCheck",
+    "Explanation",
+    "Group",
+    "GroupOpsError",
+    "History",
+    "InputError",
+    "Label",
+    "Ladder",
+    "LadderMove",
+    "LadderStep",
+    "Member",
+    "Membership",
+    "Metric",
+    "MetricFunction",
+    "MissingExtraError",
+    "Not",
+    "Period",
+    "PluginError",
+    "Problem",
+    "Revival",
+    "Role",
+    "RuleBook",
+    "RuleError",
+    "Schedule",
+    "StoreError",
+    "Sum",
+    "Tenure",
+    "UnknownGroupError",
+    "UnknownMemberError",
+    "UnknownPolicyError",
+    "__version__",
+    "admission_check",
+    "decision_id",
+    "dump_rule_book",
+    "evaluate",
+    "eviction_check",
+    "eviction_period",
+    "eviction_periods",
+    "in_grace",
+    "ladder_move",
+    "load_rule_book",
+    "parse_duration",
+    "revival_check",
+    "revival_deadline",
+    "revival_open",
+    "rule_book_schema",
+]

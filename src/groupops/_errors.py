@@ -1,0 +1,131 @@
+"""Exceptions raised by groupops.
+
+Every exception groupops raises on purpose derives from :class:`GroupOpsError`; each
+leaf also derives from the builtin a caller would naturally catch::
+
+    GroupOpsError
+     ├── RuleError (ValueError)          a rule book, condition or template is invalid
+     ├── InputError (ValueError)         an event, member or other record is invalid
+     ├── UnknownMemberError (KeyError)   a member id the store has never seen
+     ├── UnknownGroupError (KeyError)    a group id the rule book does not name
+     ├── UnknownPolicyError (KeyError)   a policy id the rule book does not name
+     ├── PluginError (RuntimeError)      a plugin is missing, misspelt or misbehaving
+     ├── StoreError (RuntimeError)       the store cannot carry out a request
+     └── MissingExtraError (ImportError) an optional extra is not installed
+
+:class:`RuleError` and :class:`InputError` carry every problem found, each as a
+:class:`Problem` with a path (``policies[1].when.any[0].within``) and a message that
+quotes the offending value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "GroupOpsError",
+    "InputError",
+    "MissingExtraError",
+    "PluginError",
+    "Problem",
+    "RuleError",
+    "StoreError",
+    "UnknownGroupError",
+    "UnknownMemberError",
+    "UnknownPolicyError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is, and what is wrong with it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class GroupOpsError(Exception):
+    """Base class of every error groupops raises on purpose."""
+
+
+class _ProblemsError(GroupOpsError):
+    def __init__(self, problems: Iterable[Problem] | str, *, source: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem("", problems)]
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        if len(self.problems) == 1:
+            return f"{where}{self.problems[0]}"
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return f"{where}{len(self.problems)} problems:\n{lines}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,), {"source": self.source})
+
+
+class RuleError(_ProblemsError, ValueError):
+    """A rule book, condition or message template is invalid."""
+
+
+class InputError(_ProblemsError, ValueError):
+    """An event, member or other input record is invalid."""
+
+
+class UnknownMemberError(GroupOpsError, KeyError):
+    """A member id that the store has never seen."""
+
+    def __init__(self, member: str) -> None:
+        self.member = member
+        super().__init__(f"unknown member {member!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownGroupError(GroupOpsError, KeyError):
+    """A group id that the rule book does not name."""
+
+    def __init__(self, group: str, *, known: Sequence[str] = ()) -> None:
+        self.group = group
+        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"unknown group {group!r}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownPolicyError(GroupOpsError, KeyError):
+    """A policy id that the rule book does not name."""
+
+    def __init__(self, policy: str, *, known: Sequence[str] = ()) -> None:
+        self.policy = policy
+        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"unknown policy {policy!r}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class PluginError(GroupOpsError, RuntimeError):
+    """A plugin is missing, misspelt, or returned something unusable."""
+
+
+class StoreError(GroupOpsError, RuntimeError):
+    """The store cannot carry out a request (schema too new, database locked, ...)."""
+
+
+class MissingExtraError(GroupOpsError, ImportError):
+    """An optional extra is not installed; the message is the command that installs it."""
+
+    def __init__(self, extra: str, *, feature: str) -> None:
+        self.extra = extra
+        super().__init__(f"{feature} needs the {extra!r} extra: pip install 'groupops[{extra}]'")

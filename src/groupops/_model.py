@@ -1,0 +1,207 @@
+"""The domain types: members, groups, memberships, events and decisions.
+
+All are frozen pydantic models with strict validation: unknown fields are errors,
+ids are non-empty, timestamps must carry a time zone and numbers must be finite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    field_validator,
+)
+
+from .rules._explain import Explanation
+
+__all__ = [
+    "ACTIONS",
+    "Decision",
+    "Event",
+    "Group",
+    "GroupKind",
+    "Id",
+    "Member",
+    "Membership",
+    "MembershipStatus",
+    "decision_id",
+]
+
+
+def _non_empty_id(value: str) -> str:
+    if not value.strip():
+        raise ValueError(f"{value!r} is not a valid id: ids are non-empty")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_non_empty_id)]
+"""A non-empty identifier (member, group, event, policy)."""
+
+Scalar = str | int | float | bool | None
+GroupKind = Literal["general", "activity", "interest", "paid"]
+MembershipStatus = Literal["active", "notified", "evicted", "left", "removed"]
+
+ACTIONS = (
+    "invite",
+    "notice",
+    "spare",
+    "evict",
+    "revive",
+    "promote",
+    "demote",
+    "welcome",
+    "warn",
+    "remove",
+    "digest",
+    "route",
+    "task",
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Member(_Frozen):
+    """A person in the community, with the labels operators select by.
+
+    ``labels`` are tags such as customer level or paying status (``"A"``, ``"premium"``);
+    ``attributes`` are named values (``{"city": "杭州", "orders": 3}``).
+    """
+
+    id: Id
+    name: str = ""
+    labels: tuple[str, ...] = ()
+    attributes: dict[str, Scalar] = Field(default_factory=dict)
+    source: str | None = None
+    referrer: str | None = None
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_sorted(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple | set | frozenset):
+            return tuple(sorted(set(value)))
+        return value
+
+
+class Group(_Frozen):
+    """A community group named in the rule book.
+
+    ``family`` ties groups of one programme together (the camp's cohorts); ``messenger``
+    names the messenger plugin that reaches it; ``operators`` are who get operator tasks
+    for actions the messenger cannot carry out.
+    """
+
+    id: Id
+    name: str = ""
+    kind: GroupKind = "general"
+    capacity: int | None = Field(default=None, ge=1)
+    family: str | None = None
+    messenger: str | None = None
+    operators: tuple[str, ...] = ()
+
+
+class Membership(_Frozen):
+    """One member in one group: role, status and the moments rules measure from."""
+
+    member: Id
+    group: Id
+    role: str = "member"
+    status: MembershipStatus = "active"
+    joined_at: AwareDatetime
+    left_at: AwareDatetime | None = None
+    evicted_at: AwareDatetime | None = None
+    revived_at: AwareDatetime | None = None
+    promoted_at: AwareDatetime | None = None
+    revivals: int = Field(default=0, ge=0)
+    role_changes: int = Field(default=0, ge=0)
+    locked: bool = False
+
+    @property
+    def present(self) -> bool:
+        """True while the member is in the group (active or notified)."""
+        return self.status in ("active", "notified")
+
+
+class Event(_Frozen):
+    """Something that happened: a check-in, a purchase, a violation, a join.
+
+    ``kind`` is an open string. ``group`` is None for member-wide events (a purchase in
+    the shop). ``value`` is what ``sum`` adds up by default; ``data`` holds anything else.
+    """
+
+    id: Id
+    kind: Annotated[str, AfterValidator(_non_empty_id)]
+    member: Id
+    group: Id | None = None
+    at: AwareDatetime
+    value: FiniteFloat = 1.0
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+def decision_id(policy: str, action: str, member: str, group: str, period: str) -> str:
+    """The stable id of a decision: the same inputs always give the same id."""
+    key = "\x1f".join((policy, action, member, group, period))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+class Decision(_Frozen):
+    """What a policy decided for one member in one group, and why.
+
+    ``id`` is :func:`decision_id` of (policy, action, member, group, period), so deciding
+    the same thing twice yields the same id. ``revision`` is the content hash of the rule
+    book that made the decision.
+    """
+
+    id: str
+    policy: str
+    action: str
+    member: str
+    group: str
+    at: AwareDatetime
+    period: str
+    explanation: Explanation | None = None
+    revision: str = ""
+    target_group: str | None = None
+    from_role: str | None = None
+    to_role: str | None = None
+    status: Literal["applied", "vetoed", "preview"] = "applied"
+    veto_reason: str | None = None
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        policy: str,
+        action: str,
+        member: str,
+        group: str,
+        period: str,
+        at: datetime,
+        **fields: Any,
+    ) -> Decision:
+        """Build a decision whose id is derived from its identity fields."""
+        return cls(
+            id=decision_id(policy, action, member, group, period),
+            policy=policy,
+            action=action,
+            member=member,
+            group=group,
+            period=period,
+            at=at,
+            **fields,
+        )
+
+    def reasons(self, locale: str = "en") -> str:
+        """The explanation as one line of text (empty when there is none)."""
+        if self.explanation is None:
+            return ""
+        return self.explanation.summary(locale=locale)

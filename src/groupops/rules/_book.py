@@ -1,0 +1,291 @@
+"""The rule book: groups, policies and message templates, loaded from YAML, JSON or TOML.
+
+Loading validates everything up front and reports every problem with its path::
+
+    policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import tzinfo
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
+from .._model import Group
+from .._validation import problems_from
+from ._conditions import Metric, _Rule, iter_leaves
+from ._policies import Admission, Eviction, Ladder, Policy, Revival
+from ._templates import check_template
+from ._time import zone
+
+__all__ = ["RuleBook", "dump_rule_book", "load_rule_book", "rule_book_schema"]
+
+Format = Literal["yaml", "json", "toml"]
+
+
+class RuleBook(_Rule):
+    """Groups and the policies that run them, in one time zone.
+
+    Build one from a file with :func:`load_rule_book`, from a mapping with
+    :meth:`RuleBook.load`, or from Python objects directly.
+    """
+
+    version: Literal[1] = 1
+    timezone: str = "UTC"
+    locale: Literal["en", "zh"] = "en"
+    groups: tuple[Group, ...] = Field(min_length=1)
+    policies: tuple[Policy, ...] = ()
+    templates: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo) -> RuleBook:
+        if info.context and info.context.get("defer_cross_check"):
+            return self
+        problems = self.cross_check()
+        if problems:
+            raise ValueError("; ".join(map(str, problems)))
+        return self
+
+    # -- derived ---------------------------------------------------------------------
+
+    @property
+    def tz(self) -> tzinfo:
+        """The book's time zone; calendar logic happens here."""
+        return zone(self.timezone)
+
+    @cached_property
+    def revision(self) -> str:
+        """A content hash of the book: equal books have equal revisions."""
+        canonical = json.dumps(self.to_data(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    def group(self, group_id: str) -> Group:
+        """The group named ``group_id``; :class:`UnknownGroupError` otherwise."""
+        for g in self.groups:
+            if g.id == group_id:
+                return g
+        raise UnknownGroupError(group_id, known=[g.id for g in self.groups])
+
+    def policy(self, policy_id: str) -> Policy:
+        """The policy named ``policy_id``; :class:`UnknownPolicyError` otherwise."""
+        for p in self.policies:
+            if p.id == policy_id:
+                return p
+        raise UnknownPolicyError(policy_id, known=[p.id for p in self.policies])
+
+    def policies_of(self, kind: type[Any]) -> list[Any]:
+        """The policies of one type, in book order."""
+        return [p for p in self.policies if isinstance(p, kind)]
+
+    def metrics_used(self) -> set[str]:
+        """Names of plugin metrics the book's conditions refer to."""
+        return {
+            leaf.metric
+            for _, cond in self.conditions()
+            for leaf in iter_leaves(cond)
+            if isinstance(leaf, Metric)
+        }
+
+    def conditions(self) -> list[tuple[str, Any]]:
+        """Every condition in the book with its path (``policies[0].when``)."""
+        out: list[tuple[str, Any]] = []
+        for i, p in enumerate(self.policies):
+            base = f"policies[{i}]"
+            if isinstance(p, Admission | Revival):
+                out.append((f"{base}.when", p.when))
+            elif isinstance(p, Eviction):
+                out.append((f"{base}.when", p.when))
+                if p.exempt is not None:
+                    out.append((f"{base}.exempt", p.exempt))
+            elif isinstance(p, Ladder):
+                for j, s in enumerate(p.steps):
+                    if s.promote is not None:
+                        out.append((f"{base}.steps[{j}].promote", s.promote))
+                    if s.keep is not None:
+                        out.append((f"{base}.steps[{j}].keep", s.keep))
+        return out
+
+    def template(self, action: str, policy: Any = None) -> str | None:
+        """The template for an action: the policy's own, else the book's, else None."""
+        if policy is not None and action in policy.templates:
+            return str(policy.templates[action])
+        return self.templates.get(action)
+
+    # -- checks across the book ------------------------------------------------------
+
+    def cross_check(self) -> list[Problem]:
+        """Problems that need the whole book: unknown or duplicate ids, bad templates."""
+        return cross_check(self.to_data())
+
+    # -- (de)serialisation -----------------------------------------------------------
+
+    @classmethod
+    def load(cls, data: Any, *, source: str | None = None) -> RuleBook:
+        """Validate a mapping into a book; :class:`RuleError` lists every problem."""
+        if not isinstance(data, dict):
+            raise RuleError(
+                [Problem("", f"a rule book is a mapping, not {type(data).__name__}")], source=source
+            )
+        problems = cross_check(data)
+        try:
+            book = cls.model_validate(data, context={"defer_cross_check": True})
+        except ValidationError as exc:
+            raise RuleError(problems_from(exc) + problems, source=source) from None
+        if problems:
+            raise RuleError(problems, source=source)
+        return book
+
+    def to_data(self) -> dict[str, Any]:
+        """The book as plain data (what YAML/JSON/TOML hold); ``load`` reads it back."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _items(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list | tuple) else []
+
+
+def _str_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
+
+
+def cross_check(data: Any) -> list[Problem]:
+    """Problems that need the whole book, found on plain data so that they are reported
+    together with field errors: unknown or duplicate ids, ladder roles that repeat,
+    templates with unknown placeholders."""
+    if not isinstance(data, dict):
+        return []
+    problems: list[Problem] = []
+    groups = [(i, g.get("id")) for i, g in _items(data.get("groups")) if isinstance(g, dict)]
+    group_ids = [gid for _, gid in groups if isinstance(gid, str)]
+    known = set(group_ids)
+    seen_groups: set[str] = set()
+    for i, gid in groups:
+        if isinstance(gid, str):
+            if gid in seen_groups:
+                problems.append(Problem(f"groups[{i}].id", f"duplicate group id {gid!r}"))
+            seen_groups.add(gid)
+
+    def ref(path: str, gid: str) -> None:
+        if group_ids and gid not in known:
+            problems.append(Problem(path, f"unknown group {gid!r} (groups: {', '.join(group_ids)})"))
+
+    seen_policies: set[str] = set()
+    for i, p in _items(data.get("policies")):
+        if not isinstance(p, dict):
+            continue
+        base = f"policies[{i}]"
+        pid = p.get("id")
+        if isinstance(pid, str):
+            if pid in seen_policies:
+                problems.append(Problem(f"{base}.id", f"duplicate policy id {pid!r}"))
+            seen_policies.add(pid)
+        if p.get("type") == "admission":
+            sources = _str_list(p.get("from"))
+            for j, gid in enumerate(sources):
+                ref(f"{base}.from[{j}]", gid)
+            to = p.get("to")
+            if isinstance(to, str):
+                ref(f"{base}.to", to)
+                if to in sources:
+                    problems.append(Problem(f"{base}.to", f"{to!r} is also in 'from'"))
+        else:
+            for j, gid in enumerate(_str_list(p.get("groups"))):
+                ref(f"{base}.groups[{j}]", gid)
+        if p.get("type") == "ladder":
+            first: dict[str, int] = {}
+            for j, step in _items(p.get("steps")):
+                if not isinstance(step, dict):
+                    continue
+                role = step.get("role")
+                if isinstance(role, str):
+                    if role in first:
+                        problems.append(
+                            Problem(
+                                f"{base}.steps[{j}].role",
+                                f"role {role!r} repeats steps[{first[role]}]",
+                            )
+                        )
+                    first.setdefault(role, j)
+                if j > 0 and step.get("promote") is None:
+                    problems.append(Problem(f"{base}.steps[{j}].promote", "is required above the first step"))
+        templates = p.get("templates")
+        if isinstance(templates, dict):
+            for action, text in templates.items():
+                if isinstance(text, str):
+                    problems.extend(Problem(f"{base}.templates.{action}", m) for m in check_template(text))
+    templates = data.get("templates")
+    if isinstance(templates, dict):
+        for action, text in templates.items():
+            if isinstance(text, str):
+                problems.extend(Problem(f"templates.{action}", m) for m in check_template(text))
+    return problems
+
+
+def _detect_format(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    if suffix == ".json":
+        return "json"
+    if suffix == ".toml":
+        return "toml"
+    raise RuleError([Problem("", f"{path.name!r}: expected a .yaml, .yml, .json or .toml file")])
+
+
+def parse_text(text: str, fmt: Format, *, source: str | None = None) -> Any:
+    """Parse YAML / JSON / TOML text into plain data; :class:`RuleError` on syntax errors."""
+    try:
+        if fmt == "yaml":
+            return yaml.safe_load(text)
+        if fmt == "json":
+            return json.loads(text)
+        return tomllib.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RuleError([Problem("", f"not valid {fmt.upper()}: {exc}")], source=source) from None
+
+
+def load_rule_book(source: str | Path, *, format: Format | None = None) -> RuleBook:
+    """Load and validate a rule book from a YAML, JSON or TOML file.
+
+    ``format`` defaults to the file's suffix. Raises :class:`RuleError` listing every
+    problem, each with its path.
+    """
+    path = Path(source)
+    fmt = format or _detect_format(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError([Problem("", f"cannot read {str(path)!r}: {exc.strerror}")]) from None
+    return RuleBook.load(parse_text(text, fmt, source=str(path)), source=str(path))
+
+
+def dump_rule_book(book: RuleBook, format: Literal["yaml", "json"] = "yaml") -> str:
+    """The book as YAML or JSON text; :func:`load_rule_book` reads it back equal."""
+    data = book.to_data()
+    if format == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def rule_book_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule book, for editors and other tools."""
+    schema = RuleBook.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "groupops rule book"
+    return schema

@@ -1,0 +1,275 @@
+"""Evaluating conditions against facts, producing explanation trees.
+
+:func:`evaluate` is a pure function of the condition, the member's history, the
+membership and the moment ``at``: it never reads the clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
+
+from .._model import Member, Membership
+from ._conditions import (
+    AllOf,
+    AnyOf,
+    AtLeastOf,
+    Attr,
+    Count,
+    DaysSince,
+    DistinctDays,
+    Label,
+    Metric,
+    Not,
+    Role,
+    Scope,
+    Sum,
+    Tenure,
+    _Windowed,
+)
+from ._explain import Explanation, decisive_children
+from ._facts import History
+from ._time import to_zone
+
+__all__ = ["Context", "MetricFunction", "evaluate", "window_start"]
+
+_DAY = 86400.0
+
+
+class MetricFunction(Protocol):
+    """A plugin metric: a number for one member over a window.
+
+    Called with the member's :class:`History`, the group being evaluated (None for
+    member scope), the window's start (None for all time) and end.
+    """
+
+    def __call__(
+        self, history: History, *, group: str | None, start: datetime | None, end: datetime
+    ) -> float: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a condition may look at for one member in one group at one moment."""
+
+    at: datetime
+    tz: tzinfo
+    history: History
+    group: str
+    member: Member | None = None
+    membership: Membership | None = None
+    default_scope: Scope = "group"
+    period_start: datetime | None = None
+    metrics: Mapping[str, MetricFunction] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", to_zone(self.at, self.tz))
+
+    def anchor(self, name: str) -> datetime | None:
+        """The moment a ``since``/``tenure`` anchor names, or None if it never happened."""
+        if name == "period_start":
+            return self.period_start
+        ms = self.membership
+        if ms is None:
+            return None
+        return {
+            "joined": ms.joined_at,
+            "evicted": ms.evicted_at,
+            "revived": ms.revived_at,
+            "promoted": ms.promoted_at,
+        }[name]
+
+    def scope_group(self, scope: Scope | None) -> str | None:
+        """The group a leaf counts in: the evaluated group, or None for every event."""
+        return None if (scope or self.default_scope) == "member" else self.group
+
+
+def window_start(leaf: _Windowed, ctx: Context) -> tuple[datetime | None, bool]:
+    """``(start, empty)``: where the leaf's window starts, and whether it is empty
+    because its anchor never happened."""
+    if leaf.within is not None:
+        return leaf.within.before(ctx.at, ctx.tz), False
+    if leaf.since is not None:
+        start = ctx.anchor(leaf.since)
+        if start is None:
+            return None, True
+        return start, start > ctx.at
+    return None, False
+
+
+def _windowed(leaf: Any, ctx: Context, test: str, subject: str, measure: Callable[..., float]) -> Explanation:
+    start, empty = window_start(leaf, ctx)
+    group = ctx.scope_group(leaf.scope)
+    observed = 0.0 if empty else float(measure(group, start, ctx.at))
+    return Explanation(
+        test=test,
+        passed=leaf.check(observed),
+        subject=subject,
+        observed=observed,
+        expect=leaf.comparators(),
+        window=leaf.window_text(),
+        window_start=start,
+        scope=leaf.scope or ctx.default_scope,
+        field=getattr(leaf, "field", None) if test == "sum" else None,
+    )
+
+
+def _count(leaf: Count, ctx: Context) -> Explanation:
+    h = ctx.history
+    return _windowed(leaf, ctx, "count", leaf.count, lambda g, s, e: h.count(leaf.count, g, s, e))
+
+
+def _sum(leaf: Sum, ctx: Context) -> Explanation:
+    h = ctx.history
+    return _windowed(leaf, ctx, "sum", leaf.sum, lambda g, s, e: h.total(leaf.sum, leaf.field, g, s, e))
+
+
+def _distinct_days(leaf: DistinctDays, ctx: Context) -> Explanation:
+    h = ctx.history
+    kind = leaf.distinct_days
+    return _windowed(leaf, ctx, "distinct_days", kind, lambda g, s, e: h.distinct_days(kind, g, s, e))
+
+
+def _metric(leaf: Metric, ctx: Context) -> Explanation:
+    fn = ctx.metrics.get(leaf.metric)
+    if fn is None:
+        raise KeyError(f"metric {leaf.metric!r} is not registered by any plugin")
+    h = ctx.history
+    return _windowed(leaf, ctx, "metric", leaf.metric, lambda g, s, e: fn(h, group=g, start=s, end=e))
+
+
+def _days_since(leaf: DaysSince, ctx: Context) -> Explanation:
+    last = ctx.history.last_at(leaf.days_since, ctx.scope_group(leaf.scope), ctx.at)
+    observed = math.inf if last is None else (ctx.at - last).total_seconds() / _DAY
+    return Explanation(
+        test="days_since",
+        passed=leaf.check(observed),
+        subject=leaf.days_since,
+        observed=observed,
+        expect=leaf.comparators(),
+        scope=leaf.scope or ctx.default_scope,
+    )
+
+
+def _tenure(leaf: Tenure, ctx: Context) -> Explanation:
+    since = ctx.anchor(leaf.tenure)
+    observed = None if since is None else (ctx.at - since).total_seconds() / _DAY
+    return Explanation(
+        test="tenure",
+        passed=observed is not None and leaf.check(observed),
+        subject=leaf.tenure,
+        observed=observed,
+        expect=leaf.comparators(),
+    )
+
+
+def _label(leaf: Label, ctx: Context) -> Explanation:
+    labels = list(ctx.member.labels) if ctx.member is not None else []
+    return Explanation(
+        test="label",
+        passed=any(x in labels for x in leaf.label),
+        subject=list(leaf.label),
+        observed=labels,
+        expect={"has": list(leaf.label)},
+    )
+
+
+def _role(leaf: Role, ctx: Context) -> Explanation:
+    role = ctx.membership.role if ctx.membership is not None else None
+    return Explanation(
+        test="role",
+        passed=role in leaf.role,
+        subject=list(leaf.role),
+        observed=role,
+        expect={"role": list(leaf.role)},
+    )
+
+
+def _attr(leaf: Attr, ctx: Context) -> Explanation:
+    value = ctx.member.attributes.get(leaf.attr) if ctx.member is not None else None
+    shown: Any = value
+    if isinstance(value, bool):
+        shown = str(value).lower()
+    elif isinstance(value, int):
+        shown = float(value)
+    return Explanation(
+        test="attr",
+        passed=leaf.check(value),
+        subject=leaf.attr,
+        observed=shown,
+        expect=leaf.expectations(),
+    )
+
+
+def _combine(test: str, children: list[Explanation], k: int | None = None) -> Explanation:
+    results = [c.passed for c in children]
+    if test == "all":
+        passed = all(results)
+    elif test == "any":
+        passed = any(results)
+    elif test == "not":
+        passed = not results[0]
+    else:
+        passed = sum(results) >= (k or 0)
+    return Explanation(
+        test=test,
+        passed=passed,
+        k=k,
+        children=tuple(children),
+        decided_by=decisive_children(test, passed, results, k),
+    )
+
+
+def evaluate(condition: Any, ctx: Context) -> Explanation:
+    """Evaluate ``condition`` in ``ctx``; the explanation says whether it holds and why.
+
+    Every child of a combinator is evaluated (no short-circuit), so the explanation is
+    complete: an operator sees every requirement, met or not.
+    """
+    if isinstance(condition, AllOf):
+        return _combine("all", [evaluate(c, ctx) for c in condition.all])
+    if isinstance(condition, AnyOf):
+        return _combine("any", [evaluate(c, ctx) for c in condition.any])
+    if isinstance(condition, Not):
+        return _combine("not", [evaluate(condition.not_, ctx)])
+    if isinstance(condition, AtLeastOf):
+        return _combine("at_least_of", [evaluate(c, ctx) for c in condition.of], condition.at_least_of)
+    leaf = _LEAVES.get(type(condition))
+    if leaf is None:
+        raise TypeError(f"not a condition: {condition!r}")
+    return leaf(condition, ctx)
+
+
+def holds(condition: Any, ctx: Context) -> bool:
+    """Whether ``condition`` holds, without building the explanation of passing parts."""
+    if isinstance(condition, AllOf):
+        return all(holds(c, ctx) for c in condition.all)
+    if isinstance(condition, AnyOf):
+        return any(holds(c, ctx) for c in condition.any)
+    if isinstance(condition, Not):
+        return not holds(condition.not_, ctx)
+    if isinstance(condition, AtLeastOf):
+        need = condition.at_least_of
+        got = 0
+        for c in condition.of:
+            got += holds(c, ctx)
+            if got >= need:
+                return True
+        return got >= need
+    return evaluate(condition, ctx).passed
+
+
+_LEAVES: dict[type, Callable[[Any, Context], Explanation]] = {
+    Count: _count,
+    Sum: _sum,
+    DistinctDays: _distinct_days,
+    DaysSince: _days_since,
+    Tenure: _tenure,
+    Metric: _metric,
+    Label: _label,
+    Role: _role,
+    Attr: _attr,
+}

@@ -1,0 +1,354 @@
+"""Explanation trees: why a condition passed or failed, as text (en / zh) and JSON.
+
+An :class:`Explanation` mirrors the condition it explains. Every leaf carries the
+observed value, the threshold and whether it passed; every combinator carries its
+children and which of them decided the outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+__all__ = ["Explanation", "Locale", "decisive_children"]
+
+Locale = Literal["en", "zh"]
+Observed = float | str | list[str] | None
+
+_COMBINATORS = frozenset({"all", "any", "not", "at_least_of"})
+_NEGATE = {"at_least": "below", "below": "at_least", "at_most": "above", "above": "at_most"}
+
+
+def decisive_children(test: str, passed: bool, results: list[bool], k: int | None) -> tuple[int, ...]:
+    """Which children decided a combinator's outcome.
+
+    ``all`` that passed: every child; that failed: the failing ones. ``any`` that passed:
+    the passing ones; that failed: every child. ``at_least_of``: the children on the side
+    of the outcome. ``not``: its one child.
+    """
+    idx = range(len(results))
+    if test == "not":
+        return (0,)
+    if test == "all":
+        return tuple(idx) if passed else tuple(i for i in idx if not results[i])
+    if test == "any":
+        return tuple(i for i in idx if results[i]) if passed else tuple(idx)
+    # at_least_of
+    return tuple(i for i in idx if results[i] == passed)
+
+
+class Explanation(BaseModel):
+    """Why a condition passed or failed at one moment.
+
+    ``test`` is the condition's key (``count``, ``days_since``, ``all``, ...). Leaves fill
+    ``subject`` (event kind, label, attribute, ...), ``observed`` (``inf`` for "never"),
+    ``expect`` (the comparators, e.g. ``{"at_least": 7}``), and the window they looked at.
+    Combinators fill ``children`` and ``decided_by``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="strings")
+
+    test: str
+    passed: bool
+    subject: str | list[str] | None = None
+    observed: Observed = None
+    expect: dict[str, Any] = {}
+    window: str | None = None
+    window_start: AwareDatetime | None = None
+    scope: str | None = None
+    field: str | None = None
+    k: int | None = None
+    negated: bool = False
+    children: tuple[Explanation, ...] = ()
+    decided_by: tuple[int, ...] = ()
+
+    # -- structure -------------------------------------------------------------------
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for a leaf (anything but all / any / not / at_least_of)."""
+        return self.test not in _COMBINATORS
+
+    def leaves(self) -> list[Explanation]:
+        """Every leaf, depth first."""
+        if self.is_leaf:
+            return [self]
+        return [leaf for child in self.children for leaf in child.leaves()]
+
+    def deciding_leaves(self) -> list[Explanation]:
+        """The leaves that decided the outcome, following ``decided_by`` down the tree."""
+        if self.is_leaf:
+            return [self]
+        return [leaf for i in self.decided_by for leaf in self.children[i].deciding_leaves()]
+
+    def negate(self) -> Explanation:
+        """The explanation of ``not <condition>``, written positively.
+
+        ``{days_since: checkin, at_least: 7}`` that passed becomes "needs fewer than 7"
+        that failed: what a notice tells a member to fix.
+        """
+        if self.test == "not":
+            return self.children[0]
+        if self.is_leaf:
+            return self.model_copy(update={"passed": not self.passed, "negated": not self.negated})
+        children = tuple(c.negate() for c in self.children)
+        results = [c.passed for c in children]
+        if self.test in ("all", "any"):
+            test = "any" if self.test == "all" else "all"
+            return self.model_copy(
+                update={
+                    "test": test,
+                    "passed": not self.passed,
+                    "children": children,
+                    "decided_by": decisive_children(test, not self.passed, results, None),
+                }
+            )
+        k = len(children) - (self.k or 0) + 1
+        return self.model_copy(
+            update={
+                "k": k,
+                "passed": not self.passed,
+                "children": children,
+                "decided_by": decisive_children("at_least_of", not self.passed, results, k),
+            }
+        )
+
+    # -- rendering -------------------------------------------------------------------
+
+    def summary(self, locale: Locale | str = "en") -> str:
+        """The deciding leaves as one line: ``checked in 9 days ago; needs fewer than 7``."""
+        sep = "；" if locale == "zh" else "; "
+        return sep.join(_leaf_text(leaf, locale) for leaf in self.deciding_leaves())
+
+    def missing(self, locale: Locale | str = "en") -> str:
+        """For a failed requirement: the failing leaves that decided it, as one line."""
+        sep = "；" if locale == "zh" else "; "
+        return sep.join(_leaf_text(leaf, locale) for leaf in self.deciding_leaves() if not leaf.passed)
+
+    def render(self, locale: Locale | str = "en", *, indent: str = "  ") -> str:
+        """The whole tree as indented text, one line per node, ✓ or ✗ in front."""
+        lines: list[str] = []
+        self._render_into(lines, 0, locale, indent)
+        return "\n".join(lines)
+
+    def _render_into(self, lines: list[str], depth: int, locale: str, indent: str) -> None:
+        mark = "✓" if self.passed else "✗"
+        if self.is_leaf:
+            lines.append(f"{indent * depth}{mark} {_leaf_text(self, locale)}")
+            return
+        lines.append(f"{indent * depth}{mark} {_combinator_text(self, locale)}")
+        for child in self.children:
+            child._render_into(lines, depth + 1, locale, indent)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (``inf`` is written ``"Infinity"``)."""
+        return self.model_dump(mode="json", exclude_defaults=True) | {"passed": self.passed}
+
+
+# -- text --------------------------------------------------------------------------
+
+# How a few common event kinds read in a sentence; any other kind is named as it is.
+_VERBS: dict[str, tuple[str, str, str]] = {
+    # kind: (english past tense, english "never" form, chinese verb)
+    "checkin": ("checked in", "never checked in", "打卡"),
+    "purchase": ("purchased", "never purchased", "购买"),
+    "message": ("posted", "never posted", "发言"),
+    "payment": ("paid", "never paid", "付款"),
+    "activity": ("took part in an activity", "never took part in an activity", "参加活动"),
+    "redemption": ("redeemed points", "never redeemed points", "兑换积分"),
+    "violation": ("broke a rule", "never broke a rule", "违规"),
+    "answer": ("answered", "never answered", "回答"),
+    "referral": ("referred someone", "never referred anyone", "推荐"),
+}
+_ZH_NOUN = {kind: zh for kind, (_, _, zh) in _VERBS.items()}
+
+_EN_CMP = {
+    "at_least": "at least",
+    "at_most": "at most",
+    "above": "more than",
+    "below": "fewer than",
+    "equals": "exactly",
+    "in": "one of",
+}
+_ZH_CMP = {
+    "at_least": "至少",
+    "at_most": "至多",
+    "above": "多于",
+    "below": "少于",
+    "equals": "等于",
+    "in": "属于",
+}
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "∞"
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _expectations(leaf: Explanation) -> list[tuple[str, Any]]:
+    items = list(leaf.expect.items())
+    if not leaf.negated:
+        return items
+    if len(items) == 1 and items[0][0] in _NEGATE:
+        return [(_NEGATE[items[0][0]], items[0][1])]
+    return [("not", items)]
+
+
+def _requirement(leaf: Explanation, locale: str, unit: str = "") -> str:
+    parts: list[str] = []
+    table = _ZH_CMP if locale == "zh" else _EN_CMP
+    for key, value in _expectations(leaf):
+        if key == "not":
+            inner = leaf.model_copy(update={"negated": False})
+            text = _requirement(inner, locale, unit)
+            parts.append(f"不满足（{text}）" if locale == "zh" else f"not ({text})")
+            continue
+        if key == "has":
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            if locale == "zh":
+                parts.append(("没有" if leaf.negated else "带有") + f"标签 {shown}")
+            else:
+                parts.append(("no" if leaf.negated else "a") + f" label {shown}")
+            continue
+        if key == "role":
+            shown = " or ".join(map(str, value)) if locale != "zh" else "、".join(map(str, value))
+            if locale == "zh":
+                parts.append(("不是" if leaf.negated else "是") + f" {shown}")
+            else:
+                parts.append(("not " if leaf.negated else "") + shown)
+            continue
+        if key == "in":
+            word = (
+                ("不属于" if leaf.negated else table[key])
+                if locale == "zh"
+                else ("none of" if leaf.negated else table[key])
+            )
+            parts.append(f"{word} {value!r}")
+            continue
+        if key == "equals" and leaf.negated and len(leaf.expect) == 1:
+            parts.append(f"不等于 {_num(value)}" if locale == "zh" else f"anything but {_num(value)}")
+            continue
+        parts.append(f"{table[key]} {_num(value)}{unit}")
+    joiner = "且" if locale == "zh" else " and "
+    return joiner.join(parts)
+
+
+def _window_en(leaf: Explanation) -> str:
+    if leaf.window is None:
+        return "ever"
+    kind, _, arg = leaf.window.partition(" ")
+    if kind == "within":
+        from ._time import parse_duration
+
+        return f"in the last {parse_duration(arg).describe('en')}"
+    return f"since {arg.replace('_', ' ')}"
+
+
+def _window_zh(leaf: Explanation) -> str:
+    if leaf.window is None:
+        return "累计"
+    kind, _, arg = leaf.window.partition(" ")
+    if kind == "within":
+        from ._time import parse_duration
+
+        return f"{parse_duration(arg).describe('zh')}内"
+    names = {
+        "joined": "入群",
+        "evicted": "被移出",
+        "revived": "复活",
+        "promoted": "晋升",
+        "period_start": "本期开始",
+    }
+    return f"自{names.get(arg, arg)}以来"
+
+
+def _leaf_text(leaf: Explanation, locale: str) -> str:
+    return _leaf_zh(leaf) if locale == "zh" else _leaf_en(leaf)
+
+
+def _leaf_en(leaf: Explanation) -> str:
+    subject = leaf.subject if isinstance(leaf.subject, str) else ", ".join(leaf.subject or [])
+    obs = leaf.observed
+    need = _requirement(leaf, "en")
+    t = leaf.test
+    if t == "count":
+        n = _num(obs)
+        times = "time" if n == "1" else "times"
+        return f"{subject} {n} {times} {_window_en(leaf)}; needs {need}"
+    if t == "sum":
+        return f"total {subject} {leaf.field} {_num(obs)} {_window_en(leaf)}; needs {need}"
+    if t == "distinct_days":
+        n = _num(obs)
+        return f"{subject} on {n} day{'' if n == '1' else 's'} {_window_en(leaf)}; needs {need}"
+    if t == "days_since":
+        verb, never, _ = _VERBS.get(subject, (f"last {subject}", f"no {subject} ever", ""))
+        if isinstance(obs, float) and math.isinf(obs):
+            return f"{never}; needs {need}"
+        n = _num(float(math.floor(obs))) if isinstance(obs, float) else _num(obs)
+        return f"{verb} {n} day{'' if n == '1' else 's'} ago; needs {need}"
+    if t == "tenure":
+        return f"{_num(obs)} days since {subject}; needs {need}"
+    if t == "label":
+        have = ", ".join(obs) if isinstance(obs, list) and obs else "none"
+        return f"labels: {have}; needs {need}"
+    if t == "attr":
+        shown = "missing" if obs is None else repr(obs)
+        return f"{subject} is {shown}; needs {need}"
+    if t == "role":
+        return f"role is {obs}; needs {need}"
+    return f"{subject} is {_num(obs)} {_window_en(leaf)}; needs {need}"
+
+
+def _leaf_zh(leaf: Explanation) -> str:
+    subject = leaf.subject if isinstance(leaf.subject, str) else "、".join(leaf.subject or [])
+    noun = _ZH_NOUN.get(subject, subject)
+    obs = leaf.observed
+    t = leaf.test
+    if t == "count":
+        return f"{_window_zh(leaf)}{noun} {_num(obs)} 次（要求{_requirement(leaf, 'zh', ' 次')}）"
+    if t == "sum":
+        return f"{_window_zh(leaf)}{noun}{leaf.field}合计 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
+    if t == "distinct_days":
+        return f"{_window_zh(leaf)}有 {_num(obs)} 天{noun}（要求{_requirement(leaf, 'zh', ' 天')}）"
+    if t == "days_since":
+        need = _requirement(leaf, "zh", " 天")
+        if isinstance(obs, float) and math.isinf(obs):
+            return f"从未{noun}（要求{need}）"
+        n = _num(float(math.floor(obs))) if isinstance(obs, float) else _num(obs)
+        return f"{n} 天未{noun}（要求{need}）"
+    if t == "tenure":
+        names = {"joined": "入群", "evicted": "被移出", "revived": "复活", "promoted": "晋升"}
+        return f"{names.get(subject, subject)} {_num(obs)} 天（要求{_requirement(leaf, 'zh', ' 天')}）"
+    if t == "label":
+        have = "、".join(obs) if isinstance(obs, list) and obs else "无"
+        return f"标签：{have}（要求{_requirement(leaf, 'zh')}）"
+    if t == "attr":
+        shown = "缺失" if obs is None else repr(obs)
+        return f"{subject} 为 {shown}（要求{_requirement(leaf, 'zh')}）"
+    if t == "role":
+        return f"角色为 {obs}（要求{_requirement(leaf, 'zh')}）"
+    return f"{_window_zh(leaf)}{subject} 为 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
+
+
+def _combinator_text(node: Explanation, locale: str) -> str:
+    n = len(node.children)
+    if locale == "zh":
+        return {
+            "all": f"全部满足（{n} 项）",
+            "any": f"满足任一（{n} 项）",
+            "not": "不满足",
+            "at_least_of": f"至少满足 {node.k} 项（共 {n} 项）",
+        }[node.test]
+    return {
+        "all": f"all of {n}",
+        "any": f"any of {n}",
+        "not": "not",
+        "at_least_of": f"at least {node.k} of {n}",
+    }[node.test]
