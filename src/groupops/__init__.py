@@ -20,6 +20,8 @@ from ._errors import (
     UnknownMemberError,
     UnknownPolicyError,
 )
+from ._engine import Engine
+from ._messaging import ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
     ACTIONS,
     Decision,
@@ -29,6 +31,11 @@ from ._model import (
     Membership,
     decision_id,
 )
+from ._outbox import OutboxMessage
+from ._reports import DeliveryReport, ExplainReport, IngestReport, Rejected, RunReport, Section
+from .plugins._store import Store
+from .plugins.hookspecs import hookimpl
+from .plugins.memory import MemoryStore
 from .rules._book import RuleBook, dump_rule_book, load_rule_book, rule_book_schema
 from .rules._conditions import (
     AllOf,
@@ -77,19 +84,24 @@ __all__ = [
     "Attr",
     "Community",
     "Condition",
+    "ConsoleMessenger",
     "Context",
     "Count",
     "DaysSince",
     "Decision",
+    "DeliveryReport",
     "DistinctDays",
     "Duration",
+    "Engine",
     "Event",
     "Eviction",
     "EvictionCheck",
+    "ExplainReport",
     "Explanation",
     "Group",
     "GroupOpsError",
     "History",
+    "IngestReport",
     "InputError",
     "Label",
     "Ladder",
@@ -97,18 +109,27 @@ __all__ = [
     "LadderStep",
     "Member",
     "Membership",
+    "MemoryStore",
+    "Messenger",
     "Metric",
     "MetricFunction",
     "MissingExtraError",
     "Not",
+    "OutboxMessage",
     "Period",
     "PluginError",
     "Problem",
+    "Quota",
+    "RecordingMessenger",
+    "Rejected",
     "Revival",
     "Role",
     "RuleBook",
     "RuleError",
+    "RunReport",
     "Schedule",
+    "Section",
+    "Store",
     "StoreError",
     "Sum",
     "Tenure",
@@ -117,12 +138,14 @@ __all__ = [
     "UnknownPolicyError",
     "__version__",
     "admission_check",
+    "can_carry_out",
     "decision_id",
     "dump_rule_book",
     "evaluate",
     "eviction_check",
     "eviction_period",
     "eviction_periods",
+    "hookimpl",
     "in_grace",
     "ladder_move",
     "load_rule_book",

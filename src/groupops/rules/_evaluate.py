@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 
 from .._model import Member, Membership
@@ -141,9 +141,15 @@ def _metric(leaf: Metric, ctx: Context) -> Explanation:
     return _windowed(leaf, ctx, "metric", leaf.metric, lambda g, s, e: fn(h, group=g, start=s, end=e))
 
 
+def _elapsed_days(since: datetime, until: datetime) -> float:
+    # in UTC: subtracting two datetimes that share a tzinfo object gives wall-clock
+    # time, which is an hour off across a daylight-saving change
+    return (until.astimezone(UTC) - since.astimezone(UTC)).total_seconds() / _DAY
+
+
 def _days_since(leaf: DaysSince, ctx: Context) -> Explanation:
     last = ctx.history.last_at(leaf.days_since, ctx.scope_group(leaf.scope), ctx.at)
-    observed = math.inf if last is None else (ctx.at - last).total_seconds() / _DAY
+    observed = math.inf if last is None else _elapsed_days(last, ctx.at)
     return Explanation(
         test="days_since",
         passed=leaf.check(observed),
@@ -156,7 +162,7 @@ def _days_since(leaf: DaysSince, ctx: Context) -> Explanation:
 
 def _tenure(leaf: Tenure, ctx: Context) -> Explanation:
     since = ctx.anchor(leaf.tenure)
-    observed = None if since is None else (ctx.at - since).total_seconds() / _DAY
+    observed = None if since is None else _elapsed_days(since, ctx.at)
     return Explanation(
         test="tenure",
         passed=observed is not None and leaf.check(observed),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 __all__ = ["Explanation", "Locale", "decisive_children"]
 
@@ -18,6 +18,8 @@ Locale = Literal["en", "zh"]
 Observed = float | str | list[str] | None
 
 _COMBINATORS = frozenset({"all", "any", "not", "at_least_of"})
+_NUMERIC_TESTS = frozenset({"count", "sum", "distinct_days", "days_since", "tenure", "metric"})
+_NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
 _NEGATE = {"at_least": "below", "below": "at_least", "at_most": "above", "above": "at_most"}
 
 
@@ -63,6 +65,17 @@ class Explanation(BaseModel):
     negated: bool = False
     children: tuple[Explanation, ...] = ()
     decided_by: tuple[int, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _non_finite_from_json(cls, data: Any) -> Any:
+        # JSON writes inf as "Infinity"; a numeric leaf must read it back as a number,
+        # not as the string (which ``observed: float | str`` would otherwise keep).
+        if isinstance(data, dict) and data.get("test") in _NUMERIC_TESTS:
+            observed = data.get("observed")
+            if isinstance(observed, str) and observed in _NON_FINITE:
+                return {**data, "observed": _NON_FINITE[observed]}
+        return data
 
     # -- structure -------------------------------------------------------------------
 

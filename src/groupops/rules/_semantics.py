@@ -69,7 +69,9 @@ def eviction_periods(policy: Eviction, tz: tzinfo, after: datetime, until: datet
     """Periods with something due in ``(after, until]``: a notice time or an end, in order."""
     ends = policy.schedule.between(after, policy.notice.after(until, tz), tz, policy.start)
     periods = [_period_ending(policy, tz, end) for end in ends]
-    return [p for p in periods if after < p.end or after < p.notice_at <= until]
+    # ``between`` already gives ``after < end``; keep a period only if its end or its
+    # notice falls in the range, not one that merely spans it
+    return [p for p in periods if p.end <= until or after < p.notice_at <= until]
 
 
 def in_grace(policy: Eviction, membership: Membership, period: Period, tz: tzinfo) -> bool:

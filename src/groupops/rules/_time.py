@@ -181,6 +181,8 @@ class Schedule:
 def _normalize(value: datetime | None, tz: tzinfo) -> datetime | None:
     if value is None:
         return None
+    if value.tzinfo is not tz:  # a DTSTART in the rule with its own zone: same instant
+        return value.astimezone(tz)
     return _localize(value.replace(tzinfo=None), tz)
 
 
@@ -199,7 +201,13 @@ def parse_schedule(value: object) -> Schedule:
         raise ValueError(f"{value!r} is not a valid RRULE: {exc}") from exc
     if not isinstance(parsed, rrule):
         raise ValueError(f"{value!r} is not a single RRULE")
-    if parsed.after(_EPOCH.replace(tzinfo=UTC), inc=True) is None:
+    try:
+        first = parsed.after(_EPOCH.replace(tzinfo=UTC), inc=True)
+    except TypeError:  # a naive DTSTART in the rule cannot be compared with aware times
+        raise ValueError(
+            f"{value!r}: DTSTART needs a time zone (DTSTART;TZID=Asia/Shanghai:... or a trailing Z)"
+        ) from None
+    if first is None:
         raise ValueError(f"{value!r} never fires")
     return Schedule(text)
 

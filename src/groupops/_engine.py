@@ -1,0 +1,826 @@
+"""The engine: ingest events, decide on schedule, record, and deliver through plugins.
+
+One :class:`Engine` ties a rule book, a store and plugins together. ``ingest`` takes
+events and member profiles in; ``run(at)`` makes every decision due at ``at`` and
+records each with its membership change and outgoing messages in one transaction;
+``deliver(at)`` hands queued messages to messengers, with retries. Nothing here reads
+the clock: every call says what time it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from ._errors import InputError, Problem, RuleError, UnknownGroupError, UnknownMemberError
+from ._messaging import Messenger, Quota, can_carry_out
+from ._model import Decision, Event, Member, Membership
+from ._outbox import OutboxMessage
+from ._reports import (
+    DeliveryReport,
+    ExplainReport,
+    IngestReport,
+    Rejected,
+    RunReport,
+    Section,
+)
+from ._validation import problems_from
+from .plugins._manager import Plugins
+from .plugins._store import Store
+from .rules._book import RuleBook
+from .rules._evaluate import Context, evaluate
+from .rules._explain import Explanation
+from .rules._facts import Community
+from .rules._policies import Admission, Eviction, Ladder, Revival
+from .rules._semantics import (
+    Period,
+    admission_check,
+    eviction_check,
+    eviction_period,
+    eviction_periods,
+    ladder_move,
+    revival_check,
+    revival_deadline,
+    revival_open,
+)
+from .rules._templates import DEFAULT_TEMPLATES, render_template
+from .rules._time import to_zone
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("groupops.engine")
+
+_ONE_TICK = timedelta(microseconds=1)
+
+
+class _Rollback(Exception):
+    """Raised inside a dry run's transaction so that nothing it wrote is kept."""
+
+
+@dataclass
+class _Pending:
+    decision: Decision
+    before: Membership | None
+    after: Membership | None
+    context: dict[str, str]
+
+
+class Engine:
+    """Runs one rule book against one store.
+
+    :param book: the rule book.
+    :param store: a :class:`~groupops.Store`, or a URL that a plugin opens:
+        ``"memory:"`` (default), ``"sqlite:///path.db"`` or a path ending in ``.db``.
+    :param plugins: plugin objects to register by hand (besides entry points).
+    :param entry_points: load plugins from the ``groupops`` entry-point group.
+    :param default_messenger: the messenger for groups that name none; defaults to the
+        only non-console messenger registered, else ``console``.
+    :param max_attempts: delivery attempts before a message is given up as ``dead``.
+    :param backoff: the wait after the first failed attempt; doubles after each.
+    :param delivery_timeout: seconds a messenger may take before the attempt counts as
+        failed (the messenger's thread is abandoned, not killed).
+    """
+
+    def __init__(
+        self,
+        book: RuleBook,
+        *,
+        store: Store | str = "memory:",
+        plugins: Iterable[object] = (),
+        entry_points: bool = True,
+        default_messenger: str | None = None,
+        max_attempts: int = 8,
+        backoff: timedelta = timedelta(minutes=1),
+        max_backoff: timedelta = timedelta(hours=6),
+        delivery_timeout: float = 10.0,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.book = book
+        self.plugins = Plugins(plugins, entry_points=entry_points)
+        self.store: Store = self.plugins.open_store(store, book) if isinstance(store, str) else store
+        self.messengers: dict[str, Messenger] = self.plugins.messengers()
+        self.metrics = self.plugins.metrics()
+        missing = sorted(book.metrics_used() - set(self.metrics))
+        if missing:
+            raise RuleError([Problem("", f"metric {m!r} is not registered by any plugin") for m in missing])
+        if default_messenger is not None and default_messenger not in self.messengers:
+            raise RuleError([Problem("default_messenger", f"no messenger named {default_messenger!r}")])
+        for i, g in enumerate(book.groups):
+            if g.messenger is not None and g.messenger not in self.messengers:
+                raise RuleError(
+                    [
+                        Problem(
+                            f"groups[{i}].messenger",
+                            f"no messenger named {g.messenger!r} (registered: "
+                            f"{', '.join(sorted(self.messengers))})",
+                        )
+                    ]
+                )
+        self.default_messenger = default_messenger or self._pick_default_messenger()
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.delivery_timeout = delivery_timeout
+        self.lease = lease
+        self._community = Community(book.tz)
+        self._seq = 0
+        self._sync_lock = threading.Lock()
+
+    def _pick_default_messenger(self) -> str:
+        others = [name for name in self.messengers if name != "console"]
+        if len(others) == 1:
+            return others[0]
+        return "console"
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ingest ----------------------------------------------------------------------
+
+    def ingest(self, records: Iterable[Event | Member | Mapping[str, Any] | str]) -> IngestReport:
+        """Take in events and member profiles: models, dicts, or JSON text lines.
+
+        A mapping with a ``kind`` key is an event, any other a member profile.
+        Re-ingesting an event id is a no-op (counted in ``duplicates``). A bad record is
+        set aside in ``rejected`` with its problems; the rest goes through. ``joined``
+        and ``left`` events open and close memberships (``data.role`` sets the role).
+        """
+        events: list[Event] = []
+        members: list[Member] = []
+        rejected: list[Rejected] = []
+        for index, record in enumerate(records):
+            try:
+                parsed = _parse_record(record)
+            except InputError as exc:
+                rejected.append(Rejected(index=index, record=record, problems=tuple(map(str, exc.problems))))
+                continue
+            if isinstance(parsed, Event):
+                events.append(parsed)
+            else:
+                members.append(parsed)
+        with self.store.transaction():
+            for m in members:
+                self.store.put_member(m)
+            fresh = self.store.add_events(events)
+            new_events = [e for e, is_new in zip(events, fresh, strict=True) if is_new]
+            for e in sorted(new_events, key=lambda e: e.at):
+                if e.kind in ("joined", "left") and e.group is not None:
+                    self._presence(e)
+        self._sync()
+        return IngestReport(
+            events=len(new_events),
+            members=len(members),
+            duplicates=tuple(e.id for e, is_new in zip(events, fresh, strict=True) if not is_new),
+            rejected=tuple(rejected),
+        )
+
+    def _presence(self, event: Event) -> None:
+        """Open or close a membership from a joined/left event, by event time."""
+        assert event.group is not None
+        ms = self.store.get_membership(event.member, event.group)
+        role = event.data.get("role")
+        if event.kind == "joined":
+            if ms is None:
+                ms = Membership(
+                    member=event.member,
+                    group=event.group,
+                    joined_at=event.at,
+                    role=role if isinstance(role, str) and role else "member",
+                )
+            elif ms.present and event.at < ms.joined_at:
+                ms = ms.model_copy(update={"joined_at": event.at})
+            elif not ms.present and event.at >= _latest(ms.left_at, ms.evicted_at, ms.joined_at):
+                ms = ms.model_copy(update={"status": "active", "joined_at": event.at, "left_at": None})
+            else:
+                return
+        else:
+            if ms is None or not ms.present or event.at < ms.joined_at:
+                return
+            ms = ms.model_copy(update={"status": "left", "left_at": event.at})
+        self.store.put_membership(ms)
+
+    def put_membership(self, membership: Membership) -> None:
+        """Insert or replace a membership directly (set a role, lock it, import state)."""
+        self.book.group(membership.group)
+        self.store.put_membership(membership)
+
+    def _sync(self) -> None:
+        """Bring the in-memory facts up to date with events stored since the last sync
+        (by this or any other process)."""
+        with self._sync_lock:
+            for seq, event in self.store.events_after(self._seq):
+                self._community.add(event)
+                self._seq = seq
+
+    # -- run -------------------------------------------------------------------------
+
+    def run(self, at: datetime, *, dry_run: bool = False) -> RunReport:
+        """Make every decision due at ``at``; record them with their membership changes
+        and messages in one transaction, then tell observers.
+
+        Eviction periods whose notice time or end fell since the last run are caught up
+        in time order, each decided at its own time. Admission, revival and ladder
+        decisions are made at ``at``. Running again at the same ``at`` changes nothing.
+        With ``dry_run`` nothing is recorded or delivered: the report shows what would be.
+        """
+        at = to_zone(at, self.book.tz)
+        made: list[Decision] = []
+        try:
+            with self.store.transaction():
+                self._sync()
+                made = self._decide_all(at)
+                if dry_run:
+                    raise _Rollback
+        except _Rollback:
+            pass
+        if not dry_run:
+            for d in made:
+                self.plugins.observe(d, self)
+        return RunReport(at=at, decisions=tuple(made), dry_run=dry_run, revision=self.book.revision)
+
+    def _decide_all(self, at: datetime) -> list[Decision]:
+        made: list[Decision] = []
+        profiles = {m.id: m for m in self.store.members()}
+        points: list[tuple[datetime, int, Eviction, Period, str]] = []
+        for order, policy in enumerate(self.book.policies_of(Eviction)):
+            cursor_key = f"eviction:{policy.id}:cursor"
+            raw = self.store.get_state(cursor_key)
+            if raw is not None:
+                after = datetime.fromisoformat(raw)
+            elif policy.start is not None:
+                after = policy.start - _ONE_TICK
+            else:
+                after = at - _ONE_TICK
+            if after < at:
+                for p in eviction_periods(policy, self.book.tz, after, at):
+                    if after < p.notice_at <= at:
+                        points.append((p.notice_at, order, policy, p, "notice"))
+                    if after < p.end <= at:
+                        points.append((p.end, order, policy, p, "end"))
+                self.store.set_state(cursor_key, at.isoformat())
+        points.sort(key=lambda x: (x[0], x[1], 0 if x[4] == "notice" else 1))
+        for when, _, policy, period, what in points:
+            for group in policy.groups:
+                if what == "notice":
+                    made += self._notices(policy, period, group, when, profiles)
+                else:
+                    made += self._period_end(policy, period, group, when, profiles)
+        for policy in self.book.policies_of(Revival):
+            made += self._revivals(policy, at, profiles)
+        for policy in self.book.policies_of(Admission):
+            made += self._admissions(policy, at, profiles)
+        for policy in self.book.policies_of(Ladder):
+            made += self._ladder(policy, at, profiles)
+        self.store.set_state("last_run_at", at.isoformat())
+        return made
+
+    def _context(
+        self,
+        ms: Membership,
+        at: datetime,
+        profiles: Mapping[str, Member],
+        *,
+        default_scope: str,
+        period_start: datetime | None = None,
+        group: str | None = None,
+    ) -> Context:
+        return Context(
+            at=at,
+            tz=self.book.tz,
+            history=self._community.history(ms.member),
+            group=group or ms.group,
+            member=profiles.get(ms.member),
+            membership=ms,
+            default_scope=default_scope,  # type: ignore[arg-type]
+            period_start=period_start,
+            metrics=self.metrics,
+        )
+
+    def _notices(
+        self, policy: Eviction, period: Period, group: str, at: datetime, profiles: Mapping[str, Member]
+    ) -> list[Decision]:
+        made = []
+        for ms in self.store.memberships(group=group):
+            if not ms.present or ms.joined_at > at:
+                continue
+            ctx = self._context(
+                ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
+            )
+            check = eviction_check(policy, ctx, period)
+            if not check.at_risk:
+                continue
+            d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
+            after = ms.model_copy(update={"status": "notified"})
+            if self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)):
+                made.append(d)
+        return made
+
+    def _period_end(
+        self, policy: Eviction, period: Period, group: str, at: datetime, profiles: Mapping[str, Member]
+    ) -> list[Decision]:
+        made = []
+        for ms in self.store.memberships(group=group):
+            if not ms.present:
+                continue
+            notice = self.store.get_decision(self._decision_id(policy.id, "notice", ms, period.key))
+            if notice is None or notice.status != "applied":
+                continue
+            ctx = self._context(
+                ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
+            )
+            check = eviction_check(policy, ctx, period)
+            if check.at_risk:
+                d = self._decision(policy.id, "evict", ms, period.key, at, check.failing)
+                after = ms.model_copy(update={"status": "evicted", "evicted_at": at})
+            else:
+                d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
+                after = ms.model_copy(update={"status": "active"})
+            if self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)):
+                made.append(d)
+        return made
+
+    def _revivals(self, policy: Revival, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+        made = []
+        for group in policy.groups:
+            for ms in self.store.memberships(group=group):
+                deadline = revival_deadline(policy, ms, self.book.tz)
+                if deadline is None:
+                    continue
+                when = min(at, deadline)
+                if not revival_open(policy, ms, when, self.book.tz):
+                    continue
+                ctx = self._context(ms, when, profiles, default_scope=policy.default_scope)
+                exp = revival_check(policy, ctx)
+                if not exp.passed:
+                    continue
+                d = self._decision(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
+                after = ms.model_copy(
+                    update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
+                )
+                if self._apply(d, ms, after, self._message_context(d, ms, profiles)):
+                    made.append(d)
+        return made
+
+    def _admissions(self, policy: Admission, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+        made = []
+        seen: set[str] = set()
+        for group in policy.from_:
+            for ms in self.store.memberships(group=group):
+                if not ms.present or ms.member in seen:
+                    continue
+                seen.add(ms.member)
+                target = self.store.get_membership(ms.member, policy.to)
+                if target is not None and target.present:
+                    continue
+                invites = [
+                    d
+                    for d in self.store.decisions(policy=policy.id, member=ms.member, action="invite")
+                    if d.status == "applied"
+                ]
+                if invites and at < policy.expires.after(max(d.at for d in invites), self.book.tz):
+                    continue  # an invitation is still open
+                ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
+                exp = admission_check(policy, ctx)
+                if not exp.passed:
+                    continue
+                d = Decision.make(
+                    policy=policy.id,
+                    action="invite",
+                    member=ms.member,
+                    group=policy.to,
+                    period=f"invite-{len(invites) + 1}",
+                    at=at,
+                    explanation=exp,
+                    revision=self.book.revision,
+                    target_group=policy.to,
+                )
+                ctx_msg = self._message_context(d, ms, profiles)
+                if self._apply(d, target, None, ctx_msg):
+                    made.append(d)
+        return made
+
+    def _ladder(self, policy: Ladder, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+        made = []
+        for group in policy.groups:
+            for ms in self.store.memberships(group=group):
+                if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
+                    continue
+                ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
+                move = ladder_move(policy, ctx)
+                if move is None:
+                    continue
+                d = self._decision(
+                    policy.id,
+                    move.action,
+                    ms,
+                    f"step-{ms.role_changes + 1}",
+                    at,
+                    move.explanation,
+                    from_role=move.from_role,
+                    to_role=move.to_role,
+                )
+                after = ms.model_copy(
+                    update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
+                )
+                if self._apply(d, ms, after, self._message_context(d, after, profiles)):
+                    made.append(d)
+        return made
+
+    def _decision_id(self, policy: str, action: str, ms: Membership, period: str) -> str:
+        from ._model import decision_id
+
+        return decision_id(policy, action, ms.member, ms.group, period)
+
+    def _decision(
+        self,
+        policy: str,
+        action: str,
+        ms: Membership,
+        period: str,
+        at: datetime,
+        explanation: Explanation,
+        **extra: Any,
+    ) -> Decision:
+        return Decision.make(
+            policy=policy,
+            action=action,
+            member=ms.member,
+            group=ms.group,
+            period=period,
+            at=at,
+            explanation=explanation,
+            revision=self.book.revision,
+            **extra,
+        )
+
+    def _apply(
+        self,
+        decision: Decision,
+        before: Membership | None,
+        after: Membership | None,
+        message_context: dict[str, str],
+    ) -> bool:
+        """Record one decision, its membership change and its messages; False if it was
+        recorded before (a rerun) and so nothing is done again."""
+        if self.store.get_decision(decision.id) is not None:
+            return False
+        reason = self.plugins.veto(decision, before)
+        if reason is not None:
+            vetoed = decision.model_copy(update={"status": "vetoed", "veto_reason": reason})
+            self.store.add_decision(vetoed)
+            return False
+        if not self.store.add_decision(decision):
+            return False
+        if after is not None:
+            self.store.put_membership(after)
+        self.store.add_messages(self._messages_for(decision, message_context))
+        return True
+
+    # -- messages --------------------------------------------------------------------
+
+    def _message_context(
+        self,
+        d: Decision,
+        ms: Membership,
+        profiles: Mapping[str, Member],
+        *,
+        deadline: datetime | None = None,
+    ) -> dict[str, str]:
+        locale = self.book.locale
+        member = profiles.get(d.member)
+        group = self.book.group(d.group)
+        exp = d.explanation
+        if exp is None:
+            reasons = ""
+        elif d.action in ("notice", "evict", "spare"):
+            reasons = exp.negate().missing(locale) if d.action != "spare" else exp.negate().summary(locale)
+        elif d.action == "demote":
+            reasons = exp.missing(locale)
+        else:
+            reasons = exp.summary(locale)
+        target = self.book.group(d.target_group) if d.target_group else None
+        return {
+            "member.id": d.member,
+            "member.name": (member.name if member and member.name else d.member),
+            "group.id": group.id,
+            "group.name": group.name or group.id,
+            "target.id": target.id if target else "",
+            "target.name": (target.name or target.id) if target else "",
+            "policy": d.policy,
+            "action": d.action,
+            "period": d.period,
+            "reasons": reasons,
+            "deadline": deadline.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M") if deadline else "",
+            "role": ms.role,
+            "at": d.at.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M"),
+        }
+
+    def _render(self, action: str, policy_id: str, context: Mapping[str, str]) -> str:
+        policy = self.book.policy(policy_id)
+        text = self.book.template(action, policy)
+        if text is None:
+            text = DEFAULT_TEMPLATES[self.book.locale].get(action) or DEFAULT_TEMPLATES["en"]["task"]
+        return render_template(text, context)
+
+    def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]:
+        group = self.book.group(d.group)
+        name = group.messenger or self.default_messenger
+        messenger = self.messengers.get(name)
+        out: list[OutboxMessage] = []
+
+        def message(action: str, recipient: str, via: str, text: str) -> OutboxMessage:
+            return OutboxMessage(
+                key=f"{d.id}:{action}:{recipient}",
+                decision=d.id,
+                messenger=via,
+                action=action,
+                member=d.member,
+                group=d.group,
+                recipient=recipient,
+                text=text,
+                created_at=d.at,
+                next_at=d.at,
+            )
+
+        member_text = self._render(d.action, d.policy, context)
+        if messenger is not None and can_carry_out(messenger, d.action):
+            out.append(message(d.action, d.member, name, member_text))
+            return out
+        # The platform cannot do this itself: tell the member what we can, and hand the
+        # action to the group's operators as a task.
+        if messenger is not None and can_carry_out(messenger, "message"):
+            out.append(message("message", d.member, name, member_text))
+        task_via = (
+            name
+            if messenger is not None and can_carry_out(messenger, "task")
+            else next((n for n, m in self.messengers.items() if can_carry_out(m, "task")), name)
+        )
+        task_text = self._render("task", d.policy, context)
+        for operator in self._operators(d.group):
+            out.append(message("task", operator, task_via, task_text))
+        return out
+
+    def _operators(self, group: str) -> list[str]:
+        g = self.book.group(group)
+        if g.operators:
+            return list(g.operators)
+        owners = [ms.member for ms in self.store.memberships(group=group) if ms.role in ("owner", "admin")]
+        return owners or ["operators"]
+
+    # -- delivery --------------------------------------------------------------------
+
+    def deliver(self, at: datetime, *, limit: int = 1000) -> DeliveryReport:
+        """Hand due messages to their messengers, in parallel, each with a timeout.
+
+        A message is claimed with a lease (so two processes never deliver it at the
+        same time), delivered at least once under its idempotency key, and recorded:
+        delivered; failed and retried after a doubling backoff; ``dead`` after
+        ``max_attempts``; or ``held`` when the messenger's per-recipient quota is used
+        up (retried when the quota frees). A messenger that raises or hangs affects only
+        its own message.
+        """
+        at = to_zone(at, self.book.tz)
+        claimed = self.store.claim_messages(at, lease_until=at + self.lease, limit=limit)
+        outcomes: dict[str, BaseException | None] = {}
+        threads: list[tuple[OutboxMessage, threading.Thread]] = []
+        ready: list[OutboxMessage] = []
+        held: list[OutboxMessage] = []
+        for msg in claimed:
+            messenger = self.messengers.get(msg.messenger)
+            if messenger is not None and messenger.quota is not None:
+                free_at = self._quota_free_at(msg, messenger.quota, at)
+                if free_at is not None:
+                    held.append(
+                        msg.model_copy(
+                            update={
+                                "status": "held",
+                                "next_at": free_at,
+                                "lease_until": None,
+                                "last_error": f"quota: {messenger.quota.limit} per {messenger.quota.per} "
+                                f"to {msg.recipient!r} used up",
+                            }
+                        )
+                    )
+                    continue
+            ready.append(msg)
+        for msg in ready:
+            messenger = self.messengers.get(msg.messenger)
+            if messenger is None:
+                outcomes[msg.key] = LookupError(f"no messenger named {msg.messenger!r} is registered")
+                continue
+            t = threading.Thread(
+                target=_deliver_into,
+                args=(messenger, msg, outcomes),
+                daemon=True,
+                name=f"groupops-deliver-{msg.key[:12]}",
+            )
+            t.start()
+            threads.append((msg, t))
+        # one shared deadline: a hanging messenger costs the pass at most one timeout
+        deadline = time.monotonic() + self.delivery_timeout
+        for msg, t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+            if t.is_alive():
+                outcomes.setdefault(msg.key, TimeoutError(f"no answer within {self.delivery_timeout:g} s"))
+        delivered, retrying, dead = [], [], []
+        with self.store.transaction():
+            for msg in held:
+                self.store.update_message(msg)
+            for msg in ready:
+                error = outcomes.get(msg.key, TimeoutError("no answer"))
+                attempts = msg.attempts + 1
+                if error is None:
+                    self.store.update_message(
+                        msg.model_copy(
+                            update={
+                                "status": "delivered",
+                                "attempts": attempts,
+                                "delivered_at": at,
+                                "lease_until": None,
+                                "last_error": None,
+                            }
+                        )
+                    )
+                    delivered.append(msg.key)
+                elif attempts >= self.max_attempts:
+                    self.store.update_message(
+                        msg.model_copy(
+                            update={
+                                "status": "dead",
+                                "attempts": attempts,
+                                "lease_until": None,
+                                "last_error": _describe(error),
+                            }
+                        )
+                    )
+                    dead.append(msg.key)
+                else:
+                    wait = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
+                    self.store.update_message(
+                        msg.model_copy(
+                            update={
+                                "status": "pending",
+                                "attempts": attempts,
+                                "next_at": at + wait,
+                                "lease_until": None,
+                                "last_error": _describe(error),
+                            }
+                        )
+                    )
+                    retrying.append(msg.key)
+        return DeliveryReport(
+            delivered=tuple(delivered),
+            retrying=tuple(retrying),
+            held=tuple(m.key for m in held),
+            dead=tuple(dead),
+        )
+
+    def _quota_free_at(self, msg: OutboxMessage, quota: Quota, at: datetime) -> datetime | None:
+        """None if the recipient's quota allows one more message now; else when it will."""
+        window_start = quota.per.before(at, self.book.tz)
+        sent = sorted(
+            m.delivered_at
+            for m in self.store.messages(status="delivered", messenger=msg.messenger)
+            if m.recipient == msg.recipient and m.delivered_at is not None and m.delivered_at > window_start
+        )
+        if len(sent) < quota.limit:
+            return None
+        return quota.per.after(sent[len(sent) - quota.limit], self.book.tz)
+
+    # -- explain ---------------------------------------------------------------------
+
+    def explain(self, member: str, group: str, policy: str, at: datetime) -> ExplainReport:
+        """The requirement table for one member under one policy at ``at``: each
+        requirement, the observed value, met or not."""
+        at = to_zone(at, self.book.tz)
+        self.book.group(group)
+        p = self.book.policy(policy)
+        self._sync()
+        ms = self.store.get_membership(member, group)
+        profile = self.store.get_member(member)
+        if ms is None and profile is None and not self._community.history(member).kinds():
+            raise UnknownMemberError(member)
+        if ms is None:
+            ms = Membership(member=member, group=group, joined_at=at, status="left")
+        profiles = {member: profile} if profile is not None else {}
+        sections: list[Section] = []
+        notes: list[str] = []
+        if isinstance(p, Eviction):
+            period = eviction_period(p, self.book.tz, at)
+            ctx = self._context(
+                ms, at, profiles, default_scope=p.default_scope, period_start=period.start if period else None
+            )
+            if period is not None:
+                check = eviction_check(p, ctx, period)
+                sections.append(Section(title="to stay", explanation=check.failing.negate()))
+                if check.exempt is not None:
+                    sections.append(Section(title="exempt if", explanation=check.exempt))
+                if check.grace:
+                    notes.append("inside the grace period for this period")
+                notes.append(
+                    f"period ends {period.end.isoformat()}; notices at {period.notice_at.isoformat()}"
+                )
+            else:
+                sections.append(Section(title="to stay", explanation=evaluate(p.when, ctx).negate()))
+        elif isinstance(p, Ladder):
+            ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
+            roles = p.roles()
+            if ms.role in roles:
+                i = roles.index(ms.role)
+                if i + 1 < len(roles) and p.steps[i + 1].promote is not None:
+                    up = p.steps[i + 1]
+                    assert up.promote is not None
+                    sections.append(
+                        Section(title=f"to become {up.role}", explanation=evaluate(up.promote, ctx))
+                    )
+                if i > 0 and p.steps[i].keep is not None:
+                    keep = p.steps[i].keep
+                    assert keep is not None
+                    sections.append(Section(title=f"to stay {ms.role}", explanation=evaluate(keep, ctx)))
+            else:
+                notes.append(f"role {ms.role!r} is not on this ladder")
+            if ms.locked:
+                notes.append("the role is locked")
+        elif isinstance(p, Admission):
+            ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
+            sections.append(Section(title=f"to be invited to {p.to}", explanation=admission_check(p, ctx)))
+        elif isinstance(p, Revival):
+            deadline = revival_deadline(p, ms, self.book.tz)
+            ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
+            sections.append(Section(title="to come back", explanation=revival_check(p, ctx)))
+            if deadline is not None:
+                notes.append(f"revival window closes {deadline.isoformat()}")
+            notes.append(f"revivals used: {ms.revivals} of {p.max}")
+        return ExplainReport(
+            member=member,
+            group=group,
+            policy=p.id,
+            policy_type=p.type,
+            at=at,
+            sections=tuple(sections),
+            notes=tuple(notes),
+        )
+
+    # -- queries ---------------------------------------------------------------------
+
+    def decisions(self, **filters: str) -> list[Decision]:
+        """Recorded decisions (filters: policy, member, group, action)."""
+        return self.store.decisions(**filters)
+
+    def membership(self, member: str, group: str) -> Membership | None:
+        """The current membership of ``member`` in ``group``, or None."""
+        if group not in {g.id for g in self.book.groups}:
+            raise UnknownGroupError(group, known=[g.id for g in self.book.groups])
+        return self.store.get_membership(member, group)
+
+
+def _deliver_into(
+    messenger: Messenger, msg: OutboxMessage, outcomes: dict[str, BaseException | None]
+) -> None:
+    try:
+        messenger.deliver(msg)
+    except BaseException as exc:  # a messenger's failure is recorded, never raised
+        outcomes[msg.key] = exc
+    else:
+        outcomes[msg.key] = None
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _latest(*moments: datetime | None) -> datetime:
+    return max(m for m in moments if m is not None)
+
+
+def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | Member:
+    if isinstance(record, Event | Member):
+        return record
+    data: Any = record
+    if isinstance(record, str | bytes):
+        try:
+            data = json.loads(record)
+        except json.JSONDecodeError as exc:
+            raise InputError([Problem("", f"not valid JSON: {exc.msg} at column {exc.colno}")]) from None
+    if not isinstance(data, Mapping):
+        raise InputError([Problem("", f"expected an event or member object, got {type(data).__name__}")])
+    model: type[Event] | type[Member] = Event if "kind" in data else Member
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise InputError(problems_from(exc)) from None

@@ -1,0 +1,122 @@
+"""Messengers: how outbox messages reach a platform, and what each platform can do.
+
+A messenger delivers one :class:`~groupops.OutboxMessage` at a time and raises if it
+could not. It declares the actions it can carry out: ``message`` (plain text to a
+member or operator) plus any platform actions (``invite``, ``evict``, ``remove``,
+``revive``). An action a messenger cannot carry out is turned into an operator
+``task``, never dropped.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, TextIO, runtime_checkable
+
+from ._outbox import OutboxMessage
+from .rules._time import Duration
+
+__all__ = [
+    "PLATFORM_ACTIONS",
+    "ConsoleMessenger",
+    "Messenger",
+    "Quota",
+    "RecordingMessenger",
+    "can_carry_out",
+]
+
+# Actions that need the platform to do something besides sending text.
+PLATFORM_ACTIONS = frozenset({"invite", "evict", "remove", "revive", "route"})
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most ``limit`` messages to one recipient per trailing ``per`` (e.g. 4 per 1mo)."""
+
+    limit: int
+    per: Duration
+
+
+@runtime_checkable
+class Messenger(Protocol):
+    """Delivers outbox messages to one platform.
+
+    ``name`` is what groups name in their ``messenger`` key. ``actions`` lists what the
+    platform can carry out (``message`` for text; platform actions by name). ``quota``,
+    if set, caps messages per recipient. ``deliver`` raises on failure; it receives the
+    message's idempotency key as ``message.key`` so the platform side can deduplicate.
+    """
+
+    name: str
+    actions: frozenset[str]
+    quota: Quota | None
+
+    def deliver(self, message: OutboxMessage) -> None: ...
+
+
+def can_carry_out(messenger: Messenger, action: str) -> bool:
+    """Whether ``messenger`` can carry out ``action`` (text actions need ``message``)."""
+    if action in messenger.actions:
+        return True
+    return action not in PLATFORM_ACTIONS and "message" in messenger.actions
+
+
+class ConsoleMessenger:
+    """Writes each message as one line to a stream (stdout by default): for demos and
+    for operators who copy messages by hand. Carries out every action."""
+
+    def __init__(
+        self, name: str = "console", *, stream: TextIO | None = None, quota: Quota | None = None
+    ) -> None:
+        self.name = name
+        self.actions: frozenset[str] = frozenset({"message", *PLATFORM_ACTIONS})
+        self.quota = quota
+        self._stream = stream
+
+    def deliver(self, message: OutboxMessage) -> None:
+        stream = self._stream or sys.stdout
+        stream.write(f"[{message.action}] {message.group} → {message.recipient}: {message.text}\n")
+
+
+@dataclass
+class RecordingMessenger:
+    """Keeps every delivered message in ``delivered``: for tests.
+
+    ``fail_times`` makes the first N attempts raise; ``hang_seconds`` makes each attempt
+    sleep first (to test delivery timeouts).
+    """
+
+    name: str = "recording"
+    actions: frozenset[str] = frozenset({"message", *PLATFORM_ACTIONS})
+    quota: Quota | None = None
+    fail_times: int = 0
+    hang_seconds: float = 0.0
+    delivered: list[OutboxMessage] = field(default_factory=list)
+    attempts: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def deliver(self, message: OutboxMessage) -> None:
+        with self._lock:
+            self.attempts += 1
+            attempt = self.attempts
+        if self.hang_seconds:
+            threading.Event().wait(self.hang_seconds)
+        if attempt <= self.fail_times:
+            raise ConnectionError(f"{self.name}: simulated failure {attempt} of {self.fail_times}")
+        with self._lock:
+            self.delivered.append(message)
+
+    def keys(self) -> list[str]:
+        """Idempotency keys of delivered messages, in delivery order."""
+        return [m.key for m in self.delivered]
+
+    @classmethod
+    def text_only(cls, name: str = "text-only", **kwargs: object) -> RecordingMessenger:
+        """A messenger that can only send text, like WeCom for external customers."""
+        return cls(name=name, actions=frozenset({"message"}), **kwargs)  # type: ignore[arg-type]
+
+
+def messenger_names(messengers: Iterable[Messenger]) -> list[str]:
+    return [m.name for m in messengers]

@@ -1,0 +1,128 @@
+"""The store interface: what the engine needs from wherever a host keeps its data.
+
+A store keeps events, members, memberships, decisions, the outbox and run state.
+Writes made inside :meth:`Store.transaction` commit together or not at all, and a
+transaction excludes every other writer on the same data (other threads, other
+processes): the engine runs a whole evaluation inside one, so two processes running
+the same rule book against one database never apply a decision twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from .._model import Decision, Event, Member, Membership
+from .._outbox import MessageStatus, OutboxMessage
+
+__all__ = ["Store"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where groupops keeps its data. Built in: ``MemoryStore`` and ``SQLiteStore``.
+
+    Every method may be called inside or outside :meth:`transaction`; outside, each
+    write commits on its own.
+    """
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """An exclusive write transaction; nested calls join the outer one."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...
+
+    # events --------------------------------------------------------------------------
+    def add_events(self, events: Sequence[Event]) -> list[bool]:
+        """Store events; per event, True if new, False if its id was already stored."""
+        ...
+
+    def events_after(self, seq: int) -> Iterator[tuple[int, Event]]:
+        """Events stored after sequence number ``seq`` (0: all), with their numbers,
+        in storage order. Sequence numbers only grow."""
+        ...
+
+    # members -------------------------------------------------------------------------
+    def put_member(self, member: Member) -> None:
+        """Insert or replace a member profile."""
+        ...
+
+    def get_member(self, member: str) -> Member | None:
+        """A member profile, or None."""
+        ...
+
+    def members(self) -> list[Member]:
+        """Every member profile, by id."""
+        ...
+
+    # memberships ---------------------------------------------------------------------
+    def get_membership(self, member: str, group: str) -> Membership | None:
+        """The membership of ``member`` in ``group``, or None."""
+        ...
+
+    def put_membership(self, membership: Membership) -> None:
+        """Insert or replace the membership (keyed by member and group)."""
+        ...
+
+    def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
+        """Memberships, optionally of one group and/or one member, by (group, member)."""
+        ...
+
+    # decisions -----------------------------------------------------------------------
+    def add_decision(self, decision: Decision) -> bool:
+        """Record a decision; False (and nothing written) if its id exists already."""
+        ...
+
+    def get_decision(self, decision_id: str) -> Decision | None:
+        """A decision by id, or None."""
+        ...
+
+    def decisions(
+        self,
+        *,
+        policy: str | None = None,
+        member: str | None = None,
+        group: str | None = None,
+        action: str | None = None,
+    ) -> list[Decision]:
+        """Decisions matching every filter given, in the order they were recorded."""
+        ...
+
+    # outbox --------------------------------------------------------------------------
+    def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        """Queue messages; a key that exists already is left as it is."""
+        ...
+
+    def claim_messages(self, at: datetime, *, lease_until: datetime, limit: int) -> list[OutboxMessage]:
+        """Atomically take up to ``limit`` messages due at ``at`` (pending or held, with
+        ``next_at <= at`` and no lease running past ``at``), set their lease to
+        ``lease_until`` and return them (oldest ``next_at`` first)."""
+        ...
+
+    def update_message(self, message: OutboxMessage) -> None:
+        """Replace a message (by key) with its new delivery state."""
+        ...
+
+    def messages(
+        self,
+        *,
+        status: MessageStatus | None = None,
+        decision: str | None = None,
+        member: str | None = None,
+        messenger: str | None = None,
+    ) -> list[OutboxMessage]:
+        """Messages matching every filter given, in the order they were queued."""
+        ...
+
+    # run state -----------------------------------------------------------------------
+    def get_state(self, key: str) -> str | None:
+        """A run-state value (cursors, last run time), or None."""
+        ...
+
+    def set_state(self, key: str, value: str) -> None:
+        """Set a run-state value."""
+        ...

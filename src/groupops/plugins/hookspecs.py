@@ -1,0 +1,93 @@
+"""Hook specifications: how host applications plug storage, messaging and rules in.
+
+Every hook is named ``groupops_<verb>_<noun>``. Hooks only ever gain arguments; they
+are never renamed. Implement them with :data:`groupops.hookimpl` on a class or module
+and register it with ``Engine(..., plugins=[...])`` or through the ``groupops``
+entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .._engine import Engine
+    from .._messaging import Messenger
+    from .._model import Decision, Membership
+    from ..rules._book import RuleBook
+    from ..rules._evaluate import MetricFunction
+    from ._store import Store
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "groupops"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def groupops_open_store(url: str, book: RuleBook) -> Store | None:
+    """Stops at the first non-None result. Open the store that ``url`` names.
+
+    Called once when an :class:`~groupops.Engine` is built with a store URL (the
+    built-ins answer ``memory:`` and ``sqlite:///path.db``). Return None for a URL the
+    plugin does not handle.
+
+    :param url: what the host passed as ``store=`` (or the CLI's ``--db``).
+    :param book: the rule book the engine will run.
+    :returns: an object implementing the :class:`~groupops.Store` protocol, or None.
+    """
+
+
+@hookspec
+def groupops_register_messengers(register: Callable[[Messenger], None]) -> None:
+    """Every implementation is called. Register messengers by calling ``register``.
+
+    Called once when an engine is built. A messenger delivers outbox messages to one
+    platform (WeCom, Telegram, Slack, email) and declares the actions it can carry out;
+    the engine rejects two messengers with one name.
+
+    :param register: call ``register(messenger)`` once per messenger.
+    """
+
+
+@hookspec
+def groupops_register_metrics(register: Callable[[str, MetricFunction], None]) -> None:
+    """Every implementation is called. Register metrics for ``{metric: NAME}`` leaves.
+
+    Called once when an engine is built, before the rule book is checked: a book that
+    names a metric nobody registered is an error. A metric is a function of a member's
+    history over a window (see :class:`~groupops.MetricFunction`).
+
+    :param register: call ``register(name, function)`` once per metric.
+    """
+
+
+@hookspec(firstresult=True)
+def groupops_veto_action(decision: Decision, membership: Membership | None) -> str | None:
+    """Stops at the first non-None result. Veto a decision before it is applied.
+
+    Called for every decision ``run`` is about to apply, inside its transaction. Return
+    a reason to veto: the decision is recorded as vetoed with that reason, nothing
+    changes in the membership and no message is sent. Return None to let it through.
+
+    :param decision: the decision about to be applied.
+    :param membership: the membership it would change (None for an invitation to a
+        group the member is not in).
+    :returns: a reason (vetoes) or None.
+    """
+
+
+@hookspec
+def groupops_observe_decision(decision: Decision, engine: Engine) -> None:
+    """Every implementation is called; results are ignored. See a decision once recorded.
+
+    Called after ``run`` has committed, once per decision (applied or vetoed), in the
+    order they were made. An observer that raises is logged and does not stop others.
+
+    :param decision: the recorded decision.
+    :param engine: the engine that made it.
+    """

@@ -1,0 +1,179 @@
+"""An in-memory store: for tests, previews and short-lived processes."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from .._model import Decision, Event, Member, Membership
+from .._outbox import MessageStatus, OutboxMessage
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Everything in dictionaries; a transaction that raises rolls back.
+
+    Safe across threads of one process (one lock); nothing is shared between processes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._events: dict[str, tuple[int, Event]] = {}
+        self._seq = 0
+        self._members: dict[str, Member] = {}
+        self._memberships: dict[tuple[str, str], Membership] = {}
+        self._decisions: dict[str, Decision] = {}
+        self._messages: dict[str, OutboxMessage] = {}
+        self._state: dict[str, str] = {}
+
+    _TABLES = ("_events", "_seq", "_members", "_memberships", "_decisions", "_messages", "_state")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            saved = {name: copy.copy(getattr(self, name)) for name in self._TABLES}
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                for name, value in saved.items():
+                    setattr(self, name, value)
+                raise
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        return None
+
+    def add_events(self, events: Sequence[Event]) -> list[bool]:
+        with self._lock:
+            out: list[bool] = []
+            for e in events:
+                if e.id in self._events:
+                    out.append(False)
+                    continue
+                self._seq += 1
+                self._events[e.id] = (self._seq, e)
+                out.append(True)
+            return out
+
+    def events_after(self, seq: int) -> Iterator[tuple[int, Event]]:
+        with self._lock:
+            rows = sorted(v for v in self._events.values() if v[0] > seq)
+        return iter([(s, e) for s, e in rows])
+
+    def put_member(self, member: Member) -> None:
+        with self._lock:
+            self._members[member.id] = member
+
+    def get_member(self, member: str) -> Member | None:
+        return self._members.get(member)
+
+    def members(self) -> list[Member]:
+        with self._lock:
+            return [self._members[k] for k in sorted(self._members)]
+
+    def get_membership(self, member: str, group: str) -> Membership | None:
+        return self._memberships.get((member, group))
+
+    def put_membership(self, membership: Membership) -> None:
+        with self._lock:
+            self._memberships[(membership.member, membership.group)] = membership
+
+    def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
+        with self._lock:
+            rows = [
+                ms
+                for ms in self._memberships.values()
+                if (group is None or ms.group == group) and (member is None or ms.member == member)
+            ]
+        return sorted(rows, key=lambda ms: (ms.group, ms.member))
+
+    def add_decision(self, decision: Decision) -> bool:
+        with self._lock:
+            if decision.id in self._decisions:
+                return False
+            self._decisions[decision.id] = decision
+            return True
+
+    def get_decision(self, decision_id: str) -> Decision | None:
+        return self._decisions.get(decision_id)
+
+    def decisions(
+        self,
+        *,
+        policy: str | None = None,
+        member: str | None = None,
+        group: str | None = None,
+        action: str | None = None,
+    ) -> list[Decision]:
+        with self._lock:
+            return [
+                d
+                for d in self._decisions.values()
+                if (policy is None or d.policy == policy)
+                and (member is None or d.member == member)
+                and (group is None or d.group == group)
+                and (action is None or d.action == action)
+            ]
+
+    def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
+        with self._lock:
+            for m in messages:
+                self._messages.setdefault(m.key, m)
+
+    def claim_messages(self, at: datetime, *, lease_until: datetime, limit: int) -> list[OutboxMessage]:
+        with self._lock:
+            due = [
+                m
+                for m in self._messages.values()
+                if m.status in ("pending", "held")
+                and m.next_at <= at
+                and (m.lease_until is None or m.lease_until <= at)
+            ]
+            due.sort(key=lambda m: m.next_at)
+            claimed = [m.model_copy(update={"lease_until": lease_until}) for m in due[:limit]]
+            for m in claimed:
+                self._messages[m.key] = m
+            return claimed
+
+    def update_message(self, message: OutboxMessage) -> None:
+        with self._lock:
+            self._messages[message.key] = message
+
+    def messages(
+        self,
+        *,
+        status: MessageStatus | None = None,
+        decision: str | None = None,
+        member: str | None = None,
+        messenger: str | None = None,
+    ) -> list[OutboxMessage]:
+        with self._lock:
+            return [
+                m
+                for m in self._messages.values()
+                if (status is None or m.status == status)
+                and (decision is None or m.decision == decision)
+                and (member is None or m.member == member)
+                and (messenger is None or m.messenger == messenger)
+            ]
+
+    def get_state(self, key: str) -> str | None:
+        return self._state.get(key)
+
+    def set_state(self, key: str, value: str) -> None:
+        with self._lock:
+            self._state[key] = value
