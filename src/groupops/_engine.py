@@ -81,8 +81,8 @@ class Engine:
         ``"memory:"`` (default), ``"sqlite:///path.db"`` or a path ending in ``.db``.
     :param plugins: plugin objects to register by hand (besides entry points).
     :param entry_points: load plugins from the ``groupops`` entry-point group.
-    :param default_messenger: the messenger for groups that name none; defaults to the
-        only non-console messenger registered, else ``console``.
+    :param default_messenger: the messenger for groups that name none (``console``,
+        the built-in one that prints, unless given).
     :param max_attempts: delivery attempts before a message is given up as ``dead``.
     :param backoff: the wait after the first failed attempt; doubles after each.
     :param delivery_timeout: seconds a messenger may take before the attempt counts as
@@ -124,7 +124,7 @@ class Engine:
                         )
                     ]
                 )
-        self.default_messenger = default_messenger or self._pick_default_messenger()
+        self.default_messenger = default_messenger or "console"
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -133,12 +133,6 @@ class Engine:
         self._community = Community(book.tz)
         self._seq = 0
         self._sync_lock = threading.Lock()
-
-    def _pick_default_messenger(self) -> str:
-        others = [name for name in self.messengers if name != "console"]
-        if len(others) == 1:
-            return others[0]
-        return "console"
 
     def close(self) -> None:
         """Close the store."""
@@ -326,8 +320,8 @@ class Engine:
                 continue
             d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
             after = ms.model_copy(update={"status": "notified"})
-            if self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)):
-                made.append(d)
+            if (recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end))) is not None:
+                made.append(recorded)
         return made
 
     def _period_end(
@@ -350,8 +344,8 @@ class Engine:
             else:
                 d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
                 after = ms.model_copy(update={"status": "active"})
-            if self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)):
-                made.append(d)
+            if (recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end))) is not None:
+                made.append(recorded)
         return made
 
     def _revivals(self, policy: Revival, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
@@ -372,8 +366,8 @@ class Engine:
                 after = ms.model_copy(
                     update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
                 )
-                if self._apply(d, ms, after, self._message_context(d, ms, profiles)):
-                    made.append(d)
+                if (recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles))) is not None:
+                    made.append(recorded)
         return made
 
     def _admissions(self, policy: Admission, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
@@ -410,8 +404,8 @@ class Engine:
                     target_group=policy.to,
                 )
                 ctx_msg = self._message_context(d, ms, profiles)
-                if self._apply(d, target, None, ctx_msg):
-                    made.append(d)
+                if (recorded := self._apply(d, target, None, ctx_msg)) is not None:
+                    made.append(recorded)
         return made
 
     def _ladder(self, policy: Ladder, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
@@ -437,8 +431,8 @@ class Engine:
                 after = ms.model_copy(
                     update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
                 )
-                if self._apply(d, ms, after, self._message_context(d, after, profiles)):
-                    made.append(d)
+                if (recorded := self._apply(d, ms, after, self._message_context(d, after, profiles))) is not None:
+                    made.append(recorded)
         return made
 
     def _decision_id(self, policy: str, action: str, ms: Membership, period: str) -> str:
@@ -474,22 +468,22 @@ class Engine:
         before: Membership | None,
         after: Membership | None,
         message_context: dict[str, str],
-    ) -> bool:
-        """Record one decision, its membership change and its messages; False if it was
-        recorded before (a rerun) and so nothing is done again."""
+    ) -> Decision | None:
+        """Record one decision, its membership change and its messages, unless a plugin
+        vetoes it (then only the vetoed decision is recorded). None if it was recorded
+        before (a rerun), so nothing is done twice."""
         if self.store.get_decision(decision.id) is not None:
-            return False
+            return None
         reason = self.plugins.veto(decision, before)
         if reason is not None:
             vetoed = decision.model_copy(update={"status": "vetoed", "veto_reason": reason})
-            self.store.add_decision(vetoed)
-            return False
+            return vetoed if self.store.add_decision(vetoed) else None
         if not self.store.add_decision(decision):
-            return False
+            return None
         if after is not None:
             self.store.put_membership(after)
         self.store.add_messages(self._messages_for(decision, message_context))
-        return True
+        return decision
 
     # -- messages --------------------------------------------------------------------
 
@@ -600,23 +594,27 @@ class Engine:
         threads: list[tuple[OutboxMessage, threading.Thread]] = []
         ready: list[OutboxMessage] = []
         held: list[OutboxMessage] = []
+        in_flight: dict[tuple[str, str], int] = {}
         for msg in claimed:
             messenger = self.messengers.get(msg.messenger)
             if messenger is not None and messenger.quota is not None:
-                free_at = self._quota_free_at(msg, messenger.quota, at)
+                slot = (msg.messenger, msg.recipient)
+                free_at = self._quota_free_at(msg, messenger.quota, at, in_flight.get(slot, 0))
                 if free_at is not None:
+                    quota = messenger.quota
                     held.append(
                         msg.model_copy(
                             update={
                                 "status": "held",
                                 "next_at": free_at,
                                 "lease_until": None,
-                                "last_error": f"quota: {messenger.quota.limit} per {messenger.quota.per} "
+                                "last_error": f"quota: {quota.limit} per {quota.per} "
                                 f"to {msg.recipient!r} used up",
                             }
                         )
                     )
                     continue
+                in_flight[slot] = in_flight.get(slot, 0) + 1
             ready.append(msg)
         for msg in ready:
             messenger = self.messengers.get(msg.messenger)
@@ -690,14 +688,17 @@ class Engine:
             dead=tuple(dead),
         )
 
-    def _quota_free_at(self, msg: OutboxMessage, quota: Quota, at: datetime) -> datetime | None:
-        """None if the recipient's quota allows one more message now; else when it will."""
+    def _quota_free_at(
+        self, msg: OutboxMessage, quota: Quota, at: datetime, in_flight: int
+    ) -> datetime | None:
+        """None if the recipient's quota allows one more message now; else when it will.
+        ``in_flight`` messages to the same recipient are being delivered in this pass."""
         window_start = quota.per.before(at, self.book.tz)
         sent = sorted(
             m.delivered_at
             for m in self.store.messages(status="delivered", messenger=msg.messenger)
             if m.recipient == msg.recipient and m.delivered_at is not None and m.delivered_at > window_start
-        )
+        ) + [at] * in_flight
         if len(sent) < quota.limit:
             return None
         return quota.per.after(sent[len(sent) - quota.limit], self.book.tz)

@@ -1,0 +1,267 @@
+"""Ingest, outbox and delivery: retries, timeouts, operator tasks, quotas."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import groupops as go
+import pytest
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
+
+BOOK = {
+    "timezone": "Asia/Shanghai",
+    "groups": [
+        {"id": "club", "name": "Club", "messenger": "main", "operators": ["op-1", "op-2"]},
+        {"id": "vip", "name": "VIP", "kind": "paid", "messenger": "main"},
+    ],
+    "policies": [
+        {
+            "id": "vip",
+            "type": "admission",
+            "from": ["club"],
+            "to": "vip",
+            "expires": "7d",
+            "when": {"count": "purchase", "at_least": 2},
+        },
+        {
+            "id": "sweep",
+            "type": "eviction",
+            "groups": ["club"],
+            "schedule": "FREQ=DAILY;BYHOUR=20",
+            "notice": "2h",
+            "when": {"days_since": "checkin", "at_least": 3},
+        },
+    ],
+}
+
+
+class _Messengers:
+    def __init__(self, *messengers):
+        self.messengers = messengers
+
+    @go.hookimpl
+    def groupops_register_messengers(self, register):
+        for m in self.messengers:
+            register(m)
+
+
+def _engine(*messengers, **kwargs) -> go.Engine:
+    book = go.RuleBook.load(BOOK)
+    return go.Engine(
+        book, store=go.MemoryStore(), plugins=[_Messengers(*messengers)], entry_points=False, **kwargs
+    )
+
+
+def _buyer(engine: go.Engine, member: str = "m1") -> None:
+    engine.ingest(
+        [
+            {"id": f"j-{member}", "kind": "joined", "member": member, "group": "club", "at": T0.isoformat()},
+            {"id": f"p1-{member}", "kind": "purchase", "member": member, "at": T0.isoformat()},
+            {"id": f"p2-{member}", "kind": "purchase", "member": member, "at": T0.isoformat()},
+            {"id": f"c-{member}", "kind": "checkin", "member": member, "group": "club", "at": T0.isoformat()},
+        ]
+    )
+
+
+# -- ingest ----------------------------------------------------------------------------
+
+
+def test_ingest_sets_bad_records_aside_and_keeps_the_rest():
+    engine = _engine(go.RecordingMessenger(name="main"))
+    report = engine.ingest(
+        [
+            {"id": "e1", "kind": "checkin", "member": "m1", "group": "club", "at": "2026-11-02T09:00:00+08:00"},
+            {"id": "e2", "kind": "checkin", "member": "m1", "at": "2026-11-02T09:00:00"},
+            '{"id": "e3", "kind": "purchase", "member": "m1", "at": "2026-11-02T10:00:00+08:00", "value": 5}',
+            "{not json",
+            {"id": "", "kind": "checkin", "member": "m1", "at": "2026-11-02T09:00:00+08:00"},
+            {"id": "m1", "name": "Alice", "labels": ["A", "premium"]},
+            {"id": "e4", "kind": "purchase", "member": "m1", "at": "2026-11-02T10:00:00+08:00", "value": "nan"},
+        ]
+    )
+    assert (report.events, report.members) == (2, 1)
+    assert [r.index for r in report.rejected] == [1, 3, 4, 6]
+    assert "at: '2026-11-02T09:00:00': input should have timezone info" in report.rejected[0].problems[0]
+    assert report.rejected[1].problems[0].startswith("not valid JSON")
+    assert report.rejected[2].problems[0].startswith("id: '' is not a valid id")
+    assert report.rejected[3].problems[0].startswith("value:")
+    assert engine.store.get_member("m1") == go.Member(id="m1", name="Alice", labels=("A", "premium"))
+
+
+def test_reingesting_an_event_id_is_a_no_op():
+    engine = _engine(go.RecordingMessenger(name="main"))
+    event = go.Event(id="e1", kind="purchase", member="m1", at=T0)
+    assert engine.ingest([event]).events == 1
+    again = engine.ingest([event, event.model_copy(update={"value": 99.0})])
+    assert (again.events, again.duplicates) == (0, ("e1", "e1"))
+    assert engine._community.history("m1").total("purchase", "value", None, None, T0) == 1.0
+
+
+def test_joined_and_left_events_open_and_close_memberships_by_event_time():
+    engine = _engine(go.RecordingMessenger(name="main"))
+    later = T0 + timedelta(days=1)
+    engine.ingest(
+        [
+            {"id": "l", "kind": "left", "member": "m1", "group": "club", "at": later.isoformat()},
+            {"id": "j", "kind": "joined", "member": "m1", "group": "club", "at": T0.isoformat(),
+             "data": {"role": "admin"}},
+        ]
+    )
+    ms = engine.membership("m1", "club")
+    assert (ms.status, ms.role, ms.joined_at, ms.left_at) == ("left", "admin", T0, later)
+
+
+# -- outbox and delivery ---------------------------------------------------------------
+
+
+def test_a_decision_queues_its_message_and_delivery_uses_a_stable_key():
+    main = go.RecordingMessenger(name="main")
+    engine = _engine(main)
+    _buyer(engine)
+    [invite] = engine.run(T0).decisions
+    [queued] = engine.store.messages(decision=invite.id)
+    assert queued.status == "pending"
+    assert queued.text == "m1, you are invited to join VIP."
+    report = engine.deliver(T0)
+    assert report.delivered == (queued.key,)
+    assert main.keys() == [queued.key]
+    assert engine.store.messages(decision=invite.id)[0].status == "delivered"
+    assert engine.deliver(T0 + timedelta(hours=1)).delivered == ()
+
+
+def test_a_messenger_that_fails_twice_then_succeeds_delivers_under_one_key():
+    main = go.RecordingMessenger(name="main", fail_times=2)
+    engine = _engine(main, backoff=timedelta(minutes=1))
+    _buyer(engine)
+    engine.run(T0)
+    first = engine.deliver(T0)
+    assert first.retrying and not first.delivered
+    [msg] = engine.store.messages()
+    assert (msg.attempts, msg.next_at) == (1, T0 + timedelta(minutes=1))
+    assert "simulated failure 1" in msg.last_error
+    assert engine.deliver(T0 + timedelta(seconds=30)).retrying == ()  # not due yet
+    engine.deliver(T0 + timedelta(minutes=1))
+    [msg] = engine.store.messages()
+    assert (msg.attempts, msg.next_at) == (2, T0 + timedelta(minutes=3))
+    engine.deliver(T0 + timedelta(minutes=3))
+    [msg] = engine.store.messages()
+    assert (msg.status, msg.attempts) == ("delivered", 3)
+    assert main.keys() == [msg.key]
+
+
+def test_a_message_is_given_up_after_max_attempts():
+    engine = _engine(go.RecordingMessenger(name="main", fail_times=99), max_attempts=2)
+    _buyer(engine)
+    engine.run(T0)
+    engine.deliver(T0)
+    report = engine.deliver(T0 + timedelta(hours=1))
+    [msg] = engine.store.messages()
+    assert report.dead == (msg.key,)
+    assert (msg.status, msg.attempts) == ("dead", 2)
+
+
+def test_a_hanging_messenger_times_out_and_blocks_no_other():
+    slow = go.RecordingMessenger(name="main", hang_seconds=5.0)
+    fast = go.RecordingMessenger(name="other")
+    book = go.RuleBook.load(
+        {**BOOK, "groups": [*BOOK["groups"][:1], {**BOOK["groups"][1], "messenger": "other"}],
+         "policies": [BOOK["policies"][0], {**BOOK["policies"][0], "id": "vip2", "from": ["club"], "to": "vip"}]}
+    )
+    # two admission policies into the same group: "main" delivers nothing, "other" both
+    engine = go.Engine(book, store=go.MemoryStore(), plugins=[_Messengers(slow, fast)],
+                       entry_points=False, delivery_timeout=0.2)
+    _buyer(engine)
+    engine.run(T0)
+    report = engine.deliver(T0)
+    assert len(report.delivered) == 2 and not report.retrying
+    assert len(fast.delivered) == 2
+
+
+def test_timeout_of_one_message_leaves_it_pending_for_retry():
+    slow = go.RecordingMessenger(name="main", hang_seconds=3.0)
+    engine = _engine(slow, delivery_timeout=0.2)
+    _buyer(engine)
+    engine.run(T0)
+    report = engine.deliver(T0)
+    [msg] = engine.store.messages()
+    assert report.retrying == (msg.key,)
+    assert msg.status == "pending" and msg.last_error.startswith("TimeoutError")
+
+
+def test_an_action_the_platform_cannot_do_becomes_an_operator_task():
+    wecom = go.RecordingMessenger.text_only(name="main")
+    engine = _engine(wecom)
+    engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
+    engine.run(T0)
+    made = engine.run(T0 + timedelta(days=3, hours=12)).decisions
+    assert [d.action for d in made] == ["notice", "evict"]
+    evict = made[1]
+    msgs = engine.store.messages(decision=evict.id)
+    assert sorted((m.action, m.recipient) for m in msgs) == [
+        ("message", "m2"), ("task", "op-1"), ("task", "op-2")
+    ]
+    task = next(m for m in msgs if m.action == "task")
+    assert task.text == "Operator task in Club: evict m2 (m2)."
+    engine.deliver(T0 + timedelta(days=4))
+    assert {m.recipient for m in wecom.delivered} == {"m2", "op-1", "op-2"}
+
+
+def test_a_quota_holds_messages_back_and_records_why():
+    limited = go.RecordingMessenger(name="main", quota=go.Quota(limit=1, per=go.parse_duration("1mo")))
+    engine = _engine(limited)
+    engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
+    engine.run(T0)
+    engine.run(T0 + timedelta(days=3, hours=12))  # notice + evict for m2: two messages
+    report = engine.deliver(T0 + timedelta(days=4))
+    assert len(report.delivered) == 1 and len(report.held) == 1
+    [held] = engine.store.messages(status="held")
+    assert "quota: 1 per 1mo" in held.last_error
+    first_delivery = engine.store.messages(status="delivered")[0].delivered_at
+    assert held.next_at == go.parse_duration("1mo").after(first_delivery, TZ)
+    assert engine.deliver(held.next_at).delivered == (held.key,)
+
+
+def test_an_invitation_is_sent_again_only_after_it_expired():
+    engine = _engine(go.RecordingMessenger(name="main"))
+    _buyer(engine)
+    engine.ingest(
+        [go.Event(id=f"c{i}", kind="checkin", member="m1", group="club", at=T0 + timedelta(days=i))
+         for i in range(21)]
+    )  # stays in the club all along
+
+    def invites(at):
+        return [d.period for d in engine.run(at).decisions if d.action == "invite"]
+
+    assert invites(T0) == ["invite-1"]
+    assert invites(T0 + timedelta(days=6)) == []
+    assert invites(T0 + timedelta(days=7)) == ["invite-2"]
+    engine.ingest([{"id": "jv", "kind": "joined", "member": "m1", "group": "vip",
+                    "at": (T0 + timedelta(days=8)).isoformat()}])
+    assert invites(T0 + timedelta(days=20)) == []
+
+
+def test_dry_run_records_nothing():
+    engine = _engine(go.RecordingMessenger(name="main"))
+    _buyer(engine)
+    preview = engine.run(T0, dry_run=True)
+    assert preview.dry_run and [d.action for d in preview.decisions] == ["invite"]
+    assert engine.store.decisions() == [] and engine.store.messages() == []
+    assert engine.run(T0).decisions == preview.decisions
+
+
+def test_run_requires_an_aware_time():
+    engine = _engine(go.RecordingMessenger(name="main"))
+    with pytest.raises(ValueError, match="naive"):
+        engine.run(datetime(2026, 11, 2, 9))
+
+
+def test_decisions_serialise_to_json_and_back():
+    engine = _engine(go.RecordingMessenger(name="main"))
+    _buyer(engine)
+    [d] = engine.run(T0).decisions
+    again = go.Decision.model_validate(json.loads(d.model_dump_json()))
+    assert again == d

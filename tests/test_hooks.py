@@ -1,0 +1,172 @@
+"""Each hook, exercised through a real pluggy registration; entry-point loading; errors."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import groupops as go
+import pytest
+
+TZ = ZoneInfo("Asia/Shanghai")
+AT = datetime(2026, 11, 2, 9, tzinfo=TZ)
+BOOK = go.RuleBook.load(
+    {
+        "timezone": "Asia/Shanghai",
+        "groups": [{"id": "club", "name": "Club"}, {"id": "vip", "name": "VIP", "kind": "paid"}],
+        "policies": [
+            {"id": "vip", "type": "admission", "from": ["club"], "to": "vip",
+             "when": {"count": "purchase", "at_least": 2}},
+        ],
+    }
+)
+BUYERS = [
+    {"id": f"{kind}-{m}-{i}", "kind": kind, "member": m, "group": "club" if kind == "joined" else None,
+     "at": "2026-11-01T09:00:00+08:00"}
+    for m in ("m1", "m2")
+    for kind, i in (("joined", 0), ("purchase", 1), ("purchase", 2))
+]
+
+
+def _engine(*plugins, **kwargs):
+    return go.Engine(BOOK, plugins=plugins, entry_points=False, **kwargs)
+
+
+def test_hook_open_store_first_non_none_wins_and_missing_store_names_the_hook():
+    opened = []
+
+    class Mine:
+        @go.hookimpl
+        def groupops_open_store(self, url, book):
+            opened.append((url, book.revision))
+            return go.MemoryStore() if url == "mine:" else None
+
+    engine = _engine(Mine(), store="mine:")
+    assert isinstance(engine.store, go.MemoryStore)
+    assert opened == [("mine:", BOOK.revision)]
+    with pytest.raises(go.PluginError, match="groupops_open_store"):
+        _engine(Mine(), store="nobody-knows://x")
+
+
+def test_hook_register_messengers_duplicates_and_non_messengers_are_errors():
+    class Twice:
+        @go.hookimpl
+        def groupops_register_messengers(self, register):
+            register(go.RecordingMessenger(name="x"))
+            register(go.RecordingMessenger(name="x"))
+
+    with pytest.raises(go.PluginError, match="two messengers are named 'x'"):
+        _engine(Twice())
+
+    class NotOne:
+        @go.hookimpl
+        def groupops_register_messengers(self, register):
+            register(object())
+
+    with pytest.raises(go.PluginError, match="is not a messenger"):
+        _engine(NotOne())
+
+
+def test_hook_register_messengers_group_names_an_unknown_messenger():
+    book = BOOK.model_copy(update={"groups": (BOOK.groups[0].model_copy(update={"messenger": "tg"}), BOOK.groups[1])})
+    with pytest.raises(go.RuleError, match=r"groups\[0\].messenger: no messenger named 'tg'"):
+        go.Engine(book, entry_points=False)
+
+
+def test_hook_register_metrics_unknown_metric_in_book_is_a_rule_error():
+    book = go.RuleBook.load(
+        {"groups": [{"id": "a"}, {"id": "b"}],
+         "policies": [{"id": "p", "type": "admission", "from": ["a"], "to": "b",
+                       "when": {"metric": "live_minutes", "at_least": 1}}]}
+    )
+    with pytest.raises(go.RuleError, match="metric 'live_minutes' is not registered"):
+        go.Engine(book, entry_points=False)
+
+    class Live:
+        @go.hookimpl
+        def groupops_register_metrics(self, register):
+            register("live_minutes", lambda history, *, group, start, end: 7.0)
+
+    assert "live_minutes" in go.Engine(book, plugins=[Live()], entry_points=False).metrics
+
+
+def test_hook_veto_action_first_reason_wins_and_is_recorded():
+    class VetoM1:
+        @go.hookimpl
+        def groupops_veto_action(self, decision, membership):
+            return "m1 opted out" if decision.member == "m1" else None
+
+    engine = _engine(VetoM1())
+    engine.ingest(BUYERS)
+    made = {d.member: d for d in engine.run(AT).decisions}
+    assert (made["m1"].status, made["m1"].veto_reason) == ("vetoed", "m1 opted out")
+    assert made["m2"].status == "applied"
+    assert [m.member for m in engine.store.messages()] == ["m2"]
+    assert engine.run(AT).decisions == ()  # a vetoed decision is not reconsidered
+
+
+def test_hook_observe_decision_after_commit_and_a_failing_observer_does_not_stop_others(caplog):
+    seen = []
+
+    class Broken:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            raise RuntimeError("observer down")
+
+    class Watcher:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            # the decision is already committed when observers hear of it
+            seen.append((decision.member, engine.store.get_decision(decision.id) is not None))
+
+    engine = _engine(Broken(), Watcher())
+    engine.ingest(BUYERS)
+    with caplog.at_level(logging.ERROR, logger="groupops.plugins"):
+        engine.run(AT)
+    assert seen == [("m1", True), ("m2", True)]
+    assert "observer down" in caplog.text
+
+
+def test_a_misspelt_hook_fails_naming_plugin_and_hook():
+    class Typo:
+        @go.hookimpl
+        def groupops_veto_actions(self, decision):
+            return None
+
+    with pytest.raises(go.PluginError, match="groupops_veto_actions"):
+        _engine(Typo())
+
+
+def test_entry_point_plugin_is_loaded():
+    try:
+        importlib.metadata.distribution("groupops-example-plugin")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("tests/plugins/groupops_example_plugin is not installed (.ci/run installs it)")
+    book = go.RuleBook.load(
+        {"groups": [{"id": "a"}, {"id": "b", "messenger": "example-outbox", "operators": ["op"]}],
+         "policies": [{"id": "p", "type": "admission", "from": ["a"], "to": "b",
+                       "when": {"metric": "live_minutes", "within": "7d", "at_least": 60}}]}
+    )
+    engine = go.Engine(book)
+    assert "example" in engine.plugins.names()
+    engine.ingest(
+        [{"id": "j", "kind": "joined", "member": "m", "group": "a", "at": "2026-11-01T09:00:00+00:00"},
+         {"id": "l", "kind": "live", "member": "m", "value": 75, "at": "2026-11-01T10:00:00+00:00"}]
+    )
+    [invite] = engine.run(AT).decisions
+    assert invite.action == "invite"
+    assert "live_minutes is 75" in invite.reasons()
+    import groupops_example_plugin
+
+    before = len(groupops_example_plugin.OUTBOX.sent)
+    engine.deliver(AT)
+    sent = groupops_example_plugin.OUTBOX.sent[before:]
+    # the outbox can only send text: the member is told, the invitation is an operator task
+    assert sorted((m.action, m.recipient) for m in sent) == [("message", "m"), ("task", "op")]
+
+
+def test_engines_do_not_share_plugin_managers():
+    a, b = _engine(), _engine()
+    assert a.plugins.manager is not b.plugins.manager
