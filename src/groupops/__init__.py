@@ -21,6 +21,7 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._engine import Engine
+from ._examples import example_path
 from ._messaging import ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
     ACTIONS,
@@ -36,6 +37,7 @@ from ._reports import DeliveryReport, ExplainReport, IngestReport, Rejected, Run
 from .plugins._store import Store
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
+from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, dump_rule_book, load_rule_book, rule_book_schema
 from .rules._conditions import (
     AllOf,
@@ -127,6 +129,7 @@ __all__ = [
     "RuleBook",
     "RuleError",
     "RunReport",
+    "SQLiteStore",
     "Schedule",
     "Section",
     "Store",
@@ -145,6 +148,7 @@ __all__ = [
     "eviction_check",
     "eviction_period",
     "eviction_periods",
+    "example_path",
     "hookimpl",
     "in_grace",
     "ladder_move",

@@ -1,0 +1,113 @@
+"""The engine on a real SQLite file: crashes in the middle of run and deliver, and two
+processes running at once. Child processes are real (subprocess) and are SIGKILLed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import groupops as go
+import pytest
+
+from _engine_proc import EVICTION_ONLY
+from _season import events, run_times
+
+PROC = Path(__file__).parent / "_engine_proc.py"
+AT = run_times()[-1]
+
+
+def _child(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(PROC), *args], capture_output=True, text=True, timeout=120,
+                          check=check)
+
+
+def _prepared(db: Path, *, default_messenger: str | None = None) -> go.Engine:
+    book = go.RuleBook.load(EVICTION_ONLY)
+    plugins = []
+    if default_messenger:
+        class Mine:
+            @go.hookimpl
+            def groupops_register_messengers(self, register):
+                register(go.RecordingMessenger(name=default_messenger))
+        plugins.append(Mine())
+    engine = go.Engine(book, store=str(db), plugins=plugins, entry_points=False,
+                       default_messenger=default_messenger)
+    engine.ingest(events())
+    return engine
+
+
+def _reference_ids() -> list[str]:
+    ref = go.Engine(go.RuleBook.load(EVICTION_ONLY), store=go.MemoryStore(), entry_points=False)
+    ref.ingest(events())
+    return [d.id for d in ref.run(AT).decisions]
+
+
+def test_the_reference_season_has_several_decisions():
+    assert len(_reference_ids()) == 6
+
+
+def test_a_crash_in_the_middle_of_run_loses_nothing_and_doubles_nothing(tmp_path):
+    db = tmp_path / "camp.db"
+    _prepared(db).close()
+    crashed = _child("run", str(db), AT.isoformat(), "--kill-at", "3", check=False)
+    assert crashed.returncode == -signal.SIGKILL
+    engine = _prepared(db)  # reopen: what the crashed run wrote was rolled back
+    assert engine.store.decisions() == []
+    redo = [d.id for d in engine.run(AT).decisions]
+    assert redo == _reference_ids()
+    assert [d.id for d in engine.store.decisions()] == redo
+    per_decision = Counter(m.decision for m in engine.store.messages())
+    assert set(per_decision) == set(redo) and set(per_decision.values()) == {1}
+
+
+def test_a_crash_in_the_middle_of_delivery_redelivers_under_the_same_key(tmp_path):
+    db = tmp_path / "camp.db"
+    keys_file = tmp_path / "keys.jsonl"
+    engine = _prepared(db, default_messenger="file")
+    engine.run(AT)
+    queued = {m.key: m.decision for m in engine.store.messages()}
+    assert len(queued) == 6
+    engine.close()
+    crashed = _child("deliver", str(db), AT.isoformat(), str(keys_file), "--kill-at", "2", check=False)
+    assert crashed.returncode == -signal.SIGKILL
+    # after the lease runs out, a new process delivers everything not recorded as delivered
+    later = AT + timedelta(minutes=10)
+    again = _child("deliver", str(db), later.isoformat(), str(keys_file))
+    assert json.loads(again.stdout)
+    lines = [json.loads(x) for x in keys_file.read_text().splitlines()]
+    delivered_keys = Counter(x["key"] for x in lines)
+    assert set(delivered_keys) == set(queued)  # every message at least once
+    for line in lines:  # and always under its own key
+        assert queued[line["key"]] == line["decision"]
+    reopened = go.SQLiteStore(db)
+    assert {m.status for m in reopened.messages()} == {"delivered"}
+    reopened.close()
+
+
+def test_two_processes_running_at_once_apply_each_decision_once(tmp_path):
+    db = tmp_path / "camp.db"
+    _prepared(db).close()
+    cmd = [sys.executable, str(PROC), "run", str(db), AT.isoformat(), "--sleep", "0.05"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    made = [json.loads(o[0]) for o in outs]
+    assert sorted(made[0] + made[1]) == sorted(_reference_ids())
+    store = go.SQLiteStore(db)
+    assert len(store.decisions()) == 6
+    assert Counter(m.decision for m in store.messages()).most_common(1)[0][1] == 1
+    store.close()
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+def test_the_season_is_the_same_on_every_store(tmp_path, store_kind):
+    store = go.MemoryStore() if store_kind == "memory" else go.SQLiteStore(tmp_path / "s.db")
+    engine = go.Engine(go.RuleBook.load(EVICTION_ONLY), store=store, entry_points=False)
+    engine.ingest(events())
+    made = [d.id for at in run_times() for d in engine.run(at).decisions]
+    assert made == _reference_ids()
