@@ -36,7 +36,7 @@ from ._validation import problems_from
 from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
-from .rules._evaluate import Context, evaluate
+from .rules._evaluate import Context, evaluate, holds
 from .rules._explain import Explanation
 from .rules._facts import Community
 from .rules._policies import Admission, Eviction, Ladder, Revival
@@ -389,9 +389,9 @@ class Engine:
                 if invites and at < policy.expires.after(max(d.at for d in invites), self.book.tz):
                     continue  # an invitation is still open
                 ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
-                exp = admission_check(policy, ctx)
-                if not exp.passed:
+                if not holds(policy.when, ctx):
                     continue
+                exp = admission_check(policy, ctx)
                 d = Decision.make(
                     policy=policy.id,
                     action="invite",

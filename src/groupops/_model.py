@@ -7,6 +7,7 @@ ids are non-empty, timestamps must carry a time zone and numbers must be finite.
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -67,7 +68,8 @@ ACTIONS = (
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # ser_json_inf_nan: a nested explanation may hold inf ("never"); JSON writes "Infinity"
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, ser_json_inf_nan="strings")
 
 
 class Member(_Frozen):
@@ -145,6 +147,24 @@ class Event(_Frozen):
     at: AwareDatetime
     value: FiniteFloat = 1.0
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data")
+    @classmethod
+    def _finite_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _reject_non_finite(value, "data")
+        return value
+
+
+def _reject_non_finite(value: Any, path: str) -> None:
+    # JSON (and so every store) cannot carry NaN or infinity: refuse them on the way in
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path}: {value!r} is not a finite number")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _reject_non_finite(v, f"{path}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _reject_non_finite(v, f"{path}[{i}]")
 
 
 def decision_id(policy: str, action: str, member: str, group: str, period: str) -> str:

@@ -79,14 +79,16 @@ class MemoryStore:
             self._members[member.id] = member
 
     def get_member(self, member: str) -> Member | None:
-        return self._members.get(member)
+        with self._lock:
+            return self._members.get(member)
 
     def members(self) -> list[Member]:
         with self._lock:
             return [self._members[k] for k in sorted(self._members)]
 
     def get_membership(self, member: str, group: str) -> Membership | None:
-        return self._memberships.get((member, group))
+        with self._lock:
+            return self._memberships.get((member, group))
 
     def put_membership(self, membership: Membership) -> None:
         with self._lock:
@@ -109,7 +111,8 @@ class MemoryStore:
             return True
 
     def get_decision(self, decision_id: str) -> Decision | None:
-        return self._decisions.get(decision_id)
+        with self._lock:
+            return self._decisions.get(decision_id)
 
     def decisions(
         self,
@@ -144,7 +147,7 @@ class MemoryStore:
                 and (m.lease_until is None or m.lease_until <= at)
             ]
             due.sort(key=lambda m: m.next_at)
-            claimed = [m.model_copy(update={"lease_until": lease_until}) for m in due[:limit]]
+            claimed = [m.model_copy(update={"lease_until": lease_until}) for m in due[: max(limit, 0)]]
             for m in claimed:
                 self._messages[m.key] = m
             return claimed
@@ -172,7 +175,8 @@ class MemoryStore:
             ]
 
     def get_state(self, key: str) -> str | None:
-        return self._state.get(key)
+        with self._lock:
+            return self._state.get(key)
 
     def set_state(self, key: str, value: str) -> None:
         with self._lock:

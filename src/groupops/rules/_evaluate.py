@@ -34,7 +34,7 @@ from ._explain import Explanation, decisive_children
 from ._facts import History
 from ._time import to_zone
 
-__all__ = ["Context", "MetricFunction", "evaluate", "window_start"]
+__all__ = ["Context", "MetricFunction", "evaluate", "holds", "window_start"]
 
 _DAY = 86400.0
 
@@ -87,6 +87,11 @@ class Context:
         return None if (scope or self.default_scope) == "member" else self.group
 
 
+def _elapsed_days(since: datetime, until: datetime) -> float:
+    # via timestamps: subtracting two datetimes that share a tzinfo gives wall-clock time
+    return (until.timestamp() - since.timestamp()) / _DAY
+
+
 def window_start(leaf: _Windowed, ctx: Context) -> tuple[datetime | None, bool]:
     """``(start, empty)``: where the leaf's window starts, and whether it is empty
     because its anchor never happened."""
@@ -100,13 +105,18 @@ def window_start(leaf: _Windowed, ctx: Context) -> tuple[datetime | None, bool]:
     return None, False
 
 
-def _windowed(leaf: Any, ctx: Context, test: str, subject: str, measure: Callable[..., float]) -> Explanation:
+def _windowed(
+    leaf: Any, ctx: Context, test: str, subject: str, measure: Callable[..., float], explain: bool
+) -> Explanation | bool:
     start, empty = window_start(leaf, ctx)
     group = ctx.scope_group(leaf.scope)
     observed = 0.0 if empty else float(measure(group, start, ctx.at))
-    return Explanation(
+    passed = leaf.check(observed)
+    if not explain:
+        return passed
+    return Explanation.model_construct(
         test=test,
-        passed=leaf.check(observed),
+        passed=passed,
         subject=subject,
         observed=observed,
         expect=leaf.comparators(),
@@ -117,42 +127,45 @@ def _windowed(leaf: Any, ctx: Context, test: str, subject: str, measure: Callabl
     )
 
 
-def _count(leaf: Count, ctx: Context) -> Explanation:
+def _count(leaf: Count, ctx: Context, explain: bool) -> Explanation | bool:
     h = ctx.history
-    return _windowed(leaf, ctx, "count", leaf.count, lambda g, s, e: h.count(leaf.count, g, s, e))
+    return _windowed(leaf, ctx, "count", leaf.count, lambda g, s, e: h.count(leaf.count, g, s, e), explain)
 
 
-def _sum(leaf: Sum, ctx: Context) -> Explanation:
+def _sum(leaf: Sum, ctx: Context, explain: bool) -> Explanation | bool:
     h = ctx.history
-    return _windowed(leaf, ctx, "sum", leaf.sum, lambda g, s, e: h.total(leaf.sum, leaf.field, g, s, e))
+    return _windowed(
+        leaf, ctx, "sum", leaf.sum, lambda g, s, e: h.total(leaf.sum, leaf.field, g, s, e), explain
+    )
 
 
-def _distinct_days(leaf: DistinctDays, ctx: Context) -> Explanation:
+def _distinct_days(leaf: DistinctDays, ctx: Context, explain: bool) -> Explanation | bool:
     h = ctx.history
     kind = leaf.distinct_days
-    return _windowed(leaf, ctx, "distinct_days", kind, lambda g, s, e: h.distinct_days(kind, g, s, e))
+    return _windowed(
+        leaf, ctx, "distinct_days", kind, lambda g, s, e: h.distinct_days(kind, g, s, e), explain
+    )
 
 
-def _metric(leaf: Metric, ctx: Context) -> Explanation:
+def _metric(leaf: Metric, ctx: Context, explain: bool) -> Explanation | bool:
     fn = ctx.metrics.get(leaf.metric)
     if fn is None:
         raise KeyError(f"metric {leaf.metric!r} is not registered by any plugin")
     h = ctx.history
-    return _windowed(leaf, ctx, "metric", leaf.metric, lambda g, s, e: fn(h, group=g, start=s, end=e))
+    return _windowed(
+        leaf, ctx, "metric", leaf.metric, lambda g, s, e: fn(h, group=g, start=s, end=e), explain
+    )
 
 
-def _elapsed_days(since: datetime, until: datetime) -> float:
-    # in UTC: subtracting two datetimes that share a tzinfo object gives wall-clock
-    # time, which is an hour off across a daylight-saving change
-    return (until.astimezone(UTC) - since.astimezone(UTC)).total_seconds() / _DAY
-
-
-def _days_since(leaf: DaysSince, ctx: Context) -> Explanation:
+def _days_since(leaf: DaysSince, ctx: Context, explain: bool) -> Explanation | bool:
     last = ctx.history.last_at(leaf.days_since, ctx.scope_group(leaf.scope), ctx.at)
     observed = math.inf if last is None else _elapsed_days(last, ctx.at)
-    return Explanation(
+    passed = leaf.check(observed)
+    if not explain:
+        return passed
+    return Explanation.model_construct(
         test="days_since",
-        passed=leaf.check(observed),
+        passed=passed,
         subject=leaf.days_since,
         observed=observed,
         expect=leaf.comparators(),
@@ -160,50 +173,62 @@ def _days_since(leaf: DaysSince, ctx: Context) -> Explanation:
     )
 
 
-def _tenure(leaf: Tenure, ctx: Context) -> Explanation:
+def _tenure(leaf: Tenure, ctx: Context, explain: bool) -> Explanation | bool:
     since = ctx.anchor(leaf.tenure)
     observed = None if since is None else _elapsed_days(since, ctx.at)
-    return Explanation(
+    passed = observed is not None and leaf.check(observed)
+    if not explain:
+        return passed
+    return Explanation.model_construct(
         test="tenure",
-        passed=observed is not None and leaf.check(observed),
+        passed=passed,
         subject=leaf.tenure,
         observed=observed,
         expect=leaf.comparators(),
     )
 
 
-def _label(leaf: Label, ctx: Context) -> Explanation:
+def _label(leaf: Label, ctx: Context, explain: bool) -> Explanation | bool:
     labels = list(ctx.member.labels) if ctx.member is not None else []
-    return Explanation(
+    passed = any(x in labels for x in leaf.label)
+    if not explain:
+        return passed
+    return Explanation.model_construct(
         test="label",
-        passed=any(x in labels for x in leaf.label),
+        passed=passed,
         subject=list(leaf.label),
         observed=labels,
         expect={"has": list(leaf.label)},
     )
 
 
-def _role(leaf: Role, ctx: Context) -> Explanation:
+def _role(leaf: Role, ctx: Context, explain: bool) -> Explanation | bool:
     role = ctx.membership.role if ctx.membership is not None else None
-    return Explanation(
+    passed = role in leaf.role
+    if not explain:
+        return passed
+    return Explanation.model_construct(
         test="role",
-        passed=role in leaf.role,
+        passed=passed,
         subject=list(leaf.role),
         observed=role,
         expect={"role": list(leaf.role)},
     )
 
 
-def _attr(leaf: Attr, ctx: Context) -> Explanation:
+def _attr(leaf: Attr, ctx: Context, explain: bool) -> Explanation | bool:
     value = ctx.member.attributes.get(leaf.attr) if ctx.member is not None else None
+    passed = leaf.check(value)
+    if not explain:
+        return passed
     shown: Any = value
     if isinstance(value, bool):
         shown = str(value).lower()
     elif isinstance(value, int):
         shown = float(value)
-    return Explanation(
+    return Explanation.model_construct(
         test="attr",
-        passed=leaf.check(value),
+        passed=passed,
         subject=leaf.attr,
         observed=shown,
         expect=leaf.expectations(),
@@ -220,7 +245,7 @@ def _combine(test: str, children: list[Explanation], k: int | None = None) -> Ex
         passed = not results[0]
     else:
         passed = sum(results) >= (k or 0)
-    return Explanation(
+    return Explanation.model_construct(
         test=test,
         passed=passed,
         k=k,
@@ -246,7 +271,9 @@ def evaluate(condition: Any, ctx: Context) -> Explanation:
     leaf = _LEAVES.get(type(condition))
     if leaf is None:
         raise TypeError(f"not a condition: {condition!r}")
-    return leaf(condition, ctx)
+    result = leaf(condition, ctx, True)
+    assert isinstance(result, Explanation)
+    return result
 
 
 def holds(condition: Any, ctx: Context) -> bool:
@@ -265,10 +292,13 @@ def holds(condition: Any, ctx: Context) -> bool:
             if got >= need:
                 return True
         return got >= need
-    return evaluate(condition, ctx).passed
+    leaf = _LEAVES.get(type(condition))
+    if leaf is None:
+        raise TypeError(f"not a condition: {condition!r}")
+    return bool(leaf(condition, ctx, False))
 
 
-_LEAVES: dict[type, Callable[[Any, Context], Explanation]] = {
+_LEAVES: dict[type, Callable[[Any, Context, bool], Explanation | bool]] = {
     Count: _count,
     Sum: _sum,
     DistinctDays: _distinct_days,

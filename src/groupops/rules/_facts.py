@@ -18,11 +18,8 @@ from .._model import Event
 
 __all__ = ["Community", "History", "Series"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def _ts(at: datetime) -> float:
-    return (at - _EPOCH).total_seconds()
+    return at.timestamp()
 
 
 class Series:

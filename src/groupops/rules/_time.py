@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,12 +80,18 @@ class Duration:
         return self._shift(at, tz, +1)
 
     def _shift(self, at: datetime, tz: tzinfo, sign: int) -> datetime:
-        delta = self._delta
-        if isinstance(delta, timedelta):
-            # exact elapsed time: do the arithmetic in UTC so wall-clock jumps don't count
-            return (at.astimezone(UTC) + sign * delta).astimezone(tz)
-        local = at.astimezone(tz).replace(tzinfo=None) + sign * delta
-        return _localize(local, tz)
+        return _shift(self, at, tz, sign)
+
+
+@lru_cache(maxsize=4096)
+def _shift(duration: Duration, at: datetime, tz: tzinfo, sign: int) -> datetime:
+    # cached: a run evaluates thousands of members at one moment with the same windows
+    delta = duration._delta
+    if isinstance(delta, timedelta):
+        # exact elapsed time: do the arithmetic in UTC so wall-clock jumps don't count
+        return (at.astimezone(UTC) + sign * delta).astimezone(tz)
+    local = at.astimezone(tz).replace(tzinfo=None) + sign * delta
+    return _localize(local, tz)
 
 
 def _localize(naive: datetime, tz: tzinfo) -> datetime:

@@ -1,0 +1,551 @@
+"""The Store contract: every built-in store passes the same tests.
+
+Each test runs against ``MemoryStore`` and against ``SQLiteStore`` on a real file; the
+last tests (SQLite only) close the file and read everything back.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from groupops import Decision, Event, Explanation, Member, Membership
+from groupops._outbox import OutboxMessage
+from groupops.plugins._store import Store
+from groupops.plugins.memory import MemoryStore
+from groupops.plugins.sqlite import SQLiteStore
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+SHANGHAI = timezone(timedelta(hours=8))
+NEW_YORK = timezone(timedelta(hours=-5))
+
+
+# builders ----------------------------------------------------------------------------
+def event(id: str, *, member: str = "m1", group: str | None = "g1", at: datetime = T0, **kw: Any) -> Event:
+    return Event(id=id, kind=kw.pop("kind", "checkin"), member=member, group=group, at=at, **kw)
+
+
+def membership(member: str, group: str, **kw: Any) -> Membership:
+    return Membership(member=member, group=group, joined_at=kw.pop("joined_at", T0), **kw)
+
+
+def decision(
+    policy: str = "p1",
+    action: str = "evict",
+    member: str = "m1",
+    group: str = "g1",
+    period: str = "w1",
+    **kw: Any,
+) -> Decision:
+    return Decision.make(
+        policy=policy, action=action, member=member, group=group, period=period, at=kw.pop("at", T0), **kw
+    )
+
+
+def message(key: str, *, next_at: datetime = T0, **kw: Any) -> OutboxMessage:
+    fields: dict[str, Any] = {
+        "decision": "d1",
+        "messenger": "console",
+        "action": "notice",
+        "member": "m1",
+        "group": "g1",
+        "recipient": "m1",
+        "text": f"hello {key}",
+        "created_at": T0,
+    }
+    fields.update(kw)
+    return OutboxMessage(key=key, next_at=next_at, **fields)
+
+
+# fixtures ----------------------------------------------------------------------------
+StoreFactory = Callable[[], Store]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store(kind: str, tmp_path: Path) -> Iterator[Store]:
+    s: Store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "store.db")
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def test_implements_the_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+def test_close_is_idempotent(kind: str, tmp_path: Path) -> None:
+    s: Store = MemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "x.db")
+    s.close()
+    s.close()
+
+
+# events ------------------------------------------------------------------------------
+def test_add_events_reports_new_and_duplicate(store: Store) -> None:
+    assert store.add_events([]) == []
+    assert store.add_events([event("e1"), event("e2")]) == [True, True]
+    # e2 again (stored), e3 new, e3 again in the same batch, e1 again with other content
+    assert store.add_events([event("e2"), event("e3"), event("e3"), event("e1", kind="other")]) == [
+        False,
+        True,
+        False,
+        False,
+    ]
+    stored = {e.id: e for _, e in store.events_after(0)}
+    assert sorted(stored) == ["e1", "e2", "e3"]
+    assert stored["e1"].kind == "checkin"  # a duplicate id never overwrites
+
+
+def test_events_after_in_storage_order(store: Store) -> None:
+    # ids and times out of order: storage order is arrival order, not id or time order
+    batch = [event("z", at=T0 + timedelta(days=2)), event("a", at=T0), event("m", at=T0 - timedelta(days=5))]
+    store.add_events(batch)
+    store.add_events([event("b")])
+    rows = list(store.events_after(0))
+    assert [e.id for _, e in rows] == ["z", "a", "m", "b"]
+    seqs = [s for s, _ in rows]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4 and seqs[0] > 0
+    assert [e.id for _, e in store.events_after(seqs[1])] == ["m", "b"]
+    assert list(store.events_after(seqs[-1])) == []
+    store.add_events([event("c")])
+    [(new_seq, new)] = list(store.events_after(seqs[-1]))
+    assert new.id == "c" and new_seq > seqs[-1]
+
+
+def test_events_after_is_an_iterator_of_what_was_stored_when_called(store: Store) -> None:
+    store.add_events([event(f"e{i}") for i in range(3)])
+    it = store.events_after(0)
+    store.add_events([event("late")])
+    assert [e.id for _, e in it] == ["e0", "e1", "e2"]
+
+
+def test_events_round_trip_exactly(store: Store) -> None:
+    e = Event(
+        id="e1",
+        kind="purchase",
+        member="m1",
+        group=None,
+        at=datetime(2024, 3, 1, 23, 30, 15, 123456, tzinfo=SHANGHAI),
+        value=19.9,
+        data={"sku": "会员卡", "items": [1, 2], "nested": {"ok": True, "none": None}},
+    )
+    store.add_events([e])
+    [(_, back)] = list(store.events_after(0))
+    assert back == e
+    assert back.at.utcoffset() == timedelta(hours=8)
+    assert back.at.isoformat() == e.at.isoformat()
+
+
+# members -----------------------------------------------------------------------------
+def test_members(store: Store) -> None:
+    assert store.get_member("m1") is None
+    assert store.members() == []
+    bob = Member(id="bob", name="Bob", labels=("premium", "A"), attributes={"city": "杭州", "orders": 3})
+    store.put_member(bob)
+    store.put_member(Member(id="alice"))
+    store.put_member(Member(id="张三"))
+    assert store.get_member("bob") == bob
+    assert [m.id for m in store.members()] == ["alice", "bob", "张三"]
+    bob2 = bob.model_copy(update={"name": "Robert", "attributes": {"orders": 4.5, "vip": True}})
+    store.put_member(bob2)
+    assert store.get_member("bob") == bob2
+    assert len(store.members()) == 3
+
+
+# memberships -------------------------------------------------------------------------
+def test_memberships(store: Store) -> None:
+    assert store.get_membership("m1", "g1") is None
+    rows = [membership("m2", "g1"), membership("m1", "g2"), membership("m1", "g1"), membership("m3", "g2")]
+    for ms in rows:
+        store.put_membership(ms)
+    assert store.get_membership("m1", "g1") == membership("m1", "g1")
+    assert store.get_membership("m1", "g3") is None
+    by = [(ms.group, ms.member) for ms in store.memberships()]
+    assert by == [("g1", "m1"), ("g1", "m2"), ("g2", "m1"), ("g2", "m3")]
+    assert [ms.member for ms in store.memberships(group="g2")] == ["m1", "m3"]
+    assert [ms.group for ms in store.memberships(member="m1")] == ["g1", "g2"]
+    assert [(ms.group, ms.member) for ms in store.memberships(group="g2", member="m1")] == [("g2", "m1")]
+    assert store.memberships(group="nope") == []
+
+
+def test_put_membership_replaces_by_member_and_group(store: Store) -> None:
+    store.put_membership(membership("m1", "g1"))
+    evicted = membership(
+        "m1",
+        "g1",
+        status="evicted",
+        evicted_at=datetime(2024, 3, 8, 20, 0, tzinfo=NEW_YORK),
+        role="lead",
+        revivals=2,
+        locked=True,
+    )
+    store.put_membership(evicted)
+    assert store.memberships() == [evicted]
+    back = store.get_membership("m1", "g1")
+    assert back == evicted
+    assert back is not None and back.evicted_at is not None
+    assert back.evicted_at.utcoffset() == timedelta(hours=-5)
+
+
+# decisions ---------------------------------------------------------------------------
+def test_add_decision_is_idempotent(store: Store) -> None:
+    d = decision()
+    assert store.get_decision(d.id) is None
+    assert store.add_decision(d) is True
+    vetoed = d.model_copy(update={"status": "vetoed", "veto_reason": "locked"})
+    assert store.add_decision(vetoed) is False
+    assert store.get_decision(d.id) == d  # the first one stays, untouched
+    assert store.decisions() == [d]
+
+
+def test_decisions_round_trip_with_explanation(store: Store) -> None:
+    explanation = Explanation(
+        test="count",
+        passed=True,
+        subject="checkin",
+        observed=3.0,
+        expect={"at_least": 2},
+        window="7d",
+        window_start=datetime(2024, 2, 23, 9, 0, tzinfo=SHANGHAI),
+    )
+    d = decision(explanation=explanation, revision="abc", at=datetime(2024, 3, 1, 17, 0, tzinfo=SHANGHAI))
+    store.add_decision(d)
+    back = store.get_decision(d.id)
+    assert back == d
+    assert back is not None and back.at.utcoffset() == timedelta(hours=8)
+    assert back.explanation is not None and back.explanation.window_start == explanation.window_start
+
+
+def test_decisions_keep_never_in_explanations(store: Store) -> None:
+    explanation = Explanation(
+        test="all",
+        passed=False,
+        children=(
+            Explanation(test="days_since", passed=False, subject="checkin", observed=math.inf),
+            Explanation(
+                test="count",
+                passed=True,
+                subject="checkin",
+                observed=3.0,
+                expect={"at_least": 2},
+                window="7d",
+                window_start=datetime(2024, 2, 23, 9, 0, tzinfo=SHANGHAI),
+            ),
+        ),
+        decided_by=(0,),
+    )
+    d = decision(explanation=explanation, revision="abc", at=datetime(2024, 3, 1, 17, 0, tzinfo=SHANGHAI))
+    store.add_decision(d)
+    back = store.get_decision(d.id)
+    assert back == d
+    assert back is not None and back.at.utcoffset() == timedelta(hours=8)
+    assert back.explanation is not None and back.explanation.children[0].observed == math.inf
+
+
+def test_decisions_filters_and_recording_order(store: Store) -> None:
+    ds = [
+        decision(policy="p2", action="evict", member="m2", group="g1"),
+        decision(policy="p1", action="notice", member="m1", group="g1"),
+        decision(policy="p1", action="evict", member="m1", group="g2"),
+        decision(policy="p2", action="notice", member="m1", group="g1"),
+        decision(policy="p1", action="evict", member="m1", group="g1"),
+    ]
+    assert sorted(d.id for d in ds) != [d.id for d in ds]  # so order by id would show
+    for d in ds:
+        store.add_decision(d)
+    assert store.decisions() == ds
+    assert store.decisions(policy="p1") == [ds[1], ds[2], ds[4]]
+    assert store.decisions(member="m1") == ds[1:]
+    assert store.decisions(group="g1") == [ds[0], ds[1], ds[3], ds[4]]
+    assert store.decisions(action="notice") == [ds[1], ds[3]]
+    assert store.decisions(policy="p1", member="m1", group="g1") == [ds[1], ds[4]]
+    assert store.decisions(policy="p1", member="m1", group="g1", action="evict") == [ds[4]]
+    assert store.decisions(policy="p9") == []
+
+
+# outbox ------------------------------------------------------------------------------
+def test_add_messages_leaves_existing_keys_alone(store: Store) -> None:
+    store.add_messages([message("k2"), message("k1")])
+    store.add_messages([message("k1", text="changed"), message("k3"), message("k3", text="twice")])
+    assert [m.key for m in store.messages()] == ["k2", "k1", "k3"]
+    texts = {m.key: m.text for m in store.messages()}
+    assert texts == {"k2": "hello k2", "k1": "hello k1", "k3": "hello k3"}
+    store.add_messages([])
+
+
+def test_messages_filters_in_queue_order(store: Store) -> None:
+    ms = [
+        message("c", member="m1", decision="d1", messenger="wecom"),
+        message("a", member="m2", decision="d1", messenger="console", status="delivered"),
+        message("b", member="m1", decision="d2", messenger="console"),
+        message("d", member="m1", decision="d2", messenger="wecom", status="dead"),
+    ]
+    store.add_messages(ms)
+    assert store.messages() == ms
+    assert store.messages(status="pending") == [ms[0], ms[2]]
+    assert store.messages(decision="d2") == [ms[2], ms[3]]
+    assert store.messages(member="m1") == [ms[0], ms[2], ms[3]]
+    assert store.messages(messenger="wecom") == [ms[0], ms[3]]
+    assert store.messages(member="m1", messenger="wecom", status="dead", decision="d2") == [ms[3]]
+    assert store.messages(status="held") == []
+
+
+def test_update_message_replaces_in_place(store: Store) -> None:
+    store.add_messages([message("a"), message("b"), message("c")])
+    done = message("b").model_copy(
+        update={
+            "status": "delivered",
+            "attempts": 2,
+            "delivered_at": datetime(2024, 3, 1, 18, 0, tzinfo=SHANGHAI),
+            "last_error": "timeout",
+        }
+    )
+    store.update_message(done)
+    assert [m.key for m in store.messages()] == ["a", "b", "c"]
+    assert store.messages(status="delivered") == [done]
+    [back] = store.messages(status="delivered")
+    assert back.delivered_at is not None and back.delivered_at.utcoffset() == timedelta(hours=8)
+
+
+def test_claim_takes_due_unleased_messages_oldest_first(store: Store) -> None:
+    at = T0 + timedelta(hours=1)
+    store.add_messages(
+        [
+            message("late", next_at=at - timedelta(minutes=1)),
+            message("future", next_at=at + timedelta(seconds=1)),
+            message("now", next_at=at),  # due exactly at ``at``
+            message("early", next_at=at - timedelta(minutes=30)),
+            message("held", next_at=at - timedelta(minutes=10), status="held"),
+            message("delivered", next_at=at - timedelta(hours=2), status="delivered"),
+            message("dead", next_at=at - timedelta(hours=2), status="dead"),
+            message("leased", next_at=at - timedelta(hours=2), lease_until=at + timedelta(seconds=1)),
+            message("lapsed", next_at=at - timedelta(minutes=20), lease_until=at),  # lease over at ``at``
+            # the same instant written in another offset: ordering is by instant
+            message("offset", next_at=(at - timedelta(minutes=25)).astimezone(SHANGHAI)),
+        ]
+    )
+    lease = at + timedelta(minutes=5)
+    claimed = store.claim_messages(at, lease_until=lease, limit=100)
+    assert [m.key for m in claimed] == ["early", "offset", "lapsed", "held", "late", "now"]
+    assert all(m.lease_until == lease for m in claimed)
+    # the lease is stored, and nothing else about the messages changed
+    stored = {m.key: m for m in store.messages()}
+    for m in claimed:
+        assert stored[m.key] == m
+    assert stored["offset"].next_at.utcoffset() == timedelta(hours=8)
+    assert stored["future"].lease_until is None
+    # later, what has become due is claimed; what is claimed stays taken while its lease runs ...
+    later = at + timedelta(minutes=4)
+    assert [m.key for m in store.claim_messages(later, lease_until=lease, limit=100)] == ["leased", "future"]
+    assert store.claim_messages(later, lease_until=lease, limit=100) == []
+    # ... and are again once it has run out
+    again = store.claim_messages(lease, lease_until=lease + timedelta(minutes=5), limit=100)
+    assert [m.key for m in again] == ["leased", "early", "offset", "lapsed", "held", "late", "now", "future"]
+
+
+def test_claim_respects_limit_and_ties_keep_queue_order(store: Store) -> None:
+    store.add_messages([message(k) for k in "dbca"])  # all due at T0
+    lease = T0 + timedelta(minutes=1)
+    first = store.claim_messages(T0, lease_until=lease, limit=3)
+    assert [m.key for m in first] == ["d", "b", "c"]
+    second = store.claim_messages(T0, lease_until=lease, limit=3)
+    assert [m.key for m in second] == ["a"]
+    assert store.claim_messages(T0, lease_until=lease, limit=3) == []
+    assert store.claim_messages(lease, lease_until=lease, limit=0) == []
+
+
+def test_claim_from_many_threads_takes_each_message_once(store: Store) -> None:
+    store.add_messages([message(f"k{i:03}") for i in range(200)])
+    taken: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while batch := store.claim_messages(T0, lease_until=T0 + timedelta(minutes=1), limit=7):
+            with lock:
+                taken.extend(m.key for m in batch)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(taken) == [f"k{i:03}" for i in range(200)]
+
+
+# run state ---------------------------------------------------------------------------
+def test_state(store: Store) -> None:
+    assert store.get_state("cursor") is None
+    store.set_state("cursor", "42")
+    store.set_state("last_run", T0.isoformat())
+    store.set_state("cursor", "43")
+    assert store.get_state("cursor") == "43"
+    assert store.get_state("last_run") == T0.isoformat()
+    store.set_state("empty", "")
+    assert store.get_state("empty") == ""
+
+
+# transactions ------------------------------------------------------------------------
+def write_one_of_everything(store: Store, tag: str) -> None:
+    store.add_events([event(f"e-{tag}")])
+    store.put_member(Member(id=f"m-{tag}"))
+    store.put_membership(membership(f"m-{tag}", "g1"))
+    store.add_decision(decision(member=f"m-{tag}"))
+    store.add_messages([message(f"k-{tag}")])
+    store.set_state(f"s-{tag}", tag)
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    return {
+        "events": list(store.events_after(0)),
+        "members": store.members(),
+        "memberships": store.memberships(),
+        "decisions": store.decisions(),
+        "messages": store.messages(),
+        "state": {k: store.get_state(k) for k in ("s-a", "s-b", "s-c", "cursor")},
+    }
+
+
+def test_transaction_commits(store: Store) -> None:
+    with store.transaction():
+        write_one_of_everything(store, "a")
+        write_one_of_everything(store, "b")
+    s = snapshot(store)
+    assert [e.id for _, e in s["events"]] == ["e-a", "e-b"]
+    assert [m.id for m in s["members"]] == ["m-a", "m-b"]
+    assert len(s["decisions"]) == 2 and len(s["messages"]) == 2
+    assert s["state"]["s-b"] == "b"
+
+
+def test_transaction_rolls_back_everything_on_exception(store: Store) -> None:
+    write_one_of_everything(store, "a")
+    store.set_state("cursor", "1")
+    before = snapshot(store)
+    with pytest.raises(RuntimeError, match="boom"), store.transaction():
+        write_one_of_everything(store, "b")
+        store.set_state("cursor", "2")
+        claimed = store.claim_messages(T0, lease_until=T0 + timedelta(minutes=1), limit=10)
+        assert {m.key for m in claimed} == {"k-a", "k-b"}
+        store.update_message(message("k-a", status="delivered"))
+        store.put_member(Member(id="m-a", name="renamed"))
+        raise RuntimeError("boom")
+    assert snapshot(store) == before
+    # the store stays usable, and the rolled-back ids are free again
+    assert store.add_events([event("e-b")]) == [True]
+    assert store.add_decision(decision(member="m-b")) is True
+    assert [e.id for _, e in store.events_after(before["events"][-1][0])] == ["e-b"]
+
+
+def test_transaction_rolls_back_on_base_exception(store: Store) -> None:
+    with pytest.raises(KeyboardInterrupt), store.transaction():
+        store.set_state("cursor", "x")
+        raise KeyboardInterrupt
+    assert store.get_state("cursor") is None
+
+
+def test_nested_transactions_join_the_outer_one(store: Store) -> None:
+    with store.transaction():
+        store.set_state("s-a", "a")
+        with store.transaction():
+            store.set_state("s-b", "b")
+            with store.transaction():
+                store.add_decision(decision())
+        store.set_state("s-c", "c")
+    assert [store.get_state(k) for k in ("s-a", "s-b", "s-c")] == ["a", "b", "c"]
+    assert len(store.decisions()) == 1
+
+    # an exception from an inner block that leaves the outer one undoes both
+    with pytest.raises(ValueError), store.transaction():
+        store.set_state("s-a", "outer")
+        with store.transaction():
+            store.set_state("s-b", "inner")
+            raise ValueError("inner")
+    assert [store.get_state(k) for k in ("s-a", "s-b")] == ["a", "b"]
+
+    # the store works normally after nested use (depth back to zero)
+    with pytest.raises(ValueError), store.transaction():
+        store.set_state("s-c", "again")
+        raise ValueError
+    assert store.get_state("s-c") == "c"
+
+
+def test_transaction_excludes_writers_in_other_threads(store: Store) -> None:
+    inside = threading.Event()
+    order: list[str] = []
+
+    def other_writer() -> None:
+        inside.wait()
+        store.set_state("cursor", "other")
+        order.append("other wrote")
+
+    t = threading.Thread(target=other_writer)
+    t.start()
+    with store.transaction():
+        store.set_state("cursor", "1")
+        inside.set()
+        time.sleep(0.2)
+        # still ours: the other thread waits for the transaction to end
+        order.append("owner done")
+        store.set_state("cursor", str(int(store.get_state("cursor") or "0") + 1))
+    t.join()
+    assert order == ["owner done", "other wrote"]
+    assert store.get_state("cursor") == "other"
+
+
+def test_read_modify_write_from_threads_loses_no_update(store: Store) -> None:
+    def bump(n: int) -> None:
+        for _ in range(n):
+            with store.transaction():
+                value = int(store.get_state("counter") or "0")
+                store.set_state("counter", str(value + 1))
+
+    threads = [threading.Thread(target=bump, args=(50,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get_state("counter") == "200"
+
+
+# durability (SQLite) -----------------------------------------------------------------
+def test_reopening_the_file_preserves_everything(tmp_path: Path) -> None:
+    path = tmp_path / "durable.db"
+    first = SQLiteStore(path)
+    try:
+        write_one_of_everything(first, "a")
+        with first.transaction():
+            write_one_of_everything(first, "b")
+        first.add_events([event("tz", at=datetime(2024, 3, 1, 8, 0, 0, 1, tzinfo=NEW_YORK))])
+        first.put_membership(membership("m-a", "g2", joined_at=datetime(2024, 1, 1, tzinfo=SHANGHAI)))
+        first.claim_messages(T0, lease_until=T0 + timedelta(minutes=5), limit=1)
+        first.set_state("cursor", "7")
+        before = snapshot(first)
+    finally:
+        first.close()
+
+    second = SQLiteStore(path)
+    try:
+        assert snapshot(second) == before
+        [(_, back)] = list(second.events_after(before["events"][-2][0]))
+        assert back.at.utcoffset() == timedelta(hours=-5) and back.at.microsecond == 1
+        ms = second.get_membership("m-a", "g2")
+        assert ms is not None and ms.joined_at.utcoffset() == timedelta(hours=8)
+        leased = second.messages()[0]
+        assert leased.key == "k-a" and leased.lease_until == T0 + timedelta(minutes=5)
+        # sequence numbers keep growing across a reopen
+        second.add_events([event("after-reopen")])
+        [(seq, _)] = list(second.events_after(before["events"][-1][0]))
+        assert seq > before["events"][-1][0]
+    finally:
+        second.close()
