@@ -265,3 +265,29 @@ def test_decisions_serialise_to_json_and_back():
     [d] = engine.run(T0).decisions
     again = go.Decision.model_validate(json.loads(d.model_dump_json()))
     assert again == d
+
+
+def test_members_are_welcomed_once_per_joining():
+    book = go.RuleBook.load(
+        {"timezone": "Asia/Shanghai", "groups": [{"id": "club", "name": "Club"}],
+         "templates": {"welcome": "Hi {member.name}, welcome to {group.name}!"},
+         "policies": [{"id": "hello", "type": "welcome", "groups": ["club"], "within": "1d"}]}
+    )
+    engine = go.Engine(book, entry_points=False)
+    engine.ingest(
+        [{"id": "old", "kind": "joined", "member": "veteran", "group": "club",
+          "at": (T0 - timedelta(days=30)).isoformat()},
+         {"id": "m1", "name": "Alice"},
+         {"id": "j1", "kind": "joined", "member": "m1", "group": "club", "at": T0.isoformat()}]
+    )
+    made = engine.run(T0 + timedelta(hours=1)).decisions
+    assert [(d.action, d.member) for d in made] == [("welcome", "m1")]
+    assert engine.store.messages(decision=made[0].id)[0].text == "Hi Alice, welcome to Club!"
+    assert engine.run(T0 + timedelta(hours=2)).decisions == ()
+    engine.ingest(
+        [{"id": "l1", "kind": "left", "member": "m1", "group": "club", "at": (T0 + timedelta(days=2)).isoformat()},
+         {"id": "j2", "kind": "joined", "member": "m1", "group": "club", "at": (T0 + timedelta(days=3)).isoformat()}]
+    )
+    again = engine.run(T0 + timedelta(days=3, hours=1)).decisions
+    assert [(d.action, d.member) for d in again] == [("welcome", "m1")]
+    assert again[0].id != made[0].id

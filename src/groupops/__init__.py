@@ -58,7 +58,7 @@ from .rules._conditions import (
 from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
 from .rules._facts import Community, History
-from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival
+from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from .rules._semantics import (
     EvictionCheck,
     LadderMove,
@@ -72,6 +72,7 @@ from .rules._semantics import (
     revival_check,
     revival_deadline,
     revival_open,
+    welcome_due,
 )
 from .rules._time import Duration, Schedule, parse_duration
 
@@ -139,6 +140,7 @@ __all__ = [
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
+    "Welcome",
     "__version__",
     "admission_check",
     "can_carry_out",
@@ -158,4 +160,5 @@ __all__ = [
     "revival_deadline",
     "revival_open",
     "rule_book_schema",
+    "welcome_due",
 ]

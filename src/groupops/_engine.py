@@ -39,7 +39,7 @@ from .rules._book import RuleBook
 from .rules._evaluate import Context, evaluate, holds
 from .rules._explain import Explanation
 from .rules._facts import Community
-from .rules._policies import Admission, Eviction, Ladder, Revival
+from .rules._policies import Admission, Eviction, Ladder, Revival, Welcome
 from .rules._semantics import (
     Period,
     admission_check,
@@ -50,6 +50,7 @@ from .rules._semantics import (
     revival_check,
     revival_deadline,
     revival_open,
+    welcome_due,
 )
 from .rules._templates import DEFAULT_TEMPLATES, render_template
 from .rules._time import to_zone
@@ -274,6 +275,8 @@ class Engine:
                     made += self._notices(policy, period, group, when, profiles)
                 else:
                     made += self._period_end(policy, period, group, when, profiles)
+        for policy in self.book.policies_of(Welcome):
+            made += self._welcomes(policy, at, profiles)
         for policy in self.book.policies_of(Revival):
             made += self._revivals(policy, at, profiles)
         for policy in self.book.policies_of(Admission):
@@ -320,7 +323,11 @@ class Engine:
                 continue
             d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
             after = ms.model_copy(update={"status": "notified"})
-            if (recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end))) is not None:
+            if (
+                recorded := self._apply(
+                    d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)
+                )
+            ) is not None:
                 made.append(recorded)
         return made
 
@@ -344,8 +351,32 @@ class Engine:
             else:
                 d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
                 after = ms.model_copy(update={"status": "active"})
-            if (recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles, deadline=period.end))) is not None:
+            if (
+                recorded := self._apply(
+                    d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)
+                )
+            ) is not None:
                 made.append(recorded)
+        return made
+
+    def _welcomes(self, policy: Welcome, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+        made = []
+        for group in policy.groups:
+            for ms in self.store.memberships(group=group):
+                if not welcome_due(policy, ms, at, self.book.tz):
+                    continue
+                period = f"joined-{ms.joined_at.isoformat()}"
+                d = Decision.make(
+                    policy=policy.id,
+                    action="welcome",
+                    member=ms.member,
+                    group=ms.group,
+                    period=period,
+                    at=at,
+                    revision=self.book.revision,
+                )
+                if (recorded := self._apply(d, ms, None, self._message_context(d, ms, profiles))) is not None:
+                    made.append(recorded)
         return made
 
     def _revivals(self, policy: Revival, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
@@ -366,7 +397,9 @@ class Engine:
                 after = ms.model_copy(
                     update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
                 )
-                if (recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles))) is not None:
+                if (
+                    recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles))
+                ) is not None:
                     made.append(recorded)
         return made
 
@@ -431,7 +464,9 @@ class Engine:
                 after = ms.model_copy(
                     update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
                 )
-                if (recorded := self._apply(d, ms, after, self._message_context(d, after, profiles))) is not None:
+                if (
+                    recorded := self._apply(d, ms, after, self._message_context(d, after, profiles))
+                ) is not None:
                     made.append(recorded)
         return made
 
@@ -694,11 +729,16 @@ class Engine:
         """None if the recipient's quota allows one more message now; else when it will.
         ``in_flight`` messages to the same recipient are being delivered in this pass."""
         window_start = quota.per.before(at, self.book.tz)
-        sent = sorted(
-            m.delivered_at
-            for m in self.store.messages(status="delivered", messenger=msg.messenger)
-            if m.recipient == msg.recipient and m.delivered_at is not None and m.delivered_at > window_start
-        ) + [at] * in_flight
+        sent = (
+            sorted(
+                m.delivered_at
+                for m in self.store.messages(status="delivered", messenger=msg.messenger)
+                if m.recipient == msg.recipient
+                and m.delivered_at is not None
+                and m.delivered_at > window_start
+            )
+            + [at] * in_flight
+        )
         if len(sent) < quota.limit:
             return None
         return quota.per.after(sent[len(sent) - quota.limit], self.book.tz)
@@ -767,6 +807,8 @@ class Engine:
             if deadline is not None:
                 notes.append(f"revival window closes {deadline.isoformat()}")
             notes.append(f"revivals used: {ms.revivals} of {p.max}")
+        elif isinstance(p, Welcome):
+            notes.append(f"welcomes members within {p.within} of joining; nothing to meet")
         return ExplainReport(
             member=member,
             group=group,

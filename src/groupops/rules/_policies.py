@@ -21,6 +21,7 @@ __all__ = [
     "LadderStep",
     "Policy",
     "Revival",
+    "Welcome",
 ]
 
 PolicyId = Annotated[str, Field(min_length=1, pattern=r"\S")]
@@ -114,11 +115,24 @@ class Ladder(_Policy):
         return tuple(s.role for s in self.steps)
 
 
+class Welcome(_Policy):
+    """Welcome members when they join one of ``groups`` (the ``welcome`` template).
+
+    A member is welcomed once per joining; joins older than ``within`` at the time of
+    a run are not welcomed (a first run over an old community greets nobody).
+    """
+
+    type: Literal["welcome"] = "welcome"
+    groups: tuple[GroupRef, ...] = Field(min_length=1)
+    within: DurationField = Duration(1, "d")
+
+
 POLICY_TYPES: dict[str, type[_Policy]] = {
     "admission": Admission,
     "eviction": Eviction,
     "revival": Revival,
     "ladder": Ladder,
+    "welcome": Welcome,
 }
 
 
@@ -131,7 +145,8 @@ Policy = Annotated[
     Annotated[Admission, Tag("<admission>")]
     | Annotated[Eviction, Tag("<eviction>")]
     | Annotated[Revival, Tag("<revival>")]
-    | Annotated[Ladder, Tag("<ladder>")],
+    | Annotated[Ladder, Tag("<ladder>")]
+    | Annotated[Welcome, Tag("<welcome>")],
     Discriminator(
         _policy_tag,
         custom_error_type="policy_type",

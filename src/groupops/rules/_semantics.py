@@ -14,7 +14,7 @@ from typing import Literal
 from .._model import Membership
 from ._evaluate import Context, evaluate
 from ._explain import Explanation
-from ._policies import Admission, Eviction, Ladder, Revival
+from ._policies import Admission, Eviction, Ladder, Revival, Welcome
 
 __all__ = [
     "EvictionCheck",
@@ -29,6 +29,7 @@ __all__ = [
     "revival_check",
     "revival_deadline",
     "revival_open",
+    "welcome_due",
 ]
 
 
@@ -180,3 +181,9 @@ def ladder_move(policy: Ladder, ctx: Context) -> LadderMove | None:
     if exp.passed:
         return None
     return LadderMove("demote", ms.role, roles[i - 1], exp)
+
+
+def welcome_due(policy: Welcome, membership: Membership, at: datetime, tz: tzinfo) -> bool:
+    """Whether the member's current joining should be welcomed at ``at``: present, and
+    joined within ``policy.within`` before ``at`` (and not after it)."""
+    return membership.present and policy.within.before(at, tz) <= membership.joined_at <= at
