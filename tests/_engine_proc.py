@@ -20,8 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import groupops as go  # noqa: E402
-from _season import BOOK  # noqa: E402
+from _season import BOOK
+
+import groupops as go
 
 EVICTION_ONLY = {**BOOK, "policies": BOOK["policies"][:1]}
 

@@ -6,8 +6,9 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import groupops as go
 import pytest
+
+import groupops as go
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)

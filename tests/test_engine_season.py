@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import groupops as go
 import pytest
-
 from _season import EXPECTED, book, events, run_times
+
+import groupops as go
 
 
 def _engine(store: go.Store | None = None) -> go.Engine:

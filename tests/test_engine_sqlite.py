@@ -11,11 +11,11 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import groupops as go
 import pytest
-
 from _engine_proc import EVICTION_ONLY
 from _season import events, run_times
+
+import groupops as go
 
 PROC = Path(__file__).parent / "_engine_proc.py"
 AT = run_times()[-1]

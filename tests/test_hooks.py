@@ -7,8 +7,9 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import groupops as go
 import pytest
+
+import groupops as go
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 2, 9, tzinfo=TZ)

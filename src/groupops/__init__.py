@@ -8,6 +8,7 @@ storage plug in through pluggy hooks.
 The public API is exactly the names in ``__all__``; everything else is private.
 """
 
+from ._engine import Engine
 from ._errors import (
     GroupOpsError,
     InputError,
@@ -20,7 +21,6 @@ from ._errors import (
     UnknownMemberError,
     UnknownPolicyError,
 )
-from ._engine import Engine
 from ._examples import example_path
 from ._messaging import ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
