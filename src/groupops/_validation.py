@@ -39,6 +39,9 @@ def _message(err: Any) -> str:
         return "is not a known key"
     if kind == "missing":
         return "is required"
+    if kind == "too_short" and "min_length" in err.get("ctx", {}):
+        need = err["ctx"]["min_length"]
+        return f"needs at least {need} item{'s' if need != 1 else ''}, got {err['ctx'].get('actual_length', 0)}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return msg
     if value is not None and not isinstance(value, dict | list):
@@ -47,11 +50,18 @@ def _message(err: Any) -> str:
 
 
 def problems_from(exc: ValidationError, prefix: str = "") -> list[Problem]:
-    """One :class:`Problem` per pydantic error, deduplicated, in order."""
+    """One :class:`Problem` per pydantic error, deduplicated, in order.
+
+    A list that came out too short only because its items were invalid is not reported
+    again: the items' own problems say what is wrong."""
+    errors = exc.errors(include_url=False)
+    paths = [format_path(err["loc"], prefix) for err in errors]
     seen: set[tuple[str, str]] = set()
     out: list[Problem] = []
-    for err in exc.errors(include_url=False):
-        key = (format_path(err["loc"], prefix), _message(err))
+    for err, path in zip(errors, paths, strict=True):
+        if err["type"] == "too_short" and any(p.startswith(path + "[") for p in paths):
+            continue
+        key = (path, _message(err))
         if key not in seen:
             seen.add(key)
             out.append(Problem(*key))

@@ -183,7 +183,8 @@ def cross_check(data: Any) -> list[Problem]:
 
     def ref(path: str, gid: str) -> None:
         if group_ids and gid not in known:
-            problems.append(Problem(path, f"unknown group {gid!r} (groups: {', '.join(group_ids)})"))
+            listed = ", ".join(dict.fromkeys(g for g in group_ids if g))
+            problems.append(Problem(path, f"unknown group {gid!r} (groups: {listed})"))
 
     seen_policies: set[str] = set()
     for i, p in _items(data.get("policies")):

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     FiniteFloat,
     Tag,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -80,7 +81,16 @@ class _Compared(_Rule):
 
     def check(self, observed: float) -> bool:
         """Whether ``observed`` satisfies every comparator."""
-        return _compare(observed, self.comparators())
+        # written out rather than via comparators(): this runs for every leaf of every member
+        if self.at_least is not None and not observed >= self.at_least:
+            return False
+        if self.at_most is not None and not observed <= self.at_most:
+            return False
+        if self.above is not None and not observed > self.above:
+            return False
+        if self.below is not None and not observed < self.below:
+            return False
+        return self.equals is None or observed == self.equals
 
 
 def _compare(observed: float, comparators: dict[str, float]) -> bool:
@@ -174,10 +184,22 @@ def _tuple_of_str(value: Any) -> Any:
     return value
 
 
+# ``{label: premium}`` is shorthand for ``{label: [premium]}``: the schema takes both
+_NAMES_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        ]
+    }
+)
+Names = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], _NAMES_SCHEMA]
+
+
 class Label(_Rule):
     """The member carries a label (or any of several): ``{label: premium}``."""
 
-    label: tuple[Annotated[str, Field(min_length=1)], ...] = Field(min_length=1)
+    label: Names = Field(min_length=1)
 
     _as_tuple = field_validator("label", mode="before")(_tuple_of_str)
 
@@ -185,7 +207,7 @@ class Label(_Rule):
 class Role(_Rule):
     """The membership holds a role (or any of several): ``{role: [owner, admin]}``."""
 
-    role: tuple[Annotated[str, Field(min_length=1)], ...] = Field(min_length=1)
+    role: Names = Field(min_length=1)
 
     _as_tuple = field_validator("role", mode="before")(_tuple_of_str)
 
@@ -296,9 +318,14 @@ def condition_key(value: Any) -> str | None:
         return _KEY_OF.get(type(value))
     if isinstance(value, dict):
         for key in value:
+            key = _PYTHON_NAMES.get(key, key)
             if key in _TAGS:
                 return f"<{key}>"
     return None
+
+
+# ``model_dump()`` without ``by_alias`` writes ``not`` under its Python name
+_PYTHON_NAMES = {"not_": "not"}
 
 
 def _discriminate(value: Any) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from .._model import Member, Membership
@@ -111,7 +111,7 @@ def _windowed(
     start, empty = window_start(leaf, ctx)
     group = ctx.scope_group(leaf.scope)
     observed = 0.0 if empty else float(measure(group, start, ctx.at))
-    passed = leaf.check(observed)
+    passed: bool = leaf.check(observed)
     if not explain:
         return passed
     return Explanation.model_construct(

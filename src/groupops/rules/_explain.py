@@ -7,6 +7,7 @@ children and which of them decided the outcome.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ _COMBINATORS = frozenset({"all", "any", "not", "at_least_of"})
 _NUMERIC_TESTS = frozenset({"count", "sum", "distinct_days", "days_since", "tenure", "metric"})
 _NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
 _NEGATE = {"at_least": "below", "below": "at_least", "at_most": "above", "above": "at_most"}
+_SELF_NEGATING = frozenset({"has", "role", "in", "equals"})
 
 
 def decisive_children(test: str, passed: bool, results: list[bool], k: int | None) -> tuple[int, ...]:
@@ -157,7 +159,10 @@ class Explanation(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``inf`` is written ``"Infinity"``)."""
-        return self.model_dump(mode="json", exclude_defaults=True) | {"passed": self.passed}
+        # through JSON text: model_dump(mode="json") would leave inf a float, which
+        # json.dumps writes as the non-standard literal Infinity
+        data: dict[str, Any] = json.loads(self.model_dump_json(exclude_defaults=True))
+        return data | {"passed": self.passed}
 
 
 # -- text --------------------------------------------------------------------------
@@ -211,6 +216,8 @@ def _expectations(leaf: Explanation) -> list[tuple[str, Any]]:
         return items
     if len(items) == 1 and items[0][0] in _NEGATE:
         return [(_NEGATE[items[0][0]], items[0][1])]
+    if len(items) == 1 and items[0][0] in _SELF_NEGATING:
+        return items  # _requirement words these negated itself ("no label vip")
     return [("not", items)]
 
 

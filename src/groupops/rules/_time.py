@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,7 +80,9 @@ class Duration:
         return self._shift(at, tz, +1)
 
     def _shift(self, at: datetime, tz: tzinfo, sign: int) -> datetime:
-        return _shift(self, at, tz, sign)
+        # keyed in UTC: the two instants of a repeated (fall-back) hour compare equal in
+        # their own zone, and would share one cache entry
+        return _shift(self, at.astimezone(UTC), tz, sign)
 
 
 @lru_cache(maxsize=4096)
