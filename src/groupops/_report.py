@@ -1,0 +1,677 @@
+"""The operator's HTML report: one self-contained file with inline SVG charts.
+
+:func:`collect` reads a store and a rule book into :class:`ReportData` (plain numbers);
+:func:`render_html` draws it: acquisition → activation → retention → conversion per
+source channel, each group's role composition against a target mix, and what the rules
+did per week. Every chart is hand-written SVG with its numbers in a table beside it; the
+file has no scripts and fetches nothing, so it can be opened anywhere or forwarded.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ._errors import InputError, Problem
+from ._model import ACTIONS
+from .plugins._store import Store
+from .rules._book import RuleBook
+from .rules._time import to_zone
+
+__all__ = [
+    "DEFAULT_TARGET_MIX",
+    "FUNNEL_STAGES",
+    "ROLE_BUCKETS",
+    "CompositionRow",
+    "FunnelRow",
+    "PeriodRow",
+    "ReportData",
+    "collect",
+    "render_html",
+    "report_json",
+    "role_bucket",
+]
+
+ROLE_BUCKETS: tuple[str, ...] = ("guests", "lecturers", "kols", "active", "ordinary")
+DEFAULT_TARGET_MIX: dict[str, float] = {"guests": 4, "lecturers": 6, "kols": 8, "active": 10, "ordinary": 70}
+FUNNEL_STAGES: tuple[str, ...] = ("acquired", "activated", "retained", "converted")
+LIFECYCLE_ACTIONS: tuple[str, ...] = ("notice", "evict", "revive")
+GROWTH_ACTIONS: tuple[str, ...] = ("invite", "promote", "demote")
+STAFF_ROLES = frozenset({"owner", "admin", "assistant"})
+# roles that are not customers: they never count as converted
+_NOT_CUSTOMERS = STAFF_ROLES | {"guest", "lecturer"}
+_PRESENCE_KINDS = frozenset({"joined", "left"})
+RETENTION_WINDOW = timedelta(days=28)
+
+_ROLE_TO_BUCKET = {
+    "guest": "guests",
+    "lecturer": "lecturers",
+    "kol": "kols",
+    "active": "active",
+    "core": "active",
+}
+
+
+def role_bucket(role: str) -> str | None:
+    """The composition bucket of a membership role; None for staff (owner, admin,
+    assistant), who are not counted. Roles not named here count as ordinary."""
+    if role in STAFF_ROLES:
+        return None
+    return _ROLE_TO_BUCKET.get(role, "ordinary")
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """Members from one source channel at each stage of the funnel."""
+
+    source: str
+    acquired: int
+    activated: int
+    retained: int
+    converted: int
+
+    def stage(self, name: str) -> int:
+        return int(getattr(self, name))
+
+
+@dataclass(frozen=True)
+class CompositionRow:
+    """The members of one group by role bucket (staff left out)."""
+
+    group: str
+    name: str
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def share(self, bucket: str) -> float:
+        return 100.0 * self.counts.get(bucket, 0) / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    """Decisions applied in one week (Monday 00:00 to Monday 00:00, book time zone)."""
+
+    start: datetime
+    counts: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return self.start.strftime("%m-%d")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, as plain numbers (an empty title: the default)."""
+
+    title: str
+    at: datetime
+    since: datetime
+    timezone: str
+    revision: str
+    members: int
+    events: int
+    decisions: int
+    funnel: tuple[FunnelRow, ...]
+    composition: tuple[CompositionRow, ...]
+    target_mix: dict[str, float]
+    periods: tuple[PeriodRow, ...]
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def chart_count(self) -> int:
+        return 4
+
+
+def _latest(store: Store) -> datetime | None:
+    moments: list[datetime] = []
+    last_run = store.get_state("last_run_at")
+    if last_run is not None:
+        moments.append(datetime.fromisoformat(last_run))
+    return max(moments) if moments else None
+
+
+def collect(
+    store: Store,
+    book: RuleBook,
+    *,
+    at: datetime | None = None,
+    target_mix: Mapping[str, float] = DEFAULT_TARGET_MIX,
+    title: str | None = None,
+) -> ReportData:
+    """Read the numbers of the report from ``store`` as of ``at`` (default: the latest
+    event or run recorded). Events and decisions after ``at`` are left out; memberships
+    are taken as they are now, counted if they began by ``at``."""
+    tz = book.tz
+    events = [e for _, e in store.events_after(0)]
+    decisions = [d for d in store.decisions() if d.status == "applied"]
+    if at is None:
+        moments = [e.at for e in events] + [d.at for d in decisions]
+        last_run = _latest(store)
+        if last_run is not None:
+            moments.append(last_run)
+        if not moments:
+            raise InputError(
+                [Problem("", "the database holds no events or decisions yet: nothing to report")]
+            )
+        at = max(moments)
+    at = to_zone(at, tz)
+    events = [e for e in events if e.at <= at]
+    decisions = [d for d in decisions if d.at <= at]
+    group_kind = {g.id: g.kind for g in book.groups}
+    memberships = [ms for ms in store.memberships() if ms.joined_at <= at]
+
+    # funnel -------------------------------------------------------------------------
+    last_seen: dict[str, datetime] = {}
+    for e in events:
+        if e.kind not in _PRESENCE_KINDS and (e.member not in last_seen or e.at > last_seen[e.member]):
+            last_seen[e.member] = e.at
+    converted = {
+        ms.member
+        for ms in memberships
+        if group_kind.get(ms.group) == "paid" and ms.role not in _NOT_CUSTOMERS
+    }
+    still_in = {ms.member for ms in memberships if ms.present}
+    by_source: dict[str, list[str]] = {}
+    profiles = store.members()
+    for m in profiles:
+        if m.source:
+            by_source.setdefault(m.source, []).append(m.id)
+    funnel = sorted(
+        (
+            FunnelRow(
+                source=source,
+                acquired=len(ids),
+                activated=sum(1 for i in ids if i in last_seen),
+                retained=sum(
+                    1
+                    for i in ids
+                    if i in still_in and i in last_seen and last_seen[i] > at - RETENTION_WINDOW
+                ),
+                converted=sum(1 for i in ids if i in converted),
+            )
+            for source, ids in by_source.items()
+        ),
+        key=lambda r: (-r.acquired, r.source),
+    )
+
+    # composition --------------------------------------------------------------------
+    composition: list[CompositionRow] = []
+    for g in book.groups:
+        counts = Counter(
+            bucket
+            for ms in memberships
+            if ms.group == g.id and ms.present and (bucket := role_bucket(ms.role)) is not None
+        )
+        if counts:
+            composition.append(
+                CompositionRow(
+                    group=g.id, name=g.name or g.id, counts={b: counts.get(b, 0) for b in ROLE_BUCKETS}
+                )
+            )
+
+    # periods ------------------------------------------------------------------------
+    first = min([e.at for e in events] + [d.at for d in decisions], default=at)
+    week = _week_start(first.astimezone(tz))
+    periods: list[PeriodRow] = []
+    by_week: dict[datetime, Counter[str]] = {}
+    for d in decisions:
+        by_week.setdefault(_week_start(d.at.astimezone(tz)), Counter())[d.action] += 1
+    while week <= at:
+        periods.append(PeriodRow(start=week, counts=dict(by_week.get(week, Counter()))))
+        week = _week_start(week + timedelta(days=7, hours=12))
+    counted = Counter(d.action for d in decisions)
+    totals = {a: counted[a] for a in sorted(counted, key=_action_rank)}
+    return ReportData(
+        title=title or "",
+        at=at,
+        since=first.astimezone(tz),
+        timezone=book.timezone,
+        revision=book.revision,
+        members=len(profiles),
+        events=len(events),
+        decisions=len(decisions),
+        funnel=tuple(funnel),
+        composition=tuple(composition),
+        target_mix=dict(target_mix),
+        periods=tuple(periods),
+        totals=totals,
+    )
+
+
+def _action_rank(action: str) -> tuple[int, str]:
+    return (ACTIONS.index(action) if action in ACTIONS else len(ACTIONS), action)
+
+
+def _week_start(at: datetime) -> datetime:
+    day = at - timedelta(days=at.weekday())
+    return day.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def report_json(data: ReportData) -> dict[str, Any]:
+    """The report's numbers as JSON-ready data."""
+    return {
+        "title": data.title,
+        "at": data.at.isoformat(),
+        "since": data.since.isoformat(),
+        "timezone": data.timezone,
+        "revision": data.revision,
+        "members": data.members,
+        "events": data.events,
+        "decisions": data.decisions,
+        "totals": data.totals,
+        "funnel": [{"source": r.source, **{s: r.stage(s) for s in FUNNEL_STAGES}} for r in data.funnel],
+        "composition": [
+            {"group": r.group, "name": r.name, "total": r.total, "counts": r.counts} for r in data.composition
+        ],
+        "target_mix": data.target_mix,
+        "periods": [{"start": p.start.isoformat(), "counts": p.counts} for p in data.periods],
+    }
+
+
+# -- rendering -----------------------------------------------------------------------
+
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "groupops report",
+        "as_of": "as of {at} ({tz}) · data since {since} · rule book {revision}",
+        "members": "members",
+        "events": "events",
+        "decisions": "decisions",
+        "invite": "invitations",
+        "notice": "notices",
+        "evict": "evictions",
+        "revive": "revivals",
+        "promote": "promotions",
+        "demote": "demotions",
+        "spare": "spared",
+        "funnel_title": "Acquisition → activation → retention → conversion, per source channel",
+        "funnel_note": "Acquired: members from the channel. Activated: did anything besides joining. "
+        "Retained: still in a group and active in the last 28 days. Converted: joined a paid group.",
+        "acquired": "acquired",
+        "activated": "activated",
+        "retained": "retained",
+        "converted": "converted",
+        "source": "channel",
+        "composition_title": "Role composition against the target mix",
+        "composition_note": "Members present in each group by role; owners, admins and assistants are "
+        "not counted. Core members count as active.",
+        "guests": "guests",
+        "lecturers": "lecturers",
+        "kols": "KOLs",
+        "active": "active",
+        "ordinary": "ordinary",
+        "target": "target",
+        "group": "group",
+        "lifecycle_title": "Notices, evictions and revivals per week",
+        "lifecycle_note": "Decisions applied each week (weeks start on Monday).",
+        "growth_title": "Invitations, promotions and demotions per week",
+        "growth_note": "Invitations to paid groups and moves on the role ladders.",
+        "week": "week of",
+        "total": "total",
+        "footer": "Generated by groupops. Self-contained: no scripts, nothing fetched.",
+        "none": "No data.",
+    },
+    "zh": {
+        "title": "groupops 运营报告",
+        "as_of": "截至 {at}（{tz}）· 数据始于 {since} · 规则版本 {revision}",
+        "members": "成员",
+        "events": "事件",
+        "decisions": "决定",
+        "invite": "邀请",
+        "notice": "预警",
+        "evict": "移出",
+        "revive": "复活",
+        "promote": "晋升",
+        "demote": "降级",
+        "spare": "解除预警",
+        "funnel_title": "各渠道：获客 → 激活 → 留存 → 转化",
+        "funnel_note": "获客：来自该渠道的成员。激活：除入群外有任何行为。"
+        "留存：仍在群内且近 28 天有行为。转化：加入付费群。",
+        "acquired": "获客",
+        "activated": "激活",
+        "retained": "留存",
+        "converted": "转化",
+        "source": "渠道",
+        "composition_title": "角色构成与目标比例",
+        "composition_note": "各群在群成员按角色统计；群主、管理员和助理不计入。核心成员计为活跃。",
+        "guests": "嘉宾",
+        "lecturers": "讲师",
+        "kols": "KOL",
+        "active": "活跃",
+        "ordinary": "普通",
+        "target": "目标",
+        "group": "群",
+        "lifecycle_title": "每周预警、移出与复活",
+        "lifecycle_note": "每周生效的决定（每周从周一开始）。",
+        "growth_title": "每周邀请、晋升与降级",
+        "growth_note": "付费群邀请与角色阶梯上的变动。",
+        "week": "周起始",
+        "total": "合计",
+        "footer": "由 groupops 生成。独立文件：不含脚本，不加载外部资源。",
+        "none": "没有数据。",
+    },
+}
+
+# Okabe–Ito: distinguishable with colour-blindness, and in greyscale print by order.
+_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+_FUNNEL_COLORS = dict(zip(FUNNEL_STAGES, ("#0072B2", "#56B4E9", "#009E73", "#E69F00"), strict=True))
+_BUCKET_COLORS = dict(zip(ROLE_BUCKETS, ("#CC79A7", "#D55E00", "#E69F00", "#009E73", "#B8C4CE"), strict=True))
+_ACTION_COLORS = {
+    "notice": "#E69F00",
+    "evict": "#D55E00",
+    "revive": "#009E73",
+    "invite": "#0072B2",
+    "promote": "#56B4E9",
+    "demote": "#CC79A7",
+}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _L(locale: str, key: str, **values: Any) -> str:
+    text = _LABELS.get(locale, _LABELS["en"]).get(key) or _LABELS["en"].get(key, key)
+    return text.format(**values) if values else text
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.0f}%" if whole else "–"
+
+
+def _nice_max(value: float, ticks: int = 4) -> int:
+    """A round axis maximum at or above ``value`` that ``ticks`` divides into round steps."""
+    steps = sorted({int(m * 10**k) for k in range(8) for m in (1, 1.5, 2, 2.5, 5) if m * 10**k >= 1})
+    return next((s * ticks for s in steps if s * ticks >= value), int(value) + 1)
+
+
+def _svg_open(width: int, height: int, label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'role="img" aria-label="{_e(label)}"><title>{_e(label)}</title>'
+    )
+
+
+def _text(x: float, y: float, text: object, *, anchor: str = "start", cls: str = "", size: int = 12) -> str:
+    klass = f' class="{cls}"' if cls else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}"{klass}>{_e(text)}</text>'
+
+
+def _legend(items: Iterable[tuple[str, str]]) -> str:
+    spans = "".join(
+        f'<span class="key"><i style="background:{color}"></i>{_e(label)}</span>' for label, color in items
+    )
+    return f'<div class="legend">{spans}</div>'
+
+
+def funnel_svg(rows: Sequence[FunnelRow], locale: str) -> str:
+    """Per channel, one bar per funnel stage, as long as its count (shared scale)."""
+    width, left, right, bar, gap, block_gap = 640, 96, 70, 13, 3, 16
+    block = len(FUNNEL_STAGES) * (bar + gap) + block_gap
+    height = max(40, 10 + len(rows) * block)
+    top = max((r.acquired for r in rows), default=1) or 1
+    scale = (width - left - right) / top
+    parts = [_svg_open(width, height, _L(locale, "funnel_title"))]
+    y = 8.0
+    for r in rows:
+        parts.append(_text(left - 10, y + 2 * (bar + gap) + 2, r.source, anchor="end", cls="cat", size=13))
+        for stage in FUNNEL_STAGES:
+            n = r.stage(stage)
+            w = max(1.0, n * scale) if n else 0.0
+            parts.append(
+                f'<rect x="{left}" y="{y:.1f}" width="{w:.1f}" height="{bar}" rx="2" '
+                f'fill="{_FUNNEL_COLORS[stage]}">'
+                f"<title>{_e(r.source)} · {_e(_L(locale, stage))}: {n}</title></rect>"
+            )
+            shown = f"{n}" if stage == "acquired" else f"{n} · {_pct(n, r.acquired)}"
+            parts.append(_text(left + w + 6, y + bar - 2.5, shown, size=11, cls="val"))
+            y += bar + gap
+        y += block_gap
+    parts.append(f'<line x1="{left}" y1="4" x2="{left}" y2="{height - 4}" class="axis"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def composition_svg(rows: Sequence[CompositionRow], target: Mapping[str, float], locale: str) -> str:
+    """100 % stacked bars: the target mix first, then each group."""
+    width, left, right, bar, gap = 640, 150, 16, 26, 14
+    lines: list[tuple[str, dict[str, float], str]] = [
+        (_L(locale, "target"), dict(target), ""),
+        *((r.name, {b: r.share(b) for b in ROLE_BUCKETS}, f"n = {r.total}") for r in rows),
+    ]
+    height = 14 + len(lines) * (bar + gap) + 18
+    span = width - left - right
+    parts = [_svg_open(width, height, _L(locale, "composition_title"))]
+    y = 10.0
+    for label, shares, sub in lines:
+        parts.append(_text(left - 10, y + bar / 2, label, anchor="end", cls="cat", size=13))
+        parts.append(_text(left - 10, y + bar / 2 + 13, sub, anchor="end", cls="sub", size=10))
+        x = float(left)
+        for b in ROLE_BUCKETS:
+            w = span * shares.get(b, 0.0) / 100.0
+            if w <= 0:
+                continue
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar}" fill="{_BUCKET_COLORS[b]}">'
+                f"<title>{_e(label)} · {_e(_L(locale, b))}: {shares.get(b, 0.0):.1f}%</title></rect>"
+            )
+            if w >= 30:
+                fg = "#1b1b1b" if b in ("ordinary", "kols") else "#ffffff"
+                parts.append(
+                    f'<text x="{x + w / 2:.1f}" y="{y + bar / 2 + 4:.1f}" text-anchor="middle" '
+                    f'font-size="11" '
+                    f'fill="{fg}">{shares.get(b, 0.0):.0f}%</text>'
+                )
+            x += w
+        y += bar + gap
+    for tick in (0, 25, 50, 75, 100):
+        x = left + span * tick / 100
+        parts.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{y - gap + 4:.1f}" class="grid"/>')
+        parts.append(_text(x, y + 8, f"{tick}%", anchor="middle", size=10, cls="tick"))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def columns_svg(periods: Sequence[PeriodRow], actions: Sequence[str], label: str) -> str:
+    """Grouped columns: per week, one column per action, with a y axis."""
+    width, left, right, top, bottom = 640, 40, 10, 14, 30
+    height = 260
+    plot_h = height - top - bottom
+    peak = max((p.counts.get(a, 0) for p in periods for a in actions), default=0)
+    ymax = _nice_max(peak)
+    slot = (width - left - right) / max(1, len(periods))
+    col = min(18.0, (slot - 10) / max(1, len(actions)))
+    parts = [_svg_open(width, height, label)]
+    for i in range(5):
+        v = ymax * i / 4
+        y = top + plot_h - plot_h * v / ymax
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>')
+        parts.append(_text(left - 6, y + 4, f"{v:.0f}", anchor="end", size=10, cls="tick"))
+    for i, p in enumerate(periods):
+        x0 = left + i * slot + (slot - col * len(actions)) / 2
+        for j, a in enumerate(actions):
+            n = p.counts.get(a, 0)
+            h = plot_h * n / ymax
+            x = x0 + j * col
+            y = top + plot_h - h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{col - 2:.1f}" height="{h:.1f}" '
+                f'fill="{_ACTION_COLORS.get(a, _PALETTE[j % len(_PALETTE)])}">'
+                f"<title>{_e(p.label)} · {_e(a)}: {n}</title></rect>"
+            )
+            if n:
+                parts.append(_text(x + (col - 2) / 2, y - 3, n, anchor="middle", size=9, cls="val"))
+        parts.append(
+            _text(left + i * slot + slot / 2, height - bottom + 16, p.label, anchor="middle", size=11)
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" class="axis"/>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric_from: int = 1) -> str:
+    head = "".join(
+        f"<th{' class=n' if i >= numeric_from else ''}>{_e(h)}</th>" for i, h in enumerate(headers)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td{' class=n' if i >= numeric_from else ''}>{_e(c)}</td>" for i, c in enumerate(r))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _panel(title: str, note: str, legend: str, chart: str, table: str) -> str:
+    return (
+        f'<section class="panel"><h2>{_e(title)}</h2><p class="note">{_e(note)}</p>'
+        f'<div class="body"><figure>{legend}{chart}</figure>'
+        f'<div class="numbers">{table}</div></div></section>'
+    )
+
+
+_CSS = """
+:root { color-scheme: light; --ink: #1b1b1b; --muted: #5f6b76; --line: #d9dee3; --bg: #f6f7f9; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink);
+  font: 14px/1.45 -apple-system, "Segoe UI", "Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei",
+  "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; }
+main { max-width: 1240px; margin: 0 auto; padding: 28px 28px 40px; }
+header h1 { margin: 0 0 4px; font-size: 26px; }
+header p { margin: 0; color: var(--muted); }
+.tiles { display: grid; grid-template-columns: repeat(6, 1fr); gap: 12px; margin: 20px 0 8px; }
+.tile { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
+.tile b { display: block; font-size: 24px; font-variant-numeric: tabular-nums; }
+.tile span { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.panel { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 20px 18px;
+  margin-top: 16px; break-inside: avoid; }
+.panel h2 { margin: 0; font-size: 17px; }
+.note { margin: 2px 0 10px; color: var(--muted); font-size: 12.5px; }
+.body { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 24px; align-items: start; }
+figure { margin: 0; }
+.legend { display: flex; flex-wrap: wrap; gap: 14px; margin: 0 0 6px; font-size: 12px; color: var(--muted); }
+.key i { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 5px;
+  vertical-align: -1px; }
+svg text { fill: var(--ink); }
+svg .tick, svg .sub { fill: var(--muted); }
+svg .val { fill: #3a444d; }
+svg .grid { stroke: #eceff2; stroke-width: 1; }
+svg .axis { stroke: #9aa5b1; stroke-width: 1; }
+table { border-collapse: collapse; width: 100%; font-size: 12.5px; font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+th { color: var(--muted); font-weight: 600; font-size: 11.5px; }
+.n { text-align: right; }
+tbody tr:last-child td { border-bottom: none; }
+footer { margin-top: 18px; color: var(--muted); font-size: 12px; }
+@media (max-width: 900px) {
+  .body { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(3, 1fr); } }
+@media print { body { background: #fff; } .panel { border-color: #bbb; } }
+"""
+
+
+def render_html(data: ReportData, *, locale: str = "en") -> str:
+    """The report as one HTML document: inline CSS and SVG, no scripts, no links out."""
+
+    def L(key: str, **values: Any) -> str:
+        return _L(locale, key, **values)
+
+    fmt = "%Y-%m-%d %H:%M"
+    tiles = [
+        (data.members, L("members")),
+        (data.events, L("events")),
+        (data.decisions, L("decisions")),
+        (data.totals.get("invite", 0), L("invite")),
+        (data.totals.get("evict", 0), L("evict")),
+        (data.totals.get("revive", 0), L("revive")),
+    ]
+    tiles_html = "".join(f'<div class="tile"><b>{n}</b><span>{_e(label)}</span></div>' for n, label in tiles)
+
+    funnel_table = _table(
+        [L("source"), *(L(s) for s in FUNNEL_STAGES)],
+        [
+            [
+                r.source,
+                r.acquired,
+                *(f"{r.stage(s)} ({_pct(r.stage(s), r.acquired)})" for s in FUNNEL_STAGES[1:]),
+            ]
+            for r in data.funnel
+        ]
+        + [
+            [
+                L("total"),
+                sum(r.acquired for r in data.funnel),
+                *(
+                    f"{sum(r.stage(s) for r in data.funnel)} "
+                    f"({_pct(sum(r.stage(s) for r in data.funnel), sum(r.acquired for r in data.funnel))})"
+                    for s in FUNNEL_STAGES[1:]
+                ),
+            ]
+        ],
+    )
+    funnel = _panel(
+        L("funnel_title"),
+        L("funnel_note"),
+        _legend((L(s), _FUNNEL_COLORS[s]) for s in FUNNEL_STAGES),
+        funnel_svg(data.funnel, locale) if data.funnel else f"<p>{_e(L('none'))}</p>",
+        funnel_table,
+    )
+
+    target = data.target_mix
+    composition_table = _table(
+        [L("group"), *(L(b) for b in ROLE_BUCKETS)],
+        [[L("target"), *(f"{target.get(b, 0.0):.0f}%" for b in ROLE_BUCKETS)]]
+        + [
+            [r.name, *(f"{r.counts.get(b, 0)} ({r.share(b):.0f}%)" for b in ROLE_BUCKETS)]
+            for r in data.composition
+        ],
+    )
+    composition = _panel(
+        L("composition_title"),
+        L("composition_note"),
+        _legend((L(b), _BUCKET_COLORS[b]) for b in ROLE_BUCKETS),
+        composition_svg(data.composition, data.target_mix, locale),
+        composition_table,
+    )
+
+    def period_panel(key: str, actions: Sequence[str]) -> str:
+        table = _table(
+            [L("week"), *(L(a) for a in actions)],
+            [[p.start.strftime("%Y-%m-%d"), *(p.counts.get(a, 0) for a in actions)] for p in data.periods]
+            + [[L("total"), *(sum(p.counts.get(a, 0) for p in data.periods) for a in actions)]],
+        )
+        return _panel(
+            L(f"{key}_title"),
+            L(f"{key}_note"),
+            _legend((L(a), _ACTION_COLORS[a]) for a in actions),
+            columns_svg(data.periods, actions, L(f"{key}_title")),
+            table,
+        )
+
+    subtitle = L(
+        "as_of",
+        at=data.at.strftime(fmt),
+        tz=data.timezone,
+        since=data.since.strftime("%Y-%m-%d"),
+        revision=data.revision,
+    )
+    lang = "zh-CN" if locale == "zh" else "en"
+    title = data.title or L("title")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<header><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></header>\n"
+        f'<div class="tiles">{tiles_html}</div>\n'
+        f"{funnel}\n{composition}\n{period_panel('lifecycle', LIFECYCLE_ACTIONS)}\n"
+        f"{period_panel('growth', GROWTH_ACTIONS)}\n"
+        f"<footer>{_e(L('footer'))}</footer>\n</main>\n</body>\n</html>\n"
+    )
