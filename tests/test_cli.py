@@ -347,6 +347,7 @@ def test_run_dry_run_records_nothing_then_run_does(club):
         ).stdout
     )
     assert dry["dry_run"] is True and dry["delivery"] is None
+    assert {d["status"] for d in dry["decisions"]} == {"preview"}
     planned = {(d["action"], d["member"]) for d in dry["decisions"]}
     assert planned == {
         ("invite", "m1"),

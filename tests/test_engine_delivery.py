@@ -249,9 +249,11 @@ def test_dry_run_records_nothing():
     engine = _engine(go.RecordingMessenger(name="main"))
     _buyer(engine)
     preview = engine.run(T0, dry_run=True)
-    assert preview.dry_run and [d.action for d in preview.decisions] == ["invite"]
+    assert preview.dry_run and [(d.action, d.status) for d in preview.decisions] == [("invite", "preview")]
     assert engine.store.decisions() == [] and engine.store.messages() == []
-    assert engine.run(T0).decisions == preview.decisions
+    applied = engine.run(T0).decisions
+    assert [d.model_copy(update={"status": "preview"}) for d in applied] == list(preview.decisions)
+    assert [d.status for d in applied] == ["applied"]
 
 
 def test_run_requires_an_aware_time():

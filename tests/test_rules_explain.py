@@ -234,13 +234,27 @@ def test_negating_twice_gives_back_the_explanation(data):
     assert e.negate().negate() == e
 
 
-def test_decision_reasons_are_the_summary():
-    e = explain({"days_since": "checkin", "at_least": 7})
-    d = go.Decision.make(
-        policy="weekly", action="evict", member="m1", group="camp", period="p", at=AT, explanation=e
-    )
-    assert d.reasons() == e.summary()
-    assert d.reasons("zh") == "9 天未打卡（要求至少 7 天）"
+def test_decision_reasons_depend_on_the_action():
+    at_risk = explain({"days_since": "checkin", "at_least": 7})  # an eviction's `when`, met
+
+    def reasons(action, locale="en"):
+        d = go.Decision.make(
+            policy="weekly", action=action, member="m1", group="camp", period="p", at=AT, explanation=at_risk
+        )
+        return d.reasons(locale)
+
+    # notice / evict: what is missing to stay (the negated `when`)
+    assert reasons("evict") == reasons("notice") == at_risk.negate().missing()
+    assert reasons("evict") == "checked in 9 days ago; needs fewer than 7"
+    assert reasons("evict", "zh") == at_risk.negate().missing("zh")
+    # anything that was met (invite, promote, revive...): the summary
+    assert reasons("invite") == at_risk.summary() == "checked in 9 days ago; needs at least 7"
+    # spare: what kept the member; demote: which keep requirement failed
+    kept = explain({"days_since": "checkin", "at_least": 30})
+    spare = go.Decision.make(policy="w", action="spare", member="m", group="g", period="p", at=AT, explanation=kept)
+    assert spare.reasons() == kept.negate().summary()
+    demote = go.Decision.make(policy="l", action="demote", member="m", group="g", period="p", at=AT, explanation=kept)
+    assert demote.reasons() == kept.missing()
     assert go.Decision.make(policy="p", action="a", member="m", group="g", period="p", at=AT).reasons() == ""
 
 

@@ -231,7 +231,8 @@ class Engine:
         Eviction periods whose notice time or end fell since the last run are caught up
         in time order, each decided at its own time. Admission, revival and ladder
         decisions are made at ``at``. Running again at the same ``at`` changes nothing.
-        With ``dry_run`` nothing is recorded or delivered: the report shows what would be.
+        With ``dry_run`` nothing is recorded or delivered: the report shows what would be,
+        each decision with status ``preview`` (or ``vetoed``, if a plugin would veto it).
         """
         at = to_zone(at, self.book.tz)
         made: list[Decision] = []
@@ -242,7 +243,8 @@ class Engine:
                 if dry_run:
                     raise _Rollback
         except _Rollback:
-            pass
+            # nothing was applied: say so on each decision a plugin did not veto
+            made = [d.model_copy(update={"status": "preview"}) if d.status == "applied" else d for d in made]
         if not dry_run:
             for d in made:
                 self.plugins.observe(d, self)
@@ -533,15 +535,6 @@ class Engine:
         locale = self.book.locale
         member = profiles.get(d.member)
         group = self.book.group(d.group)
-        exp = d.explanation
-        if exp is None:
-            reasons = ""
-        elif d.action in ("notice", "evict", "spare"):
-            reasons = exp.negate().missing(locale) if d.action != "spare" else exp.negate().summary(locale)
-        elif d.action == "demote":
-            reasons = exp.missing(locale)
-        else:
-            reasons = exp.summary(locale)
         target = self.book.group(d.target_group) if d.target_group else None
         return {
             "member.id": d.member,
@@ -553,7 +546,7 @@ class Engine:
             "policy": d.policy,
             "action": d.action,
             "period": d.period,
-            "reasons": reasons,
+            "reasons": d.reasons(locale),
             "deadline": deadline.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M") if deadline else "",
             "role": ms.role,
             "at": d.at.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M"),

@@ -178,7 +178,9 @@ class Decision(_Frozen):
 
     ``id`` is :func:`decision_id` of (policy, action, member, group, period), so deciding
     the same thing twice yields the same id. ``revision`` is the content hash of the rule
-    book that made the decision.
+    book that made the decision. ``status`` is ``applied`` (recorded, its membership
+    change and messages with it), ``vetoed`` (recorded alone: a plugin vetoed it, saying
+    ``veto_reason``) or ``preview`` (a dry run: nothing was recorded).
     """
 
     id: str
@@ -221,7 +223,20 @@ class Decision(_Frozen):
         )
 
     def reasons(self, locale: str = "en") -> str:
-        """The explanation as one line of text (empty when there is none)."""
-        if self.explanation is None:
+        """Why, in one line, as the member would be told (empty without an explanation).
+
+        The explanation holds the policy's own condition; the words depend on the action:
+        a ``notice`` or ``evict`` says what is missing to stay (an eviction's ``when``
+        says who is at risk, so it is negated), a ``spare`` what kept the member, a
+        ``demote`` which ``keep`` requirement failed, anything else what was met.
+        """
+        exp = self.explanation
+        if exp is None:
             return ""
-        return self.explanation.summary(locale=locale)
+        if self.action in ("notice", "evict"):
+            return exp.negate().missing(locale)
+        if self.action == "spare":
+            return exp.negate().summary(locale)
+        if self.action == "demote":
+            return exp.missing(locale)
+        return exp.summary(locale)

@@ -405,19 +405,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: Iter
 
 
 def decision_reason(d: Decision, locale: str) -> str:
-    """Why, in one line, as the member would be told: for notices and evictions what is
-    missing to stay; for a spare what they did; for a demotion what they stopped doing."""
-    exp = d.explanation
-    if exp is None:
-        text = ""
-    elif d.action in ("notice", "evict"):
-        text = exp.negate().missing(locale)
-    elif d.action == "spare":
-        text = exp.negate().summary(locale)
-    elif d.action == "demote":
-        text = exp.missing(locale)
-    else:
-        text = exp.summary(locale)
+    """:meth:`Decision.reasons`, with the role move and a veto shown."""
+    text = d.reasons(locale)
     if d.from_role and d.to_role:
         text = f"{d.from_role} → {d.to_role}: {text}"
     if d.status == "vetoed":
