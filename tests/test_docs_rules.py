@@ -194,7 +194,7 @@ def check_policy(policy, exp):
         if "period" in exp:
             want = exp["period"]
             assert period is not None
-            assert _same(period.start, want["start"]) if want.get("start") else period.start is None
+            assert _same(period.start, want["start"])
             assert _same(period.end, want["end"])
             assert _same(period.notice_at, want["notice_at"])
         ctx = _context(exp, period_start=period.start if period else None)

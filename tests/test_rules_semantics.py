@@ -110,12 +110,27 @@ def test_notice_at_is_end_minus_notice_in_calendar_or_exact_units():
     assert period.start.utcoffset() == timedelta(hours=1) and period.end.utcoffset() == timedelta(hours=2)
 
 
-def test_first_period_of_a_schedule_with_a_start_has_no_start():
-    policy = eviction(start=SUN.isoformat())
-    first = go.eviction_period(policy, TZ, SUN - timedelta(days=30))
+def test_first_period_of_a_schedule_with_a_start_begins_at_the_start():
+    opening = SUN - timedelta(days=3, hours=9, minutes=30)  # Thursday 10:30
+    policy = eviction(start=opening.isoformat())
+    first = go.eviction_period(policy, TZ, opening + timedelta(hours=1))
     assert first is not None
-    assert (first.start, first.end) == (None, SUN)
+    assert (first.start, first.end) == (opening, SUN)  # 20:00 sharp, not 20:30
     assert go.eviction_period(policy, TZ, SUN + timedelta(days=1)).start == SUN
+
+
+def test_the_first_period_counts_since_the_opening():
+    opening = SUN - timedelta(days=3, hours=9, minutes=30)
+    policy = eviction(start=opening.isoformat(), when={"count": "checkin", "since": "period_start", "below": 2})
+    period = go.eviction_period(policy, TZ, SUN)
+    events = [ev("checkin", opening + timedelta(days=d)) for d in (1, 2)]
+    check = go.eviction_check(policy, ctx(SUN, events, membership=ms(), period_start=period.start), period)
+    assert check.failing.observed == 2 and not check.at_risk
+
+
+def test_a_schedule_naming_the_minute_keeps_it():
+    policy = eviction(schedule="FREQ=WEEKLY;BYDAY=SU;BYHOUR=20;BYMINUTE=30", start="2026-01-01T10:05:09+08:00")
+    assert go.eviction_period(policy, TZ, SUN - timedelta(days=1)).end == SUN + timedelta(minutes=30)
 
 
 def test_a_schedule_that_has_run_out_has_no_period():

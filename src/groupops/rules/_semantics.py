@@ -37,11 +37,11 @@ __all__ = [
 class Period:
     """One eviction period: ``start < t <= end``; notices go out at ``notice_at``.
 
-    ``start`` is None for the first period of a schedule. ``key`` names the period in
-    decision ids: the ISO time of its end in the book's time zone.
+    The first period of a policy with a ``start`` begins at that ``start``. ``key``
+    names the period in decision ids: the ISO time of its end in the book's time zone.
     """
 
-    start: datetime | None
+    start: datetime
     end: datetime
     notice_at: datetime
 
@@ -52,6 +52,8 @@ class Period:
 
 def _period_ending(policy: Eviction, tz: tzinfo, end: datetime) -> Period:
     start = policy.schedule.previous_before(end, tz, policy.start)
+    if start is None:  # the first occurrence: the period began with the policy
+        start = policy.start.astimezone(tz) if policy.start is not None else end
     return Period(start=start, end=end, notice_at=policy.notice.before(end, tz))
 
 

@@ -149,7 +149,9 @@ class Schedule:
     Occurrences are the *ends* of periods: period *k* runs from occurrence *k-1* to
     occurrence *k*. Unless the rule says otherwise (``DTSTART`` or the policy's
     ``start``), the recurrence is anchored at Monday 2000-01-03 00:00 local time, so
-    minutes and seconds not named in the rule are zero.
+    minutes and seconds not named in the rule are zero. With a ``start``, a rule that
+    names the hour (``BYHOUR``) still fires on the full hour: minutes and seconds finer
+    than the rule names are zero, not copied from ``start`` as RFC 5545 would.
     """
 
     rule: str
@@ -158,11 +160,7 @@ class Schedule:
         return self.rule
 
     def _rrule(self, tz: tzinfo, start: datetime | None) -> rrule:
-        dtstart = start.astimezone(tz) if start is not None else _EPOCH.replace(tzinfo=tz)
-        parsed = rrulestr(self.rule, dtstart=dtstart, forceset=False, cache=True)
-        if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False
-            raise ValueError("expected a single RRULE")
-        return parsed
+        return _compiled(self.rule, tz, start)
 
     def next_after(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The first occurrence strictly after ``at``."""
@@ -185,6 +183,36 @@ class Schedule:
         """Occurrences ``o`` with ``after < o <= until``, in order."""
         occ = self._rrule(tz, start).between(to_zone(after, tz), to_zone(until, tz), inc=True)
         return [o for o in (_normalize(x, tz) for x in occ) if o is not None and o > after]
+
+
+@lru_cache(maxsize=256)
+def _compiled(rule: str, tz: tzinfo, start: datetime | None) -> rrule:
+    """The recurrence, built once per (rule, zone, start): its occurrences are cached as
+    they are generated (from 2000 on, unless anchored later), so later look-ups walk a
+    list instead of regenerating a quarter-century of weeks."""
+    dtstart = start.astimezone(tz) if start is not None else _EPOCH.replace(tzinfo=tz)
+    parsed = rrulestr(_zero_finer_parts(rule), dtstart=dtstart, forceset=False, cache=True)
+    if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False
+        raise ValueError("expected a single RRULE")
+    return parsed
+
+
+def _zero_finer_parts(rule: str) -> str:
+    """``BYHOUR=20`` means 20:00:00: add ``BYMINUTE=0`` and ``BYSECOND=0`` where the rule
+    names a coarser part of the time but not these."""
+    upper = rule.upper()
+    extra = []
+    if "BYHOUR=" in upper and "BYMINUTE=" not in upper:
+        extra.append("BYMINUTE=0")
+    if ("BYHOUR=" in upper or "BYMINUTE=" in upper) and "BYSECOND=" not in upper:
+        extra.append("BYSECOND=0")
+    if not extra:
+        return rule
+    lines = rule.splitlines()
+    for i, line in enumerate(lines):  # the RRULE line (or the bare rule)
+        if "FREQ=" in line.upper():
+            lines[i] = ";".join([line.rstrip(";"), *extra])
+    return "\n".join(lines)
 
 
 def _normalize(value: datetime | None, tz: tzinfo) -> datetime | None:

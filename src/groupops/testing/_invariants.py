@@ -245,7 +245,7 @@ def no_eviction_of_exempt(
             member=profiles.get(d.member),
             membership=ms,
             default_scope=policy.default_scope,
-            period_start=policy.schedule.previous_before(end, book.tz, policy.start),
+            period_start=policy.schedule.previous_before(end, book.tz, policy.start) or policy.start,
         )
         exempt = evaluate(policy.exempt, ctx)
         if exempt.passed:
