@@ -72,6 +72,18 @@ def test_days_since_shows_whole_days_elapsed():
     assert not e.passed
 
 
+def test_tenure_shows_whole_days_unless_that_would_contradict_the_verdict():
+    joined = go.Membership(member="m1", group="camp", joined_at=AT - timedelta(days=6, hours=12))
+    ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group="camp", membership=joined)
+
+    def text(data):
+        return go.evaluate(CONDITION.validate_python(data), ctx).summary()
+
+    assert text({"tenure": "joined", "at_least": 7}) == "6 days since joined; needs at least 7"
+    # 6.5 days fails at_most 6: "6 days" would read as if it passed
+    assert text({"tenure": "joined", "at_most": 6}) == "6.5 days since joined; needs at most 6"
+
+
 def test_unknown_kinds_are_named_as_they_are():
     e = explain({"days_since": "quiz", "below": 3}, events=[ev("quiz", 1)])
     assert e.summary() == "last quiz 1 day ago; needs fewer than 3"
@@ -98,8 +110,18 @@ def test_unknown_kinds_are_named_as_they_are():
         ),
         (
             {"sum": "purchase", "at_least": 100},
-            "total purchase value 50 ever; needs at least 100",
-            "累计购买value合计 50（要求至少 100）",
+            "total purchase 50 ever; needs at least 100",
+            "累计购买合计 50（要求至少 100）",
+        ),
+        (
+            {"sum": "tip", "field": "amount", "at_least": 100},
+            "total tip amount 0 ever; needs at least 100",
+            "累计 tip amount 合计 0（要求至少 100）",
+        ),
+        (
+            {"count": "quiz", "within": "7d", "at_least": 1},
+            "quiz 0 times in the last 7 days; needs at least 1",
+            "7 天内 quiz 0 次（要求至少 1 次）",
         ),
         (
             {"distinct_days": "message", "since": "joined", "at_least": 3},

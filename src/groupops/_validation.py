@@ -40,8 +40,8 @@ def _message(err: Any) -> str:
     if kind == "missing":
         return "is required"
     if kind == "too_short" and "min_length" in err.get("ctx", {}):
-        need = err["ctx"]["min_length"]
-        return f"needs at least {need} item{'s' if need != 1 else ''}, got {err['ctx'].get('actual_length', 0)}"
+        need, got = err["ctx"]["min_length"], err["ctx"].get("actual_length", 0)
+        return f"needs at least {need} item{'s' if need != 1 else ''}, got {got}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return msg
     if value is not None and not isinstance(value, dict | list):

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
+from ._conditions import _compare
+
 __all__ = ["Explanation", "Locale", "decisive_children"]
 
 Locale = Literal["en", "zh"]
@@ -210,6 +212,32 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+def _days(leaf: Explanation) -> str:
+    """A number of days as people say it: whole days, unless rounding down would
+    contradict the verdict (6.5 days against ``at_most: 6``), then to two places."""
+    obs = leaf.observed
+    if not isinstance(obs, float | int):
+        return _num(obs)
+    whole = float(math.floor(obs))
+    if _compare(whole, leaf.expect) != _compare(float(obs), leaf.expect):
+        return _num(float(obs))
+    return _num(whole)
+
+
+def _zh_name(kind: str) -> str:
+    """An event kind inside a Chinese sentence: its word if known, else the kind set off
+    by spaces (trimmed where it meets punctuation or the start)."""
+    return _ZH_NOUN.get(kind) or f" {kind} "
+
+
+def _zh(text: str) -> str:
+    while "  " in text:
+        text = text.replace("  ", " ")
+    for mark in "（）：；":
+        text = text.replace(f" {mark}", mark).replace(f"{mark} ", mark)
+    return text.strip()
+
+
 def _expectations(leaf: Explanation) -> list[tuple[str, Any]]:
     items = list(leaf.expect.items())
     if not leaf.negated:
@@ -303,7 +331,8 @@ def _leaf_en(leaf: Explanation) -> str:
         times = "time" if n == "1" else "times"
         return f"{subject} {n} {times} {_window_en(leaf)}; needs {need}"
     if t == "sum":
-        return f"total {subject} {leaf.field} {_num(obs)} {_window_en(leaf)}; needs {need}"
+        what = subject if leaf.field in (None, "value") else f"{subject} {leaf.field}"
+        return f"total {what} {_num(obs)} {_window_en(leaf)}; needs {need}"
     if t == "distinct_days":
         n = _num(obs)
         return f"{subject} on {n} day{'' if n == '1' else 's'} {_window_en(leaf)}; needs {need}"
@@ -311,10 +340,11 @@ def _leaf_en(leaf: Explanation) -> str:
         verb, never, _ = _VERBS.get(subject, (f"last {subject}", f"no {subject} ever", ""))
         if isinstance(obs, float) and math.isinf(obs):
             return f"{never}; needs {need}"
-        n = _num(float(math.floor(obs))) if isinstance(obs, float) else _num(obs)
+        n = _days(leaf)
         return f"{verb} {n} day{'' if n == '1' else 's'} ago; needs {need}"
     if t == "tenure":
-        return f"{_num(obs)} days since {subject}; needs {need}"
+        n = _days(leaf)
+        return f"{n} day{'' if n == '1' else 's'} since {subject}; needs {need}"
     if t == "label":
         have = ", ".join(obs) if isinstance(obs, list) and obs else "none"
         return f"labels: {have}; needs {need}"
@@ -327,25 +357,29 @@ def _leaf_en(leaf: Explanation) -> str:
 
 
 def _leaf_zh(leaf: Explanation) -> str:
+    return _zh(_leaf_zh_raw(leaf))
+
+
+def _leaf_zh_raw(leaf: Explanation) -> str:
     subject = leaf.subject if isinstance(leaf.subject, str) else "、".join(leaf.subject or [])
-    noun = _ZH_NOUN.get(subject, subject)
+    noun = _zh_name(subject)
     obs = leaf.observed
     t = leaf.test
     if t == "count":
         return f"{_window_zh(leaf)}{noun} {_num(obs)} 次（要求{_requirement(leaf, 'zh', ' 次')}）"
     if t == "sum":
-        return f"{_window_zh(leaf)}{noun}{leaf.field}合计 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
+        field = "" if leaf.field in (None, "value") else f" {leaf.field} "
+        return f"{_window_zh(leaf)}{noun}{field}合计 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
     if t == "distinct_days":
         return f"{_window_zh(leaf)}有 {_num(obs)} 天{noun}（要求{_requirement(leaf, 'zh', ' 天')}）"
     if t == "days_since":
         need = _requirement(leaf, "zh", " 天")
         if isinstance(obs, float) and math.isinf(obs):
             return f"从未{noun}（要求{need}）"
-        n = _num(float(math.floor(obs))) if isinstance(obs, float) else _num(obs)
-        return f"{n} 天未{noun}（要求{need}）"
+        return f"{_days(leaf)} 天未{noun}（要求{need}）"
     if t == "tenure":
         names = {"joined": "入群", "evicted": "被移出", "revived": "复活", "promoted": "晋升"}
-        return f"{names.get(subject, subject)} {_num(obs)} 天（要求{_requirement(leaf, 'zh', ' 天')}）"
+        return f"{names.get(subject, subject)} {_days(leaf)} 天（要求{_requirement(leaf, 'zh', ' 天')}）"
     if t == "label":
         have = "、".join(obs) if isinstance(obs, list) and obs else "无"
         return f"标签：{have}（要求{_requirement(leaf, 'zh')}）"
