@@ -91,3 +91,8 @@ def test_explain_shows_the_requirement_table(locale):
     assert report.sections[0].title == "to stay"
     assert not report.sections[0].explanation.passed
     assert ("never checked in" if locale == "en" else "从未打卡") in text
+    # the title and every note are in the locale too
+    assert report.sections[0].title_text(locale) in text
+    assert [n.kind for n in report.notes] == ["period"]
+    period = report.notes[0].text(locale)
+    assert period in text and ("period ends" if locale == "en" else "结束") in period

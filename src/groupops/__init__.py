@@ -33,7 +33,7 @@ from ._model import (
     decision_id,
 )
 from ._outbox import OutboxMessage
-from ._reports import DeliveryReport, ExplainReport, IngestReport, Rejected, RunReport, Section
+from ._reports import DeliveryReport, ExplainReport, IngestReport, Note, Rejected, RunReport, Section
 from .plugins._store import Store
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
@@ -118,6 +118,7 @@ __all__ = [
     "MetricFunction",
     "MissingExtraError",
     "Not",
+    "Note",
     "OutboxMessage",
     "Period",
     "PluginError",

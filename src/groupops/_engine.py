@@ -28,6 +28,7 @@ from ._reports import (
     DeliveryReport,
     ExplainReport,
     IngestReport,
+    Note,
     Rejected,
     RunReport,
     Section,
@@ -740,7 +741,12 @@ class Engine:
 
     def explain(self, member: str, group: str, policy: str, at: datetime) -> ExplainReport:
         """The requirement table for one member under one policy at ``at``: each
-        requirement, the observed value, met or not."""
+        requirement, the observed value, met or not, and notes (grace, the period's end,
+        the revival window), each in English or Chinese (:meth:`ExplainReport.render`).
+
+        Events count up to ``at``; the membership (role, status, join and eviction
+        times) is the one stored now, so an ``at`` in the past shows that day's numbers
+        against today's membership, not a replay of that day. Nothing is recorded."""
         at = to_zone(at, self.book.tz)
         self.book.group(group)
         p = self.book.policy(policy)
@@ -753,7 +759,7 @@ class Engine:
             ms = Membership(member=member, group=group, joined_at=at, status="left")
         profiles = {member: profile} if profile is not None else {}
         sections: list[Section] = []
-        notes: list[str] = []
+        notes: list[Note] = []
         if isinstance(p, Eviction):
             period = eviction_period(p, self.book.tz, at)
             ctx = self._context(
@@ -761,47 +767,49 @@ class Engine:
             )
             if period is not None:
                 check = eviction_check(p, ctx, period)
-                sections.append(Section(title="to stay", explanation=check.failing.negate()))
+                sections.append(Section(kind="stay", explanation=check.failing.negate()))
                 if check.exempt is not None:
-                    sections.append(Section(title="exempt if", explanation=check.exempt))
+                    sections.append(Section(kind="exempt", explanation=check.exempt))
                 if check.grace:
-                    notes.append("inside the grace period for this period")
+                    notes.append(Note(kind="grace"))
                 notes.append(
-                    f"period ends {period.end.isoformat()}; notices at {period.notice_at.isoformat()}"
+                    Note(
+                        kind="period",
+                        values={"end": period.end.isoformat(), "notice_at": period.notice_at.isoformat()},
+                    )
                 )
             else:
-                sections.append(Section(title="to stay", explanation=evaluate(p.when, ctx).negate()))
+                sections.append(Section(kind="stay", explanation=evaluate(p.when, ctx).negate()))
         elif isinstance(p, Ladder):
             ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
             roles = p.roles()
             if ms.role in roles:
                 i = roles.index(ms.role)
-                if i + 1 < len(roles) and p.steps[i + 1].promote is not None:
-                    up = p.steps[i + 1]
-                    assert up.promote is not None
-                    sections.append(
-                        Section(title=f"to become {up.role}", explanation=evaluate(up.promote, ctx))
-                    )
-                if i > 0 and p.steps[i].keep is not None:
-                    keep = p.steps[i].keep
-                    assert keep is not None
-                    sections.append(Section(title=f"to stay {ms.role}", explanation=evaluate(keep, ctx)))
+                up = p.steps[i + 1] if i + 1 < len(roles) else None
+                if up is not None and up.promote is not None:
+                    promote = evaluate(up.promote, ctx)
+                    sections.append(Section(kind="promote", values={"role": up.role}, explanation=promote))
+                keep = p.steps[i].keep if i > 0 else None
+                if keep is not None:
+                    kept = evaluate(keep, ctx)
+                    sections.append(Section(kind="keep", values={"role": ms.role}, explanation=kept))
             else:
-                notes.append(f"role {ms.role!r} is not on this ladder")
+                notes.append(Note(kind="off_ladder", values={"role": ms.role}))
             if ms.locked:
-                notes.append("the role is locked")
+                notes.append(Note(kind="locked"))
         elif isinstance(p, Admission):
             ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
-            sections.append(Section(title=f"to be invited to {p.to}", explanation=admission_check(p, ctx)))
+            invited = admission_check(p, ctx)
+            sections.append(Section(kind="invited", values={"group": p.to}, explanation=invited))
         elif isinstance(p, Revival):
             deadline = revival_deadline(p, ms, self.book.tz)
             ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
-            sections.append(Section(title="to come back", explanation=revival_check(p, ctx)))
+            sections.append(Section(kind="come_back", explanation=revival_check(p, ctx)))
             if deadline is not None:
-                notes.append(f"revival window closes {deadline.isoformat()}")
-            notes.append(f"revivals used: {ms.revivals} of {p.max}")
+                notes.append(Note(kind="window", values={"deadline": deadline.isoformat()}))
+            notes.append(Note(kind="revivals", values={"used": str(ms.revivals), "max": str(p.max)}))
         elif isinstance(p, Welcome):
-            notes.append(f"welcomes members within {p.within} of joining; nothing to meet")
+            notes.append(Note(kind="welcome", values={"within": str(p.within)}))
         return ExplainReport(
             member=member,
             group=group,

@@ -11,7 +11,7 @@ from ._errors import Problem
 from ._model import Decision
 from .rules._explain import Explanation
 
-__all__ = ["DeliveryReport", "ExplainReport", "IngestReport", "Rejected", "RunReport", "Section"]
+__all__ = ["DeliveryReport", "ExplainReport", "IngestReport", "Note", "Rejected", "RunReport", "Section"]
 
 
 class _Report(BaseModel):
@@ -77,11 +77,87 @@ class DeliveryReport(_Report):
     dead: tuple[str, ...] = ()
 
 
-class Section(_Report):
-    """One part of an explain report: a titled requirement tree."""
+# section titles and notes, by kind: {name} placeholders are filled from ``values``
+_TITLES: dict[str, dict[str, str]] = {
+    "en": {
+        "stay": "to stay",
+        "exempt": "exempt if",
+        "come_back": "to come back",
+        "invited": "to be invited to {group}",
+        "promote": "to become {role}",
+        "keep": "to stay {role}",
+    },
+    "zh": {
+        "stay": "留下的条件",
+        "exempt": "豁免条件",
+        "come_back": "复活条件",
+        "invited": "受邀加入 {group} 的条件",
+        "promote": "晋升为 {role} 的条件",
+        "keep": "保持 {role} 的条件",
+    },
+}
+_NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "grace": "inside the grace period for this period",
+        "period": "period ends {end}; notices at {notice_at}",
+        "off_ladder": "role {role!r} is not on this ladder",
+        "locked": "the role is locked",
+        "window": "revival window closes {deadline}",
+        "revivals": "revivals used: {used} of {max}",
+        "welcome": "welcomes members within {within} of joining; nothing to meet",
+    },
+    "zh": {
+        "grace": "本期仍在新人保护期内",
+        "period": "本期 {end} 结束；{notice_at} 发出预告",
+        "off_ladder": "角色 {role} 不在此阶梯上",
+        "locked": "角色已锁定",
+        "window": "复活窗口于 {deadline} 关闭",
+        "revivals": "已复活 {used} 次，上限 {max} 次",
+        "welcome": "入群 {within} 内欢迎；无需满足条件",
+    },
+}
 
-    title: str
+
+def _words(table: dict[str, dict[str, str]], locale: str, kind: str, values: dict[str, str]) -> str:
+    text = table.get(locale, table["en"]).get(kind) or table["en"][kind]
+    return text.format(**values)
+
+
+class Section(_Report):
+    """One part of an explain report: a titled requirement tree.
+
+    ``kind`` is one of ``stay``, ``exempt``, ``come_back``, ``invited``, ``promote``,
+    ``keep``; ``values`` fill its title (the group or role it names)."""
+
+    kind: str
     explanation: Explanation
+    values: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        """The title in English (``to stay``, ``to become core``...)."""
+        return self.title_text("en")
+
+    def title_text(self, locale: str = "en") -> str:
+        """The title in ``locale`` (en or zh)."""
+        return _words(_TITLES, locale, self.kind, self.values)
+
+
+class Note(_Report):
+    """A fact beside the requirement table (grace, the period's end, the revival window).
+
+    ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
+    ``revivals``, ``welcome``; ``values`` fill its text."""
+
+    kind: str
+    values: dict[str, str] = Field(default_factory=dict)
+
+    def text(self, locale: str = "en") -> str:
+        """The note in ``locale`` (en or zh)."""
+        return _words(_NOTES, locale, self.kind, self.values)
+
+    def __str__(self) -> str:
+        return self.text()
 
 
 class ExplainReport(_Report):
@@ -93,7 +169,7 @@ class ExplainReport(_Report):
     policy_type: str
     at: AwareDatetime
     sections: tuple[Section, ...] = ()
-    notes: tuple[str, ...] = Field(default=())
+    notes: tuple[Note, ...] = Field(default=())
 
     def render(self, locale: str = "en") -> str:
         """Plain text: a header, each section's tree with ✓/✗, then notes."""
@@ -101,9 +177,10 @@ class ExplainReport(_Report):
             f"{self.member} in {self.group} — {self.policy} ({self.policy_type}) at {self.at.isoformat()}"
         ]
         for s in self.sections:
-            lines.append(f"{s.title}:")
+            lines.append(f"{s.title_text(locale)}:")
             lines.append(s.explanation.render(locale, indent="  "))
-        lines.extend(f"note: {n}" for n in self.notes)
+        note = "说明" if locale == "zh" else "note"
+        lines.extend(f"{note}: {n.text(locale)}" for n in self.notes)
         return "\n".join(lines)
 
     def to_json(self) -> str:
