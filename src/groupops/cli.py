@@ -162,13 +162,6 @@ _WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-_TITLES_ZH = {
-    "to stay": "留下的条件",
-    "exempt if": "豁免条件",
-    "to come back": "复活条件",
-}
-
-
 def _t(locale: str, key: str, **values: Any) -> str:
     text = _WORDS.get(locale, _WORDS["en"]).get(key) or _WORDS["en"][key]
     return text.format(**values) if values else text
@@ -176,21 +169,6 @@ def _t(locale: str, key: str, **values: Any) -> str:
 
 def _action(locale: str, action: str) -> str:
     return _WORDS.get(locale, _WORDS["en"]).get(action, action)
-
-
-def _title(locale: str, title: str) -> str:
-    if locale != "zh":
-        return title
-    if title in _TITLES_ZH:
-        return _TITLES_ZH[title]
-    for prefix, zh in (
-        ("to become ", "晋升为 {} 的条件"),
-        ("to stay ", "保持 {} 的条件"),
-        ("to be invited to ", "受邀加入 {} 的条件"),
-    ):
-        if title.startswith(prefix):
-            return zh.format(title[len(prefix) :])
-    return title
 
 
 # -- errors and common options -------------------------------------------------------
@@ -813,10 +791,22 @@ def _count_lines(files: Sequence[Path]) -> int:
     return total
 
 
-@_command(main, short_help="Store events and members from JSON Lines or CSV files.")
-@click.option(
-    "--db", required=True, help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL."
+_db_option = click.option(
+    "--db",
+    required=True,
+    metavar="STORE",
+    help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL.",
 )
+_rules_option = click.option(
+    "--rules",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The rule book (YAML, JSON or TOML).",
+)
+
+
+@_command(main, short_help="Store events and members from JSON Lines or CSV files.")
+@_db_option
 @click.option(
     "--rules",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -962,15 +952,8 @@ _AT_HELP = "The time to run at, ISO 8601 [default: now]. Without an offset: the 
 
 
 @_command(main, short_help="Make the decisions due, record them, deliver messages.")
-@click.option(
-    "--db", required=True, help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL."
-)
-@click.option(
-    "--rules",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The rule book (YAML, JSON or TOML).",
-)
+@_db_option
+@_rules_option
 @click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
 @click.option("--dry-run", is_flag=True, help="Decide and print, but record and deliver nothing.")
 def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool, locale: str) -> None:
@@ -1050,9 +1033,7 @@ def _key(d: Decision) -> tuple[str, str, str]:
 
 
 @_command(main, short_help="Compare the decisions of two rule books on the same data.")
-@click.option(
-    "--db", required=True, help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL."
-)
+@_db_option
 @click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
 @click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -1147,22 +1128,15 @@ def _render_explain(r: ExplainReport, who: str, ms: Membership | None, locale: s
         "  " + _membership_line(ms, locale, tz),
     ]
     for s in r.sections:
-        lines.append(f"  {_title(locale, s.title)}:")
+        lines.append(f"  {s.title_text(locale)}:")
         lines.append(s.explanation.render(locale, indent="  ").replace("\n", "\n    ").join(["    ", ""]))
-    lines.extend(f"  {_t(locale, 'note')}: {n}" for n in r.notes)
+    lines.extend(f"  {_t(locale, 'note')}: {n.text(locale)}" for n in r.notes)
     return "\n".join(lines)
 
 
 @_command(main, short_help="Show one member's requirement table, met or not.")
-@click.option(
-    "--db", required=True, help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL."
-)
-@click.option(
-    "--rules",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The rule book (YAML, JSON or TOML).",
-)
+@_db_option
+@_rules_option
 @click.option("--group", help="Only this group [default: every group the member is in].")
 @click.option("--policy", help="Only this policy [default: every policy of those groups].")
 @click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
@@ -1198,9 +1172,11 @@ def explain(
             [
                 {
                     **r.model_dump(mode="json"),
+                    "notes": [{**n.model_dump(mode="json"), "text": n.text(locale)} for n in r.notes],
                     "sections": [
                         {
-                            "title": s.title,
+                            "kind": s.kind,
+                            "title": s.title_text(locale),
                             "explanation": s.explanation.to_json(),
                             "text": s.explanation.render(locale),
                         }
@@ -1237,15 +1213,8 @@ def _parse_mix(value: str) -> dict[str, float]:
 
 
 @_command(main, short_help="Write a self-contained HTML report with charts.")
-@click.option(
-    "--db", required=True, help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL."
-)
-@click.option(
-    "--rules",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The rule book (YAML, JSON or TOML).",
-)
+@_db_option
+@_rules_option
 @click.option(
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The HTML file to write."
 )
