@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ._errors import InputError, Problem, RuleError, UnknownGroupError, UnknownMemberError
 from ._messaging import Messenger, Quota, can_carry_out
-from ._model import Decision, Event, Member, Membership
+from ._model import Decision, Event, Member, Membership, decision_id
 from ._outbox import OutboxMessage
 from ._reports import (
     DeliveryReport,
@@ -314,7 +314,7 @@ class Engine:
     def _notices(
         self, policy: Eviction, period: Period, group: str, at: datetime, profiles: Mapping[str, Member]
     ) -> list[Decision]:
-        made = []
+        made: list[Decision] = []
         for ms in self.store.memberships(group=group):
             if not ms.present or ms.joined_at > at:
                 continue
@@ -326,22 +326,18 @@ class Engine:
                 continue
             d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
             after = ms.model_copy(update={"status": "notified"})
-            if (
-                recorded := self._apply(
-                    d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)
-                )
-            ) is not None:
-                made.append(recorded)
+            self._apply(made, d, ms, after, profiles, deadline=period.end)
         return made
 
     def _period_end(
         self, policy: Eviction, period: Period, group: str, at: datetime, profiles: Mapping[str, Member]
     ) -> list[Decision]:
-        made = []
+        made: list[Decision] = []
         for ms in self.store.memberships(group=group):
             if not ms.present:
                 continue
-            notice = self.store.get_decision(self._decision_id(policy.id, "notice", ms, period.key))
+            noticed = decision_id(policy.id, "notice", ms.member, ms.group, period.key)
+            notice = self.store.get_decision(noticed)
             if notice is None or notice.status != "applied":
                 continue
             ctx = self._context(
@@ -354,36 +350,22 @@ class Engine:
             else:
                 d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
                 after = ms.model_copy(update={"status": "active"})
-            if (
-                recorded := self._apply(
-                    d, ms, after, self._message_context(d, ms, profiles, deadline=period.end)
-                )
-            ) is not None:
-                made.append(recorded)
+            self._apply(made, d, ms, after, profiles, deadline=period.end)
         return made
 
     def _welcomes(self, policy: Welcome, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
-        made = []
+        made: list[Decision] = []
         for group in policy.groups:
             for ms in self.store.memberships(group=group):
                 if not welcome_due(policy, ms, at, self.book.tz):
                     continue
                 period = f"joined-{ms.joined_at.isoformat()}"
-                d = Decision.make(
-                    policy=policy.id,
-                    action="welcome",
-                    member=ms.member,
-                    group=ms.group,
-                    period=period,
-                    at=at,
-                    revision=self.book.revision,
-                )
-                if (recorded := self._apply(d, ms, None, self._message_context(d, ms, profiles))) is not None:
-                    made.append(recorded)
+                d = self._decision(policy.id, "welcome", ms, period, at, None)
+                self._apply(made, d, ms, None, profiles)
         return made
 
     def _revivals(self, policy: Revival, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
-        made = []
+        made: list[Decision] = []
         for group in policy.groups:
             for ms in self.store.memberships(group=group):
                 deadline = revival_deadline(policy, ms, self.book.tz)
@@ -400,14 +382,11 @@ class Engine:
                 after = ms.model_copy(
                     update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
                 )
-                if (
-                    recorded := self._apply(d, ms, after, self._message_context(d, ms, profiles))
-                ) is not None:
-                    made.append(recorded)
+                self._apply(made, d, ms, after, profiles)
         return made
 
     def _admissions(self, policy: Admission, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
-        made = []
+        made: list[Decision] = []
         seen: set[str] = set()
         for group in policy.from_:
             for ms in self.store.memberships(group=group):
@@ -439,13 +418,11 @@ class Engine:
                     revision=self.book.revision,
                     target_group=policy.to,
                 )
-                ctx_msg = self._message_context(d, ms, profiles)
-                if (recorded := self._apply(d, target, None, ctx_msg)) is not None:
-                    made.append(recorded)
+                self._apply(made, d, target, None, profiles, about=ms)
         return made
 
     def _ladder(self, policy: Ladder, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
-        made = []
+        made: list[Decision] = []
         for group in policy.groups:
             for ms in self.store.memberships(group=group):
                 if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
@@ -467,16 +444,8 @@ class Engine:
                 after = ms.model_copy(
                     update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
                 )
-                if (
-                    recorded := self._apply(d, ms, after, self._message_context(d, after, profiles))
-                ) is not None:
-                    made.append(recorded)
+                self._apply(made, d, ms, after, profiles)
         return made
-
-    def _decision_id(self, policy: str, action: str, ms: Membership, period: str) -> str:
-        from ._model import decision_id
-
-        return decision_id(policy, action, ms.member, ms.group, period)
 
     def _decision(
         self,
@@ -485,7 +454,7 @@ class Engine:
         ms: Membership,
         period: str,
         at: datetime,
-        explanation: Explanation,
+        explanation: Explanation | None,
         **extra: Any,
     ) -> Decision:
         return Decision.make(
@@ -502,26 +471,38 @@ class Engine:
 
     def _apply(
         self,
+        made: list[Decision],
         decision: Decision,
         before: Membership | None,
         after: Membership | None,
-        message_context: dict[str, str],
-    ) -> Decision | None:
-        """Record one decision, its membership change and its messages, unless a plugin
-        vetoes it (then only the vetoed decision is recorded). None if it was recorded
-        before (a rerun), so nothing is done twice."""
+        profiles: Mapping[str, Member],
+        *,
+        about: Membership | None = None,
+        deadline: datetime | None = None,
+    ) -> None:
+        """Record one decision, its membership change and its messages, and add it to
+        ``made``, unless a plugin vetoes it (then only the vetoed decision is recorded).
+        Nothing happens if it was recorded before (a rerun), so nothing is done twice.
+
+        Messages speak of ``about`` (the source membership of an invitation), else of the
+        membership as it is after the decision."""
         if self.store.get_decision(decision.id) is not None:
-            return None
+            return
         reason = self.plugins.veto(decision, before)
         if reason is not None:
             vetoed = decision.model_copy(update={"status": "vetoed", "veto_reason": reason})
-            return vetoed if self.store.add_decision(vetoed) else None
+            if self.store.add_decision(vetoed):
+                made.append(vetoed)
+            return
         if not self.store.add_decision(decision):
-            return None
+            return
         if after is not None:
             self.store.put_membership(after)
-        self.store.add_messages(self._messages_for(decision, message_context))
-        return decision
+        subject = about or after or before
+        assert subject is not None, "a decision is about a membership"
+        context = self._message_context(decision, subject, profiles, deadline=deadline)
+        self.store.add_messages(self._messages_for(decision, context))
+        made.append(decision)
 
     # -- messages --------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from ..rules._evaluate import Context, evaluate
 from ..rules._explain import Explanation
 from ..rules._facts import Community
 from ..rules._policies import Eviction, Ladder, Revival
+from ..rules._semantics import eviction_period
 
 __all__ = [
     "INVARIANTS",
@@ -237,6 +238,7 @@ def no_eviction_of_exempt(
         end = _period_end(d)
         if policy is None or d.action not in ("notice", "evict") or ms is None or end is None:
             continue
+        period = eviction_period(policy, book.tz, end)
         ctx = Context(
             at=d.at,
             tz=book.tz,
@@ -245,7 +247,7 @@ def no_eviction_of_exempt(
             member=profiles.get(d.member),
             membership=ms,
             default_scope=policy.default_scope,
-            period_start=policy.schedule.previous_before(end, book.tz, policy.start) or policy.start,
+            period_start=period.start if period is not None else None,
         )
         exempt = evaluate(policy.exempt, ctx)
         if exempt.passed:
