@@ -16,6 +16,10 @@ leaf also derives from the builtin a caller would naturally catch::
 :class:`RuleError` and :class:`InputError` carry every problem found, each as a
 :class:`Problem` with a path (``policies[1].when.any[0].within``) and a message that
 quotes the offending value.
+
+Every error survives pickling (a worker process, a task queue) with its context: each
+class rebuilds itself from the arguments it was made with, so the message, ``problems``,
+``source`` and the other attributes come back as they were.
 """
 
 from __future__ import annotations
@@ -49,8 +53,27 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
+def _rebuild(cls: type[GroupOpsError], args: tuple[Any, ...], kwargs: dict[str, Any]) -> GroupOpsError:
+    return cls(*args, **kwargs)
+
+
 class GroupOpsError(Exception):
-    """Base class of every error groupops raises on purpose."""
+    """Base class of every error groupops raises on purpose.
+
+    A subclass whose constructor takes other arguments than its message records them with
+    :meth:`_made_with`, so that pickling rebuilds it through that constructor.
+    """
+
+    _init_args: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+
+    def _made_with(self, *args: Any, **kwargs: Any) -> None:
+        self._init_args = (args, kwargs)
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        if self._init_args is None:
+            return super().__reduce__()
+        args, kwargs = self._init_args
+        return (_rebuild, (type(self), args, kwargs), self.__dict__ | {"_init_args": self._init_args})
 
 
 class _ProblemsError(GroupOpsError):
@@ -59,6 +82,7 @@ class _ProblemsError(GroupOpsError):
             problems = [Problem("", problems)]
         self.problems: tuple[Problem, ...] = tuple(problems)
         self.source = source
+        self._made_with(self.problems, source=source)
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -67,9 +91,6 @@ class _ProblemsError(GroupOpsError):
             return f"{where}{self.problems[0]}"
         lines = "\n".join(f"  {p}" for p in self.problems)
         return f"{where}{len(self.problems)} problems:\n{lines}"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.problems,), {"source": self.source})
 
 
 class RuleError(_ProblemsError, ValueError):
@@ -85,6 +106,7 @@ class UnknownMemberError(GroupOpsError, KeyError):
 
     def __init__(self, member: str) -> None:
         self.member = member
+        self._made_with(member)
         super().__init__(f"unknown member {member!r}")
 
     def __str__(self) -> str:
@@ -96,6 +118,8 @@ class UnknownGroupError(GroupOpsError, KeyError):
 
     def __init__(self, group: str, *, known: Sequence[str] = ()) -> None:
         self.group = group
+        self.known = tuple(known)
+        self._made_with(group, known=self.known)
         hint = f" (known: {', '.join(sorted(known))})" if known else ""
         super().__init__(f"unknown group {group!r}{hint}")
 
@@ -108,6 +132,8 @@ class UnknownPolicyError(GroupOpsError, KeyError):
 
     def __init__(self, policy: str, *, known: Sequence[str] = ()) -> None:
         self.policy = policy
+        self.known = tuple(known)
+        self._made_with(policy, known=self.known)
         hint = f" (known: {', '.join(sorted(known))})" if known else ""
         super().__init__(f"unknown policy {policy!r}{hint}")
 
@@ -128,4 +154,6 @@ class MissingExtraError(GroupOpsError, ImportError):
 
     def __init__(self, extra: str, *, feature: str) -> None:
         self.extra = extra
+        self.feature = feature
+        self._made_with(extra, feature=feature)
         super().__init__(f"{feature} needs the {extra!r} extra: pip install 'groupops[{extra}]'")

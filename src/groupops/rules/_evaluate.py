@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
+from .._errors import PluginError
 from .._model import Member, Membership
 from ._conditions import (
     AllOf,
@@ -150,7 +151,8 @@ def _distinct_days(leaf: DistinctDays, ctx: Context, explain: bool) -> Explanati
 def _metric(leaf: Metric, ctx: Context, explain: bool) -> Explanation | bool:
     fn = ctx.metrics.get(leaf.metric)
     if fn is None:
-        raise KeyError(f"metric {leaf.metric!r} is not registered by any plugin")
+        known = ", ".join(sorted(ctx.metrics)) or "none"
+        raise PluginError(f"metric {leaf.metric!r} is not registered by any plugin (registered: {known})")
     h = ctx.history
     return _windowed(
         leaf, ctx, "metric", leaf.metric, lambda g, s, e: fn(h, group=g, start=s, end=e), explain
