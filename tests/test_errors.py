@@ -80,14 +80,3 @@ def test_each_error_is_caught_as_the_builtin_a_caller_expects(cls, builtin):
     with pytest.raises(builtin):
         raise EXAMPLES[cls]
 
-
-def test_evaluating_an_unregistered_metric_names_it_and_the_registered_ones():
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo("Asia/Shanghai")
-    ctx = go.Context(
-        at=datetime(2026, 1, 1, tzinfo=tz), tz=tz, history=go.History(tz), group="g", metrics={"reactions": lambda h, **_: 1.0}
-    )
-    with pytest.raises(go.PluginError, match=r"metric 'likes' is not registered by any plugin \(registered: reactions\)"):
-        go.evaluate(go.Metric(metric="likes", at_least=1), ctx)

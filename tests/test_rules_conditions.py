@@ -278,8 +278,8 @@ def test_metric_calls_the_registered_function_with_the_window():
     assert e.observed == 30 + 45 + 99
 
 
-def test_an_unregistered_metric_is_a_key_error_naming_it():
-    with pytest.raises(KeyError, match="live_minutes"):
+def test_an_unregistered_metric_is_a_plugin_error_naming_it():
+    with pytest.raises(go.PluginError, match=r"metric 'live_minutes' is not registered by any plugin"):
         check({"metric": "live_minutes", "at_least": 1})
 
 
