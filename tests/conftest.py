@@ -20,4 +20,6 @@ settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile(
     "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+# mutation testing runs the rules' tests once per mutant: fewer examples, still derandomized
+settings.register_profile("mutation", max_examples=40, deadline=None, derandomize=True, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
