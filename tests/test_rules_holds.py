@@ -6,6 +6,7 @@ metrics inside combinators."""
 
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from test_rules_properties import (
@@ -199,3 +200,89 @@ def test_a_metric_inside_combinators_is_called_with_its_window():
     assert both(cond, ctx).passed
     assert calls[0] == (GROUP, AT - timedelta(days=7), AT)
     assert not both({"not": {"metric": "reactions", "within": "7d", "at_least": 5}}, ctx).passed
+
+
+# -- what an explanation shows (mutants of the explanation fields survived) ------------------
+
+
+def test_days_are_whole_unless_rounding_down_would_contradict_an_equals():
+    joined = go.Membership(member="m1", group=GROUP, joined_at=AT - timedelta(days=3, hours=12))
+    ctx = ctx_with([], membership=joined)
+    failing = both({"tenure": "joined", "equals": 3}, ctx)
+    assert not failing.passed
+    assert "3.5 days" in failing.summary("en")  # "3 days" would read as a pass
+    assert "3 days" in both({"tenure": "joined", "at_least": 3}, ctx).summary("en")
+
+
+def test_days_since_shows_the_scope_it_counted_in():
+    ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group=GROUP, default_scope="member")
+    assert both({"days_since": "checkin", "at_least": 1}, ctx).scope == "member"
+    assert both({"days_since": "checkin", "scope": "group", "at_least": 1}, ctx).scope == "group"
+
+
+def test_label_and_role_leaves_show_what_they_asked_for():
+    ms = go.Membership(member="m1", group=GROUP, joined_at=AT, role="core")
+    ctx = ctx_with([], member=go.Member(id="m1", labels=["A"]), membership=ms)
+    label = both({"label": ["A", "B+"]}, ctx)
+    assert label.subject == ["A", "B+"] and label.observed == ["A"]
+    role = both({"role": ["active", "core"]}, ctx)
+    assert role.subject == ["active", "core"] and role.observed == "core"
+
+
+def test_attributes_show_true_false_and_numbers_as_written_in_a_rule_book():
+    ctx = ctx_with([], member=go.Member(id="m1", attributes={"verified": True, "orders": 3}))
+    assert both({"attr": "verified", "equals": True}, ctx).observed == "true"
+    orders = both({"attr": "orders", "at_least": 2}, ctx)
+    assert orders.observed == 3.0 and isinstance(orders.observed, float)
+
+
+def test_only_a_sum_names_the_field_it_added_up():
+    ctx = ctx_with([ev("purchase", AT - timedelta(days=1), 5.0)])
+    assert both({"sum": "purchase", "field": "value", "at_least": 1}, ctx).field == "value"
+    assert both({"count": "purchase", "at_least": 1}, ctx).field is None
+
+
+def test_at_least_of_is_decided_by_the_children_that_reached_k():
+    cond = {"at_least_of": 2, "of": [{"not": {"label": "x"}}, {"label": "x"}, {"not": {"label": "y"}}]}
+    exp = both(cond, ctx_with([]))
+    assert exp.passed and exp.k == 2
+    assert exp.decided_by == (0, 2)
+
+
+def test_an_unregistered_metric_lists_the_registered_ones_or_none():
+    cond = {"metric": "likes", "at_least": 1}
+    with pytest.raises(go.PluginError, match=r"\(registered: none\)$"):
+        go.evaluate(CONDITION.validate_python(cond), ctx_with([]))
+    with pytest.raises(go.PluginError, match=r"\(registered: a, b\)$"):
+        holds(CONDITION.validate_python(cond), ctx_with([], metrics={"b": likes, "a": likes}))
+
+
+def test_something_that_is_not_a_condition_is_named_in_the_error():
+    for fn in (go.evaluate, holds):
+        with pytest.raises(TypeError, match=r"not a condition: 'count purchase'"):
+            fn("count purchase", ctx_with([]))
+
+
+def test_a_book_finds_the_metrics_its_conditions_use_at_any_depth():
+    book = go.RuleBook.model_validate(
+        {
+            "timezone": "Asia/Shanghai",
+            "groups": [{"id": "camp"}, {"id": "vip"}],
+            "policies": [
+                {
+                    "id": "paid",
+                    "type": "admission",
+                    "from": ["camp"],
+                    "to": "vip",
+                    "when": {
+                        "all": [
+                            {"any": [{"metric": "a", "at_least": 1}, {"label": "x"}]},
+                            {"not": {"metric": "b", "at_least": 1}},
+                            {"at_least_of": 1, "of": [{"metric": "c", "at_least": 1}]},
+                        ]
+                    },
+                }
+            ],
+        }
+    )
+    assert book.metrics_used() == {"a", "b", "c"}

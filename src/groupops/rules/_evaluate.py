@@ -252,7 +252,7 @@ def _combine(test: str, children: list[Explanation], k: int | None = None) -> Ex
         passed=passed,
         k=k,
         children=tuple(children),
-        decided_by=decisive_children(test, passed, results, k),
+        decided_by=decisive_children(test, passed, results),
     )
 
 

@@ -27,7 +27,7 @@ _NEGATE = {"at_least": "below", "below": "at_least", "at_most": "above", "above"
 _SELF_NEGATING = frozenset({"has", "role", "in", "equals"})
 
 
-def decisive_children(test: str, passed: bool, results: list[bool], k: int | None) -> tuple[int, ...]:
+def decisive_children(test: str, passed: bool, results: list[bool]) -> tuple[int, ...]:
     """Which children decided a combinator's outcome.
 
     ``all`` that passed: every child; that failed: the failing ones. ``any`` that passed:
@@ -119,7 +119,7 @@ class Explanation(BaseModel):
                     "test": test,
                     "passed": not self.passed,
                     "children": children,
-                    "decided_by": decisive_children(test, not self.passed, results, None),
+                    "decided_by": decisive_children(test, not self.passed, results),
                 }
             )
         k = len(children) - (self.k or 0) + 1
@@ -128,7 +128,7 @@ class Explanation(BaseModel):
                 "k": k,
                 "passed": not self.passed,
                 "children": children,
-                "decided_by": decisive_children("at_least_of", not self.passed, results, k),
+                "decided_by": decisive_children("at_least_of", not self.passed, results),
             }
         )
 
