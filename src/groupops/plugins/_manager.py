@@ -158,7 +158,9 @@ class Plugins:
                     exc_info=exc,
                 )
                 message = f"plugin {plugin!r} failed in {hook}: {_describe(exc)}"
-                failures.append(PluginError(message, plugin=plugin, hook=hook))
+                failure = PluginError(message, plugin=plugin, hook=hook)
+                failure.__cause__ = exc
+                failures.append(failure)
         return failures
 
     def _impls(self, hook: str) -> list[HookImpl]:
@@ -174,7 +176,7 @@ def plugin_name(impl: HookImpl) -> str:
     name = impl.plugin_name
     if name == str(id(impl.plugin)):  # registered without a name: pluggy used its id
         plugin = impl.plugin
-        return plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__qualname__
+        return plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__name__
     return name
 
 
