@@ -263,6 +263,11 @@ class Engine:
         decisions are made at ``at``. Running again at the same ``at`` changes nothing.
         With ``dry_run`` nothing is recorded or delivered: the report shows what would be,
         each decision with status ``preview`` (or ``vetoed``, if a plugin would veto it).
+
+        A plugin that fails (a veto hook or metric that raises, a veto that is neither None
+        nor a non-empty string, an observer that raises) affects only what it was asked
+        about: it is listed in the report's ``failures`` and the next run asks again.
+        Observers are best effort: they are told after the commit, in memory.
         """
         at = to_zone(at, self.book.tz)
         made: list[Decision] = []
