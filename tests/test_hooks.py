@@ -313,3 +313,22 @@ def test_hook_observe_decision_keyboard_interrupt_still_stops_the_host():
     with pytest.raises(KeyboardInterrupt):
         engine.run(AT)
     assert len(engine.decisions()) == 2  # committed before observers were told
+
+
+def test_hook_veto_action_and_observers_may_take_fewer_arguments():
+    seen = []
+
+    class Terse:
+        @go.hookimpl
+        def groupops_veto_action(self, decision):
+            return "no" if decision.member == "m1" else None
+
+        @go.hookimpl
+        def groupops_observe_decision(self, decision):
+            seen.append(decision.member)
+
+    engine = _engine(Terse())
+    engine.ingest(BUYERS)
+    report = engine.run(AT)
+    assert [(d.member, d.status) for d in report.decisions] == [("m1", "vetoed"), ("m2", "applied")]
+    assert seen == ["m1", "m2"] and report.failures == ()

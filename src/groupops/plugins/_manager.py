@@ -108,7 +108,7 @@ class Plugins:
                     raise PluginError(f"groupops_register_metrics: two metrics are named {name!r}")
                 found[name] = _guarded_metric(name, function, _plugin)
 
-            impl.function(register=register)
+            _call(impl, register=register)
         return found
 
     def veto(self, decision: Decision, membership: Membership | None) -> str | None:
@@ -121,7 +121,7 @@ class Plugins:
         for impl in self._impls(hook):
             plugin = plugin_name(impl)
             try:
-                reason: Any = impl.function(decision=decision, membership=membership)
+                reason: Any = _call(impl, decision=decision, membership=membership)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
@@ -149,7 +149,7 @@ class Plugins:
         for impl in self._impls(hook):
             plugin = plugin_name(impl)
             try:
-                impl.function(decision=decision, engine=engine)
+                _call(impl, decision=decision, engine=engine)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
@@ -178,6 +178,12 @@ def plugin_name(impl: HookImpl) -> str:
         plugin = impl.plugin
         return plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__name__
     return name
+
+
+def _call(impl: HookImpl, **kwargs: Any) -> Any:
+    """Call one implementation as pluggy would: with the arguments it names (an
+    implementation may take fewer than the specification offers)."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
 
 
 def _describe(exc: BaseException) -> str:
