@@ -111,7 +111,9 @@ def _campaign(tmp_path: Path, rng: random.Random, ref: go.Engine) -> Counter[str
             store = go.SQLiteStore(db)
             recorded = {m.key for m in store.messages(status="delivered")}
             store.close()
-            in_flight.update({line["key"] for line in _sent(sent) if line["pid"] == proc.pid} - recorded)
+            caught = {line["key"] for line in _sent(sent) if line["pid"] == proc.pid} - recorded
+            assert len(caught) <= 8  # at most ``workers`` messages are in flight at once
+            in_flight.update(caught)
     # the host finishes the season undisturbed, then one clean pass once every lease ran out
     finish = _host("season", str(db), str(sent), "--scale", str(SCALE))
     _, err = finish.communicate(timeout=300)
