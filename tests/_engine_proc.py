@@ -1,10 +1,12 @@
 """Run an engine in a child process for the crash and concurrency tests.
 
     python _engine_proc.py run DB AT [--kill-at N] [--sleep S]
-    python _engine_proc.py deliver DB AT KEYS_FILE [--kill-at N]
+    python _engine_proc.py deliver DB AT KEYS_FILE [--kill-at N] [--clock-offset S] [--workers N]
 
 ``--kill-at N`` SIGKILLs the process at the N-th decision (run) or right after the N-th
-message was handed over (deliver): a crash in the middle of the work.
+message was handed over (deliver): a crash in the middle of the work. ``--clock-offset S``
+runs the deliverer's lease clock S seconds ahead of real time (a process that starts
+after the crashed one's lease ran out).
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def main() -> None:
     parser.add_argument("keys", nargs="?")
     parser.add_argument("--kill-at", type=int, default=0)
     parser.add_argument("--sleep", type=float, default=0.0)
+    parser.add_argument("--clock-offset", type=float, default=0.0)
+    parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
     at = datetime.fromisoformat(args.at)
     book = go.RuleBook.load(EVICTION_ONLY)
@@ -92,7 +96,8 @@ def main() -> None:
         messenger = FileMessenger(args.keys, args.kill_at)
         messenger.name = "file"
         engine = go.Engine(book, store=args.db, plugins=[Messengers(messenger)], entry_points=False,
-                           default_messenger="file")
+                           default_messenger="file", clock=lambda: time.time() + args.clock_offset,
+                           workers=args.workers)
         report = engine.deliver(at)
         print(json.dumps(list(report.delivered)))
 

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -612,3 +613,82 @@ def test_help_documents_the_exit_codes(tmp_path):
         assert "Exit codes:" in text and "--json" in text and "--locale" in text and "--verbose" in text, (
             command
         )
+
+
+# -- plugins fail alone ------------------------------------------------------------------------
+
+
+def _install_plugin(where: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str) -> None:
+    """Make ``source`` an installed plugin of the ``groupops`` entry-point group, as a
+    package would (a module and its dist-info), on the PYTHONPATH of the subprocess."""
+    site = where / "site"
+    site.mkdir(exist_ok=True)
+    (site / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[groupops]\n{name} = {name}\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+
+
+def test_run_a_failing_veto_hook_is_named_and_the_rest_is_done(club, monkeypatch):
+    _install_plugin(club, monkeypatch, "crm_veto", """
+        import groupops as go
+
+        @go.hookimpl
+        def groupops_veto_action(decision, membership):
+            if decision.member == "m2":
+                raise ValueError("no such customer")
+            if decision.member == "m3":
+                return False  # not a veto: a plugin error
+            return None
+    """)
+    proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, cwd=club, ok=None)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("groupops:")]
+    assert errors == [
+        "groupops: internal error: plugin 'crm_veto' failed in groupops_veto_action (policy 'weekly', "
+        "member 'm2', group 'club'): ValueError: no such customer",
+        "groupops: internal error: plugin 'crm_veto' failed in groupops_veto_action (policy 'weekly', "
+        "member 'm3', group 'club'): plugin 'crm_veto' returned False from groupops_veto_action: a veto is "
+        "a non-empty string (the reason), or None to let the decision through",
+    ]
+    # the other decisions were recorded and their messages delivered
+    assert {(d.action, d.member) for d in _decisions(club / "club.db")} == {
+        ("invite", "m1"), ("notice", "m1"), ("notice", "m4")
+    }
+    assert proc.stderr.count("[notice] club → ") == 2
+    # the next run asks again about m2 and m3 only
+    again = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--json", cwd=club, ok=None)
+    assert again.returncode == 1
+    assert [(f["plugin"], f["member"]) for f in json.loads(again.stdout)["failures"]] == [
+        ("crm_veto", "m2"), ("crm_veto", "m3")
+    ]
+
+
+def test_run_an_observer_raising_system_exit_does_not_end_the_run(club, monkeypatch):
+    _install_plugin(club, monkeypatch, "quitter", """
+        import groupops as go
+
+        @go.hookimpl
+        def groupops_observe_decision(decision, engine):
+            raise SystemExit(4)
+    """)
+    proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--json", cwd=club, ok=None)
+    assert proc.returncode == 1  # not 4, and not silent
+    doc = json.loads(proc.stdout)
+    assert doc["delivery"]["delivered"] == 5  # delivery was not skipped
+    assert proc.stderr.count("plugin 'quitter' failed in groupops_observe_decision") >= 5
+
+
+def test_run_console_messages_escape_terminal_control_codes(club):
+    # a member whose name would clear the screen and forge a line of output
+    (club / "evil.jsonl").write_text(
+        json.dumps({"id": "m1", "name": "Wang\x1b[2J\x1b[H\nfake line\u202e"}) + "\n", encoding="utf-8"
+    )
+    gops("ingest", "--db", "club.db", "evil.jsonl", cwd=club)
+    proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, cwd=club)
+    assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr
+    [invite] = [line for line in proc.stderr.splitlines() if line.startswith("[invite]")]
+    assert "Wang\\x1b[2J\\x1b[H\\nfake line\\u202e" in invite
+    assert not any(line.startswith("fake line") for line in proc.stderr.splitlines())

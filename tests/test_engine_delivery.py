@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -294,3 +297,184 @@ def test_members_are_welcomed_once_per_joining():
     again = engine.run(T0 + timedelta(days=3, hours=1)).decisions
     assert [(d.action, d.member) for d in again] == [("welcome", "m1")]
     assert again[0].id != made[0].id
+
+
+# -- order, leases, pool -----------------------------------------------------------------
+
+
+class _Scripted:
+    """A messenger whose calls are scripted per action: fail, or take time."""
+
+    def __init__(self, name="main", *, fail=(), slow=(), delay=0.3):
+        self.name = name
+        self.actions = frozenset({"message", "invite", "evict", "remove", "revive", "route"})
+        self.quota = None
+        self.fail = list(fail)  # actions whose next attempt fails, one entry per failure
+        self.slow = set(slow)
+        self.delay = delay
+        self.sent: list[str] = []
+        self.lock = threading.Lock()
+
+    def deliver(self, message):
+        if message.action in self.slow:
+            time.sleep(self.delay)
+        with self.lock:
+            if message.action in self.fail:
+                self.fail.remove(message.action)
+                raise ConnectionError(f"{message.action} failed")
+            self.sent.append(message.action)
+
+
+def _notice_and_eviction(engine):
+    """A run that catches up a notice and the period's end: two messages to m2 at once."""
+    engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
+    engine.run(T0)
+    made = engine.run(T0 + timedelta(days=3, hours=12)).decisions
+    assert [d.action for d in made] == ["notice", "evict"]
+    return made
+
+
+def test_one_recipients_messages_are_delivered_in_decision_order():
+    # the notice takes longer than the eviction: delivered side by side, the eviction won
+    messenger = _Scripted(slow={"notice"})
+    engine = _engine(messenger)
+    _notice_and_eviction(engine)
+    report = engine.deliver(T0 + timedelta(days=4))
+    assert messenger.sent == ["notice", "evict"]
+    assert len(report.delivered) == 2
+
+
+def test_a_later_message_waits_while_an_earlier_one_is_retried():
+    messenger = _Scripted(fail=["notice"])
+    engine = _engine(messenger, backoff=timedelta(minutes=1))
+    _notice, evict = _notice_and_eviction(engine)
+    at = T0 + timedelta(days=4)
+    first = engine.deliver(at)
+    assert messenger.sent == [] and first.delivered == ()
+    assert [k.split(":")[1] for k in first.retrying] == ["notice"]
+    [waiting] = engine.store.messages(decision=evict.id)
+    assert (waiting.status, waiting.attempts, waiting.lease_owner) == ("pending", 0, None)  # not tried
+    assert engine.deliver(at + timedelta(seconds=30)).delivered == ()  # the notice is not due yet
+    second = engine.deliver(at + timedelta(minutes=1))
+    assert messenger.sent == ["notice", "evict"]
+    assert [k.split(":")[1] for k in second.delivered] == ["notice", "evict"]
+
+
+def test_a_dead_message_stops_blocking_the_next_one():
+    messenger = _Scripted(fail=["notice"])
+    engine = _engine(messenger, max_attempts=1)
+    _notice_and_eviction(engine)
+    report = engine.deliver(T0 + timedelta(days=4))
+    assert [k.split(":")[1] for k in report.dead] == ["notice"]
+    assert [k.split(":")[1] for k in report.delivered] == ["evict"]  # in the same pass
+    assert messenger.sent == ["evict"]
+
+
+def test_delivery_runs_at_most_workers_messenger_calls_at_once():
+    class Counting:
+        name = "main"
+        actions = frozenset({"message", "invite", "evict", "remove", "revive", "route"})
+        quota = None
+
+        def __init__(self):
+            self.now = self.most = 0
+            self.lock = threading.Lock()
+
+        def deliver(self, message):
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            time.sleep(0.01)
+            with self.lock:
+                self.now -= 1
+
+    counting = Counting()
+    engine = _engine(counting, workers=3)
+    for i in range(40):
+        _buyer(engine, f"m{i:02}")
+    engine.run(T0)
+    threads_before = threading.active_count()
+    report = engine.deliver(T0)
+    assert len(report.delivered) == 40
+    assert counting.most == 3  # in parallel, but never more than ``workers``
+    assert threading.active_count() <= threads_before + 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"workers": 0}, "workers: 0 is not a positive whole number"),
+        ({"delivery_timeout": 0}, "delivery_timeout: 0 is not a positive number"),
+        ({"lease": timedelta(seconds=5), "delivery_timeout": 10.0}, "lease: datetime.timedelta(seconds=5) must"),
+    ],
+)
+def test_delivery_settings_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _engine(go.RecordingMessenger(name="main"), **kwargs)
+
+
+def test_a_lease_holds_whatever_at_another_deliverer_passes():
+    gate = threading.Event()
+
+    class Blocking(go.RecordingMessenger):
+        def deliver(self, message):
+            gate.wait(5)
+            super().deliver(message)
+
+    store = go.MemoryStore()
+    first, second = Blocking(name="main"), go.RecordingMessenger(name="main")
+    book = go.RuleBook.load(BOOK)
+    a = go.Engine(book, store=store, plugins=[_Messengers(first)], entry_points=False)
+    b = go.Engine(book, store=store, plugins=[_Messengers(second)], entry_points=False)
+    _buyer(a)
+    a.run(T0)
+    passing = threading.Thread(target=a.deliver, args=(T0,))
+    passing.start()
+    while not any(m.lease_owner for m in store.messages()):
+        time.sleep(0.01)
+    # a deliverer whose ``at`` is an hour later (a skewed host, a late cron) takes nothing
+    assert b.deliver(T0 + timedelta(hours=1)).delivered == ()
+    gate.set()
+    passing.join()
+    assert len(first.delivered) == 1 and second.delivered == []
+
+
+def test_an_outcome_after_the_lease_was_taken_over_is_not_recorded():
+    clock = [1_000_000.0]
+    store = go.MemoryStore()
+    book = go.RuleBook.load(BOOK)
+    taker = go.RecordingMessenger(name="main")
+    b = go.Engine(book, store=store, plugins=[_Messengers(taker)], entry_points=False, clock=lambda: clock[0])
+
+    class Stalling(go.RecordingMessenger):
+        def deliver(self, message):
+            clock[0] += 301  # stalls past its 5-minute lease; another deliverer takes over
+            assert b.deliver(T0).delivered == (message.key,)
+            raise ConnectionError("gave up")
+
+    a = go.Engine(book, store=store, plugins=[_Messengers(Stalling(name="main"))], entry_points=False,
+                  clock=lambda: clock[0])
+    _buyer(a)
+    a.run(T0)
+    report = a.deliver(T0)
+    assert report.retrying == () and report.delivered == ()  # its failure was not recorded ...
+    [msg] = store.messages()
+    assert (msg.status, msg.attempts) == ("delivered", 1)  # ... over the other's delivery
+
+
+def test_quotas_are_answered_without_reading_the_whole_outbox():
+    class Spy(go.MemoryStore):
+        reads = 0
+
+        def messages(self, **filters):
+            Spy.reads += 1
+            return super().messages(**filters)
+
+    limited = go.RecordingMessenger(name="main", quota=go.Quota(limit=1, per=go.parse_duration("1mo")))
+    engine = go.Engine(go.RuleBook.load(BOOK), store=Spy(), plugins=[_Messengers(limited)], entry_points=False)
+    for i in range(5):
+        _buyer(engine, f"m{i}")
+    engine.run(T0)
+    Spy.reads = 0
+    assert len(engine.deliver(T0).delivered) == 5
+    assert Spy.reads == 0

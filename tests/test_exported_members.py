@@ -50,6 +50,7 @@ PUBLIC = [
     "OutboxMessage",
     "Period",
     "PluginError",
+    "PluginFailure",
     "Problem",
     "Quota",
     "RecordingMessenger",

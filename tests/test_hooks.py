@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -171,3 +171,164 @@ def test_entry_point_plugin_is_loaded():
 def test_engines_do_not_share_plugin_managers():
     a, b = _engine(), _engine()
     assert a.plugins.manager is not b.plugins.manager
+
+
+# -- plugins fail alone ------------------------------------------------------------------
+
+
+def test_hook_veto_action_that_raises_affects_only_its_decision_and_is_asked_again():
+    class Flaky:
+        def __init__(self):
+            self.down = True
+
+        @go.hookimpl
+        def groupops_veto_action(self, decision, membership):
+            if decision.member == "m1" and self.down:
+                raise ConnectionError("CRM unreachable")
+            return None
+
+    flaky = Flaky()
+    engine = _engine(flaky)
+    engine.ingest(BUYERS)
+    report = engine.run(AT)
+    # m2 is invited; m1's decision is not recorded, and the report names plugin and hook
+    assert [(d.member, d.status) for d in report.decisions] == [("m2", "applied")]
+    [failure] = report.failures
+    assert (failure.plugin, failure.hook, failure.member, failure.policy) == (
+        "Flaky", "groupops_veto_action", "m1", "vip")
+    assert failure.error == "ConnectionError: CRM unreachable"
+    assert str(failure).startswith("plugin 'Flaky' failed in groupops_veto_action (policy 'vip', member 'm1'")
+    assert [d.member for d in engine.decisions()] == ["m2"]
+    # every later run does not fail the same way for everybody: m1 is asked again
+    assert [f.member for f in engine.run(AT).failures] == ["m1"]
+    flaky.down = False
+    again = engine.run(AT)
+    assert [(d.member, d.status) for d in again.decisions] == [("m1", "applied")] and again.failures == ()
+
+
+@pytest.mark.parametrize("answer", [False, "", 0, 0.0, [], "   ".strip(), True, 1])
+def test_hook_veto_action_only_a_non_empty_string_vetoes(answer):
+    class Odd:
+        @go.hookimpl
+        def groupops_veto_action(self, decision, membership):
+            return answer if decision.member == "m1" else None
+
+    engine = _engine(Odd())
+    engine.ingest(BUYERS)
+    report = engine.run(AT)
+    # not a veto (nothing recorded with reason 'False'), but a plugin error: asked again next run
+    assert [(d.member, d.status) for d in report.decisions] == [("m2", "applied")]
+    [failure] = report.failures
+    assert (failure.plugin, failure.hook) == ("Odd", "groupops_veto_action")
+    assert f"returned {answer!r}" in failure.error and "non-empty string" in failure.error
+    assert engine.store.get_decision(go.decision_id("vip", "invite", "m1", "vip", "invite-1")) is None
+
+
+def test_hook_register_metrics_a_raising_metric_affects_only_the_member_it_was_asked_about():
+    book = go.RuleBook.load(
+        {"timezone": "Asia/Shanghai", "groups": [{"id": "club"}, {"id": "vip", "kind": "paid"}],
+         "policies": [{"id": "vip", "type": "admission", "from": ["club"], "to": "vip",
+                       "when": {"metric": "live_minutes", "at_least": 1}}]}
+    )
+
+    class Live:
+        @go.hookimpl
+        def groupops_register_metrics(self, register):
+            def live(history, *, group, start, end):
+                if "refund" in history.kinds():  # m1's refund trips a bug in the plugin
+                    raise ZeroDivisionError("division by zero")
+                return 5.0
+            register("live_minutes", live)
+
+    engine = go.Engine(book, plugins=[Live()], entry_points=False)
+    engine.ingest([*BUYERS, {"id": "r", "kind": "refund", "member": "m1", "at": "2026-11-01T10:00:00+08:00"}])
+    report = engine.run(AT)
+    assert [d.member for d in report.decisions] == ["m2"]
+    [failure] = report.failures
+    assert (failure.plugin, failure.hook, failure.member) == ("Live", "metric 'live_minutes'", "m1")
+    assert failure.error == "ZeroDivisionError: division by zero"
+    # explain names the plugin too
+    with pytest.raises(go.PluginError, match="plugin 'Live' failed in metric 'live_minutes'") as info:
+        engine.explain("m1", "club", "vip", AT)
+    assert (info.value.plugin, info.value.hook) == ("Live", "metric 'live_minutes'")
+
+
+def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
+    book = go.RuleBook.load(
+        {"timezone": "Asia/Shanghai", "groups": [{"id": "camp"}],
+         "policies": [{"id": "weekly", "type": "eviction", "groups": ["camp"],
+                       "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", "start": "2026-11-01T00:00:00+08:00",
+                       "notice": "2d", "when": {"days_since": "checkin", "at_least": 3}}]}
+    )
+
+    class Down:
+        down = True
+
+        @go.hookimpl
+        def groupops_veto_action(self, decision, membership):
+            if self.down:
+                raise TimeoutError("policy service")
+            return None
+
+    down = Down()
+    engine = go.Engine(book, plugins=[down], entry_points=False)
+    engine.ingest([{"id": "j", "kind": "joined", "member": "m1", "group": "camp",
+                    "at": "2026-11-01T09:00:00+08:00"}])
+    friday = datetime(2026, 11, 6, 21, tzinfo=TZ)  # after the notice time (Fri 20:00)
+    assert [f.hook for f in engine.run(friday).failures] == ["groupops_veto_action"]
+    down.down = False
+    # the notice time has passed, but the next run goes back to it: the notice is not lost
+    later = engine.run(friday + timedelta(hours=1))
+    assert [(d.action, d.at) for d in later.decisions] == [("notice", datetime(2026, 11, 6, 20, tzinfo=TZ))]
+    sunday = engine.run(datetime(2026, 11, 8, 21, tzinfo=TZ))
+    assert [d.action for d in sunday.decisions] == ["evict"]
+
+
+def test_hook_observe_decision_system_exit_is_caught_and_delivery_goes_on(caplog):
+    class Quitter:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            raise SystemExit(4)
+
+    engine = _engine(Quitter())
+    engine.ingest(BUYERS)
+    with caplog.at_level(logging.ERROR, logger="groupops.plugins"):
+        report = engine.run(AT)
+    assert [d.member for d in report.decisions] == ["m1", "m2"]
+    assert [(f.plugin, f.hook, f.member, f.error) for f in report.failures] == [
+        ("Quitter", "groupops_observe_decision", "m1", "SystemExit: 4"),
+        ("Quitter", "groupops_observe_decision", "m2", "SystemExit: 4"),
+    ]
+    assert "plugin 'Quitter' failed in groupops_observe_decision" in caplog.text
+
+
+def test_hook_observe_decision_keyboard_interrupt_still_stops_the_host():
+    class Interrupted:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            raise KeyboardInterrupt
+
+    engine = _engine(Interrupted())
+    engine.ingest(BUYERS)
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(AT)
+    assert len(engine.decisions()) == 2  # committed before observers were told
+
+
+def test_hook_veto_action_and_observers_may_take_fewer_arguments():
+    seen = []
+
+    class Terse:
+        @go.hookimpl
+        def groupops_veto_action(self, decision):
+            return "no" if decision.member == "m1" else None
+
+        @go.hookimpl
+        def groupops_observe_decision(self, decision):
+            seen.append(decision.member)
+
+    engine = _engine(Terse())
+    engine.ingest(BUYERS)
+    report = engine.run(AT)
+    assert [(d.member, d.status) for d in report.decisions] == [("m1", "vetoed"), ("m2", "applied")]
+    assert seen == ["m1", "m2"] and report.failures == ()

@@ -65,7 +65,7 @@ def test_wal_mode_and_connection_settings(path: Path) -> None:
 
 
 def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
     conn = raw(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -79,6 +79,8 @@ def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
             "outbox_status_next",
             "outbox_decision",
             "outbox_member",
+            "outbox_recipient_order",
+            "outbox_delivered",
             "memberships_grp",
         } <= indexes
     finally:
@@ -111,29 +113,67 @@ def test_a_newer_schema_is_refused(path: Path) -> None:
 
 
 def test_migrations_run_in_order_in_one_transaction(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    current = SCHEMA_VERSION
     v1 = SQLiteStore(path)
     v1.set_state("cursor", "1")
     v1.close()
-    # a broken second migration leaves the file as it was
+    # a broken next migration leaves the file as it was
     broken = "CREATE TABLE extra (x TEXT);\nTHIS IS NOT SQL;"
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, broken))
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", current + 1)
     with pytest.raises(StoreError, match="migrate"):
         SQLiteStore(path)
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == current
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
     # a good one is applied once, and the data survives it
     good = "CREATE TABLE extra (x TEXT);\nINSERT INTO extra VALUES ('migrated');"
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS[:1], good))
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS[:current], good))
     for _ in range(2):
         SQLiteStore(path).close()
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
         assert conn.execute("SELECT x FROM extra").fetchall() == [("migrated",)]
     v2 = SQLiteStore(path)
     assert v2.get_state("cursor") == "1"
     v2.close()
+
+
+def test_a_version_1_outbox_is_upgraded_with_its_order_and_delivery_times(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groupops import OutboxMessage
+
+    with monkeypatch.context() as m:  # a file written by the first schema
+        m.setattr(sqlite_module, "MIGRATIONS", sqlite_module.MIGRATIONS[:1])
+        m.setattr(sqlite_module, "SCHEMA_VERSION", 1)
+        SQLiteStore(path).close()
+
+    def old_row(key: str, created: datetime, **kw: object) -> tuple[object, ...]:
+        msg = OutboxMessage(key=key, decision="d", messenger="console", action="notice", member="m1", group="g1",
+                            recipient="m1", text=key, created_at=created, next_at=created, **kw)  # type: ignore[arg-type]
+        lease = None if msg.lease_until is None else 1  # leases were kept in ``at`` time
+        return (key, msg.status, 0, lease, "m1", "console", "d", msg.model_dump_json())
+
+    later = datetime(2024, 3, 2, 9, 0, 0, 123000, tzinfo=UTC)
+    with raw(path) as conn:
+        conn.executemany(
+            "INSERT INTO outbox (key, status, next_at_us, lease_until_us, member, messenger, decision, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                old_row("evict", later, lease_until=later),  # queued first, decided later
+                old_row("notice", T0),
+                old_row("sent", T0, status="delivered", delivered_at=later),
+            ],
+        )
+    store = SQLiteStore(path)
+    try:
+        now = datetime(2030, 1, 1, tzinfo=UTC)
+        claimed = store.claim_messages(later, owner="o", now=now, lease_until=now, limit=10)
+        assert [msg.key for msg in claimed] == ["notice", "evict"]  # the old lease was dropped
+        assert store.delivery_times(messenger="console", recipient="m1", since=T0) == [later]
+    finally:
+        store.close()
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:

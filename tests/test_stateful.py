@@ -317,8 +317,9 @@ def ref_ms(m: Ms) -> tuple:
     )
 
 
-class Crash(Exception):
-    """Stands for the process dying inside a run's transaction."""
+class Crash(KeyboardInterrupt):
+    """Stands for the process dying inside a run's transaction (a plugin's other
+    exceptions are isolated: they affect only the decision they were asked about)."""
 
 
 class Crasher:

@@ -319,69 +319,164 @@ def test_update_message_replaces_in_place(store: Store) -> None:
     assert back.delivered_at is not None and back.delivered_at.utcoffset() == timedelta(hours=8)
 
 
-def test_claim_takes_due_unleased_messages_oldest_first(store: Store) -> None:
+# Leases are read on the deliverers' clock (``now``), due times on the engine's ``at``:
+# here the clock starts at CLOCK, far from T0, so a test that mixed them up would fail.
+CLOCK = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def claim(store: Store, at: datetime, *, owner: str = "pass-1", now: datetime = CLOCK,
+          lease: timedelta = timedelta(minutes=5), limit: int = 100) -> list[OutboxMessage]:
+    return store.claim_messages(at, owner=owner, now=now, lease_until=now + lease, limit=limit)
+
+
+def test_claim_takes_due_unleased_messages_in_decision_order(store: Store) -> None:
     at = T0 + timedelta(hours=1)
+
+    def to(recipient: str, created: timedelta, **kw: Any) -> OutboxMessage:
+        # one recipient each: order between recipients is by decision time, then queue
+        return message(recipient, recipient=recipient, created_at=T0 + created, **kw)
+
     store.add_messages(
         [
-            message("late", next_at=at - timedelta(minutes=1)),
-            message("future", next_at=at + timedelta(seconds=1)),
-            message("now", next_at=at),  # due exactly at ``at``
-            message("early", next_at=at - timedelta(minutes=30)),
-            message("held", next_at=at - timedelta(minutes=10), status="held"),
-            message("delivered", next_at=at - timedelta(hours=2), status="delivered"),
-            message("dead", next_at=at - timedelta(hours=2), status="dead"),
-            message("leased", next_at=at - timedelta(hours=2), lease_until=at + timedelta(seconds=1)),
-            message("lapsed", next_at=at - timedelta(minutes=20), lease_until=at),  # lease over at ``at``
+            to("late", timedelta(minutes=3), next_at=at - timedelta(minutes=1)),
+            to("future", timedelta(minutes=1), next_at=at + timedelta(seconds=1)),
+            to("now", timedelta(minutes=3), next_at=at),  # due exactly at ``at``; queued after "late"
+            to("early", timedelta(minutes=2), next_at=at - timedelta(minutes=30)),
+            to("held", timedelta(minutes=4), next_at=at - timedelta(minutes=10), status="held"),
+            to("delivered", timedelta(0), next_at=at - timedelta(hours=2), status="delivered"),
+            to("dead", timedelta(0), next_at=at - timedelta(hours=2), status="dead"),
+            to("leased", timedelta(0), next_at=at - timedelta(hours=2), lease_until=CLOCK + timedelta(seconds=1)),
+            to("lapsed", timedelta(minutes=5), next_at=at, lease_until=CLOCK),  # lease over at ``now``
             # the same instant written in another offset: ordering is by instant
-            message("offset", next_at=(at - timedelta(minutes=25)).astimezone(SHANGHAI)),
+            to("offset", timedelta(minutes=2, seconds=30), next_at=at.astimezone(SHANGHAI)),
         ]
     )
-    lease = at + timedelta(minutes=5)
-    claimed = store.claim_messages(at, lease_until=lease, limit=100)
-    assert [m.key for m in claimed] == ["early", "offset", "lapsed", "held", "late", "now"]
-    assert all(m.lease_until == lease for m in claimed)
+    claimed = claim(store, at)
+    assert [m.key for m in claimed] == ["early", "offset", "late", "now", "held", "lapsed"]
+    assert all(m.lease_until == CLOCK + timedelta(minutes=5) and m.lease_owner == "pass-1" for m in claimed)
     # the lease is stored, and nothing else about the messages changed
     stored = {m.key: m for m in store.messages()}
     for m in claimed:
         assert stored[m.key] == m
-    assert stored["offset"].next_at.utcoffset() == timedelta(hours=8)
-    assert stored["future"].lease_until is None
-    # later, what has become due is claimed; what is claimed stays taken while its lease runs ...
+    assert stored["future"].lease_until is None and stored["future"].lease_owner is None
+    # what is claimed stays taken while its lease runs on the clock, whatever ``at`` a
+    # deliverer passes: a day later on the timeline, but only 4 minutes later on the clock
+    next_day = at + timedelta(days=1)
+    four_minutes = CLOCK + timedelta(minutes=4)
+    assert [m.key for m in claim(store, next_day, owner="pass-2", now=four_minutes)] == ["leased", "future"]
+    assert claim(store, next_day, owner="pass-3", now=four_minutes) == []
+    # ... and is claimable again once the lease has run out on the clock
+    again = claim(store, at, owner="pass-4", now=CLOCK + timedelta(minutes=5))
+    assert [m.key for m in again] == ["early", "offset", "late", "now", "held", "lapsed"]
+    assert {m.lease_owner for m in again} == {"pass-4"}
+
+
+def test_claim_delivers_one_recipients_messages_in_decision_order(store: Store) -> None:
+    at = T0 + timedelta(hours=1)
+
+    def msg(key: str, created: timedelta, **kw: Any) -> OutboxMessage:
+        return message(key, created_at=T0 + created, next_at=kw.pop("next_at", at), **kw)
+
+    # queued out of decision order: the eviction was queued before its notice
+    store.add_messages([msg("evict", timedelta(days=2)), msg("notice", timedelta(0))])
+    assert [m.key for m in claim(store, at)] == ["notice", "evict"]  # both, in order
+    store.add_messages(
+        [
+            msg("a-gone", timedelta(days=3), status="dead"),  # dead: blocks nothing
+            msg("b-sent", timedelta(days=3), status="delivered"),
+            msg("c-retrying", timedelta(days=4), next_at=at + timedelta(minutes=4)),
+            msg("d-waits", timedelta(days=5)),
+            msg("other", timedelta(days=6), recipient="m2"),  # another recipient goes ahead
+        ]
+    )
+    # notice and evict are leased to pass-1; everything later to m1 waits behind them
+    assert [m.key for m in claim(store, at, owner="pass-2")] == ["other"]
+    for done in ("notice", "evict"):
+        store.update_message(msg(done, timedelta(0), status="delivered"))
+    # c-retrying is not due yet: d-waits waits for it, retries included
+    assert claim(store, at, owner="pass-3") == []
     later = at + timedelta(minutes=4)
-    assert [m.key for m in store.claim_messages(later, lease_until=lease, limit=100)] == ["leased", "future"]
-    assert store.claim_messages(later, lease_until=lease, limit=100) == []
-    # ... and are again once it has run out
-    again = store.claim_messages(lease, lease_until=lease + timedelta(minutes=5), limit=100)
-    assert [m.key for m in again] == ["leased", "early", "offset", "lapsed", "held", "late", "now", "future"]
+    assert [m.key for m in claim(store, later, owner="pass-4")] == ["c-retrying", "d-waits"]
+    # a held message holds back later ones too; once it is dead, they go ahead
+    store.add_messages([msg("e-held", timedelta(days=7), status="held", next_at=later + timedelta(days=1)),
+                        msg("f-after", timedelta(days=8))])
+    store.update_message(msg("c-retrying", timedelta(days=4), status="delivered"))
+    store.update_message(msg("d-waits", timedelta(days=5), status="delivered"))
+    assert claim(store, later, owner="pass-5") == []
+    store.update_message(msg("e-held", timedelta(days=7), status="dead"))
+    assert [m.key for m in claim(store, later, owner="pass-6")] == ["f-after"]
 
 
 def test_claim_respects_limit_and_ties_keep_queue_order(store: Store) -> None:
-    store.add_messages([message(k) for k in "dbca"])  # all due at T0
-    lease = T0 + timedelta(minutes=1)
-    first = store.claim_messages(T0, lease_until=lease, limit=3)
+    store.add_messages([message(k, recipient=f"r-{k}") for k in "dbca"])  # all due and decided at T0
+    first = claim(store, T0, limit=3)
     assert [m.key for m in first] == ["d", "b", "c"]
-    second = store.claim_messages(T0, lease_until=lease, limit=3)
+    second = claim(store, T0, owner="pass-2", limit=3)
     assert [m.key for m in second] == ["a"]
-    assert store.claim_messages(T0, lease_until=lease, limit=3) == []
-    assert store.claim_messages(lease, lease_until=lease, limit=0) == []
+    assert claim(store, T0, owner="pass-3", limit=3) == []
+    assert claim(store, T0, owner="pass-4", now=CLOCK + timedelta(hours=1), limit=0) == []
+    # to one recipient, the limit cuts the queue in order: the rest waits for the first part
+    store.add_messages([message(k) for k in "zyx"])
+    assert [m.key for m in claim(store, T0, owner="pass-5", limit=2)] == ["z", "y"]
+    assert claim(store, T0, owner="pass-6") == []
 
 
 def test_claim_from_many_threads_takes_each_message_once(store: Store) -> None:
-    store.add_messages([message(f"k{i:03}") for i in range(200)])
+    store.add_messages([message(f"k{i:03}", recipient=f"r{i}") for i in range(200)])
     taken: list[str] = []
     lock = threading.Lock()
 
-    def worker() -> None:
-        while batch := store.claim_messages(T0, lease_until=T0 + timedelta(minutes=1), limit=7):
+    def worker(n: int) -> None:
+        while batch := claim(store, T0, owner=f"worker-{n}", limit=7):
             with lock:
                 taken.extend(m.key for m in batch)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sorted(taken) == [f"k{i:03}" for i in range(200)]
+
+
+def test_update_message_with_an_owner_needs_the_lease(store: Store) -> None:
+    store.add_messages([message("k")])
+    [mine] = claim(store, T0, owner="pass-1")
+    # pass-1's lease runs out; pass-2 claims the message and delivers it
+    [theirs] = claim(store, T0, owner="pass-2", now=CLOCK + timedelta(minutes=5))
+    assert store.update_message(theirs.model_copy(update={"status": "delivered"}), owner="pass-2") is True
+    # pass-1's late outcome does not overwrite pass-2's
+    assert store.update_message(mine.model_copy(update={"status": "dead"}), owner="pass-1") is False
+    assert [m.status for m in store.messages()] == ["delivered"]
+    assert store.update_message(message("unknown"), owner="pass-1") is False
+    assert [m.key for m in store.messages()] == ["k"]
+    # without an owner, the replacement is unconditional (an operator requeues a message)
+    assert store.update_message(message("k", status="pending"), owner=None) is True
+    assert [m.status for m in store.messages()] == ["pending"]
+
+
+def test_delivery_times_answer_a_quota(store: Store) -> None:
+    def sent(key: str, hours: int, **kw: Any) -> OutboxMessage:
+        return message(key, status="delivered", delivered_at=T0 + timedelta(hours=hours), **kw)
+
+    store.add_messages(
+        [
+            sent("k3", 3),
+            sent("k1", 1),
+            sent("k2", 2, recipient="m2"),
+            sent("k4", 4, messenger="wecom"),
+            message("k5", delivered_at=T0 + timedelta(hours=5)),  # pending: not delivered
+            sent("k0", 0),
+        ]
+    )
+    assert store.delivery_times(messenger="console", recipient="m1", since=T0) == [
+        T0 + timedelta(hours=1),
+        T0 + timedelta(hours=3),
+    ]
+    assert store.delivery_times(messenger="wecom", recipient="m1", since=T0 - timedelta(seconds=1)) == [
+        T0 + timedelta(hours=4)
+    ]
+    assert store.delivery_times(messenger="console", recipient="m1", since=T0 + timedelta(hours=3)) == []
 
 
 # run state ---------------------------------------------------------------------------
@@ -435,7 +530,7 @@ def test_transaction_rolls_back_everything_on_exception(store: Store) -> None:
     with pytest.raises(RuntimeError, match="boom"), store.transaction():
         write_one_of_everything(store, "b")
         store.set_state("cursor", "2")
-        claimed = store.claim_messages(T0, lease_until=T0 + timedelta(minutes=1), limit=10)
+        claimed = claim(store, T0, limit=10)
         assert {m.key for m in claimed} == {"k-a", "k-b"}
         store.update_message(message("k-a", status="delivered"))
         store.put_member(Member(id="m-a", name="renamed"))
@@ -528,7 +623,7 @@ def test_reopening_the_file_preserves_everything(tmp_path: Path) -> None:
             write_one_of_everything(first, "b")
         first.add_events([event("tz", at=datetime(2024, 3, 1, 8, 0, 0, 1, tzinfo=NEW_YORK))])
         first.put_membership(membership("m-a", "g2", joined_at=datetime(2024, 1, 1, tzinfo=SHANGHAI)))
-        first.claim_messages(T0, lease_until=T0 + timedelta(minutes=5), limit=1)
+        claim(first, T0, owner="pass-1", limit=1)
         first.set_state("cursor", "7")
         before = snapshot(first)
     finally:
@@ -542,7 +637,14 @@ def test_reopening_the_file_preserves_everything(tmp_path: Path) -> None:
         ms = second.get_membership("m-a", "g2")
         assert ms is not None and ms.joined_at.utcoffset() == timedelta(hours=8)
         leased = second.messages()[0]
-        assert leased.key == "k-a" and leased.lease_until == T0 + timedelta(minutes=5)
+        assert leased.key == "k-a" and leased.lease_until == CLOCK + timedelta(minutes=5)
+        assert leased.lease_owner == "pass-1"
+        # the lease and its order survive the reopen: nobody else takes k-a or k-b meanwhile
+        assert claim(second, T0, owner="pass-2", now=CLOCK + timedelta(minutes=4)) == []
+        assert [m.key for m in claim(second, T0, owner="pass-2", now=CLOCK + timedelta(minutes=5))] == [
+            "k-a",
+            "k-b",
+        ]
         # sequence numbers keep growing across a reopen
         second.add_events([event("after-reopen")])
         [(seq, _)] = list(second.events_after(before["events"][-1][0]))

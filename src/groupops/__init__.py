@@ -33,7 +33,16 @@ from ._model import (
     decision_id,
 )
 from ._outbox import OutboxMessage
-from ._reports import DeliveryReport, ExplainReport, IngestReport, Note, Rejected, RunReport, Section
+from ._reports import (
+    DeliveryReport,
+    ExplainReport,
+    IngestReport,
+    Note,
+    PluginFailure,
+    Rejected,
+    RunReport,
+    Section,
+)
 from .plugins._store import Store
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
@@ -122,6 +131,7 @@ __all__ = [
     "OutboxMessage",
     "Period",
     "PluginError",
+    "PluginFailure",
     "Problem",
     "Quota",
     "RecordingMessenger",

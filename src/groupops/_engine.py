@@ -3,24 +3,30 @@
 One :class:`Engine` ties a rule book, a store and plugins together. ``ingest`` takes
 events and member profiles in; ``run(at)`` makes every decision due at ``at`` and
 records each with its membership change and outgoing messages in one transaction;
-``deliver(at)`` hands queued messages to messengers, with retries. Nothing here reads
-the clock: every call says what time it is.
+``deliver(at)`` hands queued messages to messengers, with retries. Decisions never
+read the clock: every call says what time it is. Only delivery leases, which must
+exclude other deliverers for a span of real time whatever ``at`` each passes, are
+measured on a clock the host supplies (``Engine(clock=...)``, ``time.time`` by default).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from ._errors import InputError, Problem, RuleError, UnknownGroupError, UnknownMemberError
+from ._errors import InputError, PluginError, Problem, RuleError, UnknownGroupError, UnknownMemberError
 from ._messaging import Messenger, Quota, can_carry_out
 from ._model import Decision, Event, Member, Membership, decision_id
 from ._outbox import OutboxMessage
@@ -29,6 +35,7 @@ from ._reports import (
     ExplainReport,
     IngestReport,
     Note,
+    PluginFailure,
     Rejected,
     RunReport,
     Section,
@@ -86,9 +93,17 @@ class Engine:
     :param default_messenger: the messenger for groups that name none (``console``,
         the built-in one that prints, unless given).
     :param max_attempts: delivery attempts before a message is given up as ``dead``.
-    :param backoff: the wait after the first failed attempt; doubles after each.
+    :param backoff: the wait after the first failed attempt; doubles after each, up to
+        ``max_backoff``.
     :param delivery_timeout: seconds a messenger may take before the attempt counts as
         failed (the messenger's thread is abandoned, not killed).
+    :param lease: how long a delivery pass holds the messages it claimed, on ``clock``;
+        no other deliverer takes them meanwhile. Must exceed ``delivery_timeout``.
+    :param workers: at most this many messenger calls run at once in a delivery pass
+        (8 by default); a call abandoned after ``delivery_timeout`` frees its place.
+    :param clock: seconds since the Unix epoch, for delivery leases only (decisions never
+        read it). Every process delivering from one store must share it: ``time.time``
+        (the default) on hosts whose clocks are kept in step.
     """
 
     def __init__(
@@ -104,7 +119,18 @@ class Engine:
         max_backoff: timedelta = timedelta(hours=6),
         delivery_timeout: float = 10.0,
         lease: timedelta = timedelta(minutes=5),
+        workers: int = 8,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers: {workers!r} is not a positive whole number of threads")
+        if not delivery_timeout > 0:
+            raise ValueError(f"delivery_timeout: {delivery_timeout!r} is not a positive number of seconds")
+        if lease.total_seconds() <= delivery_timeout:
+            raise ValueError(
+                f"lease: {lease!r} must be longer than delivery_timeout ({delivery_timeout!r} s), or a "
+                "message could be handed to a messenger after its lease ran out"
+            )
         self.book = book
         self.plugins = Plugins(plugins, entry_points=entry_points)
         self.store: Store = self.plugins.open_store(store, book) if isinstance(store, str) else store
@@ -132,6 +158,9 @@ class Engine:
         self.max_backoff = max_backoff
         self.delivery_timeout = delivery_timeout
         self.lease = lease
+        self.workers = workers
+        self.clock = clock
+        self._failures: list[tuple[str, datetime, PluginFailure]] = []
         self._community = Community(book.tz)
         self._seq = 0
         self._sync_lock = threading.Lock()
@@ -234,13 +263,21 @@ class Engine:
         decisions are made at ``at``. Running again at the same ``at`` changes nothing.
         With ``dry_run`` nothing is recorded or delivered: the report shows what would be,
         each decision with status ``preview`` (or ``vetoed``, if a plugin would veto it).
+
+        A plugin that fails (a veto hook or metric that raises, a veto that is neither None
+        nor a non-empty string, an observer that raises) affects only what it was asked
+        about: it is listed in the report's ``failures`` and the next run asks again.
+        Observers are best effort: they are told after the commit, in memory.
         """
         at = to_zone(at, self.book.tz)
         made: list[Decision] = []
+        failures: list[PluginFailure] = []
         try:
             with self.store.transaction():
+                self._failures = []
                 self._sync()
                 made = self._decide_all(at)
+                failures = [f for _, _, f in self._failures]
                 if dry_run:
                     raise _Rollback
         except _Rollback:
@@ -248,8 +285,33 @@ class Engine:
             made = [d.model_copy(update={"status": "preview"}) if d.status == "applied" else d for d in made]
         if not dry_run:
             for d in made:
-                self.plugins.observe(d, self)
-        return RunReport(at=at, decisions=tuple(made), dry_run=dry_run, revision=self.book.revision)
+                failures += [
+                    _failure(exc, policy=d.policy, member=d.member, group=d.group, decision=d.id)
+                    for exc in self.plugins.observe(d, self)
+                ]
+        return RunReport(
+            at=at,
+            decisions=tuple(made),
+            dry_run=dry_run,
+            revision=self.book.revision,
+            failures=tuple(failures),
+        )
+
+    @contextmanager
+    def _isolated(self, policy: str, ms: Membership, at: datetime) -> Iterator[None]:
+        """Decide about one membership under one policy. A plugin that fails meanwhile
+        (a veto hook, a metric) is reported in the run's failures and affects nothing
+        else: nothing about this membership under this policy is recorded, and the next
+        run asks again."""
+        try:
+            yield
+        except PluginError as exc:
+            if exc.plugin is None:
+                raise
+            log.error("%s", exc)
+            self._failures.append(
+                (policy, at, _failure(exc, policy=policy, member=ms.member, group=ms.group))
+            )
 
     def _decide_all(self, at: datetime) -> list[Decision]:
         made: list[Decision] = []
@@ -278,6 +340,12 @@ class Engine:
                     made += self._notices(policy, period, group, when, profiles)
                 else:
                     made += self._period_end(policy, period, group, when, profiles)
+        for policy in self.book.policies_of(Eviction):
+            failed = [when for pid, when, _ in self._failures if pid == policy.id]
+            if failed:
+                # a plugin failed at a notice time or period end: the next run revisits it
+                # (what was decided there is kept, by decision id)
+                self.store.set_state(f"eviction:{policy.id}:cursor", (min(failed) - _ONE_TICK).isoformat())
         for policy in self.book.policies_of(Welcome):
             made += self._welcomes(policy, at, profiles)
         for policy in self.book.policies_of(Revival):
@@ -316,17 +384,18 @@ class Engine:
     ) -> list[Decision]:
         made: list[Decision] = []
         for ms in self.store.memberships(group=group):
-            if not ms.present or ms.joined_at > at:
-                continue
-            ctx = self._context(
-                ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
-            )
-            check = eviction_check(policy, ctx, period)
-            if not check.at_risk:
-                continue
-            d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
-            after = ms.model_copy(update={"status": "notified"})
-            self._apply(made, d, ms, after, profiles, deadline=period.end)
+            with self._isolated(policy.id, ms, at):
+                if not ms.present or ms.joined_at > at:
+                    continue
+                ctx = self._context(
+                    ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
+                )
+                check = eviction_check(policy, ctx, period)
+                if not check.at_risk:
+                    continue
+                d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
+                after = ms.model_copy(update={"status": "notified"})
+                self._apply(made, d, ms, after, profiles, deadline=period.end)
         return made
 
     def _period_end(
@@ -334,55 +403,58 @@ class Engine:
     ) -> list[Decision]:
         made: list[Decision] = []
         for ms in self.store.memberships(group=group):
-            if not ms.present:
-                continue
-            noticed = decision_id(policy.id, "notice", ms.member, ms.group, period.key)
-            notice = self.store.get_decision(noticed)
-            if notice is None or notice.status != "applied":
-                continue
-            ctx = self._context(
-                ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
-            )
-            check = eviction_check(policy, ctx, period)
-            if check.at_risk:
-                d = self._decision(policy.id, "evict", ms, period.key, at, check.failing)
-                after = ms.model_copy(update={"status": "evicted", "evicted_at": at})
-            else:
-                d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
-                after = ms.model_copy(update={"status": "active"})
-            self._apply(made, d, ms, after, profiles, deadline=period.end)
+            with self._isolated(policy.id, ms, at):
+                if not ms.present:
+                    continue
+                noticed = decision_id(policy.id, "notice", ms.member, ms.group, period.key)
+                notice = self.store.get_decision(noticed)
+                if notice is None or notice.status != "applied":
+                    continue
+                ctx = self._context(
+                    ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
+                )
+                check = eviction_check(policy, ctx, period)
+                if check.at_risk:
+                    d = self._decision(policy.id, "evict", ms, period.key, at, check.failing)
+                    after = ms.model_copy(update={"status": "evicted", "evicted_at": at})
+                else:
+                    d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
+                    after = ms.model_copy(update={"status": "active"})
+                self._apply(made, d, ms, after, profiles, deadline=period.end)
         return made
 
     def _welcomes(self, policy: Welcome, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
             for ms in self.store.memberships(group=group):
-                if not welcome_due(policy, ms, at, self.book.tz):
-                    continue
-                period = f"joined-{ms.joined_at.isoformat()}"
-                d = self._decision(policy.id, "welcome", ms, period, at, None)
-                self._apply(made, d, ms, None, profiles)
+                with self._isolated(policy.id, ms, at):
+                    if not welcome_due(policy, ms, at, self.book.tz):
+                        continue
+                    period = f"joined-{ms.joined_at.isoformat()}"
+                    d = self._decision(policy.id, "welcome", ms, period, at, None)
+                    self._apply(made, d, ms, None, profiles)
         return made
 
     def _revivals(self, policy: Revival, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
             for ms in self.store.memberships(group=group):
-                deadline = revival_deadline(policy, ms, self.book.tz)
-                if deadline is None:
-                    continue
-                when = min(at, deadline)
-                if not revival_open(policy, ms, when, self.book.tz):
-                    continue
-                ctx = self._context(ms, when, profiles, default_scope=policy.default_scope)
-                exp = revival_check(policy, ctx)
-                if not exp.passed:
-                    continue
-                d = self._decision(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
-                after = ms.model_copy(
-                    update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
-                )
-                self._apply(made, d, ms, after, profiles)
+                with self._isolated(policy.id, ms, at):
+                    deadline = revival_deadline(policy, ms, self.book.tz)
+                    if deadline is None:
+                        continue
+                    when = min(at, deadline)
+                    if not revival_open(policy, ms, when, self.book.tz):
+                        continue
+                    ctx = self._context(ms, when, profiles, default_scope=policy.default_scope)
+                    exp = revival_check(policy, ctx)
+                    if not exp.passed:
+                        continue
+                    d = self._decision(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
+                    after = ms.model_copy(
+                        update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
+                    )
+                    self._apply(made, d, ms, after, profiles)
         return made
 
     def _admissions(self, policy: Admission, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
@@ -390,61 +462,63 @@ class Engine:
         seen: set[str] = set()
         for group in policy.from_:
             for ms in self.store.memberships(group=group):
-                if not ms.present or ms.member in seen:
-                    continue
-                seen.add(ms.member)
-                target = self.store.get_membership(ms.member, policy.to)
-                if target is not None and target.present:
-                    continue
-                invites = [
-                    d
-                    for d in self.store.decisions(policy=policy.id, member=ms.member, action="invite")
-                    if d.status == "applied"
-                ]
-                if invites and at < policy.expires.after(max(d.at for d in invites), self.book.tz):
-                    continue  # an invitation is still open
-                ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
-                if not holds(policy.when, ctx):
-                    continue
-                exp = admission_check(policy, ctx)
-                d = Decision.make(
-                    policy=policy.id,
-                    action="invite",
-                    member=ms.member,
-                    group=policy.to,
-                    period=f"invite-{len(invites) + 1}",
-                    at=at,
-                    explanation=exp,
-                    revision=self.book.revision,
-                    target_group=policy.to,
-                )
-                self._apply(made, d, target, None, profiles, about=ms)
+                with self._isolated(policy.id, ms, at):
+                    if not ms.present or ms.member in seen:
+                        continue
+                    seen.add(ms.member)
+                    target = self.store.get_membership(ms.member, policy.to)
+                    if target is not None and target.present:
+                        continue
+                    invites = [
+                        d
+                        for d in self.store.decisions(policy=policy.id, member=ms.member, action="invite")
+                        if d.status == "applied"
+                    ]
+                    if invites and at < policy.expires.after(max(d.at for d in invites), self.book.tz):
+                        continue  # an invitation is still open
+                    ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
+                    if not holds(policy.when, ctx):
+                        continue
+                    exp = admission_check(policy, ctx)
+                    d = Decision.make(
+                        policy=policy.id,
+                        action="invite",
+                        member=ms.member,
+                        group=policy.to,
+                        period=f"invite-{len(invites) + 1}",
+                        at=at,
+                        explanation=exp,
+                        revision=self.book.revision,
+                        target_group=policy.to,
+                    )
+                    self._apply(made, d, target, None, profiles, about=ms)
         return made
 
     def _ladder(self, policy: Ladder, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
             for ms in self.store.memberships(group=group):
-                if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
-                    continue
-                ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
-                move = ladder_move(policy, ctx)
-                if move is None:
-                    continue
-                d = self._decision(
-                    policy.id,
-                    move.action,
-                    ms,
-                    f"step-{ms.role_changes + 1}",
-                    at,
-                    move.explanation,
-                    from_role=move.from_role,
-                    to_role=move.to_role,
-                )
-                after = ms.model_copy(
-                    update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
-                )
-                self._apply(made, d, ms, after, profiles)
+                with self._isolated(policy.id, ms, at):
+                    if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
+                        continue
+                    ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
+                    move = ladder_move(policy, ctx)
+                    if move is None:
+                        continue
+                    d = self._decision(
+                        policy.id,
+                        move.action,
+                        ms,
+                        f"step-{ms.role_changes + 1}",
+                        at,
+                        move.explanation,
+                        from_role=move.from_role,
+                        to_role=move.to_role,
+                    )
+                    after = ms.model_copy(
+                        update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
+                    )
+                    self._apply(made, d, ms, after, profiles)
         return made
 
     def _decision(
@@ -589,131 +663,167 @@ class Engine:
     # -- delivery --------------------------------------------------------------------
 
     def deliver(self, at: datetime, *, limit: int = 1000) -> DeliveryReport:
-        """Hand due messages to their messengers, in parallel, each with a timeout.
+        """Hand due messages to their messengers, at most ``workers`` calls at a time,
+        each with a timeout, and record each outcome as soon as it is known.
 
-        A message is claimed with a lease (so two processes never deliver it at the
-        same time), delivered at least once under its idempotency key, and recorded:
-        delivered; failed and retried after a doubling backoff; ``dead`` after
-        ``max_attempts``; or ``held`` when the messenger's per-recipient quota is used
-        up (retried when the quota frees). A messenger that raises or hangs affects only
-        its own message.
+        Messages are claimed in batches under a lease owned by this pass (a fresh token)
+        that runs for ``lease`` on ``clock``: no other deliverer takes them meanwhile,
+        whatever ``at`` it passes, and an outcome is recorded only while this pass still
+        owns the message. Messages to one recipient go one after another, in the order
+        of their decisions; a later one waits while an earlier one is not delivered
+        (pending, retrying, held or in flight), and goes ahead once the earlier one is
+        delivered or ``dead``. Each message ends the pass ``delivered``; failed and
+        retried after a doubling backoff; ``dead`` after ``max_attempts``; or ``held``
+        when the messenger's per-recipient quota is used up (retried when it frees).
+        A messenger that raises or hangs affects only its own message and the later
+        messages to the same recipient. See docs/engine.md for the exact guarantee.
+
+        :param at: the time of this pass: what is due, and the time recorded.
+        :param limit: at most this many messages are claimed in this pass.
         """
         at = to_zone(at, self.book.tz)
-        claimed = self.store.claim_messages(at, lease_until=at + self.lease, limit=limit)
-        outcomes: dict[str, BaseException | None] = {}
-        threads: list[tuple[OutboxMessage, threading.Thread]] = []
-        ready: list[OutboxMessage] = []
-        held: list[OutboxMessage] = []
-        in_flight: dict[tuple[str, str], int] = {}
-        for msg in claimed:
-            messenger = self.messengers.get(msg.messenger)
-            if messenger is not None and messenger.quota is not None:
-                slot = (msg.messenger, msg.recipient)
-                free_at = self._quota_free_at(msg, messenger.quota, at, in_flight.get(slot, 0))
-                if free_at is not None:
-                    quota = messenger.quota
-                    held.append(
-                        msg.model_copy(
-                            update={
-                                "status": "held",
-                                "next_at": free_at,
-                                "lease_until": None,
-                                "last_error": f"quota: {quota.limit} per {quota.per} "
-                                f"to {msg.recipient!r} used up",
-                            }
-                        )
-                    )
-                    continue
-                in_flight[slot] = in_flight.get(slot, 0) + 1
-            ready.append(msg)
-        for msg in ready:
-            messenger = self.messengers.get(msg.messenger)
-            if messenger is None:
-                outcomes[msg.key] = LookupError(f"no messenger named {msg.messenger!r} is registered")
-                continue
-            t = threading.Thread(
-                target=_deliver_into,
-                args=(messenger, msg, outcomes),
-                daemon=True,
-                name=f"groupops-deliver-{msg.key[:12]}",
+        owner = uuid.uuid4().hex
+        outcome = _Outcome()
+        taken = 0
+        batch_size = self.workers * 4
+        while taken < limit:
+            now = self._now()
+            batch = self.store.claim_messages(
+                at, owner=owner, now=now, lease_until=now + self.lease, limit=min(batch_size, limit - taken)
             )
-            t.start()
-            threads.append((msg, t))
-        # one shared deadline: a hanging messenger costs the pass at most one timeout
-        deadline = time.monotonic() + self.delivery_timeout
-        for msg, t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-            if t.is_alive():
-                outcomes.setdefault(msg.key, TimeoutError(f"no answer within {self.delivery_timeout:g} s"))
-        delivered, retrying, dead = [], [], []
-        with self.store.transaction():
-            for msg in held:
-                self.store.update_message(msg)
-            for msg in ready:
-                error = outcomes.get(msg.key, TimeoutError("no answer"))
-                attempts = msg.attempts + 1
-                if error is None:
-                    self.store.update_message(
-                        msg.model_copy(
-                            update={
-                                "status": "delivered",
-                                "attempts": attempts,
-                                "delivered_at": at,
-                                "lease_until": None,
-                                "last_error": None,
-                            }
-                        )
-                    )
-                    delivered.append(msg.key)
-                elif attempts >= self.max_attempts:
-                    self.store.update_message(
-                        msg.model_copy(
-                            update={
-                                "status": "dead",
-                                "attempts": attempts,
-                                "lease_until": None,
-                                "last_error": _describe(error),
-                            }
-                        )
-                    )
-                    dead.append(msg.key)
-                else:
-                    wait = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
-                    self.store.update_message(
-                        msg.model_copy(
-                            update={
-                                "status": "pending",
-                                "attempts": attempts,
-                                "next_at": at + wait,
-                                "lease_until": None,
-                                "last_error": _describe(error),
-                            }
-                        )
-                    )
-                    retrying.append(msg.key)
+            if not batch:
+                break
+            taken += len(batch)
+            self._deliver_batch(at, owner, batch, outcome)
         return DeliveryReport(
-            delivered=tuple(delivered),
-            retrying=tuple(retrying),
-            held=tuple(m.key for m in held),
-            dead=tuple(dead),
+            delivered=tuple(outcome.delivered),
+            retrying=tuple(outcome.retrying),
+            held=tuple(outcome.held),
+            dead=tuple(outcome.dead),
         )
 
-    def _quota_free_at(
-        self, msg: OutboxMessage, quota: Quota, at: datetime, in_flight: int
-    ) -> datetime | None:
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def _deliver_batch(self, at: datetime, owner: str, batch: list[OutboxMessage], outcome: _Outcome) -> None:
+        """Deliver one claimed batch: one chain per recipient, in order; at most
+        ``workers`` messenger calls at once."""
+        chains: dict[str, deque[OutboxMessage]] = {}
+        for msg in batch:  # claimed in delivery order
+            chains.setdefault(msg.recipient, deque()).append(msg)
+        ready: deque[deque[OutboxMessage]] = deque(chains.values())
+        results: queue.Queue[tuple[str, BaseException | None]] = queue.Queue()
+        active: dict[str, tuple[OutboxMessage, deque[OutboxMessage], float]] = {}
+        while ready or active:
+            while ready and len(active) < self.workers:
+                chain = ready.popleft()
+                msg = chain.popleft()
+                started = self._start(at, owner, msg, results, outcome)
+                if started:
+                    active[msg.key] = (msg, chain, time.monotonic() + self.delivery_timeout)
+                else:
+                    self._release(owner, chain)
+            if not active:
+                continue
+            wait = min(deadline for _, _, deadline in active.values()) - time.monotonic()
+            try:
+                key, error = results.get(timeout=max(0.0, wait))
+            except queue.Empty:
+                now = time.monotonic()
+                for key in [k for k, (_, _, deadline) in active.items() if deadline <= now]:
+                    msg, chain, _ = active.pop(key)
+                    # the messenger's thread is abandoned: its late answer is ignored
+                    timeout = TimeoutError(f"no answer within {self.delivery_timeout:g} s")
+                    self._record(at, owner, msg, timeout, outcome)
+                    self._release(owner, chain)
+                continue
+            if key not in active:
+                continue  # the late answer of an attempt that timed out
+            msg, chain, _ = active.pop(key)
+            self._record(at, owner, msg, error, outcome)
+            if error is None and chain:
+                ready.append(chain)
+            else:
+                self._release(owner, chain)
+
+    def _start(
+        self,
+        at: datetime,
+        owner: str,
+        msg: OutboxMessage,
+        results: queue.Queue[tuple[str, BaseException | None]],
+        outcome: _Outcome,
+    ) -> bool:
+        """Start delivering ``msg`` in a thread of its own; False if it was not started
+        (no time left on the lease, no such messenger, or its quota is used up)."""
+        assert msg.lease_until is not None
+        if self._now() + timedelta(seconds=self.delivery_timeout) > msg.lease_until:
+            # the lease could run out while the messenger works: leave it to a fresh claim
+            self._release(owner, [msg])
+            return False
+        messenger = self.messengers.get(msg.messenger)
+        if messenger is None:
+            missing = LookupError(f"no messenger named {msg.messenger!r} is registered")
+            self._record(at, owner, msg, missing, outcome)
+            return False
+        quota = messenger.quota
+        if quota is not None:
+            free_at = self._quota_free_at(msg, quota, at)
+            if free_at is not None:
+                held = msg.model_copy(
+                    update={
+                        "status": "held",
+                        "next_at": free_at,
+                        "lease_until": None,
+                        "lease_owner": None,
+                        "last_error": f"quota: {quota.limit} per {quota.per} to {msg.recipient!r} used up",
+                    }
+                )
+                if self.store.update_message(held, owner=owner):
+                    outcome.held.append(msg.key)
+                return False
+        threading.Thread(
+            target=_deliver_into,
+            args=(messenger, msg, results),
+            daemon=True,
+            name=f"groupops-deliver-{msg.key[:12]}",
+        ).start()
+        return True
+
+    def _record(
+        self, at: datetime, owner: str, msg: OutboxMessage, error: BaseException | None, outcome: _Outcome
+    ) -> None:
+        """Record one attempt's outcome at once, if this pass still owns the message."""
+        attempts = msg.attempts + 1
+        update: dict[str, Any] = {"attempts": attempts, "lease_until": None, "lease_owner": None}
+        if error is None:
+            update.update(status="delivered", delivered_at=at, last_error=None)
+            bucket = outcome.delivered
+        elif attempts >= self.max_attempts:
+            update.update(status="dead", last_error=_describe(error))
+            bucket = outcome.dead
+        else:
+            wait = min(self.backoff * (2 ** (attempts - 1)), self.max_backoff)
+            update.update(status="pending", next_at=at + wait, last_error=_describe(error))
+            bucket = outcome.retrying
+        if self.store.update_message(msg.model_copy(update=update), owner=owner):
+            bucket.append(msg.key)
+        else:
+            log.warning("message %s: another deliverer took it over; this outcome is not recorded", msg.key)
+
+    def _release(self, owner: str, messages: Iterable[OutboxMessage]) -> None:
+        """Give claimed messages back untouched (no attempt made), for a later pass."""
+        for msg in messages:
+            released = msg.model_copy(update={"lease_until": None, "lease_owner": None})
+            self.store.update_message(released, owner=owner)
+
+    def _quota_free_at(self, msg: OutboxMessage, quota: Quota, at: datetime) -> datetime | None:
         """None if the recipient's quota allows one more message now; else when it will.
-        ``in_flight`` messages to the same recipient are being delivered in this pass."""
+
+        Messages to one recipient are delivered one at a time and each outcome is
+        recorded at once, so the store's delivery times are the whole count."""
         window_start = quota.per.before(at, self.book.tz)
-        sent = (
-            sorted(
-                m.delivered_at
-                for m in self.store.messages(status="delivered", messenger=msg.messenger)
-                if m.recipient == msg.recipient
-                and m.delivered_at is not None
-                and m.delivered_at > window_start
-            )
-            + [at] * in_flight
-        )
+        sent = self.store.delivery_times(messenger=msg.messenger, recipient=msg.recipient, since=window_start)
         if len(sent) < quota.limit:
             return None
         return quota.per.after(sent[len(sent) - quota.limit], self.book.tz)
@@ -814,15 +924,45 @@ class Engine:
         return self.store.get_membership(member, group)
 
 
+@dataclass
+class _Outcome:
+    """The keys a delivery pass recorded, by outcome."""
+
+    delivered: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+
+
 def _deliver_into(
-    messenger: Messenger, msg: OutboxMessage, outcomes: dict[str, BaseException | None]
+    messenger: Messenger, msg: OutboxMessage, results: queue.Queue[tuple[str, BaseException | None]]
 ) -> None:
     try:
         messenger.deliver(msg)
     except BaseException as exc:  # a messenger's failure is recorded, never raised
-        outcomes[msg.key] = exc
+        results.put((msg.key, exc))
     else:
-        outcomes[msg.key] = None
+        results.put((msg.key, None))
+
+
+def _failure(
+    exc: PluginError,
+    *,
+    policy: str | None = None,
+    member: str | None = None,
+    group: str | None = None,
+    decision: str | None = None,
+) -> PluginFailure:
+    cause = exc.__cause__
+    return PluginFailure(
+        plugin=exc.plugin or "",
+        hook=exc.hook or "",
+        error=_describe(cause) if cause is not None else str(exc),
+        policy=policy,
+        member=member,
+        group=group,
+        decision=decision,
+    )
 
 
 def _describe(error: BaseException) -> str:

@@ -142,7 +142,19 @@ class UnknownPolicyError(GroupOpsError, KeyError):
 
 
 class PluginError(GroupOpsError, RuntimeError):
-    """A plugin is missing, misspelt, or returned something unusable."""
+    """A plugin is missing, misspelt, or returned something unusable.
+
+    When one plugin's hook call failed, ``plugin`` names the plugin (its registered
+    name) and ``hook`` the hook (or ``"metric 'NAME'"`` for a registered metric).
+    """
+
+    def __init__(self, message: str, *, plugin: str | None = None, hook: str | None = None) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self),), {"plugin": self.plugin, "hook": self.hook})
 
 
 class StoreError(GroupOpsError, RuntimeError):

@@ -9,6 +9,7 @@ member or operator) plus any platform actions (``invite``, ``evict``, ``remove``
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Iterable
@@ -56,6 +57,18 @@ class Messenger(Protocol):
     def deliver(self, message: OutboxMessage) -> None: ...
 
 
+# Characters that steer a terminal or reorder what it shows: C0 and C1 controls, DEL,
+# and the Unicode bidirectional overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character written as a Python escape (``\\x1b``,
+    ``\\n``, ``\\u202e``), so that a member's name cannot clear a screen, forge a line
+    or reorder what a terminal shows."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def can_carry_out(messenger: Messenger, action: str) -> bool:
     """Whether ``messenger`` can carry out ``action`` (text actions need ``message``)."""
     if action in messenger.actions:
@@ -65,7 +78,9 @@ def can_carry_out(messenger: Messenger, action: str) -> bool:
 
 class ConsoleMessenger:
     """Writes each message as one line to a stream (stdout by default): for demos and
-    for operators who copy messages by hand. Carries out every action."""
+    for operators who copy messages by hand. Carries out every action. Control
+    characters (terminal escape codes, line breaks) are written escaped, as
+    :func:`terminal_safe` does."""
 
     def __init__(
         self, name: str = "console", *, stream: TextIO | None = None, quota: Quota | None = None
@@ -77,7 +92,8 @@ class ConsoleMessenger:
 
     def deliver(self, message: OutboxMessage) -> None:
         stream = self._stream or sys.stdout
-        stream.write(f"[{message.action}] {message.group} → {message.recipient}: {message.text}\n")
+        line = f"[{message.action}] {message.group} → {message.recipient}: {message.text}"
+        stream.write(terminal_safe(line) + "\n")
 
 
 @dataclass

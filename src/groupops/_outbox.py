@@ -19,6 +19,14 @@ class OutboxMessage(BaseModel):
     messenger must do (``notice`` is a message; ``evict`` also removes the member;
     ``task`` asks an operator to act by hand). ``recipient`` is a member id, or an
     operator for tasks.
+
+    ``created_at`` is the time of the decision; messages to one recipient are delivered
+    in that order (then in queue order). ``status`` is ``pending`` (waiting, in flight or
+    retrying: ``attempts`` so far, next try at ``next_at``), ``held`` (a quota holds it
+    until ``next_at``), ``delivered`` (at ``delivered_at``, the ``at`` of that pass) or
+    ``dead`` (given up after the engine's ``max_attempts``). While a deliverer holds it,
+    ``lease_owner`` names that deliverer's pass and ``lease_until`` is when the lease
+    ends on the deliverers' clock (see :class:`~groupops.Engine`'s ``clock``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,5 +44,6 @@ class OutboxMessage(BaseModel):
     attempts: int = Field(default=0, ge=0)
     next_at: AwareDatetime
     lease_until: AwareDatetime | None = None
+    lease_owner: str | None = None
     delivered_at: AwareDatetime | None = None
     last_error: str | None = None

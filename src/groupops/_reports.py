@@ -11,7 +11,16 @@ from ._errors import Problem
 from ._model import Decision
 from .rules._explain import Explanation
 
-__all__ = ["DeliveryReport", "ExplainReport", "IngestReport", "Note", "Rejected", "RunReport", "Section"]
+__all__ = [
+    "DeliveryReport",
+    "ExplainReport",
+    "IngestReport",
+    "Note",
+    "PluginFailure",
+    "Rejected",
+    "RunReport",
+    "Section",
+]
 
 
 class _Report(BaseModel):
@@ -52,13 +61,43 @@ class IngestReport(_Report):
         )
 
 
+class PluginFailure(_Report):
+    """A plugin that failed during a run: which plugin, in which hook, about what.
+
+    A failing veto hook or metric affects only the member it was asked about: nothing
+    is recorded for that member under that policy in this run, and the next run asks
+    again. A failing observer is reported here too (``decision`` is the decision it was
+    told about); the others are still told.
+    """
+
+    plugin: str
+    hook: str
+    error: str
+    policy: str | None = None
+    member: str | None = None
+    group: str | None = None
+    decision: str | None = None
+
+    def __str__(self) -> str:
+        about = ", ".join(
+            f"{name} {value!r}"
+            for name, value in (("policy", self.policy), ("member", self.member), ("group", self.group))
+            if value is not None
+        )
+        return f"plugin {self.plugin!r} failed in {self.hook}" + (f" ({about})" if about else "") + (
+            f": {self.error}"
+        )
+
+
 class RunReport(_Report):
-    """The decisions a run made, in the order it made them."""
+    """The decisions a run made, in the order it made them, and the plugins that failed
+    (``failures``): the decisions those were asked about are retried by the next run."""
 
     at: AwareDatetime
     decisions: tuple[Decision, ...] = ()
     dry_run: bool = False
     revision: str = ""
+    failures: tuple[PluginFailure, ...] = ()
 
     def by_action(self) -> dict[str, int]:
         """How many decisions of each action."""

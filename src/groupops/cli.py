@@ -24,9 +24,10 @@ import click
 
 from . import __version__
 from ._engine import Engine
-from ._errors import GroupOpsError, InputError, Problem, RuleError
+from ._errors import GroupOpsError, InputError, PluginError, Problem, RuleError
+from ._messaging import terminal_safe
 from ._model import ACTIONS, Decision, Group, Member, Membership
-from ._reports import ExplainReport, IngestReport
+from ._reports import ExplainReport, IngestReport, RunReport
 from .rules._book import RuleBook, load_rule_book, rule_book_schema
 
 __all__ = ["main"]
@@ -38,7 +39,8 @@ EXIT_USER = 2
 EXIT_CODES = (
     "\b\nExit codes:\n"
     "  0  success (ingest: every good record was stored, even if some were rejected)\n"
-    "  1  internal error: a bug in groupops or a plugin (--verbose shows the traceback)\n"
+    "  1  internal error: a bug in groupops or a plugin (--verbose shows the traceback);\n"
+    "     run: a plugin failed on some decisions (named on stderr; the rest was done)\n"
     "  2  user error: bad arguments, an invalid rule book, an unreadable file, an unknown\n"
     "     member, group or policy, or (ingest) every record rejected"
 )
@@ -201,6 +203,9 @@ class _Main(click.Group):
             with contextlib.suppress(OSError):
                 sys.stdout.close()
             ctx.exit(EXIT_OK)
+        except PluginError as exc:
+            # a plugin that failed in a hook is a bug in that plugin, not the user's mistake
+            self._fail(ctx, exc, EXIT_INTERNAL if exc.plugin is not None else EXIT_USER)
         except _USER_ERRORS as exc:
             self._fail(ctx, exc, EXIT_USER)
         except Exception as exc:
@@ -992,8 +997,10 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
                     "held": len(delivery.held),
                     "dead": len(delivery.dead),
                 },
+                "failures": [f.model_dump() for f in report.failures],
             }
         )
+        _exit_on_failures(report, locale)
         return
     shown_at = report.at.strftime("%Y-%m-%d %H:%M %Z")
     if report.decisions:
@@ -1018,6 +1025,16 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
                 dead=len(delivery.dead),
             )
         )
+    _exit_on_failures(report, locale)
+
+
+def _exit_on_failures(report: RunReport, locale: str) -> None:
+    """Name on stderr each plugin that failed during the run, and exit 1 if any did:
+    everything else was recorded and delivered; the next run asks those plugins again."""
+    for failure in report.failures:
+        _echo_err(f"groupops: {_t(locale, 'internal')}: {terminal_safe(str(failure))}")
+    if report.failures:
+        click.get_current_context().exit(EXIT_INTERNAL)
 
 
 # -- diff --------------------------------------------------------------------------------

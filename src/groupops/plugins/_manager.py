@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+from pluggy import HookImpl
 
 from .._errors import PluginError
 from . import hookspecs
@@ -88,32 +91,117 @@ class Plugins:
         return found
 
     def metrics(self) -> dict[str, MetricFunction]:
-        """Every registered metric by name; a name registered twice is an error."""
+        """Every registered metric by name; a name registered twice is an error.
+
+        Each function is wrapped so that when it raises, the error is a
+        :class:`PluginError` naming the plugin that registered it and the metric."""
         found: dict[str, MetricFunction] = {}
+        for impl in self._impls("groupops_register_metrics"):
+            plugin = plugin_name(impl)
 
-        def register(name: str, function: MetricFunction) -> None:
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"groupops_register_metrics: {name!r} is not a metric name")
-            if not callable(function):
-                raise PluginError(f"groupops_register_metrics: metric {name!r} is not callable")
-            if name in found:
-                raise PluginError(f"groupops_register_metrics: two metrics are named {name!r}")
-            found[name] = function
+            def register(name: str, function: MetricFunction, *, _plugin: str = plugin) -> None:
+                if not isinstance(name, str) or not name:
+                    raise PluginError(f"groupops_register_metrics: {name!r} is not a metric name")
+                if not callable(function):
+                    raise PluginError(f"groupops_register_metrics: metric {name!r} is not callable")
+                if name in found:
+                    raise PluginError(f"groupops_register_metrics: two metrics are named {name!r}")
+                found[name] = _guarded_metric(name, function, _plugin)
 
-        self.manager.hook.groupops_register_metrics(register=register)
+            _call(impl, register=register)
         return found
 
     def veto(self, decision: Decision, membership: Membership | None) -> str | None:
-        """The first veto reason any plugin gives, or None."""
-        reason: Any = self.manager.hook.groupops_veto_action(decision=decision, membership=membership)
-        if reason is not None and not isinstance(reason, str):
-            reason = str(reason)
-        return reason  # type: ignore[no-any-return]
+        """The first veto reason any plugin gives, or None.
 
-    def observe(self, decision: Decision, engine: Engine) -> None:
-        """Tell every observer; an observer that raises is logged, the others still run."""
-        for impl in reversed(self.manager.hook.groupops_observe_decision.get_hookimpls()):
+        Only a non-empty string vetoes. A hook that raises, or returns anything else
+        that is not None (``False``, ``""``, ``0``, ...), is a :class:`PluginError`
+        naming the plugin and the hook."""
+        hook = "groupops_veto_action"
+        for impl in self._impls(hook):
+            plugin = plugin_name(impl)
             try:
-                impl.function(decision=decision, engine=engine)
-            except Exception:
-                log.exception("observer %s failed on decision %s", impl.plugin_name, decision.id)
+                reason: Any = _call(impl, decision=decision, membership=membership)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                raise PluginError(
+                    f"plugin {plugin!r} failed in {hook}: {_describe(exc)}", plugin=plugin, hook=hook
+                ) from exc
+            if reason is None:
+                continue
+            if isinstance(reason, str) and reason:
+                return reason
+            raise PluginError(
+                f"plugin {plugin!r} returned {reason!r} from {hook}: a veto is a non-empty "
+                "string (the reason), or None to let the decision through",
+                plugin=plugin,
+                hook=hook,
+            )
+        return None
+
+    def observe(self, decision: Decision, engine: Engine) -> list[PluginError]:
+        """Tell every observer; an observer that raises (anything but KeyboardInterrupt,
+        SystemExit included) is logged with its plugin's name, the others still run.
+        Returns the failures."""
+        hook = "groupops_observe_decision"
+        failures: list[PluginError] = []
+        for impl in self._impls(hook):
+            plugin = plugin_name(impl)
+            try:
+                _call(impl, decision=decision, engine=engine)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                log.error(
+                    "plugin %r failed in %s on decision %s: %s", plugin, hook, decision.id, _describe(exc),
+                    exc_info=exc,
+                )
+                message = f"plugin {plugin!r} failed in {hook}: {_describe(exc)}"
+                failure = PluginError(message, plugin=plugin, hook=hook)
+                failure.__cause__ = exc
+                failures.append(failure)
+        return failures
+
+    def _impls(self, hook: str) -> list[HookImpl]:
+        """The implementations of ``hook`` in the order pluggy would call them (wrappers,
+        which only wrap the others, are left out)."""
+        impls = getattr(self.manager.hook, hook).get_hookimpls()
+        return [i for i in reversed(impls) if not (i.hookwrapper or i.wrapper)]
+
+
+def plugin_name(impl: HookImpl) -> str:
+    """A readable name for the plugin behind ``impl``: its registered name (entry-point
+    name, or the name given), else its class or module name."""
+    name = impl.plugin_name
+    if name == str(id(impl.plugin)):  # registered without a name: pluggy used its id
+        plugin = impl.plugin
+        return plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__name__
+    return name
+
+
+def _call(impl: HookImpl, **kwargs: Any) -> Any:
+    """Call one implementation as pluggy would: with the arguments it names (an
+    implementation may take fewer than the specification offers)."""
+    return impl.function(*(kwargs[name] for name in impl.argnames))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _guarded_metric(name: str, function: MetricFunction, plugin: str) -> MetricFunction:
+    hook = f"metric {name!r}"
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            raise PluginError(
+                f"plugin {plugin!r} failed in {hook}: {_describe(exc)}", plugin=plugin, hook=hook
+            ) from exc
+
+    return guarded

@@ -97,14 +97,35 @@ class Store(Protocol):
         """Queue messages; a key that exists already is left as it is."""
         ...
 
-    def claim_messages(self, at: datetime, *, lease_until: datetime, limit: int) -> list[OutboxMessage]:
-        """Atomically take up to ``limit`` messages due at ``at`` (pending or held, with
-        ``next_at <= at`` and no lease running past ``at``), set their lease to
-        ``lease_until`` and return them (oldest ``next_at`` first)."""
+    def claim_messages(
+        self, at: datetime, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxMessage]:
+        """Atomically take up to ``limit`` messages that may be delivered at ``at``, set
+        their ``lease_owner`` to ``owner`` and ``lease_until`` to ``lease_until``, and
+        return them in delivery order (by ``created_at``, then queue order).
+
+        A message may be delivered when it is ``pending`` or ``held``, due
+        (``next_at <= at``), not leased at ``now`` (``lease_until`` None or ``<= now``),
+        and every earlier open (pending or held) message to the same ``recipient`` may be
+        delivered too: a later message to a recipient waits while an earlier one is not
+        due, retrying, held or in flight. ``delivered`` and ``dead`` messages block
+        nothing. ``now`` and ``lease_until`` are on the deliverers' clock; ``at`` is the
+        time the engine delivers at.
+        """
         ...
 
-    def update_message(self, message: OutboxMessage) -> None:
-        """Replace a message (by key) with its new delivery state."""
+    def update_message(self, message: OutboxMessage, *, owner: str | None = None) -> bool:
+        """Replace a message (by key) with its new delivery state; it keeps its place.
+
+        With ``owner``, replace it only if its stored ``lease_owner`` is still ``owner``
+        (nobody claimed it since), so a deliverer that lost its lease cannot overwrite
+        another's outcome. Returns whether the message was replaced.
+        """
+        ...
+
+    def delivery_times(self, *, messenger: str, recipient: str, since: datetime) -> list[datetime]:
+        """``delivered_at`` of the messages delivered through ``messenger`` to
+        ``recipient`` after ``since``, oldest first: what a quota counts."""
         ...
 
     def messages(

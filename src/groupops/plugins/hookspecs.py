@@ -60,7 +60,10 @@ def groupops_register_metrics(register: Callable[[str, MetricFunction], None]) -
 
     Called once when an engine is built, before the rule book is checked: a book that
     names a metric nobody registered is an error. A metric is a function of a member's
-    history over a window (see :class:`~groupops.MetricFunction`).
+    history over a window (see :class:`~groupops.MetricFunction`). A metric that raises
+    is a :class:`~groupops.PluginError` naming the plugin and the metric; in ``run`` it
+    affects only the member it was asked about (reported in ``RunReport.failures``,
+    asked again next run).
 
     :param register: call ``register(name, function)`` once per metric.
     """
@@ -73,6 +76,9 @@ def groupops_veto_action(decision: Decision, membership: Membership | None) -> s
     Called for every decision ``run`` is about to apply, inside its transaction. Return
     a reason to veto: the decision is recorded as vetoed with that reason, nothing
     changes in the membership and no message is sent. Return None to let it through.
+    Only a non-empty string vetoes: raising, or returning anything else (``False``,
+    ``""``, ``0``), is a plugin error that affects only this decision: nothing is
+    recorded for it, ``RunReport.failures`` names the plugin, and the next run asks again.
 
     :param decision: the decision about to be applied.
     :param membership: the membership it would change (None for an invitation to a
@@ -86,7 +92,14 @@ def groupops_observe_decision(decision: Decision, engine: Engine) -> None:
     """Every implementation is called; results are ignored. See a decision once recorded.
 
     Called after ``run`` has committed, once per decision (applied or vetoed), in the
-    order they were made. An observer that raises is logged and does not stop others.
+    order they were made. An observer that raises (``SystemExit`` included; only
+    ``KeyboardInterrupt`` goes through) is logged with its plugin's name, listed in
+    ``RunReport.failures``, and stops neither the other observers nor delivery.
+
+    Best effort: observers are told in memory after the commit, so a crash in between
+    loses the notification for good. What must not be lost goes through a messenger
+    (the outbox delivers at least once, keyed by decision) or is read from the decision
+    log (``Engine.decisions``).
 
     :param decision: the recorded decision.
     :param engine: the engine that made it.

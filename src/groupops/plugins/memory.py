@@ -137,24 +137,47 @@ class MemoryStore:
             for m in messages:
                 self._messages.setdefault(m.key, m)
 
-    def claim_messages(self, at: datetime, *, lease_until: datetime, limit: int) -> list[OutboxMessage]:
+    def claim_messages(
+        self, at: datetime, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxMessage]:
         with self._lock:
-            due = [
-                m
-                for m in self._messages.values()
-                if m.status in ("pending", "held")
-                and m.next_at <= at
-                and (m.lease_until is None or m.lease_until <= at)
-            ]
-            due.sort(key=lambda m: m.next_at)
-            claimed = [m.model_copy(update={"lease_until": lease_until}) for m in due[: max(limit, 0)]]
+            queued = list(self._messages.values())  # queue order
+            order = sorted(range(len(queued)), key=lambda i: (queued[i].created_at, i))
+            blocked: set[str] = set()  # recipients with an earlier open message not claimable
+            claimed: list[OutboxMessage] = []
+            for i in order:
+                m = queued[i]
+                if m.status not in ("pending", "held"):
+                    continue
+                free = m.next_at <= at and (m.lease_until is None or m.lease_until <= now)
+                if m.recipient in blocked or not free or len(claimed) >= limit:
+                    blocked.add(m.recipient)
+                    continue
+                claimed.append(m.model_copy(update={"lease_until": lease_until, "lease_owner": owner}))
             for m in claimed:
                 self._messages[m.key] = m
             return claimed
 
-    def update_message(self, message: OutboxMessage) -> None:
+    def update_message(self, message: OutboxMessage, *, owner: str | None = None) -> bool:
         with self._lock:
+            if owner is not None:
+                stored = self._messages.get(message.key)
+                if stored is None or stored.lease_owner != owner:
+                    return False
             self._messages[message.key] = message
+            return True
+
+    def delivery_times(self, *, messenger: str, recipient: str, since: datetime) -> list[datetime]:
+        with self._lock:
+            return sorted(
+                m.delivered_at
+                for m in self._messages.values()
+                if m.status == "delivered"
+                and m.messenger == messenger
+                and m.recipient == recipient
+                and m.delivered_at is not None
+                and m.delivered_at > since
+            )
 
     def messages(
         self,

@@ -88,6 +88,27 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: delivery order, lease owners and quotas answered by a query. Each message keeps
+    # its recipient and decision time (the order messages to one recipient go in), the
+    # owner of its lease, and when it was delivered. A lease is now measured on the
+    # deliverers' clock, not in ``at``: leases written before are dropped (a message
+    # claimed by an older version is claimable again at once).
+    """
+    ALTER TABLE outbox ADD COLUMN recipient TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN created_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+    ALTER TABLE outbox ADD COLUMN delivered_us INTEGER;
+    UPDATE outbox SET
+        recipient = json_extract(payload, '$.recipient'),
+        created_us = CAST(round((julianday(json_extract(payload, '$.created_at')) - 2440587.5)
+                                * 86400000) AS INTEGER) * 1000,
+        delivered_us = CAST(round((julianday(json_extract(payload, '$.delivered_at')) - 2440587.5)
+                                  * 86400000) AS INTEGER) * 1000,
+        lease_until_us = NULL,
+        payload = json_set(payload, '$.lease_until', NULL);
+    CREATE INDEX outbox_recipient_order ON outbox (recipient, created_us, seq);
+    CREATE INDEX outbox_delivered ON outbox (messenger, recipient, delivered_us);
+    """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
 
@@ -448,8 +469,9 @@ class SQLiteStore:
 
     # outbox --------------------------------------------------------------------------
     _UPSERT_MESSAGE = (
-        "INSERT INTO outbox (key, status, next_at_us, lease_until_us, member, messenger, decision, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO "
+        "INSERT INTO outbox (key, status, next_at_us, lease_until_us, member, messenger, decision,"
+        " recipient, created_us, lease_owner, delivered_us, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO "
     )
 
     def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
@@ -457,42 +479,89 @@ class SQLiteStore:
         with self._writing():
             self._conn.executemany(self._UPSERT_MESSAGE + "NOTHING", [_message_row(m) for m in messages])
 
-    def claim_messages(self, at: datetime, *, lease_until: datetime, limit: int) -> list[OutboxMessage]:
-        """Atomically take up to ``limit`` messages due at ``at`` (pending or held, with
-        ``next_at <= at`` and no lease running past ``at``), set their lease to
-        ``lease_until`` and return them (oldest ``next_at`` first, then in queue order)."""
+    def claim_messages(
+        self, at: datetime, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxMessage]:
+        """Atomically take up to ``limit`` messages that may be delivered at ``at``, lease
+        them to ``owner`` until ``lease_until`` and return them in delivery order.
+
+        A message may be delivered when it is ``pending`` or ``held``, due
+        (``next_at <= at``), not leased at ``now`` (no lease, or one that ended by
+        ``now``), and every earlier open message to the same recipient may be delivered
+        too. Messages to one recipient go in the order of their decisions: by
+        ``created_at``, then queue order. ``now`` and ``lease_until`` are read on the
+        deliverers' clock, ``at`` on the rule book's timeline.
+        """
         if limit <= 0:
             return []
-        now = _micros(at)
-        # One transaction for the select and the lease: two workers claiming at once
-        # can never both take a message.
+        # One transaction for the select and the lease: two deliverers claiming at once
+        # can never both take a message. A message is blocked by an earlier open one to
+        # its recipient that is not due or is leased (in flight elsewhere); ``dead`` and
+        # ``delivered`` ones are done and block nothing.
         with self._writing():
             rows = self._conn.execute(
-                "SELECT payload FROM outbox WHERE status IN ('pending', 'held') AND next_at_us <= ?"
-                " AND (lease_until_us IS NULL OR lease_until_us <= ?) ORDER BY next_at_us, seq LIMIT ?",
-                (now, now, limit),
+                "SELECT o.payload FROM outbox o"
+                " WHERE o.status IN ('pending', 'held') AND o.next_at_us <= :at"
+                " AND (o.lease_until_us IS NULL OR o.lease_until_us <= :now)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox p"
+                "   WHERE p.recipient = o.recipient AND p.status IN ('pending', 'held')"
+                "   AND (p.created_us < o.created_us OR (p.created_us = o.created_us AND p.seq < o.seq))"
+                "   AND (p.next_at_us > :at OR p.lease_until_us > :now))"
+                " ORDER BY o.created_us, o.seq LIMIT :limit",
+                {"at": _micros(at), "now": _micros(now), "limit": limit},
             ).fetchall()
             claimed = [
-                OutboxMessage.model_validate_json(payload).model_copy(update={"lease_until": lease_until})
+                OutboxMessage.model_validate_json(payload).model_copy(
+                    update={"lease_until": lease_until, "lease_owner": owner}
+                )
                 for (payload,) in rows
             ]
             self._conn.executemany(
-                "UPDATE outbox SET lease_until_us = ?, payload = ? WHERE key = ?",
-                [(_micros(lease_until), m.model_dump_json(), m.key) for m in claimed],
+                "UPDATE outbox SET lease_until_us = ?, lease_owner = ?, payload = ? WHERE key = ?",
+                [(_micros(lease_until), owner, m.model_dump_json(), m.key) for m in claimed],
             )
         return claimed
 
-    def update_message(self, message: OutboxMessage) -> None:
+    def update_message(self, message: OutboxMessage, *, owner: str | None = None) -> bool:
         """Replace a message (by key) with its new delivery state; it keeps its place in
-        the queue. A key not queued yet is queued, as ``MemoryStore`` does."""
+        the queue. A key not queued yet is queued, as ``MemoryStore`` does.
+
+        With ``owner``, the message is replaced only while ``owner`` holds its lease
+        (no other deliverer has claimed it since): a deliverer whose lease was taken over
+        cannot overwrite the new owner's outcome. Returns whether it was replaced.
+        """
         with self._writing():
+            if owner is not None:
+                row = self._conn.execute(
+                    "SELECT lease_owner FROM outbox WHERE key = ?", (message.key,)
+                ).fetchone()
+                if row is None or row[0] != owner:
+                    return False
             self._conn.execute(
                 self._UPSERT_MESSAGE + "UPDATE SET status = excluded.status,"
                 " next_at_us = excluded.next_at_us, lease_until_us = excluded.lease_until_us,"
                 " member = excluded.member, messenger = excluded.messenger,"
-                " decision = excluded.decision, payload = excluded.payload",
+                " decision = excluded.decision, recipient = excluded.recipient,"
+                " created_us = excluded.created_us, lease_owner = excluded.lease_owner,"
+                " delivered_us = excluded.delivered_us, payload = excluded.payload",
                 _message_row(message),
             )
+        return True
+
+    def delivery_times(self, *, messenger: str, recipient: str, since: datetime) -> list[datetime]:
+        """When messages through ``messenger`` to ``recipient`` were delivered, for those
+        delivered after ``since``, oldest first (what a quota counts)."""
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT payload FROM outbox WHERE messenger = ? AND recipient = ? AND delivered_us > ?"
+                " AND status = 'delivered' ORDER BY delivered_us",
+                (messenger, recipient, _micros(since)),
+            ).fetchall()
+        return [
+            m.delivered_at
+            for m in (OutboxMessage.model_validate_json(payload) for (payload,) in rows)
+            if m.delivered_at is not None
+        ]
 
     def messages(
         self,
@@ -536,7 +605,22 @@ def _filters(**columns: str | None) -> tuple[str, list[str]]:
     return " WHERE " + " AND ".join(f"{name} = ?" for name in given), list(given.values())
 
 
-def _message_row(m: OutboxMessage) -> tuple[str, str, int, int | None, str, str, str, str]:
+def _message_row(
+    m: OutboxMessage,
+) -> tuple[str, str, int, int | None, str, str, str, str, int, str | None, int | None, str]:
     lease = None if m.lease_until is None else _micros(m.lease_until)
-    payload = m.model_dump_json()
-    return (m.key, m.status, _micros(m.next_at), lease, m.member, m.messenger, m.decision, payload)
+    delivered = None if m.delivered_at is None else _micros(m.delivered_at)
+    return (
+        m.key,
+        m.status,
+        _micros(m.next_at),
+        lease,
+        m.member,
+        m.messenger,
+        m.decision,
+        m.recipient,
+        _micros(m.created_at),
+        m.lease_owner,
+        delivered,
+        m.model_dump_json(),
+    )
