@@ -19,7 +19,7 @@ EXAMPLES: dict[type[go.GroupOpsError], go.GroupOpsError] = {
     go.UnknownMemberError: go.UnknownMemberError("m1"),
     go.UnknownGroupError: go.UnknownGroupError("camp-9", known=["camp-7", "vip"]),
     go.UnknownPolicyError: go.UnknownPolicyError("weekly", known=["weekly-eviction"]),
-    go.PluginError: go.PluginError("plugin 'tg' has no 'actions'"),
+    go.PluginError: go.PluginError("veto hook failed", plugin="tg-bot", hook="groupops_veto_action"),
     go.StoreError: go.StoreError("database is locked"),
     go.MissingExtraError: go.MissingExtraError("durable", feature="the differential test"),
 }
@@ -58,6 +58,9 @@ def test_the_context_is_what_it_was_made_with():
     assert isinstance(group, go.UnknownGroupError)
     assert str(group) == "unknown group 'camp-9' (known: camp-7, vip)"
     assert group.group == "camp-9" and group.known == ("camp-7", "vip")
+    plugin = pickle.loads(pickle.dumps(EXAMPLES[go.PluginError]))
+    assert isinstance(plugin, go.PluginError)
+    assert (plugin.plugin, plugin.hook) == ("tg-bot", "groupops_veto_action")
     extra = pickle.loads(pickle.dumps(EXAMPLES[go.MissingExtraError]))
     assert isinstance(extra, go.MissingExtraError) and extra.extra == "durable"
 

@@ -151,10 +151,8 @@ class PluginError(GroupOpsError, RuntimeError):
     def __init__(self, message: str, *, plugin: str | None = None, hook: str | None = None) -> None:
         self.plugin = plugin
         self.hook = hook
+        self._made_with(message, plugin=plugin, hook=hook)
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self),), {"plugin": self.plugin, "hook": self.hook})
 
 
 class StoreError(GroupOpsError, RuntimeError):
