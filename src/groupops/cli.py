@@ -29,6 +29,8 @@ from ._engine import Engine, parse_json_record
 from ._errors import GroupOpsError, InputError, Problem, RuleError
 from ._model import ACTIONS, MAX_RECORD_SIZE, Decision, Group, Member, Membership
 from ._reports import ExplainReport, IngestReport
+from .plugins._urls import sqlite_path
+from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, load_rule_book, rule_book_schema
 
 __all__ = ["main"]
@@ -329,13 +331,19 @@ def _load_book(path: Path) -> RuleBook:
     return load_rule_book(path)
 
 
-def _is_file_store(db: str) -> bool:
-    return db != "memory:" and "://" not in db
-
-
-def _open_engine(book: RuleBook, db: str, *, must_exist: bool, locale: str) -> Engine:
-    if must_exist and _is_file_store(db) and not Path(db).exists():
+def _open_engine(
+    book: RuleBook, db: str, *, must_exist: bool, locale: str, read_only: bool = False
+) -> Engine:
+    """An engine on the store ``db``. ``must_exist``: a SQLite file that is not there is
+    a user error, never silently created. ``read_only``: a SQLite file is opened
+    read-only (nothing written, no write lock; see SQLiteStore)."""
+    path = sqlite_path(db)
+    if path is None:
+        return Engine(book, store=db)
+    if must_exist and not Path(path).exists():
         raise UserError(_t(locale, "no_db", db=db))
+    if read_only:
+        return Engine(book, store=SQLiteStore(path, read_only=True))
     return Engine(book, store=db)
 
 
@@ -725,13 +733,15 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, _Line | None]]
     for number, raw in _physical_lines(path):
         if len(raw) > MAX_RECORD_SIZE:
             problem = f"the line is longer than {MAX_RECORD_SIZE:,} bytes (the limit for one record)"
-            yield number, None, _Line(str(path), number, raw[:200].decode("utf-8", "replace"), None, (problem,))
+            shown = raw[:200].decode("utf-8", "replace")
+            yield number, None, _Line(str(path), number, shown, None, (problem,))
             continue
         try:
             yield number, raw.decode("utf-8"), None
         except UnicodeDecodeError as exc:
             problem = f"not UTF-8 text: {exc.reason} at byte {exc.start + 1} of the line"
-            yield number, None, _Line(str(path), number, raw.decode("utf-8", "backslashreplace"), None, (problem,))
+            shown = raw.decode("utf-8", "backslashreplace")
+            yield number, None, _Line(str(path), number, shown, None, (problem,))
 
 
 def _looks_like_json_lines(path: Path) -> bool:
@@ -1037,7 +1047,7 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
     """
     book = _load_book(rules)
     at = _parse_at(at_text, book.tz)
-    with _open_engine(book, db, must_exist=dry_run, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=dry_run) as engine:
         report = engine.run(at, dry_run=dry_run)
         delivery = None
         if not dry_run:
@@ -1094,7 +1104,7 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
 
 
 def _preview(book: RuleBook, db: str, at: datetime, locale: str) -> list[Decision]:
-    with _open_engine(book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=True) as engine:
         return list(engine.run(at, dry_run=True).decisions)
 
 
@@ -1123,7 +1133,7 @@ def diff(db: str, at_text: str | None, old: Path, new: Path, as_json: bool, loca
     only_new = [d for d in after if _key(d) not in old_keys]
     only_old = [d for d in before if _key(d) not in new_keys]
     same = len(old_keys & new_keys)
-    with _open_engine(new_book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(new_book, db, must_exist=True, locale=locale, read_only=True) as engine:
         names = _profiles(engine)
     new_counts = dict(_ordered(Counter(d.action for d in only_new)))
     old_counts = dict(_ordered(Counter(d.action for d in only_old)))
@@ -1226,7 +1236,7 @@ def explain(
     """
     book = _load_book(rules)
     at = _parse_at(at_text, book.tz)
-    with _open_engine(book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=True) as engine:
         targets = _explain_targets(engine, member, group, policy)
         if not targets:
             if engine.store.get_member(member) is None and not engine.store.memberships(member=member):
@@ -1321,7 +1331,7 @@ def report(
     book = _load_book(rules)
     mix = _parse_mix(target_mix)
     at = _parse_at(at_text, book.tz) if at_text is not None else None
-    with _open_engine(book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=True) as engine:
         data = collect(engine.store, book, at=at, target_mix=mix, title=title)
     out.write_text(render_html(data, locale=locale), encoding="utf-8")
     if as_json:

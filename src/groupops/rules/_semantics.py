@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Literal
 
+from .._errors import Problem, RuleError
 from .._model import Membership
 from ._evaluate import Context, evaluate
 from ._explain import Explanation
 from ._policies import Admission, Eviction, Ladder, Revival, Welcome
 
 __all__ = [
+    "MAX_CATCH_UP",
     "EvictionCheck",
     "LadderMove",
     "Period",
@@ -68,9 +70,27 @@ def eviction_period(policy: Eviction, tz: tzinfo, at: datetime) -> Period | None
     return _period_ending(policy, tz, end)
 
 
+MAX_CATCH_UP = 1000
+"""The most eviction periods one run may catch up for one policy (a run long after the
+last one, or after a ``start`` far in the past); more is an error, not a hang."""
+
+
 def eviction_periods(policy: Eviction, tz: tzinfo, after: datetime, until: datetime) -> list[Period]:
-    """Periods with something due in ``(after, until]``: a notice time or an end, in order."""
+    """Periods with something due in ``(after, until]``: a notice time or an end, in order.
+
+    :raises RuleError: more than :data:`MAX_CATCH_UP` periods are due."""
     ends = policy.schedule.between(after, policy.notice.after(until, tz), tz, policy.start)
+    if len(ends) > MAX_CATCH_UP:
+        raise RuleError(
+            [
+                Problem(
+                    f"policy {policy.id!r}",
+                    f"{len(ends):,} periods of {policy.schedule} are due between {after.isoformat()} and "
+                    f"{until.isoformat()}; one run catches up at most {MAX_CATCH_UP:,}: run at earlier "
+                    "times first, or move the policy's start closer",
+                )
+            ]
+        )
     periods = [_period_ending(policy, tz, end) for end in ends]
     # ``between`` already gives ``after < end``; keep a period only if its end or its
     # notice falls in the range, not one that merely spans it
