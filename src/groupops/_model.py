@@ -31,6 +31,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 
 from .rules._explain import Explanation
@@ -224,22 +225,24 @@ class Event(_Frozen):
     value: Annotated[float, Field(strict=True)] = 1.0
     data: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("data", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _checked_data(cls, value: Any) -> Any:
+    def _checked_data(cls, values: Any) -> Any:
         # before pydantic copies it: a value nested thousands deep must be refused
-        # here, not hit Python's recursion limit there
-        if isinstance(value, dict):
-            _check_data(value, "", depth=1, budget=[MAX_DATA_ITEMS])
-        return value
+        # here, not hit Python's recursion limit there. The messages carry their own
+        # path inside data (``data.items[2].price: nan is not a finite number``).
+        data = values.get("data") if isinstance(values, dict) else None
+        if isinstance(data, dict):
+            _check_data(data, "data", depth=1, budget=[MAX_DATA_ITEMS])
+        return values
 
 
 def _check_data(value: Any, path: str, *, depth: int, budget: list[int]) -> None:
     """Refuse what JSON (and so every store) cannot carry or a run should not hold:
     NaN and infinity, invalid text, nesting deeper than MAX_DATA_DEPTH, more than
-    MAX_DATA_ITEMS values. ``path`` is where inside ``data`` the walk is; ``budget``
+    MAX_DATA_ITEMS values. ``path`` is where the walk is (``data.items[2]``); ``budget``
     counts the values left, shared by the whole walk."""
-    where = f"at {path}: " if path else ""
+    where = f"{path}: "
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{where}{value!r} is not a finite number")
     if isinstance(value, str):
@@ -251,13 +254,13 @@ def _check_data(value: Any, path: str, *, depth: int, budget: list[int]) -> None
     if not isinstance(value, dict | list | tuple):
         return
     if depth > MAX_DATA_DEPTH:
-        raise ValueError(f"nested more than {MAX_DATA_DEPTH} levels deep (the limit for data)")
+        raise ValueError(f"data: nested more than {MAX_DATA_DEPTH} levels deep (the limit)")
     budget[0] -= len(value)
     if budget[0] < 0:
-        raise ValueError(f"holds more than {MAX_DATA_ITEMS:,} values (the limit for data)")
+        raise ValueError(f"data: holds more than {MAX_DATA_ITEMS:,} values (the limit)")
     if isinstance(value, dict):
         for k, v in value.items():
-            key_path = f"{path}.{k}" if path else str(k)
+            key_path = f"{path}.{k}"
             if not isinstance(k, str):
                 raise ValueError(f"{where}key {k!r} is not a string")
             _check_data(k, path, depth=depth, budget=budget)

@@ -317,8 +317,15 @@ def main() -> None:
 # -- shared helpers --------------------------------------------------------------------
 
 
+def _json_text(doc: Any, **options: Any) -> str:
+    """JSON that can always be written as UTF-8: a lone surrogate (only a rejected
+    record can hold one, and only inside a string) is written as its JSON escape."""
+    text = json.dumps(doc, ensure_ascii=False, default=_json_default, **options)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default))
+    click.echo(_json_text(doc, indent=2))
 
 
 def _json_default(value: Any) -> Any:
@@ -979,7 +986,7 @@ def ingest(
     if rejected:
         with rejects_path.open("w", encoding="utf-8") as f:
             for r in rejected:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+                f.write(_json_text(r) + "\n")
     stored = report.events + report.members
     all_rejected = bool(rejected) and stored == 0 and not report.duplicates
     if as_json:
