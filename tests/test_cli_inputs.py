@@ -259,3 +259,12 @@ def test_a_run_that_would_catch_up_too_much_is_an_error(here: Path) -> None:
     assert proc.returncode == 2
     assert "periods of FREQ=HOURLY are due" in proc.stderr
     assert "one run catches up at most 1,000" in proc.stderr
+
+
+def test_an_at_outside_the_range_is_a_usage_error(here: Path) -> None:
+    (here / "events.jsonl").write_text(JOINED + "\n", encoding="utf-8")
+    gops("ingest", "--db", "club.db", "events.jsonl", cwd=here)
+    proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", "9999-12-31T20:00Z", ok=False, cwd=here)
+    assert proc.returncode == 2
+    assert "'9999-12-31T20:00Z' is outside the supported range 1970-01-01 to 2200-01-01 UTC" in proc.stderr
+    assert _stored(here / "club.db") == ["j1"]

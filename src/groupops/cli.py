@@ -27,7 +27,16 @@ import click
 from . import __version__
 from ._engine import Engine, parse_json_record
 from ._errors import GroupOpsError, InputError, Problem, RuleError
-from ._model import ACTIONS, MAX_RECORD_SIZE, Decision, Group, Member, Membership
+from ._model import (
+    ACTIONS,
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_RECORD_SIZE,
+    Decision,
+    Group,
+    Member,
+    Membership,
+)
 from ._reports import ExplainReport, IngestReport
 from .plugins._urls import sqlite_path
 from .plugins.sqlite import SQLiteStore
@@ -367,6 +376,12 @@ def _parse_at(value: str | None, tz: tzinfo) -> datetime:
         ) from None
     if at.tzinfo is None or at.utcoffset() is None:
         at = at.replace(tzinfo=tz)
+    if not EARLIEST_TIME <= at < LATEST_TIME:
+        raise click.BadParameter(
+            f"{value!r} is outside the supported range "
+            f"{EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d} UTC",
+            param_hint="'--at'",
+        )
     return at.astimezone(tz)
 
 
@@ -930,10 +945,13 @@ def ingest(
 
     CSV files have a header row (id,kind,member,group,at,value,data for events;
     id,name,labels,attributes,source,referrer for members, or all of them with kind
-    empty on member rows). Empty cells are absent; data and attributes are JSON; labels
-    are separated by | or ;.
+    empty on member rows). Empty cells are absent; value must be a number; data and
+    attributes are JSON; labels are separated by | or ;. A record is one line. A file
+    whose first line starts with { is read as JSON Lines, whatever its name.
 
-    A bad record is set aside, with its file, line and reasons, in the rejects file, and
+    Types are strict: value is a number, at an ISO 8601 time with an offset between
+    1970 and 2200. A bad line (not UTF-8, not JSON, an unclosed CSV quote, over 1 MiB, a
+    bad record) is set aside, with its file, line and reasons, in the rejects file, and
     the rest is stored: the exit code is 0 when everything good was stored. Re-ingesting
     an event id is a no-op. A progress bar is shown when stderr is a terminal.
     """
