@@ -154,6 +154,16 @@ def test_no_silent_coercions(fields: dict[str, object], message: str) -> None:
     assert message in problems(event(**fields))
 
 
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [({"revivals": "1"}, "revivals"), ({"revivals": True}, "revivals"), ({"locked": "yes"}, "locked"), ({"locked": 1}, "locked")],
+)
+def test_memberships_are_strict_too(fields: dict[str, object], loc: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as info:
+        go.Membership(member="m1", group="club", joined_at=AT, **fields)  # type: ignore[arg-type]
+    assert info.value.errors()[0]["loc"] == (loc,)
+
+
 def test_numbers_stay_numbers() -> None:
     assert go.Event(**event(value=12)).value == 12.0  # type: ignore[arg-type]
     assert go.Event.model_validate_json(json.dumps(event(value=3))).value == 3.0

@@ -200,9 +200,9 @@ class Membership(_Frozen):
     evicted_at: Time | None = None
     revived_at: Time | None = None
     promoted_at: Time | None = None
-    revivals: int = Field(default=0, ge=0)
-    role_changes: int = Field(default=0, ge=0)
-    locked: bool = False
+    revivals: int = Field(default=0, ge=0, strict=True)
+    role_changes: int = Field(default=0, ge=0, strict=True)
+    locked: bool = Field(default=False, strict=True)
 
     @property
     def present(self) -> bool:

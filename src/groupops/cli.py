@@ -797,7 +797,7 @@ def _read_jsonl(path: Path) -> Iterator[_Line]:
         try:
             data = parse_json_record(text)
         except InputError as exc:
-            yield _Line(str(path), number, text[:1000], None, tuple(map(str, exc.problems)))
+            yield _Line(str(path), number, text, None, tuple(map(str, exc.problems)))
             continue
         if not isinstance(data, dict):
             problem = f"expected an event or member object, got {type(data).__name__}"
@@ -1060,7 +1060,11 @@ _AT_HELP = "The time to run at, ISO 8601 [default: now]. Without an offset: the 
 @_db_option
 @_rules_option
 @click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
-@click.option("--dry-run", is_flag=True, help="Decide and print, but record and deliver nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide and print, but record and deliver nothing (the database is opened read-only).",
+)
 def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool, locale: str) -> None:
     """Make every decision due at --at, record it, deliver its messages, and print a
     table of the decisions with their reasons.
