@@ -390,6 +390,15 @@ def test_a_run_catches_up_a_bounded_number_of_periods() -> None:
         assert time.monotonic() - started < 10
         # within the bound, the run goes through
         engine.run(datetime(2026, 1, 20, tzinfo=UTC))
+    # two million hourly periods since 1970: refused as fast, none of them generated
+    far = book.model_copy(
+        update={"policies": (book.policies[0].model_copy(update={"start": datetime(1970, 1, 1, tzinfo=UTC)}),)}
+    )
+    with go.Engine(far, entry_points=False) as engine:
+        started = time.monotonic()
+        with pytest.raises(go.RuleError, match="more than 1,000 periods of FREQ=HOURLY are due"):
+            engine.run(datetime(2199, 1, 1, tzinfo=UTC))
+        assert time.monotonic() - started < 5
 
 
 BILLION_LAUGHS = """\
