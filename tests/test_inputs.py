@@ -201,7 +201,7 @@ def test_one_bad_record_never_loses_its_batch(tmp_path: Path) -> None:
     assert why[4].startswith("JSON nested too deeply to read")
     assert why[5] == "data: holds more than 10,000 values (the limit)"
     assert why[6] == "data.text: is 70,000 characters long; the limit is 65,536"
-    assert why[7] == "is 1,100,002 long; a record is at most 1,048,576"
+    assert why[7] == "is 1,100,002 characters long; a record is at most 1,048,576"
 
 
 # -- SQLite files ----------------------------------------------------------------------

@@ -837,7 +837,10 @@ def parse_json_record(text: str | bytes) -> Any:
     """One record's JSON text as data; :class:`InputError` saying what is wrong with it
     (too long, not JSON, nested deeper than Python can read)."""
     if len(text) > MAX_RECORD_SIZE:
-        raise InputError([Problem("", f"is {len(text):,} long; a record is at most {MAX_RECORD_SIZE:,}")])
+        unit = "bytes" if isinstance(text, bytes) else "characters"
+        raise InputError(
+            [Problem("", f"is {len(text):,} {unit} long; a record is at most {MAX_RECORD_SIZE:,}")]
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
