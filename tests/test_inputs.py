@@ -457,6 +457,10 @@ def test_deep_nesting_is_refused_in_every_format(tmp_path: Path, depth: int) -> 
     doc = '{"groups": [{"id": "club"}], "policies": [{"id": "r", "type": "revival", "groups": ["club"], '
     with pytest.raises(go.RuleError, match=f"nested more than {MAX_BOOK_DEPTH} levels deep"):
         _load_text(tmp_path, "deep.json", doc + '"within": "7d", "when": ' + when + "}]}")
+    toml = '[[groups]]\nid = "club"\n\n[[policies]]\nid = "r"\ntype = "revival"\ngroups = ["club"]\n'
+    toml += 'within = "7d"\nwhen = ' + "{ not = " * depth + '{ count = "x", at_least = 1 }' + " }" * depth + "\n"
+    with pytest.raises(go.RuleError, match=f"nested more than {MAX_BOOK_DEPTH} levels deep"):
+        _load_text(tmp_path, "deep.toml", toml)
     data: dict[str, object] = {"count": "x", "at_least": 1}
     for _ in range(depth):
         data = {"not": data}
