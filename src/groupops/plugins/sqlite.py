@@ -221,7 +221,10 @@ class SQLiteStore:
         try:
             self._conn = source
             with self._errors("read"):
-                if self._identify() != SCHEMA_VERSION:
+                version = self._identify()
+                if version == 0:
+                    raise StoreError(f"SQLite store {self._path!r} is empty: nothing was ingested into it yet")
+                if version != SCHEMA_VERSION:
                     raise StoreError(
                         f"SQLite store {self._path!r} has an older schema: open it once for "
                         "writing (groupops ingest or run) to migrate it"
