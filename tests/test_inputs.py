@@ -270,7 +270,7 @@ def test_a_read_only_store_never_creates_writes_or_locks(tmp_path: Path) -> None
 
     path = tmp_path / "ops.db"
     path.touch()
-    with pytest.raises(go.StoreError, match="is empty: nothing was ingested into it yet"):
+    with pytest.raises(go.StoreError, match="is empty: nothing ingested into it yet"):
         SQLiteStore(path, read_only=True)
     assert path.read_bytes() == b""
     with go.Engine(BOOK, store=str(path), entry_points=False) as engine:

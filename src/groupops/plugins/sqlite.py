@@ -223,7 +223,7 @@ class SQLiteStore:
             with self._errors("read"):
                 version = self._identify()
                 if version == 0:
-                    raise StoreError(f"SQLite store {self._path!r} is empty: nothing was ingested into it yet")
+                    raise StoreError(f"SQLite store {self._path!r} is empty: nothing ingested into it yet")
                 if version != SCHEMA_VERSION:
                     raise StoreError(
                         f"SQLite store {self._path!r} has an older schema: open it once for "
