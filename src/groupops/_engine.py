@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from ._errors import InputError, PluginError, Problem, RuleError, UnknownGroupError, UnknownMemberError
 from ._messaging import Messenger, Quota, can_carry_out
-from ._model import Decision, Event, Member, Membership, decision_id
+from ._model import MAX_DATA_DEPTH, MAX_RECORD_SIZE, Decision, Event, Member, Membership, decision_id
 from ._outbox import OutboxMessage
 from ._reports import (
     DeliveryReport,
@@ -973,15 +973,32 @@ def _latest(*moments: datetime | None) -> datetime:
     return max(m for m in moments if m is not None)
 
 
+def parse_json_record(text: str | bytes) -> Any:
+    """One record's JSON text as data; :class:`InputError` saying what is wrong with it
+    (too long, not JSON, nested deeper than Python can read)."""
+    if len(text) > MAX_RECORD_SIZE:
+        unit = "bytes" if isinstance(text, bytes) else "characters"
+        raise InputError(
+            [Problem("", f"is {len(text):,} {unit} long; a record is at most {MAX_RECORD_SIZE:,}")]
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem("", f"not valid JSON: {exc.msg} at column {exc.colno}")]) from None
+    except RecursionError:
+        raise InputError(
+            [Problem("", f"JSON nested too deeply to read (data may nest at most {MAX_DATA_DEPTH} levels)")]
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem("", f"not UTF-8 text: {exc.reason} at byte {exc.start + 1}")]) from None
+
+
 def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | Member:
     if isinstance(record, Event | Member):
         return record
     data: Any = record
     if isinstance(record, str | bytes):
-        try:
-            data = json.loads(record)
-        except json.JSONDecodeError as exc:
-            raise InputError([Problem("", f"not valid JSON: {exc.msg} at column {exc.colno}")]) from None
+        data = parse_json_record(record)
     if not isinstance(data, Mapping):
         raise InputError([Problem("", f"expected an event or member object, got {type(data).__name__}")])
     model: type[Event] | type[Member] = Event if "kind" in data else Member

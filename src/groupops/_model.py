@@ -2,29 +2,48 @@
 
 All are frozen pydantic models with strict validation: unknown fields are errors,
 ids are non-empty, timestamps must carry a time zone and numbers must be finite.
+
+Records that come from outside (events, members, memberships) are also held to the
+limits below, so that one record can never break a store or a run:
+
+- times are ``datetime`` objects or ISO 8601 strings (never numbers or Unix
+  timestamps), aware, and within :data:`EARLIEST_TIME` to :data:`LATEST_TIME`;
+- ``value`` is a JSON number (``"12"`` and ``true`` are refused, not coerced);
+- text is valid Unicode (no lone surrogates) of at most :data:`MAX_TEXT_LENGTH`
+  characters per string;
+- ``data`` nests at most :data:`MAX_DATA_DEPTH` levels and holds at most
+  :data:`MAX_DATA_ITEMS` values in all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    FiniteFloat,
     field_validator,
+    model_validator,
 )
 
 from .rules._explain import Explanation
 
 __all__ = [
     "ACTIONS",
+    "EARLIEST_TIME",
+    "LATEST_TIME",
+    "MAX_DATA_DEPTH",
+    "MAX_DATA_ITEMS",
+    "MAX_RECORD_SIZE",
+    "MAX_TEXT_LENGTH",
     "Decision",
     "Event",
     "Group",
@@ -33,20 +52,78 @@ __all__ = [
     "Member",
     "Membership",
     "MembershipStatus",
+    "Time",
     "decision_id",
 ]
+
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest time an event or membership may carry."""
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+"""Times must be before this (so that a rule book's durations, at most 100 years, can
+be added to any stored time)."""
+MAX_TEXT_LENGTH = 65_536
+"""The longest string (in characters) a record may hold, in any field or in ``data``."""
+MAX_DATA_DEPTH = 32
+"""How deeply ``data`` may nest: ``{"a": {"b": 1}}`` is 2 levels."""
+MAX_DATA_ITEMS = 10_000
+"""How many values (keys and items, at every level) ``data`` may hold in all."""
+MAX_RECORD_SIZE = 1_048_576
+"""The longest JSON text of one record: bytes of a line in a file, characters of a
+string given to :meth:`Engine.ingest`."""
+
+# An ISO 8601 date and time: a date, then ``T`` or a space, then the hour. Anything
+# else (``"1700000000"``, ``"yesterday"``) is refused before pydantic could read it as
+# a Unix timestamp.
+_ISO_TIME = re.compile(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}")
+
+
+def _valid_text(value: str) -> str:
+    if len(value) > MAX_TEXT_LENGTH:
+        raise ValueError(f"is {len(value):,} characters long; the limit is {MAX_TEXT_LENGTH:,}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start : exc.end]
+        raise ValueError(
+            f"{value[:40]!r} is not valid Unicode text: {bad!r} at character {exc.start} is a lone surrogate"
+        ) from None
+    return value
 
 
 def _non_empty_id(value: str) -> str:
     if not value.strip():
         raise ValueError(f"{value!r} is not a valid id: ids are non-empty")
+    return _valid_text(value)
+
+
+def _time_text(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
+        return value
+    raise ValueError(
+        f"{value!r} is not an ISO 8601 time with an offset like '2026-11-20T08:00:00+08:00'"
+    )
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise ValueError(
+            f"{value.isoformat()!r} is outside the supported range "
+            f"{EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d} UTC"
+        )
     return value
 
 
 Id = Annotated[str, AfterValidator(_non_empty_id)]
 """A non-empty identifier (member, group, event, policy)."""
 
-Scalar = str | int | float | bool | None
+Text = Annotated[str, AfterValidator(_valid_text)]
+"""A string that is valid Unicode and at most :data:`MAX_TEXT_LENGTH` characters."""
+
+Time = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_in_range)]
+"""A time zone-aware instant from :data:`EARLIEST_TIME` up to :data:`LATEST_TIME`,
+given as a ``datetime`` or an ISO 8601 string with an offset."""
+
+Scalar = Text | int | float | bool | None
 GroupKind = Literal["general", "activity", "interest", "paid"]
 MembershipStatus = Literal["active", "notified", "evicted", "left", "removed"]
 
@@ -80,11 +157,11 @@ class Member(_Frozen):
     """
 
     id: Id
-    name: str = ""
-    labels: tuple[str, ...] = ()
-    attributes: dict[str, Scalar] = Field(default_factory=dict)
-    source: str | None = None
-    referrer: str | None = None
+    name: Text = ""
+    labels: tuple[Text, ...] = ()
+    attributes: dict[Text, Scalar] = Field(default_factory=dict)
+    source: Text | None = None
+    referrer: Text | None = None
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -118,14 +195,14 @@ class Membership(_Frozen):
     group: Id
     role: str = "member"
     status: MembershipStatus = "active"
-    joined_at: AwareDatetime
-    left_at: AwareDatetime | None = None
-    evicted_at: AwareDatetime | None = None
-    revived_at: AwareDatetime | None = None
-    promoted_at: AwareDatetime | None = None
-    revivals: int = Field(default=0, ge=0)
-    role_changes: int = Field(default=0, ge=0)
-    locked: bool = False
+    joined_at: Time
+    left_at: Time | None = None
+    evicted_at: Time | None = None
+    revived_at: Time | None = None
+    promoted_at: Time | None = None
+    revivals: int = Field(default=0, ge=0, strict=True)
+    role_changes: int = Field(default=0, ge=0, strict=True)
+    locked: bool = Field(default=False, strict=True)
 
     @property
     def present(self) -> bool:
@@ -144,27 +221,53 @@ class Event(_Frozen):
     kind: Annotated[str, AfterValidator(_non_empty_id)]
     member: Id
     group: Id | None = None
-    at: AwareDatetime
-    value: FiniteFloat = 1.0
+    at: Time
+    value: Annotated[float, Field(strict=True)] = 1.0
     data: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("data")
+    @model_validator(mode="before")
     @classmethod
-    def _finite_data(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _reject_non_finite(value, "data")
-        return value
+    def _checked_data(cls, values: Any) -> Any:
+        # before pydantic copies it: a value nested thousands deep must be refused
+        # here, not hit Python's recursion limit there. The messages carry their own
+        # path inside data (``data.items[2].price: nan is not a finite number``).
+        data = values.get("data") if isinstance(values, dict) else None
+        if isinstance(data, dict):
+            _check_data(data, "data", depth=1, budget=[MAX_DATA_ITEMS])
+        return values
 
 
-def _reject_non_finite(value: Any, path: str) -> None:
-    # JSON (and so every store) cannot carry NaN or infinity: refuse them on the way in
+def _check_data(value: Any, path: str, *, depth: int, budget: list[int]) -> None:
+    """Refuse what JSON (and so every store) cannot carry or a run should not hold:
+    NaN and infinity, invalid text, nesting deeper than MAX_DATA_DEPTH, more than
+    MAX_DATA_ITEMS values. ``path`` is where the walk is (``data.items[2]``); ``budget``
+    counts the values left, shared by the whole walk."""
+    where = f"{path}: "
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{path}: {value!r} is not a finite number")
+        raise ValueError(f"{where}{value!r} is not a finite number")
+    if isinstance(value, str):
+        try:
+            _valid_text(value)
+        except ValueError as exc:
+            raise ValueError(f"{where}{exc}") from None
+        return
+    if not isinstance(value, dict | list | tuple):
+        return
+    if depth > MAX_DATA_DEPTH:
+        raise ValueError(f"data: nested more than {MAX_DATA_DEPTH} levels deep (the limit)")
+    budget[0] -= len(value)
+    if budget[0] < 0:
+        raise ValueError(f"data: holds more than {MAX_DATA_ITEMS:,} values (the limit)")
     if isinstance(value, dict):
         for k, v in value.items():
-            _reject_non_finite(v, f"{path}.{k}")
-    elif isinstance(value, list | tuple):
+            key_path = f"{path}.{k}"
+            if not isinstance(k, str):
+                raise ValueError(f"{where}key {k!r} is not a string")
+            _check_data(k, path, depth=depth, budget=budget)
+            _check_data(v, key_path, depth=depth + 1, budget=budget)
+    else:
         for i, v in enumerate(value):
-            _reject_non_finite(v, f"{path}[{i}]")
+            _check_data(v, f"{path}[{i}]", depth=depth + 1, budget=budget)
 
 
 def decision_id(policy: str, action: str, member: str, group: str, period: str) -> str:

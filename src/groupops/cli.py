@@ -7,9 +7,11 @@ turns errors into exit codes. It is the only place that may read the wall clock
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import json
+import re
 import sys
 import traceback
 import unicodedata
@@ -23,11 +25,22 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from ._engine import Engine
+from ._engine import Engine, parse_json_record
 from ._errors import GroupOpsError, InputError, PluginError, Problem, RuleError
 from ._messaging import terminal_safe
-from ._model import ACTIONS, Decision, Group, Member, Membership
+from ._model import (
+    ACTIONS,
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_RECORD_SIZE,
+    Decision,
+    Group,
+    Member,
+    Membership,
+)
 from ._reports import ExplainReport, IngestReport, RunReport
+from .plugins._urls import sqlite_path
+from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, load_rule_book, rule_book_schema
 
 __all__ = ["main"]
@@ -318,8 +331,15 @@ def main() -> None:
 # -- shared helpers --------------------------------------------------------------------
 
 
+def _json_text(doc: Any, **options: Any) -> str:
+    """JSON that can always be written as UTF-8: a lone surrogate (only a rejected
+    record can hold one, and only inside a string) is written as its JSON escape."""
+    text = json.dumps(doc, ensure_ascii=False, default=_json_default, **options)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default))
+    click.echo(_json_text(doc, indent=2))
 
 
 def _json_default(value: Any) -> Any:
@@ -332,13 +352,19 @@ def _load_book(path: Path) -> RuleBook:
     return load_rule_book(path)
 
 
-def _is_file_store(db: str) -> bool:
-    return db != "memory:" and "://" not in db
-
-
-def _open_engine(book: RuleBook, db: str, *, must_exist: bool, locale: str) -> Engine:
-    if must_exist and _is_file_store(db) and not Path(db).exists():
+def _open_engine(
+    book: RuleBook, db: str, *, must_exist: bool, locale: str, read_only: bool = False
+) -> Engine:
+    """An engine on the store ``db``. ``must_exist``: a SQLite file that is not there is
+    a user error, never silently created. ``read_only``: a SQLite file is opened
+    read-only (nothing written, no write lock; see SQLiteStore)."""
+    path = sqlite_path(db)
+    if path is None:
+        return Engine(book, store=db)
+    if must_exist and not Path(path).exists():
         raise UserError(_t(locale, "no_db", db=db))
+    if read_only:
+        return Engine(book, store=SQLiteStore(path, read_only=True))
     return Engine(book, store=db)
 
 
@@ -355,6 +381,12 @@ def _parse_at(value: str | None, tz: tzinfo) -> datetime:
         ) from None
     if at.tzinfo is None or at.utcoffset() is None:
         at = at.replace(tzinfo=tz)
+    if not EARLIEST_TIME <= at < LATEST_TIME:
+        raise click.BadParameter(
+            f"{value!r} is outside the supported range "
+            f"{EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d} UTC",
+            param_hint="'--at'",
+        )
     return at.astimezone(tz)
 
 
@@ -703,31 +735,80 @@ class _Line:
 _EVENT_FIELDS = ("id", "kind", "member", "group", "at", "value", "data")
 
 
+def _physical_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The lines of a file as bytes, numbered from 1, without their line break; a line
+    longer than MAX_RECORD_SIZE is cut there (the reader rejects it) and the rest of it
+    skipped, so one huge line never sits in memory."""
+    with path.open("rb") as f:
+        number = 0
+        while True:
+            raw = f.readline(MAX_RECORD_SIZE + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > MAX_RECORD_SIZE and not raw.endswith(b"\n"):
+                while (rest := f.readline(1 << 16)) and not rest.endswith(b"\n"):
+                    pass
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            yield number, raw.rstrip(b"\r\n")
+
+
+def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, _Line | None]]:
+    """Each line as text, or a rejected :class:`_Line` saying why it is not (too long,
+    not UTF-8): one bad line never costs the others."""
+    for number, raw in _physical_lines(path):
+        if len(raw) > MAX_RECORD_SIZE:
+            problem = f"the line is longer than {MAX_RECORD_SIZE:,} bytes (the limit for one record)"
+            shown = raw[:200].decode("utf-8", "replace")
+            yield number, None, _Line(str(path), number, shown, None, (problem,))
+            continue
+        try:
+            yield number, raw.decode("utf-8"), None
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 text: {exc.reason} at byte {exc.start + 1} of the line"
+            shown = raw.decode("utf-8", "backslashreplace")
+            yield number, None, _Line(str(path), number, shown, None, (problem,))
+
+
+def _looks_like_json_lines(path: Path) -> bool:
+    """True if the first line with text starts a JSON object, whatever the file's name."""
+    for _, raw in _physical_lines(path):
+        text = raw.strip()
+        if text:
+            return text.startswith(b"{")
+    return False
+
+
 def _read_records(path: Path) -> Iterator[_Line]:
-    if path.suffix.lower() == ".csv":
+    """Records of a JSON Lines or CSV file. The content decides: a file whose first
+    line starts with ``{`` is JSON Lines even if it is named ``.csv``; otherwise a
+    ``.csv`` file is CSV and any other JSON Lines."""
+    if path.suffix.lower() == ".csv" and not _looks_like_json_lines(path):
         yield from _read_csv(path)
     else:
         yield from _read_jsonl(path)
 
 
 def _read_jsonl(path: Path) -> Iterator[_Line]:
-    with path.open(encoding="utf-8-sig") as f:
-        for number, text in enumerate(f, start=1):
-            text = text.strip()
-            if not text:
-                continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield _Line(
-                    str(path), number, text, None, (f"not valid JSON: {exc.msg} at column {exc.colno}",)
-                )
-                continue
-            if not isinstance(data, dict):
-                problem = f"expected an event or member object, got {type(data).__name__}"
-                yield _Line(str(path), number, data, None, (problem,))
-                continue
-            yield _Line(str(path), number, data, data)
+    for number, text, bad in _decoded_lines(path):
+        if bad is not None:
+            yield bad
+            continue
+        assert text is not None
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            data = parse_json_record(text)
+        except InputError as exc:
+            yield _Line(str(path), number, text, None, tuple(map(str, exc.problems)))
+            continue
+        if not isinstance(data, dict):
+            problem = f"expected an event or member object, got {type(data).__name__}"
+            yield _Line(str(path), number, data, None, (problem,))
+            continue
+        yield _Line(str(path), number, data, data)
 
 
 def _split_labels(text: str) -> list[str]:
@@ -735,50 +816,71 @@ def _split_labels(text: str) -> list[str]:
     return [x.strip() for x in text.split(sep) if x.strip()]
 
 
+def _csv_row(text: str) -> list[str]:
+    """One CSV record from one line (strict: an unclosed quote is an error, never a
+    field that runs on into the next line)."""
+    return next(csv.reader([text], strict=True), [])
+
+
 def _read_csv(path: Path) -> Iterator[_Line]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield _Line(str(path), 1, "", None, (f"the header is not valid CSV: {exc}",))
-            return
-        next_line = reader.line_num + 1
-        while True:
-            start = next_line
+    header: list[str] | None = None
+    no_header = ""  # why the header line is unusable: then every record is rejected
+    for number, text, bad in _decoded_lines(path):
+        if bad is None:
+            assert text is not None
+            if not text.strip():
+                continue
             try:
-                row = next(reader)
-            except StopIteration:
-                return
+                row = _csv_row(text)
             except csv.Error as exc:
-                next_line = reader.line_num + 1
-                yield _Line(str(path), start, "", None, (f"not valid CSV: {exc}",))
-                continue
-            next_line = reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            raw = dict(zip(header, row, strict=False))
-            if len(row) != len(header):
-                problem = f"has {len(row)} fields; the header has {len(header)} ({','.join(header)})"
-                yield _Line(str(path), start, row, None, (problem,))
-                continue
-            record, problems = _csv_record(raw)
-            yield _Line(str(path), start, raw, record if not problems else None, tuple(problems))
+                problem = f"not valid CSV: {exc} (a record is one line; a quoted field must close on it)"
+                bad = _Line(str(path), number, text, None, (problem,))
+        if header is None and not no_header:
+            if bad is not None:
+                no_header = f"the header (line {number}) is unusable: {'; '.join(bad.problems)}"
+                yield bad
+            else:
+                header = [h.strip() for h in row]
+            continue
+        if bad is not None:
+            yield bad
+            continue
+        if header is None:
+            yield _Line(str(path), number, text, None, (no_header,))
+            continue
+        raw = dict(zip(header, row, strict=False))
+        if len(row) != len(header):
+            problem = f"has {len(row)} fields; the header has {len(header)} ({','.join(header)})"
+            yield _Line(str(path), number, row, None, (problem,))
+            continue
+        record, problems = _csv_record(raw)
+        yield _Line(str(path), number, raw, record if not problems else None, tuple(problems))
+
+
+_JSON_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
 
 
 def _csv_record(raw: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """A CSV row as an event (it has a kind) or a member; empty cells are absent."""
+    """A CSV row as an event (it has a kind) or a member; empty cells are absent.
+
+    CSV cells are all text, so the columns that are not are converted here, explicitly,
+    before validation: ``value`` must be written as a number (``12``, ``-3.5``,
+    ``1e3``); ``data`` and ``attributes`` are JSON objects; ``labels`` are separated by
+    ``|`` or ``;``. Everything else (``at`` included) stays text."""
     record: dict[str, Any] = {k: v.strip() for k, v in raw.items() if k and v.strip() != ""}
     problems: list[str] = []
     is_event = "kind" in record
+    if is_event and "value" in record:
+        if _JSON_NUMBER.match(record["value"]):
+            record["value"] = float(record["value"])
+        else:
+            problems.append(f"value: {record['value']!r} is not a number like 12 or 2.5")
     for key in ("data", "attributes"):
         if key in record:
             try:
-                record[key] = json.loads(record[key])
-            except json.JSONDecodeError as exc:
-                problems.append(f"{key}: not valid JSON ({exc.msg} at column {exc.colno}): {record[key]!r}")
+                record[key] = parse_json_record(record[key])
+            except InputError as exc:
+                problems.extend(f"{key}: {p.message}: {record[key][:200]!r}" for p in exc.problems)
     if not is_event and "labels" in record:
         record["labels"] = _split_labels(record["labels"])
     return record, problems
@@ -848,10 +950,13 @@ def ingest(
 
     CSV files have a header row (id,kind,member,group,at,value,data for events;
     id,name,labels,attributes,source,referrer for members, or all of them with kind
-    empty on member rows). Empty cells are absent; data and attributes are JSON; labels
-    are separated by | or ;.
+    empty on member rows). Empty cells are absent; value must be a number; data and
+    attributes are JSON; labels are separated by | or ;. A record is one line. A file
+    whose first line starts with { is read as JSON Lines, whatever its name.
 
-    A bad record is set aside, with its file, line and reasons, in the rejects file, and
+    Types are strict: value is a number, at an ISO 8601 time with an offset between
+    1970 and 2200. A bad line (not UTF-8, not JSON, an unclosed CSV quote, over 1 MiB, a
+    bad record) is set aside, with its file, line and reasons, in the rejects file, and
     the rest is stored: the exit code is 0 when everything good was stored. Re-ingesting
     an event id is a no-op. A progress bar is shown when stderr is a terminal.
     """
@@ -904,7 +1009,7 @@ def ingest(
     if rejected:
         with rejects_path.open("w", encoding="utf-8") as f:
             for r in rejected:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+                f.write(_json_text(r) + "\n")
     stored = report.events + report.members
     all_rejected = bool(rejected) and stored == 0 and not report.duplicates
     if as_json:
@@ -960,7 +1065,11 @@ _AT_HELP = "The time to run at, ISO 8601 [default: now]. Without an offset: the 
 @_db_option
 @_rules_option
 @click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
-@click.option("--dry-run", is_flag=True, help="Decide and print, but record and deliver nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide and print, but record and deliver nothing (the database is opened read-only).",
+)
 def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool, locale: str) -> None:
     """Make every decision due at --at, record it, deliver its messages, and print a
     table of the decisions with their reasons.
@@ -972,7 +1081,7 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
     """
     book = _load_book(rules)
     at = _parse_at(at_text, book.tz)
-    with _open_engine(book, db, must_exist=dry_run, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=dry_run) as engine:
         report = engine.run(at, dry_run=dry_run)
         delivery = None
         if not dry_run:
@@ -1041,7 +1150,7 @@ def _exit_on_failures(report: RunReport, locale: str) -> None:
 
 
 def _preview(book: RuleBook, db: str, at: datetime, locale: str) -> list[Decision]:
-    with _open_engine(book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=True) as engine:
         return list(engine.run(at, dry_run=True).decisions)
 
 
@@ -1070,7 +1179,7 @@ def diff(db: str, at_text: str | None, old: Path, new: Path, as_json: bool, loca
     only_new = [d for d in after if _key(d) not in old_keys]
     only_old = [d for d in before if _key(d) not in new_keys]
     same = len(old_keys & new_keys)
-    with _open_engine(new_book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(new_book, db, must_exist=True, locale=locale, read_only=True) as engine:
         names = _profiles(engine)
     new_counts = dict(_ordered(Counter(d.action for d in only_new)))
     old_counts = dict(_ordered(Counter(d.action for d in only_old)))
@@ -1173,7 +1282,7 @@ def explain(
     """
     book = _load_book(rules)
     at = _parse_at(at_text, book.tz)
-    with _open_engine(book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=True) as engine:
         targets = _explain_targets(engine, member, group, policy)
         if not targets:
             if engine.store.get_member(member) is None and not engine.store.memberships(member=member):
@@ -1268,7 +1377,7 @@ def report(
     book = _load_book(rules)
     mix = _parse_mix(target_mix)
     at = _parse_at(at_text, book.tz) if at_text is not None else None
-    with _open_engine(book, db, must_exist=True, locale=locale) as engine:
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=True) as engine:
         data = collect(engine.store, book, at=at, target_mix=mix, title=title)
     out.write_text(render_html(data, locale=locale), encoding="utf-8")
     if as_json:

@@ -10,24 +10,55 @@ starts rather than at its first write, excludes every other writer on the file (
 processes included) for its whole length, so a read-check-write inside
 :meth:`SQLiteStore.transaction` cannot race. One connection serves all threads of the
 process; a re-entrant lock, held for the length of a transaction, serialises them.
+
+A file is opened only if it is a groupops store: new or empty, or marked as ours (the
+``application_id`` below, or the tables of our schema with a schema version). Any other
+SQLite database is refused untouched, as is one written by a newer groupops.
+
+``read_only=True`` opens the file read-only and never creates, migrates or locks it for
+writing: the store reads a snapshot of the file taken when it was opened (copied into
+memory), and what is written to it goes to that copy only and is discarded on close.
+That is what previews, ``explain`` and reports need: they see consistent data and never
+hold up a writer.
+
+A stored row that no longer validates (an event time outside the supported range,
+written by an older groupops or by hand) is skipped with a warning naming it, so that
+one bad row cannot stop every run.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+import urllib.parse
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from .._errors import StoreError
 from .._model import Decision, Event, Member, Membership
 from .._outbox import MessageStatus, OutboxMessage
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+
+log = logging.getLogger("groupops.store")
+
+APPLICATION_ID: Final[int] = 0x47704F70
+"""``PRAGMA application_id`` of a groupops store ("GpOp"): marks the file as ours."""
+
+# the tables of schema version 1: a file holding them and a user_version is ours even
+# without the application id (files made before it was set)
+_OUR_TABLES: Final[frozenset[str]] = frozenset(
+    {"events", "members", "memberships", "decisions", "outbox", "state"}
+)
+
+_M = TypeVar("_M", bound=BaseModel)
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     # 1: the first schema. Tables whose order matters carry an INTEGER PRIMARY KEY
@@ -146,19 +177,31 @@ def _statements(script: str) -> Iterator[str]:
 class SQLiteStore:
     """A :class:`~groupops.plugins._store.Store` in one SQLite file (WAL mode).
 
-    :param path: the database file; created, with its schema, if it does not exist.
+    :param path: the database file; created, with its schema, if it does not exist
+        (unless ``read_only``).
     :param timeout: seconds to wait for the write lock (held by another process or
         thread) before giving up with :class:`~groupops.StoreError`.
-    :raises StoreError: the file is not a groupops database, or was written by a newer
-        groupops (its schema version is higher than :data:`SCHEMA_VERSION`).
+    :param read_only: open an existing file without ever writing to it or taking its
+        write lock: reads see the file as it was when opened; writes go to a private
+        in-memory copy and are discarded on close (a dry run's scratch space).
+    :raises StoreError: the file is not a groupops database (another application's
+        SQLite file is refused untouched), was written by a newer groupops (its schema
+        version is higher than :data:`SCHEMA_VERSION`), or (``read_only``) does not
+        exist or needs a migration.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         self._path = os.fspath(path)
         self._timeout = timeout
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
+        self.read_only = read_only
+        if read_only:
+            self._conn = self._snapshot()
+            return
         try:
             # isolation_level=None: the sqlite3 module must not open transactions on its
             # own; this class issues every BEGIN and COMMIT itself.
@@ -168,6 +211,8 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self._path!r}: {exc}") from exc
         try:
+            with self._errors("open"):
+                self._identify()
             self._configure()
             self._migrate()
         except BaseException:
@@ -184,6 +229,56 @@ class SQLiteStore:
         return f"SQLiteStore({self._path!r})"
 
     # set-up --------------------------------------------------------------------------
+    def _snapshot(self) -> sqlite3.Connection:
+        """The file, opened read-only, copied into a private in-memory database."""
+        if not os.path.exists(self._path):
+            raise StoreError(f"no SQLite store at {self._path!r}")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self._path)) + "?mode=ro"
+        try:
+            source = sqlite3.connect(uri, uri=True, timeout=self._timeout)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite store {self._path!r} read-only: {exc}") from exc
+        copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        try:
+            self._conn = source
+            with self._errors("read"):
+                version = self._identify()
+                if version == 0:
+                    raise StoreError(f"SQLite store {self._path!r} is empty: nothing ingested into it yet")
+                if version != SCHEMA_VERSION:
+                    raise StoreError(
+                        f"SQLite store {self._path!r} has an older schema: open it once for "
+                        "writing (groupops ingest or run) to migrate it"
+                    )
+                source.backup(copy)
+        except BaseException:
+            copy.close()
+            raise
+        finally:
+            source.close()
+        return copy
+
+    def _identify(self) -> int:
+        """The file's schema version, after making sure the file is ours (or empty)."""
+        app_id: int = self._conn.execute("PRAGMA application_id").fetchone()[0]
+        version: int = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            name
+            for (name,) in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        fresh = app_id == 0 and version == 0 and not tables
+        ours = app_id == APPLICATION_ID or (app_id == 0 and version >= 1 and _OUR_TABLES <= tables)
+        if not (fresh or ours):
+            listed = ", ".join(sorted(tables)[:6]) + (", ..." if len(tables) > 6 else "")
+            what = f"tables {listed}" if tables else f"application id {app_id}, version {version}"
+            raise StoreError(
+                f"{self._path!r} is a SQLite database but not a groupops store ({what}); "
+                "refusing to open it: name a new or groupops file"
+            )
+        return self._schema_version()
+
     def _configure(self) -> None:
         with self._errors("configure"):
             self._conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
@@ -240,6 +335,23 @@ class SQLiteStore:
                     self._conn.execute(statement)
             if version != SCHEMA_VERSION:
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    def _load(self, model: type[_M], payload: str, what: str) -> _M | None:
+        """A stored row as its model; None, with a warning, if it no longer validates."""
+        try:
+            return model.model_validate_json(payload)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors(include_url=False)
+            )
+            log.warning("SQLite store %r: skipping stored %s, not valid: %s", self._path, what, problems)
+            return None
+
+    def _loaded(self, model: type[_M], rows: Iterable[tuple[str, str]], what: str) -> list[_M]:
+        loaded = (self._load(model, payload, f"{what} {key!r}") for key, payload in rows)
+        return [m for m in loaded if m is not None]
 
     # locking -------------------------------------------------------------------------
     @contextmanager
@@ -375,7 +487,9 @@ class SQLiteStore:
             if not rows:
                 return
             for number, payload in rows:
-                yield number, Event.model_validate_json(payload)
+                event = self._load(Event, payload, f"event #{number}")
+                if event is not None:
+                    yield number, event
             after = rows[-1][0]
 
     # members -------------------------------------------------------------------------
@@ -392,13 +506,13 @@ class SQLiteStore:
         """A member profile, or None."""
         with self._reading():
             row = self._conn.execute("SELECT payload FROM members WHERE id = ?", (member,)).fetchone()
-        return None if row is None else Member.model_validate_json(row[0])
+        return None if row is None else self._load(Member, row[0], f"member {member!r}")
 
     def members(self) -> list[Member]:
         """Every member profile, by id."""
         with self._reading():
-            rows = self._conn.execute("SELECT payload FROM members ORDER BY id").fetchall()
-        return [Member.model_validate_json(payload) for (payload,) in rows]
+            rows = self._conn.execute("SELECT id, payload FROM members ORDER BY id").fetchall()
+        return self._loaded(Member, rows, "member")
 
     # memberships ---------------------------------------------------------------------
     def get_membership(self, member: str, group: str) -> Membership | None:
@@ -407,7 +521,7 @@ class SQLiteStore:
             row = self._conn.execute(
                 "SELECT payload FROM memberships WHERE member = ? AND grp = ?", (member, group)
             ).fetchone()
-        return None if row is None else Membership.model_validate_json(row[0])
+        return None if row is None else self._load(Membership, row[0], f"membership {member!r} in {group!r}")
 
     def put_membership(self, membership: Membership) -> None:
         """Insert or replace the membership (keyed by member and group)."""
@@ -424,9 +538,10 @@ class SQLiteStore:
         where, params = _filters(grp=group, member=member)
         with self._reading():
             rows = self._conn.execute(
-                f"SELECT payload FROM memberships{where} ORDER BY grp, member", params
+                f"SELECT member || ' in ' || grp, payload FROM memberships{where} ORDER BY grp, member",
+                params,
             ).fetchall()
-        return [Membership.model_validate_json(payload) for (payload,) in rows]
+        return self._loaded(Membership, rows, "membership")
 
     # decisions -----------------------------------------------------------------------
     def add_decision(self, decision: Decision) -> bool:

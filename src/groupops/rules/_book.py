@@ -3,6 +3,11 @@
 Loading validates everything up front and reports every problem with its path::
 
     policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo)
+
+A book is data of bounded shape: at most :data:`MAX_BOOK_DEPTH` levels of nesting and
+:data:`MAX_BOOK_VALUES` values once YAML aliases are expanded (a small file whose aliases
+expand to billions of values is refused, not expanded). YAML and JSON keys must not
+repeat within a mapping.
 """
 
 from __future__ import annotations
@@ -26,9 +31,22 @@ from ._policies import Admission, Eviction, Ladder, Policy, Revival
 from ._templates import check_template
 from ._time import zone
 
-__all__ = ["RuleBook", "dump_rule_book", "load_rule_book", "rule_book_schema"]
+__all__ = [
+    "MAX_BOOK_DEPTH",
+    "MAX_BOOK_VALUES",
+    "RuleBook",
+    "dump_rule_book",
+    "load_rule_book",
+    "rule_book_schema",
+]
 
 Format = Literal["yaml", "json", "toml"]
+
+MAX_BOOK_DEPTH = 64
+"""How deeply a rule book's data may nest (mappings and lists, the book itself level 1)."""
+MAX_BOOK_VALUES = 100_000
+"""How many values a rule book may hold, counting each use of a YAML alias in full."""
+_TOO_DEEP = f"nested more than {MAX_BOOK_DEPTH} levels deep (the limit for a rule book)"
 
 
 class RuleBook(_Rule):
@@ -140,6 +158,9 @@ class RuleBook(_Rule):
             raise RuleError(
                 [Problem("", f"a rule book is a mapping, not {type(data).__name__}")], source=source
             )
+        shape = check_shape(data)
+        if shape is not None:
+            raise RuleError([shape], source=source)
         problems = cross_check(data)
         try:
             book = cls.model_validate(data, context={"defer_cross_check": True})
@@ -152,6 +173,62 @@ class RuleBook(_Rule):
     def to_data(self) -> dict[str, Any]:
         """The book as plain data (what YAML/JSON/TOML hold); ``load`` reads it back."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def check_shape(data: Any) -> Problem | None:
+    """A problem if ``data`` nests deeper than :data:`MAX_BOOK_DEPTH`, holds more than
+    :data:`MAX_BOOK_VALUES` values (shared parts, such as YAML aliases, counted at each
+    use) or contains itself; else None. Shared parts are measured once, so checking a
+    small file whose aliases would expand to billions of values stays cheap."""
+    sizes: dict[int, tuple[int, int]] = {}  # id -> (values, levels) of a measured part
+    open_: set[int] = set()
+
+    class _Refused(Exception):
+        pass
+
+    problem: list[Problem] = []
+
+    def refuse(path: str, message: str) -> _Refused:
+        problem.append(Problem(path, message))
+        return _Refused()
+
+    def measure(value: Any, path: str, depth: int) -> tuple[int, int]:
+        if not isinstance(value, dict | list | tuple):
+            return 1, 0
+        key = id(value)
+        if key in sizes:
+            size, levels = sizes[key]
+        else:
+            if key in open_:
+                raise refuse(path, "contains itself (a recursive YAML alias)")
+            if depth > MAX_BOOK_DEPTH:
+                raise refuse(path, _TOO_DEEP)
+            open_.add(key)
+            size, levels = 1, 0
+            children = value.items() if isinstance(value, dict) else enumerate(value)
+            for k, v in children:
+                child = f"{path}[{k}]" if isinstance(k, int) else (f"{path}.{k}" if path else str(k))
+                s, lv = measure(v, child, depth + 1)
+                size, levels = size + s, max(levels, lv + 1)
+                if size > MAX_BOOK_VALUES:
+                    break
+            open_.discard(key)
+            sizes[key] = (size, levels)
+        if depth + levels > MAX_BOOK_DEPTH:
+            raise refuse(path, _TOO_DEEP)
+        return size, levels
+
+    try:
+        total, _ = measure(data, "", 1)
+    except _Refused:
+        return problem[0]
+    if total > MAX_BOOK_VALUES:
+        return Problem(
+            "",
+            f"holds more than {MAX_BOOK_VALUES:,} values once YAML aliases are expanded "
+            "(the limit for a rule book)",
+        )
+    return None
 
 
 def _items(value: Any) -> list[tuple[int, Any]]:
@@ -249,16 +326,74 @@ def _detect_format(path: Path) -> Format:
     raise RuleError([Problem("", f"{path.name!r}: expected a .yaml, .yml, .json or .toml file")])
 
 
+class _ShapeError(yaml.YAMLError):
+    """A YAML document the book loader refuses (duplicate key, nesting too deep)."""
+
+
+class _BookLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, refusing duplicate keys (naming the key and both lines) and
+    nesting deeper than MAX_BOOK_DEPTH (PyYAML composes recursively: a document nested
+    a thousand deep would otherwise end in RecursionError)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_BOOK_DEPTH:
+                line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
+                raise _ShapeError(f"line {line}: {_TOO_DEEP}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<: *base' merges, and keys after it may override the base's
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in first:
+                    raise _ShapeError(f"line {line}: duplicate key {key!r} (first on line {first[key]})")
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+            first[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
 def parse_text(text: str, fmt: Format, *, source: str | None = None) -> Any:
-    """Parse YAML / JSON / TOML text into plain data; :class:`RuleError` on syntax errors."""
+    """Parse YAML / JSON / TOML text into plain data; :class:`RuleError` on syntax errors,
+    duplicate keys and nesting deeper than :data:`MAX_BOOK_DEPTH`."""
     try:
         if fmt == "yaml":
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=_BookLoader)  # a SafeLoader
         if fmt == "json":
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_keys)
         return tomllib.loads(text)
+    except _ShapeError as exc:
+        raise RuleError([Problem("", str(exc))], source=source) from None
     except (yaml.YAMLError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RuleError([Problem("", f"not valid {fmt.upper()}: {exc}")], source=source) from None
+    except ValueError as exc:  # a duplicate JSON key
+        raise RuleError([Problem("", f"not valid {fmt.upper()}: {exc}")], source=source) from None
+    except RecursionError:
+        raise RuleError(
+            [Problem("", _TOO_DEEP)],
+            source=source,
+        ) from None
 
 
 def load_rule_book(source: str | Path, *, format: Format | None = None) -> RuleBook:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag
 
+from .._model import Time
 from ._conditions import Condition, Scope, _Rule
 from ._time import Duration, DurationField, ScheduleField
 
@@ -71,7 +72,7 @@ class Eviction(_Policy):
     type: Literal["eviction"] = "eviction"
     groups: tuple[GroupRef, ...] = Field(min_length=1)
     schedule: ScheduleField
-    start: AwareDatetime | None = None
+    start: Time | None = None
     notice: DurationField = Duration(2, "d")
     grace: DurationField | None = None
     exempt: Condition | None = None

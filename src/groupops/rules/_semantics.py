@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Literal
 
+from .._errors import Problem, RuleError
 from .._model import Membership
 from ._evaluate import Context, evaluate
 from ._explain import Explanation
 from ._policies import Admission, Eviction, Ladder, Revival, Welcome
 
 __all__ = [
+    "MAX_CATCH_UP",
     "EvictionCheck",
     "LadderMove",
     "Period",
@@ -68,9 +70,41 @@ def eviction_period(policy: Eviction, tz: tzinfo, at: datetime) -> Period | None
     return _period_ending(policy, tz, end)
 
 
+MAX_CATCH_UP = 1000
+"""The most eviction periods one run may catch up for one policy (a run long after the
+last one, or after a ``start`` far in the past); more is an error, not a hang."""
+
+
+def _more_due_than(policy: Eviction, tz: tzinfo, after: datetime, until: datetime, limit: int) -> bool:
+    """True if more than ``limit`` occurrences fall in ``(after, until]``: counted
+    lazily, so a range of millions of occurrences costs no more than ``limit`` of them."""
+    seen = 0
+    for occurrence in policy.schedule._rrule(tz, policy.start).xafter(after.astimezone(tz), inc=False):
+        if occurrence > until:
+            return False
+        seen += 1
+        if seen > limit:
+            return True
+    return False
+
+
 def eviction_periods(policy: Eviction, tz: tzinfo, after: datetime, until: datetime) -> list[Period]:
-    """Periods with something due in ``(after, until]``: a notice time or an end, in order."""
-    ends = policy.schedule.between(after, policy.notice.after(until, tz), tz, policy.start)
+    """Periods with something due in ``(after, until]``: a notice time or an end, in order.
+
+    :raises RuleError: more than :data:`MAX_CATCH_UP` periods are due."""
+    horizon = policy.notice.after(until, tz)
+    if _more_due_than(policy, tz, after, horizon, MAX_CATCH_UP):
+        raise RuleError(
+            [
+                Problem(
+                    f"policy {policy.id!r}",
+                    f"more than {MAX_CATCH_UP:,} periods of {policy.schedule} are due between "
+                    f"{after.isoformat()} and {until.isoformat()}; one run catches up at most "
+                    f"{MAX_CATCH_UP:,}: run at earlier times first, or move the policy's start closer",
+                )
+            ]
+        )
+    ends = policy.schedule.between(after, horizon, tz, policy.start)
     periods = [_period_ending(policy, tz, end) for end in ends]
     # ``between`` already gives ``after < end``; keep a period only if its end or its
     # notice falls in the range, not one that merely spans it

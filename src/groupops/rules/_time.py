@@ -4,6 +4,11 @@ Minutes and hours are exact elapsed time. Days, weeks and months are calendar un
 the rule book's time zone: ``7d`` before Sunday 20:00 is the previous Sunday 20:00 local
 time even across a daylight-saving change, and ``1mo`` after 31 January is the end of
 February (python-dateutil's relativedelta).
+
+Bounds, so that a book that passes validation cannot break a run: a duration is at most
+100 years (:data:`MAX_DURATION`), and a schedule fires at most once an hour
+(:data:`MIN_SCHEDULE_GAP`, checked over its first :data:`SCHEDULE_CHECKED` occurrences
+or its first century, whichever ends first).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 __all__ = [
     "DURATION_PATTERN",
+    "MAX_DURATION",
+    "MIN_SCHEDULE_GAP",
+    "SCHEDULE_CHECKED",
     "Duration",
     "DurationField",
     "Schedule",
@@ -32,6 +40,23 @@ __all__ = [
 
 DURATION_PATTERN = r"^\s*([0-9]+)\s*(mo|m|h|d|w)\s*$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
+MAX_DURATION = "100 years"
+"""The longest duration a rule book may give (``within``, ``notice``, ``grace``, ...)."""
+_DAYS_IN_100_YEARS = 36_525
+# the largest amount of each unit that stays within 100 years
+_MAX_AMOUNT = {
+    "m": _DAYS_IN_100_YEARS * 24 * 60,
+    "h": _DAYS_IN_100_YEARS * 24,
+    "d": _DAYS_IN_100_YEARS,
+    "w": _DAYS_IN_100_YEARS // 7,
+    "mo": 1200,
+}
+MIN_SCHEDULE_GAP = timedelta(hours=1)
+"""The shortest time allowed between two occurrences of a schedule (two period ends)."""
+SCHEDULE_CHECKED = 1000
+"""How many occurrences of a schedule are checked against :data:`MIN_SCHEDULE_GAP`
+(those of its first century at most)."""
+_CHECKED_SPAN = timedelta(days=_DAYS_IN_100_YEARS)
 _UNIT_WORDS = {
     "m": ("minute", "分钟"),
     "h": ("hour", "小时"),
@@ -112,7 +137,13 @@ def parse_duration(value: object) -> Duration:
     if isinstance(value, str):
         m = _DURATION_RE.match(value)
         if m:
-            return Duration(int(m.group(1)), m.group(2))
+            amount, unit = int(m.group(1)), m.group(2)
+            if amount > _MAX_AMOUNT[unit]:
+                raise ValueError(
+                    f"{value!r} is longer than {MAX_DURATION}, the longest duration allowed "
+                    f"(at most {_MAX_AMOUNT[unit]:,}{unit})"
+                )
+            return Duration(amount, unit)
     raise ValueError(f"{value!r} is not a duration like '7d' (units: m, h, d, w, mo)")
 
 
@@ -246,7 +277,23 @@ def parse_schedule(value: object) -> Schedule:
         ) from None
     if first is None:
         raise ValueError(f"{value!r} never fires")
+    _check_gaps(value, parsed, first)
     return Schedule(text)
+
+
+def _check_gaps(value: object, parsed: rrule, first: datetime) -> None:
+    """Refuse a schedule that fires more often than once an hour: each occurrence ends a
+    period that a run must decide, so a schedule by the minute would hang every run."""
+    previous: datetime | None = None
+    for occurrence in parsed.xafter(first, count=SCHEDULE_CHECKED, inc=True):
+        if occurrence - first > _CHECKED_SPAN:
+            return
+        if previous is not None and occurrence - previous < MIN_SCHEDULE_GAP:
+            raise ValueError(
+                f"{value!r} fires more often than once an hour ({previous:%Y-%m-%d %H:%M:%S} and "
+                f"{occurrence:%H:%M:%S}); a schedule may fire at most once an hour"
+            )
+        previous = occurrence
 
 
 ScheduleField = Annotated[
