@@ -859,7 +859,10 @@ def _timeline(
         member, planned = _story(draw, i, cast, span, budget)
         people.append(member)
         budget -= sum(1 for p in planned if p[1] == 1)
-        found.extend((minute, order, i, k, *rest) for k, (minute, order, *rest) in enumerate(planned))
+        found.extend(
+            (minute, order, i, k, kind, group, value, data)
+            for k, (minute, order, kind, group, value, data) in enumerate(planned)
+        )
     found.sort(key=lambda x: (x[0], x[1], x[2]))
     events = tuple(
         Event(id=f"m{i}-{k}", kind=kind, member=f"m{i}", group=group, at=at(minute), value=value, data=data)
