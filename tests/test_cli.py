@@ -331,6 +331,40 @@ def test_ingest_jsonl_members_duplicates_and_json_output(tmp_path):
     assert m3 is not None and m3.labels == ("B", "B+") and m3.source == "partner"
 
 
+_TYPO_EVENTS = (
+    '{"id": "e1", "kind": "checkin", "member": "m1", "group": "club", "at": "2026-11-17T08:00:00+08:00"}\n'
+    '{"id": "e2", "kind": "checkin", "member": "m1", "group": "clbu", "at": "2026-11-18T08:00:00+08:00"}\n'
+    '{"id": "e3", "kind": "purchase", "member": "m1", "at": "2026-11-18T09:00:00+08:00"}\n'
+)
+
+
+def test_ingest_with_rules_rejects_events_naming_a_group_the_book_does_not_know(tmp_path):
+    (tmp_path / "rules.yaml").write_text(BOOK, encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(_TYPO_EVENTS, encoding="utf-8")
+    proc = gops("ingest", "--db", "x.db", "--rules", "rules.yaml", "events.jsonl", cwd=tmp_path)
+    assert "Stored 2 events" in proc.stdout
+    assert "1 record(s) rejected" in proc.stdout
+    [reject] = [json.loads(ln) for ln in (tmp_path / "events.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert reject["line"] == 2
+    assert reject["problems"] == [
+        "group: 'clbu' is not a group of the rule book (known groups: 'club', 'vip')"
+    ]
+    store = SQLiteStore(tmp_path / "x.db")
+    try:
+        assert sorted(e.id for _, e in store.events_after(0)) == ["e1", "e3"]
+    finally:
+        store.close()
+
+
+def test_ingest_without_rules_lists_the_groups_it_could_not_check(tmp_path):
+    (tmp_path / "events.jsonl").write_text(_TYPO_EVENTS, encoding="utf-8")
+    proc = gops("ingest", "--db", "x.db", "events.jsonl", cwd=tmp_path)
+    assert "Stored 3 events" in proc.stdout
+    assert "Events name 2 group(s) no rule book was given to check: clbu, club" in proc.stdout
+    doc = json.loads(gops("ingest", "--db", "y.db", "events.jsonl", "--json", cwd=tmp_path).stdout)
+    assert doc["unknown_groups"] == ["clbu", "club"] and doc["events"] == 3
+
+
 def test_ingest_with_every_record_rejected_exits_2(tmp_path):
     (tmp_path / "e.jsonl").write_text("nonsense\n[]\n", encoding="utf-8")
     proc = gops("ingest", "--db", "x.db", "e.jsonl", cwd=tmp_path, ok=False)

@@ -148,17 +148,27 @@ class Engine:
 
     # -- ingest ----------------------------------------------------------------------
 
-    def ingest(self, records: Iterable[Event | Member | Mapping[str, Any] | str]) -> IngestReport:
+    def ingest(
+        self, records: Iterable[Event | Member | Mapping[str, Any] | str], *, check_groups: bool = True
+    ) -> IngestReport:
         """Take in events and member profiles: models, dicts, or JSON text lines.
 
         A mapping with a ``kind`` key is an event, any other a member profile.
         Re-ingesting an event id is a no-op (counted in ``duplicates``). A bad record is
         set aside in ``rejected`` with its problems; the rest goes through. ``joined``
         and ``left`` events open and close memberships (``data.role`` sets the role).
+
+        An event naming a group the rule book does not know is a bad record (most often
+        a typo, which no policy would ever see), rejected with a problem naming the group
+        and the known ones. With ``check_groups=False`` it is stored, and the report's
+        ``unknown_groups`` lists the groups the book does not know (for a host that
+        ingests before it has a rule book, like ``groupops ingest`` without ``--rules``).
         """
         events: list[Event] = []
         members: list[Member] = []
         rejected: list[Rejected] = []
+        known = {g.id for g in self.book.groups}
+        unknown: set[str] = set()
         for index, record in enumerate(records):
             try:
                 parsed = _parse_record(record)
@@ -166,6 +176,12 @@ class Engine:
                 rejected.append(Rejected(index=index, record=record, problems=tuple(map(str, exc.problems))))
                 continue
             if isinstance(parsed, Event):
+                if parsed.group is not None and parsed.group not in known:
+                    if check_groups:
+                        problem = _unknown_group(parsed.group, known)
+                        rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
+                        continue
+                    unknown.add(parsed.group)
                 events.append(parsed)
             else:
                 members.append(parsed)
@@ -183,6 +199,7 @@ class Engine:
             members=len(members),
             duplicates=tuple(e.id for e, is_new in zip(events, fresh, strict=True) if not is_new),
             rejected=tuple(rejected),
+            unknown_groups=tuple(sorted(unknown)),
         )
 
     def _presence(self, event: Event) -> None:
@@ -831,6 +848,13 @@ def _describe(error: BaseException) -> str:
 
 def _latest(*moments: datetime | None) -> datetime:
     return max(m for m in moments if m is not None)
+
+
+def _unknown_group(group: str, known: set[str]) -> Problem:
+    return Problem(
+        "group",
+        f"{group!r} is not a group of the rule book (known groups: {', '.join(map(repr, sorted(known)))})",
+    )
 
 
 def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | Member:

@@ -30,12 +30,18 @@ class Rejected(_Report):
 
 
 class IngestReport(_Report):
-    """What ``ingest`` did with a batch: accepted, duplicate and rejected records."""
+    """What ``ingest`` did with a batch: accepted, duplicate and rejected records.
+
+    ``unknown_groups`` are the groups stored events name that the rule book does not
+    know (sorted; only ever filled by ``ingest(..., check_groups=False)``, since events
+    naming them are otherwise rejected).
+    """
 
     events: int = 0
     members: int = 0
     duplicates: tuple[str, ...] = ()
     rejected: tuple[Rejected, ...] = ()
+    unknown_groups: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -49,6 +55,7 @@ class IngestReport(_Report):
             members=self.members + other.members,
             duplicates=self.duplicates + other.duplicates,
             rejected=self.rejected + other.rejected,
+            unknown_groups=tuple(sorted({*self.unknown_groups, *other.unknown_groups})),
         )
 
 

@@ -88,6 +88,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "ingest_rejected": "{n} record(s) rejected and set aside in {path}; the rest was stored.",
         "ingest_all_rejected": "Nothing stored: all {n} record(s) were rejected (see {path}).",
         "ingest_more": "  … and {n} more",
+        "ingest_unknown_groups": (
+            "Events name {n} group(s) no rule book was given to check: {groups} "
+            "(pass --rules to reject events naming a group the book does not know)."
+        ),
         "ingesting": "Ingesting",
         "run_none": "Nothing due at {at}.",
         "run_dry": "Dry run at {at}: {n} decision(s) would be made; nothing was recorded or delivered.",
@@ -144,6 +148,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "ingest_rejected": "{n} 条记录被拒收，已另存到 {path}；其余已保存。",
         "ingest_all_rejected": "没有保存任何记录：全部 {n} 条都被拒收（见 {path}）。",
         "ingest_more": "  …… 另有 {n} 条",
+        "ingest_unknown_groups": "事件提到 {n} 个未经规则核对的群：{groups}（加 --rules 可拒收规则里没有的群的事件）。",
         "ingesting": "导入中",
         "run_none": "{at} 没有到期的决定。",
         "run_dry": "预演 {at}：将做出 {n} 项决定；没有记录，也没有发送。",
@@ -847,7 +852,9 @@ def ingest(
     are separated by | or ;.
 
     A bad record is set aside, with its file, line and reasons, in the rejects file, and
-    the rest is stored: the exit code is 0 when everything good was stored. Re-ingesting
+    the rest is stored: the exit code is 0 when everything good was stored. With --rules,
+    an event naming a group the rule book does not know is a bad record; without it,
+    the groups events name are listed (none can be checked). Re-ingesting
     an event id is a no-op. A progress bar is shown when stderr is a terminal.
     """
     book = _load_book(rules) if rules is not None else RuleBook(groups=(Group(id="_"),))
@@ -871,7 +878,11 @@ def ingest(
             nonlocal report
             if not pending:
                 return
-            result = engine.ingest([ln.record for ln in pending if ln.record is not None])
+            # with a book, an event naming a group it does not know is rejected like any
+            # bad record; without one, such groups are listed in the report
+            result = engine.ingest(
+                [ln.record for ln in pending if ln.record is not None], check_groups=rules is not None
+            )
             good = [ln for ln in pending if ln.record is not None]
             for r in result.rejected:
                 ln = good[r.index]
@@ -913,6 +924,7 @@ def ingest(
                 "rejected": len(rejected),
                 "rejects_file": str(rejects_path) if rejected else None,
                 "rejects": rejected,
+                "unknown_groups": list(report.unknown_groups),
             }
         )
     else:
@@ -934,6 +946,9 @@ def ingest(
                 _echo_err(_t(locale, "ingest_more", n=len(rejected) - 5))
             key = "ingest_all_rejected" if all_rejected else "ingest_rejected"
             click.echo(_t(locale, key, n=len(rejected), path=rejects_path))
+        if report.unknown_groups:
+            groups = ", ".join(report.unknown_groups)
+            click.echo(_t(locale, "ingest_unknown_groups", n=len(report.unknown_groups), groups=groups))
     if all_rejected:
         raise click.exceptions.Exit(EXIT_USER)
 
