@@ -148,7 +148,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "ingest_rejected": "{n} 条记录被拒收，已另存到 {path}；其余已保存。",
         "ingest_all_rejected": "没有保存任何记录：全部 {n} 条都被拒收（见 {path}）。",
         "ingest_more": "  …… 另有 {n} 条",
-        "ingest_unknown_groups": "事件提到 {n} 个未经规则核对的群：{groups}（加 --rules 可拒收规则里没有的群的事件）。",
+        "ingest_unknown_groups": (
+            "事件提到 {n} 个未经规则核对的群：{groups}（加 --rules 可拒收规则里没有的群的事件）。"
+        ),
         "ingesting": "导入中",
         "run_none": "{at} 没有到期的决定。",
         "run_dry": "预演 {at}：将做出 {n} 项决定；没有记录，也没有发送。",
