@@ -248,6 +248,28 @@ def test_check_reports_every_error_as_path_and_message(tmp_path):
     assert doc["ok"] is False and len(doc["problems"]) == 3
 
 
+def test_check_reports_every_group_with_the_same_problem(tmp_path):
+    (tmp_path / "bots.yaml").write_text(
+        "groups:\n"
+        "  - {id: a, messenger: tg}\n"
+        "  - {id: b}\n"
+        "  - {id: c, messenger: tg}\n"
+        "  - {id: d, messenger: wecom}\n"
+        "policies:\n"
+        "  - {id: p, type: admission, from: [a], to: b, when: {metric: nobody_registers_me, at_least: 1}}\n",
+        encoding="utf-8",
+    )
+    proc = gops("check", "bots.yaml", cwd=tmp_path, ok=False)
+    out = proc.stdout
+    # before: only groups[0] was reported, and nothing past the unregistered metric
+    for path in ("groups[0].messenger: no messenger named 'tg'", "groups[2].messenger: no messenger named 'tg'",
+                 "groups[3].messenger: no messenger named 'wecom'",
+                 "metric 'nobody_registers_me' is not registered by any plugin"):
+        assert path in out, out
+    doc = json.loads(gops("check", "bots.yaml", "--json", cwd=tmp_path, ok=False).stdout)
+    assert len(doc["problems"]) == 4
+
+
 @pytest.mark.parametrize("book", ["community.yaml", "demo.yaml"])
 def test_check_passes_the_examples(book, tmp_path):
     proc = gops("check", EXAMPLES / book, cwd=tmp_path)
@@ -411,9 +433,9 @@ def test_run_prints_a_table_of_decisions_with_reasons(club):
     assert header.split() == ["when", "action", "group", "member", "reason"]
     assert len(rows) == 5
     invite = next(r for r in rows if " invite " in r)
-    assert "Wang Fang (m1)" in invite and "purchase 2 times in the last 30 days; needs at least 2" in invite
+    assert "Wang Fang (m1)" in invite and "purchase 2 times in the last 30 days; needs at least 2 times" in invite
     notice = next(r for r in rows if "(m3)" in r)
-    assert "checked in 8 days ago; needs fewer than 7" in notice
+    assert "checked in 8 days ago; needs fewer than 7 days" in notice
     assert "Dry run at 2026-11-20 20:00" in proc.stdout and "nothing was recorded" in proc.stdout
 
 
@@ -427,7 +449,7 @@ def test_diff_shows_both_directions_with_counts(club):
     assert [(d["action"], d["member"]) for d in doc["only_new"]] == [("invite", "m2")]
     assert [(d["action"], d["member"]) for d in doc["only_old"]] == [("notice", "m3")]
     assert doc["counts"] == {"only_new": {"invite": 1}, "only_old": {"notice": 1}, "same": 4}
-    assert "purchase 1 time in the last 30 days; needs at least 1" in doc["only_new"][0]["reasons"]
+    assert "purchase 1 time in the last 30 days; needs at least 1 time" in doc["only_new"][0]["reasons"]
 
     text = gops("diff", "--db", "club.db", "book.yaml", "new.yaml", "--at", FRIDAY, cwd=club).stdout
     assert "Only under new.yaml (1): 1 invite" in text
@@ -441,9 +463,9 @@ def test_explain_prints_the_requirement_table(club):
     proc = gops("explain", "--db", "club.db", "--rules", "book.yaml", "m3", "--at", FRIDAY, cwd=club)
     out = proc.stdout
     assert "Zhang Wei (m3) in club · weekly (eviction)" in out
-    assert "✗ checked in 8 days ago; needs fewer than 7" in out
+    assert "✗ checked in 8 days ago; needs fewer than 7 days" in out
     assert "Zhang Wei (m3) in club · vip-invite (admission)" in out
-    assert "✗ purchase 0 times in the last 30 days; needs at least 2" in out
+    assert "✗ purchase 0 times in the last 30 days; needs at least 2 times" in out
     only = gops(
         "explain",
         "--db",
@@ -477,6 +499,50 @@ def test_explain_prints_the_requirement_table(club):
     assert [r["policy"] for r in doc] == ["vip-invite", "weekly"]
     assert doc[0]["sections"][0]["explanation"]["passed"] is True
     assert doc[0]["membership"]["role"] == "member"
+
+
+LADDER_BOOK = """\
+timezone: Asia/Shanghai
+groups: [{id: club, name: Club}]
+policies:
+  - id: roles
+    type: ladder
+    groups: [club]
+    steps:
+      - {role: member}
+      - role: active
+        promote: {count: message, within: 7d, at_least: 3}
+        KEEP
+"""
+
+
+@pytest.mark.parametrize(
+    ("keep", "note_en", "note_zh"),
+    [
+        ("", "no keep condition, so no rule demotes it", "也没有保持条件，不会被规则降级"),
+        ("keep: {count: message, within: 14d, at_least: 1}", "the role is kept while the condition above holds",
+         "满足上面的条件即保持该角色"),
+    ],
+)
+def test_explain_of_a_top_rung_says_it_is_the_top_and_what_keeps_it(tmp_path, keep, note_en, note_zh):
+    (tmp_path / "book.yaml").write_text(LADDER_BOOK.replace("KEEP", keep), encoding="utf-8")
+    (tmp_path / "e.jsonl").write_text(
+        '{"id": "j", "kind": "joined", "member": "m1", "group": "club", "at": "2026-11-02T09:00:00+08:00", "data": {"role": "active"}}\n',
+        encoding="utf-8",
+    )
+    gops("ingest", "--db", "x.db", "--rules", "book.yaml", "e.jsonl", cwd=tmp_path)
+    args = ("explain", "--db", "x.db", "--rules", "book.yaml", "m1", "--at", FRIDAY)
+    en = gops(*args, cwd=tmp_path).stdout
+    # before: the header and the membership line, and nothing else
+    assert "note: active is the top rung of this ladder: there is no higher role to be promoted to" in en
+    assert note_en in en
+    assert ("to stay active:" in en) is bool(keep)
+    assert ("✗ message 0 times in the last 14 days; needs at least 1 time" in en) is bool(keep)
+    zh = gops(*args, "--locale", "zh", cwd=tmp_path).stdout
+    assert "说明：active 是此阶梯的最高一级" in zh and note_zh in zh
+    head = zh.splitlines()[0]
+    assert head == "m1 在 club · 规则 roles（阶梯）· 时间 2026-11-20T20:00:00+08:00"
+    assert "状态 在群" in zh
 
 
 # -- report ----------------------------------------------------------------------------------

@@ -110,22 +110,23 @@ class Engine:
         self.store: Store = self.plugins.open_store(store, book) if isinstance(store, str) else store
         self.messengers: dict[str, Messenger] = self.plugins.messengers()
         self.metrics = self.plugins.metrics()
-        missing = sorted(book.metrics_used() - set(self.metrics))
-        if missing:
-            raise RuleError([Problem("", f"metric {m!r} is not registered by any plugin") for m in missing])
+        # every problem at once, every group with it: an operator fixes them in one pass
+        problems = [
+            Problem("", f"metric {m!r} is not registered by any plugin")
+            for m in sorted(book.metrics_used() - set(self.metrics))
+        ]
         if default_messenger is not None and default_messenger not in self.messengers:
-            raise RuleError([Problem("default_messenger", f"no messenger named {default_messenger!r}")])
-        for i, g in enumerate(book.groups):
-            if g.messenger is not None and g.messenger not in self.messengers:
-                raise RuleError(
-                    [
-                        Problem(
-                            f"groups[{i}].messenger",
-                            f"no messenger named {g.messenger!r} (registered: "
-                            f"{', '.join(sorted(self.messengers))})",
-                        )
-                    ]
-                )
+            problems.append(Problem("default_messenger", f"no messenger named {default_messenger!r}"))
+        problems += [
+            Problem(
+                f"groups[{i}].messenger",
+                f"no messenger named {g.messenger!r} (registered: {', '.join(sorted(self.messengers))})",
+            )
+            for i, g in enumerate(book.groups)
+            if g.messenger is not None and g.messenger not in self.messengers
+        ]
+        if problems:
+            raise RuleError(problems)
         self.default_messenger = default_messenger or "console"
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -791,6 +792,9 @@ class Engine:
                 if keep is not None:
                     kept = evaluate(keep, ctx)
                     sections.append(Section(kind="keep", values={"role": ms.role}, explanation=kept))
+                if up is None:  # the top rung: say so, and what keeps it, not just a header
+                    top = "top" if keep is not None else "top_unguarded"
+                    notes.append(Note(kind=top, values={"role": ms.role}))
             else:
                 notes.append(Note(kind="off_ladder", values={"role": ms.role}))
             if ms.locked:

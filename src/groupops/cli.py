@@ -26,7 +26,7 @@ from . import __version__
 from ._engine import Engine
 from ._errors import GroupOpsError, InputError, Problem, RuleError
 from ._model import ACTIONS, Decision, Group, Member, Membership
-from ._reports import ExplainReport, IngestReport
+from ._reports import ExplainReport, IngestReport, membership_status_text, policy_type_text
 from .rules._book import RuleBook, load_rule_book, rule_book_schema
 
 __all__ = ["main"]
@@ -160,7 +160,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "diff_only_old": "仅在 {book} 下（{n}）：{counts}",
         "diff_same": "两者相同：{n} 项决定。没有记录任何内容。",
         "none": "无",
-        "explain_head": "{member} · {group} · {policy}（{type}）· {at}",
+        "explain_head": "{member} 在 {group} · 规则 {policy}（{type}）· 时间 {at}",
         "explain_ms": "角色 {role}，状态 {status}，入群 {joined}",
         "explain_no_ms": "不是该群成员",
         "note": "说明",
@@ -1124,7 +1124,7 @@ def _explain_targets(
 def _membership_line(ms: Membership | None, locale: str, tz: tzinfo) -> str:
     if ms is None:
         return _t(locale, "explain_no_ms")
-    status: str = ms.status
+    status = membership_status_text(ms.status, locale)
     if ms.evicted_at is not None and ms.status == "evicted":
         status += " " + ms.evicted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     joined = ms.joined_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -1139,15 +1139,16 @@ def _render_explain(r: ExplainReport, who: str, ms: Membership | None, locale: s
             member=who,
             group=r.group,
             policy=r.policy,
-            type=r.policy_type,
+            type=policy_type_text(r.policy_type, locale),
             at=r.at.isoformat(),
         ),
         "  " + _membership_line(ms, locale, tz),
     ]
+    colon = "：" if locale == "zh" else ": "
     for s in r.sections:
-        lines.append(f"  {s.title_text(locale)}:")
+        lines.append(f"  {s.title_text(locale)}{colon.rstrip()}")
         lines.append(s.explanation.render(locale, indent="  ").replace("\n", "\n    ").join(["    ", ""]))
-    lines.extend(f"  {_t(locale, 'note')}: {n.text(locale)}" for n in r.notes)
+    lines.extend(f"  {_t(locale, 'note')}{colon}{n.text(locale)}" for n in r.notes)
     return "\n".join(lines)
 
 
