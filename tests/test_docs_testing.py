@@ -62,3 +62,13 @@ def test_the_example_passes_for_a_book_whose_groups_name_messengers(tmp_path):
     result = _run_as_a_user(tmp_path / "test_with_bots.py", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_the_page_installs_groupops_from_the_repository_not_an_index():
+    # groupops is not published: "pip install 'groupops[testing]'" finds nothing (or
+    # somebody else's package)
+    page = (DOCS / "testing.md").read_text(encoding="utf-8")
+    installs = [ln for ln in page.splitlines() if "pip install" in ln]
+    assert installs
+    for line in installs:
+        assert re.search(r"pip install ['\"]?(/|\./|git\+|groupops\S* @ )", line), line
