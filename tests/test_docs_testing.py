@@ -68,7 +68,7 @@ def test_the_page_installs_groupops_from_the_repository_not_an_index():
     # groupops is not published: "pip install 'groupops[testing]'" finds nothing (or
     # somebody else's package)
     page = (DOCS / "testing.md").read_text(encoding="utf-8")
-    installs = [ln for ln in page.splitlines() if "pip install" in ln]
+    installs = [ln for ln in page.splitlines() if ln.lstrip("$ ").startswith("pip install")]
     assert installs
     for line in installs:
         assert re.search(r"pip install ['\"]?(/|\./|git\+|groupops\S* @ )", line), line
