@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -163,7 +164,7 @@ def test_demo_decisions_follow_the_rules(demo):
         assert any(
             e["action"] == "evict" and e["member"] == r["member"] and e["at"] < r["at"] for e in decisions
         ), r
-        assert "makeup_task" in r["reasons"] or "paid" in r["reasons"]
+        assert "makeup_task" in r["reasons"] or "payment" in r["reasons"]
     # camp evictions happen on Sunday evenings, notices two days earlier
     for d in decisions:
         if d["group"] == "camp-7" and d["action"] == "evict":
@@ -177,6 +178,22 @@ def test_demo_decisions_follow_the_rules(demo):
     # the monthly clean-up of the welfare group on 1 October and 1 November
     welfare = {d["at"][:10] for d in decisions if d["group"] == "welfare-hz" and d["action"] == "evict"}
     assert welfare == {"2026-10-01", "2026-11-01"}
+    # the paid group screens members after a month in a general group, as the method says
+    # (after one to three months), and "bought more than twice" is three purchases or more
+    store = SQLiteStore(demo[0] / "demo.db")
+    try:
+        memberships = store.memberships()
+    finally:
+        store.close()
+    joined = {(m.member, m.group): m.joined_at for m in memberships}
+    invites = [d for d in decisions if d["action"] == "invite"]
+    assert invites
+    for d in invites:
+        at = datetime.fromisoformat(d["at"])
+        assert any(at - joined.get((d["member"], g), at) >= timedelta(days=30) for g in ("welfare-hz", "flash-gw")), d
+        assert re.search(r"days since joined; needs at least 30 days", d["reasons"]), d
+        if "purchase" in d["reasons"]:
+            assert re.search(r"purchase ([3-9]|\d\d+) times", d["reasons"]), d
 
 
 def test_demo_narrative_matches_json_and_every_run_is_the_same(demo, tmp_path):
