@@ -596,13 +596,14 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
     assert {r["source"] for r in funnel} >= {"content", "partner", "sales", "staff", "referral"}
     for r in funnel:
         assert r["acquired"] >= r["activated"] >= r["retained"] and r["acquired"] >= r["converted"]
-        assert f"<td>{r['source']}</td><td class=n>{r['acquired']}</td>" in page
+        assert f"<td>{r['source'] or 'unknown channel'}</td><td class=n>{r['acquired']}</td>" in page
+    assert sum(r["acquired"] for r in funnel) == doc["members"]  # every member is in one row
     assert sum(r["converted"] for r in funnel) > 0
     assert [p["start"][:10] for p in doc["periods"]][:2] == ["2026-09-07", "2026-09-14"]
     assert sum(p["counts"].get("evict", 0) for p in doc["periods"]) == summary["by_action"]["evict"]
     vip = next(r for r in doc["composition"] if r["group"] == "vip-hz")
     assert vip["counts"]["guests"] == 4 and vip["total"] == sum(vip["counts"].values())
-    assert "target" in page and "70%" in page  # the default target mix
+    assert "target" in page and "72%" in page  # the default target mix, summing to 100 %
 
     zh = tmp_path / "zh.html"
     gops(
@@ -636,6 +637,10 @@ def test_report_rejects_a_bad_target_mix(demo, tmp_path):
         ok=False,
     )
     assert proc.returncode == 2 and "--target-mix" in proc.stderr
+    args = ("report", "--db", where / "demo.db", "--rules", where / "demo.yaml", "--out", tmp_path / "r.html")
+    proc = gops(*args, "--target-mix", "50,50,50,50,50", cwd=tmp_path, ok=False)  # before: accepted
+    assert proc.returncode == 2 and "'50,50,50,50,50' sums to 250 %, not 100 %" in proc.stderr
+    assert not (tmp_path / "r.html").exists()
 
 
 # -- errors, locale, help ----------------------------------------------------------------------

@@ -1221,10 +1221,16 @@ def _parse_mix(value: str) -> dict[str, float]:
         numbers = [float(p) for p in parts]
     except ValueError:
         numbers = []
-    if len(numbers) != len(ROLE_BUCKETS) or any(n < 0 for n in numbers):
+    if len(numbers) != len(ROLE_BUCKETS) or any(not 0 <= n < float("inf") for n in numbers):
         raise click.BadParameter(
             f"{value!r}: give {len(ROLE_BUCKETS)} percentages for {', '.join(ROLE_BUCKETS)}, "
-            "like 4,6,8,10,70",
+            "like 4,6,8,10,72",
+            param_hint="'--target-mix'",
+        )
+    if abs(sum(numbers) - 100.0) > 0.01:
+        raise click.BadParameter(
+            f"{value!r} sums to {sum(numbers):g} %, not 100 %: give the shares of one group, "
+            "like 4,6,8,10,72",
             param_hint="'--target-mix'",
         )
     return dict(zip(ROLE_BUCKETS, numbers, strict=True))
@@ -1244,9 +1250,9 @@ def _parse_mix(value: str) -> dict[str, float]:
 )
 @click.option(
     "--target-mix",
-    default="4,6,8,10,70",
+    default="4,6,8,10,72",
     show_default=True,
-    help="Target role mix in percent: guests, lecturers, KOLs, active, ordinary.",
+    help="Target role mix in percent, summing to 100: guests, lecturers, KOLs, active, ordinary.",
 )
 @click.option("--title", default=None, help="The report's title.")
 def report(
