@@ -326,6 +326,7 @@ def test_without_hypothesis_the_package_says_how_to_install_it():
         import groupops
         import groupops.testing
         import groupops.testing.pytest_plugin  # the pytest plugin still loads
+        assert callable(groupops.testing.recording_engine)  # it needs no Hypothesis
         try:
             groupops.testing.histories
         except groupops.MissingExtraError as exc:
