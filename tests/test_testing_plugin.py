@@ -234,6 +234,10 @@ def test_recording_engine_stands_in_only_for_messengers_nobody_registers():
     with recording_engine(book, plugins=[Bot()]) as engine:
         assert isinstance(engine.messengers["tg"], Telegram)
         assert isinstance(engine.messengers["wecom"], go.RecordingMessenger)
+    with recording_engine(book, default_messenger="console") as engine:
+        assert isinstance(engine.messengers["console"], go.ConsoleMessenger)  # registered: kept
+    with recording_engine(book, default_messenger="pager") as engine:
+        assert engine.messengers["pager"].delivered is engine.messengers["recording"].delivered
     mine = go.RecordingMessenger(name="mine")
     with recording_engine(book, messenger=mine, entry_points=True) as engine:
         assert engine.default_messenger == "mine"

@@ -57,12 +57,15 @@ def recording_engine(
     by hand in ``plugins`` or by entry point.
 
     ``options`` (``max_attempts``, ``backoff``, ...) go to :class:`~groupops.Engine`
-    as they are; ``default_messenger`` defaults to ``messenger``.
+    as they are; ``default_messenger`` defaults to ``messenger`` (a name no plugin
+    registers is stood in for too).
     """
     recorder = messenger if messenger is not None else RecordingMessenger()
     plugins = tuple(plugins)
     registered = set(Plugins(plugins, entry_points=entry_points).messengers())
     named = {recorder.name, *(g.messenger for g in book.groups if g.messenger is not None)}
+    if default_messenger is not None:
+        named.add(default_messenger)
     stand_ins = [
         recorder if name == recorder.name else RecordingMessenger(name=name, delivered=recorder.delivered)
         for name in sorted(named - registered)
