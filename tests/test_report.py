@@ -96,3 +96,12 @@ def test_gridlines_are_drawn_under_the_bars_and_their_percentages():
     assert svg.index('class="grid"') < svg.index("%</text>", svg.index("<rect"))
     periods = [PeriodRow(start=datetime(2026, 11, 2, tzinfo=TZ), counts={"notice": 3, "evict": 1})]
     assert _grid_before_bars(columns_svg(periods, ("notice", "evict", "revive"), "weekly"))
+
+
+def test_channel_names_fit_left_of_the_funnel(store):
+    from groupops._report import _label_width, funnel_svg
+
+    for locale, label in (("en", "unknown channel"), ("zh", "未知渠道")):
+        svg = funnel_svg(collect(store, BOOK).funnel, locale)
+        x = float(re.search(rf'<text x="([\d.]+)"[^>]*text-anchor="end"[^>]*>{label}</text>', svg).group(1))
+        assert x - _label_width(label, 13) >= 0, (locale, x)  # before: "unknown channel" was cut off

@@ -448,13 +448,21 @@ def _legend(items: Iterable[tuple[str, str]]) -> str:
     return f'<div class="legend">{spans}</div>'
 
 
+def _label_width(text: str, size: int) -> int:
+    """About how wide ``text`` is drawn at ``size`` px: CJK characters are square, Latin
+    ones a little over half as wide."""
+    return int(sum(size if ord(c) > 0x2E80 else size * 0.6 for c in text)) + 1
+
+
 def _source_label(row: FunnelRow, locale: str) -> str:
     return row.source if row.source is not None else _L(locale, "unknown_source")
 
 
 def funnel_svg(rows: Sequence[FunnelRow], locale: str) -> str:
     """Per channel, one bar per funnel stage, as long as its count (shared scale)."""
-    width, left, right, bar, gap, block_gap = 640, 96, 70, 13, 3, 16
+    width, right, bar, gap, block_gap = 640, 70, 13, 3, 16
+    # room for the longest channel name ("unknown channel" included), right-aligned
+    left = max(96, 16 + max((_label_width(_source_label(r, locale), 13) for r in rows), default=0))
     block = len(FUNNEL_STAGES) * (bar + gap) + block_gap
     height = max(40, 10 + len(rows) * block)
     top = max((r.acquired for r in rows), default=1) or 1
