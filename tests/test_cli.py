@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -164,7 +165,7 @@ def test_demo_decisions_follow_the_rules(demo):
         assert any(
             e["action"] == "evict" and e["member"] == r["member"] and e["at"] < r["at"] for e in decisions
         ), r
-        assert "makeup_task" in r["reasons"] or "paid" in r["reasons"]
+        assert "makeup_task" in r["reasons"] or "payment" in r["reasons"]
     # camp evictions happen on Sunday evenings, notices two days earlier
     for d in decisions:
         if d["group"] == "camp-7" and d["action"] == "evict":
@@ -178,6 +179,22 @@ def test_demo_decisions_follow_the_rules(demo):
     # the monthly clean-up of the welfare group on 1 October and 1 November
     welfare = {d["at"][:10] for d in decisions if d["group"] == "welfare-hz" and d["action"] == "evict"}
     assert welfare == {"2026-10-01", "2026-11-01"}
+    # the paid group screens members after a month in a general group, as the method says
+    # (after one to three months), and "bought more than twice" is three purchases or more
+    store = SQLiteStore(demo[0] / "demo.db")
+    try:
+        memberships = store.memberships()
+    finally:
+        store.close()
+    joined = {(m.member, m.group): m.joined_at for m in memberships}
+    invites = [d for d in decisions if d["action"] == "invite"]
+    assert invites
+    for d in invites:
+        at = datetime.fromisoformat(d["at"])
+        assert any(at - joined.get((d["member"], g), at) >= timedelta(days=30) for g in ("welfare-hz", "flash-gw")), d
+        assert re.search(r"days since joined; needs at least 30 days", d["reasons"]), d
+        if "purchase" in d["reasons"]:
+            assert re.search(r"purchase ([3-9]|\d\d+) times", d["reasons"]), d
 
 
 def test_demo_narrative_matches_json_and_every_run_is_the_same(demo, tmp_path):
@@ -247,6 +264,28 @@ def test_check_reports_every_error_as_path_and_message(tmp_path):
 
     doc = json.loads(gops("check", "rules.yaml", "--json", cwd=tmp_path, ok=False).stdout)
     assert doc["ok"] is False and len(doc["problems"]) == 3
+
+
+def test_check_reports_every_group_with_the_same_problem(tmp_path):
+    (tmp_path / "bots.yaml").write_text(
+        "groups:\n"
+        "  - {id: a, messenger: tg}\n"
+        "  - {id: b}\n"
+        "  - {id: c, messenger: tg}\n"
+        "  - {id: d, messenger: wecom}\n"
+        "policies:\n"
+        "  - {id: p, type: admission, from: [a], to: b, when: {metric: nobody_registers_me, at_least: 1}}\n",
+        encoding="utf-8",
+    )
+    proc = gops("check", "bots.yaml", cwd=tmp_path, ok=False)
+    out = proc.stdout
+    # before: only groups[0] was reported, and nothing past the unregistered metric
+    for path in ("groups[0].messenger: no messenger named 'tg'", "groups[2].messenger: no messenger named 'tg'",
+                 "groups[3].messenger: no messenger named 'wecom'",
+                 "metric 'nobody_registers_me' is not registered by any plugin"):
+        assert path in out, out
+    doc = json.loads(gops("check", "bots.yaml", "--json", cwd=tmp_path, ok=False).stdout)
+    assert len(doc["problems"]) == 4
 
 
 @pytest.mark.parametrize("book", ["community.yaml", "demo.yaml"])
@@ -332,6 +371,40 @@ def test_ingest_jsonl_members_duplicates_and_json_output(tmp_path):
     assert m3 is not None and m3.labels == ("B", "B+") and m3.source == "partner"
 
 
+_TYPO_EVENTS = (
+    '{"id": "e1", "kind": "checkin", "member": "m1", "group": "club", "at": "2026-11-17T08:00:00+08:00"}\n'
+    '{"id": "e2", "kind": "checkin", "member": "m1", "group": "clbu", "at": "2026-11-18T08:00:00+08:00"}\n'
+    '{"id": "e3", "kind": "purchase", "member": "m1", "at": "2026-11-18T09:00:00+08:00"}\n'
+)
+
+
+def test_ingest_with_rules_rejects_events_naming_a_group_the_book_does_not_know(tmp_path):
+    (tmp_path / "rules.yaml").write_text(BOOK, encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(_TYPO_EVENTS, encoding="utf-8")
+    proc = gops("ingest", "--db", "x.db", "--rules", "rules.yaml", "events.jsonl", cwd=tmp_path)
+    assert "Stored 2 events" in proc.stdout
+    assert "1 record(s) rejected" in proc.stdout
+    [reject] = [json.loads(ln) for ln in (tmp_path / "events.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert reject["line"] == 2
+    assert reject["problems"] == [
+        "group: 'clbu' is not a group of the rule book (known groups: 'club', 'vip')"
+    ]
+    store = SQLiteStore(tmp_path / "x.db")
+    try:
+        assert sorted(e.id for _, e in store.events_after(0)) == ["e1", "e3"]
+    finally:
+        store.close()
+
+
+def test_ingest_without_rules_lists_the_groups_it_could_not_check(tmp_path):
+    (tmp_path / "events.jsonl").write_text(_TYPO_EVENTS, encoding="utf-8")
+    proc = gops("ingest", "--db", "x.db", "events.jsonl", cwd=tmp_path)
+    assert "Stored 3 events" in proc.stdout
+    assert "Events name 2 group(s) no rule book was given to check: clbu, club" in proc.stdout
+    doc = json.loads(gops("ingest", "--db", "y.db", "events.jsonl", "--json", cwd=tmp_path).stdout)
+    assert doc["unknown_groups"] == ["clbu", "club"] and doc["events"] == 3
+
+
 def test_ingest_with_every_record_rejected_exits_2(tmp_path):
     (tmp_path / "e.jsonl").write_text("nonsense\n[]\n", encoding="utf-8")
     proc = gops("ingest", "--db", "x.db", "e.jsonl", cwd=tmp_path, ok=False)
@@ -378,9 +451,9 @@ def test_run_prints_a_table_of_decisions_with_reasons(club):
     assert header.split() == ["when", "action", "group", "member", "reason"]
     assert len(rows) == 5
     invite = next(r for r in rows if " invite " in r)
-    assert "Wang Fang (m1)" in invite and "purchase 2 times in the last 30 days; needs at least 2" in invite
+    assert "Wang Fang (m1)" in invite and "purchase 2 times in the last 30 days; needs at least 2 times" in invite
     notice = next(r for r in rows if "(m3)" in r)
-    assert "checked in 8 days ago; needs fewer than 7" in notice
+    assert "checked in 8 days ago; needs fewer than 7 days" in notice
     assert "Dry run at 2026-11-20 20:00" in proc.stdout and "nothing was recorded" in proc.stdout
 
 
@@ -394,7 +467,7 @@ def test_diff_shows_both_directions_with_counts(club):
     assert [(d["action"], d["member"]) for d in doc["only_new"]] == [("invite", "m2")]
     assert [(d["action"], d["member"]) for d in doc["only_old"]] == [("notice", "m3")]
     assert doc["counts"] == {"only_new": {"invite": 1}, "only_old": {"notice": 1}, "same": 4}
-    assert "purchase 1 time in the last 30 days; needs at least 1" in doc["only_new"][0]["reasons"]
+    assert "purchase 1 time in the last 30 days; needs at least 1 time" in doc["only_new"][0]["reasons"]
 
     text = gops("diff", "--db", "club.db", "book.yaml", "new.yaml", "--at", FRIDAY, cwd=club).stdout
     assert "Only under new.yaml (1): 1 invite" in text
@@ -408,9 +481,9 @@ def test_explain_prints_the_requirement_table(club):
     proc = gops("explain", "--db", "club.db", "--rules", "book.yaml", "m3", "--at", FRIDAY, cwd=club)
     out = proc.stdout
     assert "Zhang Wei (m3) in club · weekly (eviction)" in out
-    assert "✗ checked in 8 days ago; needs fewer than 7" in out
+    assert "✗ checked in 8 days ago; needs fewer than 7 days" in out
     assert "Zhang Wei (m3) in club · vip-invite (admission)" in out
-    assert "✗ purchase 0 times in the last 30 days; needs at least 2" in out
+    assert "✗ purchase 0 times in the last 30 days; needs at least 2 times" in out
     only = gops(
         "explain",
         "--db",
@@ -444,6 +517,50 @@ def test_explain_prints_the_requirement_table(club):
     assert [r["policy"] for r in doc] == ["vip-invite", "weekly"]
     assert doc[0]["sections"][0]["explanation"]["passed"] is True
     assert doc[0]["membership"]["role"] == "member"
+
+
+LADDER_BOOK = """\
+timezone: Asia/Shanghai
+groups: [{id: club, name: Club}]
+policies:
+  - id: roles
+    type: ladder
+    groups: [club]
+    steps:
+      - {role: member}
+      - role: active
+        promote: {count: message, within: 7d, at_least: 3}
+        KEEP
+"""
+
+
+@pytest.mark.parametrize(
+    ("keep", "note_en", "note_zh"),
+    [
+        ("", "no keep condition, so no rule demotes it", "也没有保持条件，不会被规则降级"),
+        ("keep: {count: message, within: 14d, at_least: 1}", "the role is kept while the condition above holds",
+         "满足上面的条件即保持该角色"),
+    ],
+)
+def test_explain_of_a_top_rung_says_it_is_the_top_and_what_keeps_it(tmp_path, keep, note_en, note_zh):
+    (tmp_path / "book.yaml").write_text(LADDER_BOOK.replace("KEEP", keep), encoding="utf-8")
+    (tmp_path / "e.jsonl").write_text(
+        '{"id": "j", "kind": "joined", "member": "m1", "group": "club", "at": "2026-11-02T09:00:00+08:00", "data": {"role": "active"}}\n',
+        encoding="utf-8",
+    )
+    gops("ingest", "--db", "x.db", "--rules", "book.yaml", "e.jsonl", cwd=tmp_path)
+    args = ("explain", "--db", "x.db", "--rules", "book.yaml", "m1", "--at", FRIDAY)
+    en = gops(*args, cwd=tmp_path).stdout
+    # before: the header and the membership line, and nothing else
+    assert "note: active is the top rung of this ladder: there is no higher role to be promoted to" in en
+    assert note_en in en
+    assert ("to stay active:" in en) is bool(keep)
+    assert ("✗ message 0 times in the last 14 days; needs at least 1 time" in en) is bool(keep)
+    zh = gops(*args, "--locale", "zh", cwd=tmp_path).stdout
+    assert "说明：active 是此阶梯的最高一级" in zh and note_zh in zh
+    head = zh.splitlines()[0]
+    assert head == "m1 在 club · 规则 roles（阶梯）· 时间 2026-11-20T20:00:00+08:00"
+    assert "状态 在群" in zh
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -480,13 +597,14 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
     assert {r["source"] for r in funnel} >= {"content", "partner", "sales", "staff", "referral"}
     for r in funnel:
         assert r["acquired"] >= r["activated"] >= r["retained"] and r["acquired"] >= r["converted"]
-        assert f"<td>{r['source']}</td><td class=n>{r['acquired']}</td>" in page
+        assert f"<td>{r['source'] or 'unknown channel'}</td><td class=n>{r['acquired']}</td>" in page
+    assert sum(r["acquired"] for r in funnel) == doc["members"]  # every member is in one row
     assert sum(r["converted"] for r in funnel) > 0
     assert [p["start"][:10] for p in doc["periods"]][:2] == ["2026-09-07", "2026-09-14"]
     assert sum(p["counts"].get("evict", 0) for p in doc["periods"]) == summary["by_action"]["evict"]
     vip = next(r for r in doc["composition"] if r["group"] == "vip-hz")
     assert vip["counts"]["guests"] == 4 and vip["total"] == sum(vip["counts"].values())
-    assert "target" in page and "70%" in page  # the default target mix
+    assert "target" in page and "72%" in page  # the default target mix, summing to 100 %
 
     zh = tmp_path / "zh.html"
     gops(
@@ -520,6 +638,10 @@ def test_report_rejects_a_bad_target_mix(demo, tmp_path):
         ok=False,
     )
     assert proc.returncode == 2 and "--target-mix" in proc.stderr
+    args = ("report", "--db", where / "demo.db", "--rules", where / "demo.yaml", "--out", tmp_path / "r.html")
+    proc = gops(*args, "--target-mix", "50,50,50,50,50", cwd=tmp_path, ok=False)  # before: accepted
+    assert proc.returncode == 2 and "'50,50,50,50,50' sums to 250 %, not 100 %" in proc.stderr
+    assert not (tmp_path / "r.html").exists()
 
 
 # -- errors, locale, help ----------------------------------------------------------------------

@@ -360,6 +360,12 @@ def test_every_field_is_documented(key):
     assert f"`{key}`" in _doc_text()
 
 
+def test_the_list_of_policy_types_names_every_type():
+    listed = re.search(r"a `type` — one of (.*?), each described below", _doc_text(), re.S)
+    assert listed is not None
+    assert sorted(re.findall(r"`(\w+)`", listed.group(1))) == sorted(POLICY_TYPES)
+
+
 @pytest.mark.parametrize("kind", sorted(POLICY_TYPES))
 def test_every_policy_type_has_a_tested_example(kind):
     assert any(

@@ -45,7 +45,7 @@ def test_notice_and_eviction_share_the_period_and_explain_what_is_missing():
     assert [d.period for d in b[:2]] == ["2026-09-20T20:00:00+08:00"] * 2
     notice = engine.store.messages(decision=b[0].id)
     assert len(notice) == 1
-    assert "checked in 8 days ago; needs fewer than 7" in notice[0].text
+    assert "checked in 8 days ago; needs fewer than 7 days" in notice[0].text
     assert notice[0].text.startswith("b, you are at risk of removal from Camp 7 at 2026-09-20 20:00")
 
 

@@ -115,3 +115,39 @@ def test_py_typed_is_shipped():
     from importlib.resources import files
 
     assert files("groupops").joinpath("py.typed").is_file()
+
+
+# groupops.testing's public API, pinned the same way
+TESTING_PUBLIC = [
+    "INVARIANTS",
+    "Invariant",
+    "InvariantViolation",
+    "Timeline",
+    "assert_invariants",
+    "check_invariants",
+    "conditions",
+    "decision_ids_are_stable",
+    "events",
+    "groups",
+    "histories",
+    "ladder_moves_one_step",
+    "members",
+    "memberships",
+    "no_eviction_in_grace",
+    "no_eviction_of_exempt",
+    "notice_before_eviction",
+    "recording_engine",
+    "replay",
+    "rerun_changes_nothing",
+    "revivals_within_max",
+    "revived_met_criteria",
+    "rule_books",
+]
+
+
+def test_the_testing_names_are_the_pinned_ones_and_all_exist():
+    import groupops.testing
+
+    assert list(groupops.testing.__all__) == TESTING_PUBLIC
+    for name in TESTING_PUBLIC:
+        assert getattr(groupops.testing, name) is not None

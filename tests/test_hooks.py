@@ -70,6 +70,88 @@ def test_hook_register_messengers_duplicates_and_non_messengers_are_errors():
         _engine(NotOne())
 
 
+class _Plain:
+    """A messenger written by hand, as a host writes one."""
+
+    name = "plain"
+    actions = frozenset({"message", "invite"})
+
+    def __init__(self):
+        self.sent = []
+
+    def deliver(self, message):
+        self.sent.append(message)
+
+
+def _registering(messenger):
+    class BotPlugin:
+        @go.hookimpl
+        def groupops_register_messengers(self, register):
+            register(messenger)
+
+    return BotPlugin()
+
+
+def test_a_messenger_is_checked_when_registered_naming_the_plugin_and_what_is_missing():
+    class NoActions:
+        name = "tg"
+        quota = None
+
+        def deliver(self, message):
+            pass
+
+    # before: accepted here, then run() died with a raw AttributeError on .actions
+    with pytest.raises(go.PluginError) as caught:
+        _engine(_registering(NoActions()))
+    message = str(caught.value)
+    assert "plugin 'BotPlugin'" in message
+    assert "no actions" in message
+    assert "NoActions" in message
+
+    class BadParts:
+        name = ""
+        actions = "message"  # a string, not a set: 'mess' in it would be true
+        quota = 4
+
+    with pytest.raises(go.PluginError) as caught:
+        _engine(_registering(BadParts()))
+    message = str(caught.value)
+    for part in ("name '' is not a non-empty string", "actions 'message' is not a set",
+                 "no deliver(message) method", "quota 4 is not a groupops.Quota"):
+        assert part in message
+
+
+def test_a_messenger_without_the_optional_quota_has_no_quota():
+    plain = _Plain()  # no quota attribute at all
+    engine = _engine(_registering(plain), default_messenger="plain")
+    assert engine.messengers["plain"].quota is None
+    assert engine.messengers["plain"].sent is plain.sent  # still the plugin's own object
+    engine.ingest(BUYERS)
+    engine.run(AT)
+    report = engine.deliver(AT)  # before: AttributeError: '_Plain' object has no attribute 'quota'
+    assert sorted(m.recipient for m in plain.sent) == ["m1", "m2"]
+    assert len(report.delivered) == 2
+
+
+def test_a_plugin_given_by_hand_and_by_entry_point_is_registered_once():
+    try:
+        import groupops_example_plugin
+    except ImportError:
+        pytest.skip("tests/plugins/groupops_example_plugin is not installed (.ci/run installs it)")
+    # before: pluggy's raw "Plugin already registered under a different name"
+    engine = go.Engine(BOOK, plugins=[groupops_example_plugin])
+    assert engine.plugins.names().count("example") == 1
+    assert len(engine.plugins.manager.get_plugins()) == 2  # the built-ins and the example
+    assert engine.messengers["example-outbox"] is groupops_example_plugin.OUTBOX
+    assert "live_minutes" in engine.metrics
+
+
+def test_a_plugin_given_twice_by_hand_is_an_error_naming_it():
+    plugin = _registering(_Plain())
+    with pytest.raises(go.PluginError, match="plugin 'BotPlugin' is given twice in plugins"):
+        _engine(plugin, plugin)
+
+
 def test_hook_register_messengers_group_names_an_unknown_messenger():
     book = BOOK.model_copy(update={"groups": (BOOK.groups[0].model_copy(update={"messenger": "tg"}), BOOK.groups[1])})
     with pytest.raises(go.RuleError, match=r"groups\[0\].messenger: no messenger named 'tg'"):

@@ -54,21 +54,21 @@ def test_negated_days_since_reads_as_what_to_fix():
     assert e.passed and e.observed == 9
     n = e.negate()
     assert not n.passed and n.negated
-    assert n.missing("en") == "checked in 9 days ago; needs fewer than 7"
+    assert n.missing("en") == "checked in 9 days ago; needs fewer than 7 days"
     assert n.missing("zh") == "9 天未打卡（要求少于 7 天）"
-    assert e.summary() == "checked in 9 days ago; needs at least 7"
+    assert e.summary() == "checked in 9 days ago; needs at least 7 days"
 
 
 def test_never_reads_as_never():
     e = explain({"days_since": "checkin", "at_least": 7}, events=[])
     assert e.observed == math.inf
-    assert e.summary("en") == "never checked in; needs at least 7"
+    assert e.summary("en") == "never checked in; needs at least 7 days"
     assert e.summary("zh") == "从未打卡（要求至少 7 天）"
 
 
 def test_days_since_shows_whole_days_elapsed():
     e = explain({"days_since": "checkin", "at_least": 7}, events=[ev("checkin", 6.5)])
-    assert e.summary() == "checked in 6 days ago; needs at least 7"
+    assert e.summary() == "checked in 6 days ago; needs at least 7 days"
     assert not e.passed
 
 
@@ -79,16 +79,16 @@ def test_tenure_shows_whole_days_unless_that_would_contradict_the_verdict():
     def text(data):
         return go.evaluate(CONDITION.validate_python(data), ctx).summary()
 
-    assert text({"tenure": "joined", "at_least": 7}) == "6 days since joined; needs at least 7"
+    assert text({"tenure": "joined", "at_least": 7}) == "6 days since joined; needs at least 7 days"
     # 6.5 days fails at_most 6: "6 days" would read as if it passed
-    assert text({"tenure": "joined", "at_most": 6}) == "6.5 days since joined; needs at most 6"
+    assert text({"tenure": "joined", "at_most": 6}) == "6.5 days since joined; needs at most 6 days"
 
 
 def test_unknown_kinds_are_named_as_they_are():
     e = explain({"days_since": "quiz", "below": 3}, events=[ev("quiz", 1)])
-    assert e.summary() == "last quiz 1 day ago; needs fewer than 3"
+    assert e.summary() == "last quiz 1 day ago; needs fewer than 3 days"
     assert (
-        explain({"days_since": "quiz", "below": 3}, events=[]).summary() == "no quiz ever; needs fewer than 3"
+        explain({"days_since": "quiz", "below": 3}, events=[]).summary() == "no quiz ever; needs fewer than 3 days"
     )
 
 
@@ -100,12 +100,12 @@ def test_unknown_kinds_are_named_as_they_are():
     [
         (
             {"count": "purchase", "within": "30d", "at_least": 2},
-            "purchase 1 time in the last 30 days; needs at least 2",
+            "purchase 1 time in the last 30 days; needs at least 2 times",
             "30 天内购买 1 次（要求至少 2 次）",
         ),
         (
             {"count": "purchase", "equals": 1},
-            "purchase 1 time ever; needs exactly 1",
+            "purchase 1 time ever; needs exactly 1 time",
             "累计购买 1 次（要求等于 1 次）",
         ),
         (
@@ -120,17 +120,17 @@ def test_unknown_kinds_are_named_as_they_are():
         ),
         (
             {"count": "quiz", "within": "7d", "at_least": 1},
-            "quiz 0 times in the last 7 days; needs at least 1",
+            "quiz 0 times in the last 7 days; needs at least 1 time",
             "7 天内 quiz 0 次（要求至少 1 次）",
         ),
         (
             {"distinct_days": "message", "since": "joined", "at_least": 3},
-            "message on 1 day since joined; needs at least 3",
+            "message on 1 day since joined; needs at least 3 days",
             "自入群以来有 1 天发言（要求至少 3 天）",
         ),
         (
             {"tenure": "joined", "above": 30},
-            "30 days since joined; needs more than 30",
+            "30 days since joined; needs more than 30 days",
             "入群 30 天（要求多于 30 天）",
         ),
         (
@@ -171,7 +171,7 @@ def test_leaf_text(data, en, zh):
         ),
         (
             {"count": "purchase", "at_least": 1, "at_most": 2},
-            "purchase 1 time ever; needs not (at least 1 and at most 2)",
+            "purchase 1 time ever; needs not (at least 1 time and at most 2 times)",
             "累计购买 1 次（要求不满足（至少 1 次且至多 2 次））",
         ),
     ],
@@ -200,9 +200,9 @@ def test_render_draws_the_whole_tree():
     assert e.render() == "\n".join(
         [
             "✗ all of 3",
-            "  ✗ checked in 9 days ago; needs fewer than 7",
+            "  ✗ checked in 9 days ago; needs fewer than 7 days",
             "  ✓ any of 2",
-            "    ✗ purchase 1 time ever; needs at least 2",
+            "    ✗ purchase 1 time ever; needs at least 2 times",
             "    ✓ labels: A; needs a label A",
             "  ✓ at least 1 of 2",
             "    ✗ role is member; needs core",
@@ -220,7 +220,7 @@ def test_render_draws_the_whole_tree():
 def test_summary_and_missing_follow_the_deciding_leaves():
     e = explain(TREE)
     assert e.decided_by == (0,)
-    assert e.summary() == e.missing() == "checked in 9 days ago; needs fewer than 7"
+    assert e.summary() == e.missing() == "checked in 9 days ago; needs fewer than 7 days"
     assert [leaf.test for leaf in e.leaves()] == ["days_since", "count", "label", "role", "label"]
     ok = explain(TREE["all"][1])
     assert ok.passed and ok.missing() == ""
@@ -267,10 +267,10 @@ def test_decision_reasons_depend_on_the_action():
 
     # notice / evict: what is missing to stay (the negated `when`)
     assert reasons("evict") == reasons("notice") == at_risk.negate().missing()
-    assert reasons("evict") == "checked in 9 days ago; needs fewer than 7"
+    assert reasons("evict") == "checked in 9 days ago; needs fewer than 7 days"
     assert reasons("evict", "zh") == at_risk.negate().missing("zh")
     # anything that was met (invite, promote, revive...): the summary
-    assert reasons("invite") == at_risk.summary() == "checked in 9 days ago; needs at least 7"
+    assert reasons("invite") == at_risk.summary() == "checked in 9 days ago; needs at least 7 days"
     # spare: what kept the member; demote: which keep requirement failed
     kept = explain({"days_since": "checkin", "at_least": 30})
     spare = go.Decision.make(policy="w", action="spare", member="m", group="g", period="p", at=AT, explanation=kept)
@@ -331,3 +331,40 @@ def test_window_start_is_kept_in_json():
     assert e.window_start == AT - timedelta(days=30)
     back = go.Explanation.model_validate_json(e.model_dump_json())
     assert back.window_start == e.window_start
+
+
+def test_english_reasons_say_the_unit_of_the_threshold():
+    def text(**leaf):
+        return go.Explanation(passed=False, **leaf).summary("en")
+
+    # before: "posted 2 days ago; needs fewer than 21" (21 what?)
+    assert text(test="days_since", subject="message", observed=2.0, expect={"below": 21}) == (
+        "posted 2 days ago; needs fewer than 21 days"
+    )
+    assert text(test="count", subject="purchase", observed=1.0, expect={"above": 2}, window="within 30d") == (
+        "purchase 1 time in the last 30 days; needs more than 2 times"
+    )
+    assert text(test="distinct_days", subject="checkin", observed=2.0, expect={"at_least": 1}) == (
+        "checkin on 2 days ever; needs at least 1 day"
+    )
+    assert text(test="tenure", subject="joined", observed=3.0, expect={"at_least": 30}) == (
+        "3 days since joined; needs at least 30 days"
+    )
+    # a sum or an attribute has no unit of its own: nothing is made up
+    assert text(test="sum", subject="purchase", observed=5.0, expect={"at_least": 10}).endswith("needs at least 10")
+
+
+def test_the_chinese_explain_report_has_a_chinese_header():
+    report = go.ExplainReport(
+        member="m1",
+        group="camp-7",
+        policy="roles",
+        policy_type="ladder",
+        at=datetime(2026, 11, 6, 20, tzinfo=TZ),
+        notes=(go.Note(kind="top_unguarded", values={"role": "kol"}),),
+    )
+    zh = report.render("zh").splitlines()
+    # before: "m1 in camp-7 — roles (ladder) at ..." above Chinese lines
+    assert zh[0] == "m1 在 camp-7 —— 规则 roles（阶梯），时间 2026-11-06T20:00:00+08:00"
+    assert zh[1] == "说明：kol 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级"
+    assert report.render("en").splitlines()[0] == "m1 in camp-7 — roles (ladder) at 2026-11-06T20:00:00+08:00"

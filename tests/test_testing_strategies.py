@@ -91,6 +91,31 @@ def test_rule_books_round_trip_through_model_dump(book):
     assert go.RuleBook.model_validate(book.model_dump()) == book
 
 
+def test_rule_books_draw_every_policy_type_by_default():
+    from hypothesis import Phase
+
+    seen = set()
+
+    @settings(max_examples=60, derandomize=True, database=None, phases=[Phase.generate])
+    @given(rule_books(min_policies=1))
+    def collect(book):
+        seen.update(p.type for p in book.policies)
+
+    collect()
+    assert seen == {"admission", "eviction", "revival", "ladder", "welcome"}
+
+
+@settings(max_examples=10)
+@given(st.data())
+def test_welcome_books_replay_and_keep_the_laws(data):
+    from groupops.testing import assert_invariants
+
+    book = data.draw(rule_books(policy_types=["welcome", "eviction"], min_policies=1))
+    engine = go.Engine(book, entry_points=False)
+    replay(data.draw(histories(book=book, max_members=3, max_events=10)), engine)
+    assert_invariants(engine)
+
+
 def test_a_rule_book_with_not_round_trips_through_model_dump():
     book = go.RuleBook(
         groups=[go.Group(id="a"), go.Group(id="b")],
@@ -301,6 +326,7 @@ def test_without_hypothesis_the_package_says_how_to_install_it():
         import groupops
         import groupops.testing
         import groupops.testing.pytest_plugin  # the pytest plugin still loads
+        assert callable(groupops.testing.recording_engine)  # it needs no Hypothesis
         try:
             groupops.testing.histories
         except groupops.MissingExtraError as exc:

@@ -136,22 +136,23 @@ class Engine:
         self.store: Store = self.plugins.open_store(store, book) if isinstance(store, str) else store
         self.messengers: dict[str, Messenger] = self.plugins.messengers()
         self.metrics = self.plugins.metrics()
-        missing = sorted(book.metrics_used() - set(self.metrics))
-        if missing:
-            raise RuleError([Problem("", f"metric {m!r} is not registered by any plugin") for m in missing])
+        # every problem at once, every group with it: an operator fixes them in one pass
+        problems = [
+            Problem("", f"metric {m!r} is not registered by any plugin")
+            for m in sorted(book.metrics_used() - set(self.metrics))
+        ]
         if default_messenger is not None and default_messenger not in self.messengers:
-            raise RuleError([Problem("default_messenger", f"no messenger named {default_messenger!r}")])
-        for i, g in enumerate(book.groups):
-            if g.messenger is not None and g.messenger not in self.messengers:
-                raise RuleError(
-                    [
-                        Problem(
-                            f"groups[{i}].messenger",
-                            f"no messenger named {g.messenger!r} (registered: "
-                            f"{', '.join(sorted(self.messengers))})",
-                        )
-                    ]
-                )
+            problems.append(Problem("default_messenger", f"no messenger named {default_messenger!r}"))
+        problems += [
+            Problem(
+                f"groups[{i}].messenger",
+                f"no messenger named {g.messenger!r} (registered: {', '.join(sorted(self.messengers))})",
+            )
+            for i, g in enumerate(book.groups)
+            if g.messenger is not None and g.messenger not in self.messengers
+        ]
+        if problems:
+            raise RuleError(problems)
         self.default_messenger = default_messenger or "console"
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -177,17 +178,27 @@ class Engine:
 
     # -- ingest ----------------------------------------------------------------------
 
-    def ingest(self, records: Iterable[Event | Member | Mapping[str, Any] | str]) -> IngestReport:
+    def ingest(
+        self, records: Iterable[Event | Member | Mapping[str, Any] | str], *, check_groups: bool = True
+    ) -> IngestReport:
         """Take in events and member profiles: models, dicts, or JSON text lines.
 
         A mapping with a ``kind`` key is an event, any other a member profile.
         Re-ingesting an event id is a no-op (counted in ``duplicates``). A bad record is
         set aside in ``rejected`` with its problems; the rest goes through. ``joined``
         and ``left`` events open and close memberships (``data.role`` sets the role).
+
+        An event naming a group the rule book does not know is a bad record (most often
+        a typo, which no policy would ever see), rejected with a problem naming the group
+        and the known ones. With ``check_groups=False`` it is stored, and the report's
+        ``unknown_groups`` lists the groups the book does not know (for a host that
+        ingests before it has a rule book, like ``groupops ingest`` without ``--rules``).
         """
         events: list[Event] = []
         members: list[Member] = []
         rejected: list[Rejected] = []
+        known = {g.id for g in self.book.groups}
+        unknown: set[str] = set()
         for index, record in enumerate(records):
             try:
                 parsed = _parse_record(record)
@@ -195,6 +206,12 @@ class Engine:
                 rejected.append(Rejected(index=index, record=record, problems=tuple(map(str, exc.problems))))
                 continue
             if isinstance(parsed, Event):
+                if parsed.group is not None and parsed.group not in known:
+                    if check_groups:
+                        problem = _unknown_group(parsed.group, known)
+                        rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
+                        continue
+                    unknown.add(parsed.group)
                 events.append(parsed)
             else:
                 members.append(parsed)
@@ -212,6 +229,7 @@ class Engine:
             members=len(members),
             duplicates=tuple(e.id for e, is_new in zip(events, fresh, strict=True) if not is_new),
             rejected=tuple(rejected),
+            unknown_groups=tuple(sorted(unknown)),
         )
 
     def _presence(self, event: Event) -> None:
@@ -884,6 +902,9 @@ class Engine:
                 if keep is not None:
                     kept = evaluate(keep, ctx)
                     sections.append(Section(kind="keep", values={"role": ms.role}, explanation=kept))
+                if up is None:  # the top rung: say so, and what keeps it, not just a header
+                    top = "top" if keep is not None else "top_unguarded"
+                    notes.append(Note(kind=top, values={"role": ms.role}))
             else:
                 notes.append(Note(kind="off_ladder", values={"role": ms.role}))
             if ms.locked:
@@ -991,6 +1012,13 @@ def parse_json_record(text: str | bytes) -> Any:
         ) from None
     except UnicodeDecodeError as exc:
         raise InputError([Problem("", f"not UTF-8 text: {exc.reason} at byte {exc.start + 1}")]) from None
+
+
+def _unknown_group(group: str, known: set[str]) -> Problem:
+    return Problem(
+        "group",
+        f"{group!r} is not a group of the rule book (known groups: {', '.join(map(repr, sorted(known)))})",
+    )
 
 
 def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | Member:

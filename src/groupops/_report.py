@@ -30,6 +30,7 @@ __all__ = [
     "FunnelRow",
     "PeriodRow",
     "ReportData",
+    "check_target_mix",
     "collect",
     "render_html",
     "report_json",
@@ -37,7 +38,10 @@ __all__ = [
 ]
 
 ROLE_BUCKETS: tuple[str, ...] = ("guests", "lecturers", "kols", "active", "ordinary")
-DEFAULT_TARGET_MIX: dict[str, float] = {"guests": 4, "lecturers": 6, "kols": 8, "active": 10, "ordinary": 70}
+DEFAULT_TARGET_MIX: dict[str, float] = {"guests": 4, "lecturers": 6, "kols": 8, "active": 10, "ordinary": 72}
+"""The healthy group the method describes: about 4 % notable guests, 6 % lecturers, 8 %
+KOLs, 10 % active members and 70 % ordinary ones. Those add up to 98 %; the 2 % the
+list leaves out go to ordinary members (the rest of the list), so the mix sums to 100 %."""
 FUNNEL_STAGES: tuple[str, ...] = ("acquired", "activated", "retained", "converted")
 LIFECYCLE_ACTIONS: tuple[str, ...] = ("notice", "evict", "revive")
 GROWTH_ACTIONS: tuple[str, ...] = ("invite", "promote", "demote")
@@ -56,6 +60,30 @@ _ROLE_TO_BUCKET = {
 }
 
 
+def check_target_mix(mix: Mapping[str, float]) -> dict[str, float]:
+    """``mix`` as a full target mix (a bucket it leaves out is 0 %), or an
+    :class:`InputError` naming the value: the buckets are :data:`ROLE_BUCKETS`, each
+    share a finite number of at least 0, and the shares sum to 100 % (to 0.01)."""
+    problems: list[Problem] = []
+    unknown = sorted(set(mix) - set(ROLE_BUCKETS))
+    if unknown:
+        problems.append(
+            Problem("target_mix", f"{unknown!r} are not role buckets (buckets: {', '.join(ROLE_BUCKETS)})")
+        )
+    for bucket, share in mix.items():
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < float("inf"):
+            problems.append(Problem(f"target_mix.{bucket}", f"{share!r} is not a percentage of at least 0"))
+    if not problems:
+        total = sum(float(v) for v in mix.values())
+        if abs(total - 100.0) > 0.01:
+            problems.append(
+                Problem("target_mix", f"{dict(mix)!r} sums to {total:g} %, not 100 %")
+            )
+    if problems:
+        raise InputError(problems)
+    return {b: float(mix.get(b, 0.0)) for b in ROLE_BUCKETS}
+
+
 def role_bucket(role: str) -> str | None:
     """The composition bucket of a membership role; None for staff (owner, admin,
     assistant), who are not counted. Roles not named here count as ordinary."""
@@ -66,9 +94,10 @@ def role_bucket(role: str) -> str | None:
 
 @dataclass(frozen=True)
 class FunnelRow:
-    """Members from one source channel at each stage of the funnel."""
+    """Members from one source channel at each stage of the funnel; ``source`` is None
+    for members whose profile names no channel (the "unknown channel" row)."""
 
-    source: str
+    source: str | None
     acquired: int
     activated: int
     retained: int
@@ -147,8 +176,12 @@ def collect(
 ) -> ReportData:
     """Read the numbers of the report from ``store`` as of ``at`` (default: the latest
     event or run recorded). Events and decisions after ``at`` are left out; memberships
-    are taken as they are now, counted if they began by ``at``."""
+    are taken as they are now, counted if they began by ``at``; a member is counted from
+    their first event (so a report dated before any data counts nobody). Members whose
+    profile names no source are the funnel's unknown-channel row, so its rows add up to
+    every member. ``target_mix`` must sum to 100 % (see :func:`check_target_mix`)."""
     tz = book.tz
+    target_mix = check_target_mix(target_mix)
     events = [e for _, e in store.events_after(0)]
     decisions = [d for d in store.decisions() if d.status == "applied"]
     if at is None:
@@ -178,11 +211,13 @@ def collect(
         if group_kind.get(ms.group) == "paid" and ms.role not in _NOT_CUSTOMERS
     }
     still_in = {ms.member for ms in memberships if ms.present}
-    by_source: dict[str, list[str]] = {}
-    profiles = store.members()
+    # a member is in the report from their first event (joining included) by ``at``: a
+    # profile has no time of its own, and a report dated before any data shows nobody
+    known = {e.member for e in events}
+    profiles = [m for m in store.members() if m.id in known]
+    by_source: dict[str | None, list[str]] = {}
     for m in profiles:
-        if m.source:
-            by_source.setdefault(m.source, []).append(m.id)
+        by_source.setdefault(m.source or None, []).append(m.id)
     funnel = sorted(
         (
             FunnelRow(
@@ -198,7 +233,7 @@ def collect(
             )
             for source, ids in by_source.items()
         ),
-        key=lambda r: (-r.acquired, r.source),
+        key=lambda r: (r.source is None, -r.acquired, r.source or ""),  # the unknown channel last
     )
 
     # composition --------------------------------------------------------------------
@@ -299,6 +334,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "retained": "retained",
         "converted": "converted",
         "source": "channel",
+        "unknown_source": "unknown channel",
         "composition_title": "Role composition against the target mix",
         "composition_note": "Members present in each group by role; owners, admins and assistants are "
         "not counted. Core members count as active.",
@@ -339,6 +375,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "retained": "留存",
         "converted": "转化",
         "source": "渠道",
+        "unknown_source": "未知渠道",
         "composition_title": "角色构成与目标比例",
         "composition_note": "各群在群成员按角色统计；群主、管理员和助理不计入。核心成员计为活跃。",
         "guests": "嘉宾",
@@ -411,9 +448,21 @@ def _legend(items: Iterable[tuple[str, str]]) -> str:
     return f'<div class="legend">{spans}</div>'
 
 
+def _label_width(text: str, size: int) -> int:
+    """About how wide ``text`` is drawn at ``size`` px: CJK characters are square, Latin
+    ones a little over half as wide."""
+    return int(sum(size if ord(c) > 0x2E80 else size * 0.6 for c in text)) + 1
+
+
+def _source_label(row: FunnelRow, locale: str) -> str:
+    return row.source if row.source is not None else _L(locale, "unknown_source")
+
+
 def funnel_svg(rows: Sequence[FunnelRow], locale: str) -> str:
     """Per channel, one bar per funnel stage, as long as its count (shared scale)."""
-    width, left, right, bar, gap, block_gap = 640, 96, 70, 13, 3, 16
+    width, right, bar, gap, block_gap = 640, 70, 13, 3, 16
+    # room for the longest channel name ("unknown channel" included), right-aligned
+    left = max(96, 16 + max((_label_width(_source_label(r, locale), 13) for r in rows), default=0))
     block = len(FUNNEL_STAGES) * (bar + gap) + block_gap
     height = max(40, 10 + len(rows) * block)
     top = max((r.acquired for r in rows), default=1) or 1
@@ -421,14 +470,15 @@ def funnel_svg(rows: Sequence[FunnelRow], locale: str) -> str:
     parts = [_svg_open(width, height, _L(locale, "funnel_title"))]
     y = 8.0
     for r in rows:
-        parts.append(_text(left - 10, y + 2 * (bar + gap) + 2, r.source, anchor="end", cls="cat", size=13))
+        source = _source_label(r, locale)
+        parts.append(_text(left - 10, y + 2 * (bar + gap) + 2, source, anchor="end", cls="cat", size=13))
         for stage in FUNNEL_STAGES:
             n = r.stage(stage)
             w = max(1.0, n * scale) if n else 0.0
             parts.append(
                 f'<rect x="{left}" y="{y:.1f}" width="{w:.1f}" height="{bar}" rx="2" '
                 f'fill="{_FUNNEL_COLORS[stage]}">'
-                f"<title>{_e(r.source)} · {_e(_L(locale, stage))}: {n}</title></rect>"
+                f"<title>{_e(source)} · {_e(_L(locale, stage))}: {n}</title></rect>"
             )
             shown = f"{n}" if stage == "acquired" else f"{n} · {_pct(n, r.acquired)}"
             parts.append(_text(left + w + 6, y + bar - 2.5, shown, size=11, cls="val"))
@@ -449,6 +499,12 @@ def composition_svg(rows: Sequence[CompositionRow], target: Mapping[str, float],
     height = 14 + len(lines) * (bar + gap) + 18
     span = width - left - right
     parts = [_svg_open(width, height, _L(locale, "composition_title"))]
+    bottom = 10.0 + len(lines) * (bar + gap)
+    # gridlines first, so that the bars and their percentages are drawn over them
+    for tick in (0, 25, 50, 75, 100):
+        x = left + span * tick / 100
+        parts.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{bottom - gap + 4:.1f}" class="grid"/>')
+        parts.append(_text(x, bottom + 8, f"{tick}%", anchor="middle", size=10, cls="tick"))
     y = 10.0
     for label, shares, sub in lines:
         parts.append(_text(left - 10, y + bar / 2, label, anchor="end", cls="cat", size=13))
@@ -471,10 +527,6 @@ def composition_svg(rows: Sequence[CompositionRow], target: Mapping[str, float],
                 )
             x += w
         y += bar + gap
-    for tick in (0, 25, 50, 75, 100):
-        x = left + span * tick / 100
-        parts.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{y - gap + 4:.1f}" class="grid"/>')
-        parts.append(_text(x, y + 8, f"{tick}%", anchor="middle", size=10, cls="tick"))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -599,7 +651,7 @@ def render_html(data: ReportData, *, locale: str = "en") -> str:
         [L("source"), *(L(s) for s in FUNNEL_STAGES)],
         [
             [
-                r.source,
+                _source_label(r, locale),
                 r.acquired,
                 *(f"{r.stage(s)} ({_pct(r.stage(s), r.acquired)})" for s in FUNNEL_STAGES[1:]),
             ]

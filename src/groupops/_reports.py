@@ -39,12 +39,18 @@ class Rejected(_Report):
 
 
 class IngestReport(_Report):
-    """What ``ingest`` did with a batch: accepted, duplicate and rejected records."""
+    """What ``ingest`` did with a batch: accepted, duplicate and rejected records.
+
+    ``unknown_groups`` are the groups stored events name that the rule book does not
+    know (sorted; only ever filled by ``ingest(..., check_groups=False)``, since events
+    naming them are otherwise rejected).
+    """
 
     events: int = 0
     members: int = 0
     duplicates: tuple[str, ...] = ()
     rejected: tuple[Rejected, ...] = ()
+    unknown_groups: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -58,6 +64,7 @@ class IngestReport(_Report):
             members=self.members + other.members,
             duplicates=self.duplicates + other.duplicates,
             rejected=self.rejected + other.rejected,
+            unknown_groups=tuple(sorted({*self.unknown_groups, *other.unknown_groups})),
         )
 
 
@@ -144,6 +151,10 @@ _NOTES: dict[str, dict[str, str]] = {
         "window": "revival window closes {deadline}",
         "revivals": "revivals used: {used} of {max}",
         "welcome": "welcomes members within {within} of joining; nothing to meet",
+        "top": "{role} is the top rung of this ladder: there is no higher role to be promoted to; "
+        "the role is kept while the condition above holds",
+        "top_unguarded": "{role} is the top rung of this ladder: there is no higher role to be "
+        "promoted to, and no keep condition, so no rule demotes it",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -153,8 +164,34 @@ _NOTES: dict[str, dict[str, str]] = {
         "window": "复活窗口于 {deadline} 关闭",
         "revivals": "已复活 {used} 次，上限 {max} 次",
         "welcome": "入群 {within} 内欢迎；无需满足条件",
+        "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
+        "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
     },
 }
+_POLICY_TYPES: dict[str, dict[str, str]] = {
+    "en": {},  # the type names themselves
+    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎"},
+}
+_MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
+    "en": {},
+    "zh": {
+        "active": "在群",
+        "notified": "已预告",
+        "evicted": "已移出",
+        "left": "已退群",
+        "removed": "已移除",
+    },
+}
+
+
+def policy_type_text(policy_type: str, locale: str = "en") -> str:
+    """A policy type as a reader of ``locale`` says it (``revival`` → ``复活``)."""
+    return _POLICY_TYPES.get(locale, {}).get(policy_type, policy_type)
+
+
+def membership_status_text(status: str, locale: str = "en") -> str:
+    """A membership status as a reader of ``locale`` says it (``evicted`` → ``已移出``)."""
+    return _MEMBERSHIP_STATUSES.get(locale, {}).get(status, status)
 
 
 def _words(table: dict[str, dict[str, str]], locale: str, kind: str, values: dict[str, str]) -> str:
@@ -186,7 +223,9 @@ class Note(_Report):
     """A fact beside the requirement table (grace, the period's end, the revival window).
 
     ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
-    ``revivals``, ``welcome``; ``values`` fill its text."""
+    ``revivals``, ``welcome``, ``top`` (the role is a ladder's top rung and a keep
+    condition guards it) or ``top_unguarded`` (top rung, nothing demotes it); ``values``
+    fill its text."""
 
     kind: str
     values: dict[str, str] = Field(default_factory=dict)
@@ -210,16 +249,23 @@ class ExplainReport(_Report):
     sections: tuple[Section, ...] = ()
     notes: tuple[Note, ...] = Field(default=())
 
+    def header(self, locale: str = "en") -> str:
+        """The first line: who, where, under which policy, when."""
+        kind = policy_type_text(self.policy_type, locale)
+        at = self.at.isoformat()
+        if locale == "zh":
+            return f"{self.member} 在 {self.group} —— 规则 {self.policy}（{kind}），时间 {at}"
+        return f"{self.member} in {self.group} — {self.policy} ({kind}) at {at}"
+
     def render(self, locale: str = "en") -> str:
         """Plain text: a header, each section's tree with ✓/✗, then notes."""
-        lines = [
-            f"{self.member} in {self.group} — {self.policy} ({self.policy_type}) at {self.at.isoformat()}"
-        ]
+        colon = "：" if locale == "zh" else ": "
+        lines = [self.header(locale)]
         for s in self.sections:
-            lines.append(f"{s.title_text(locale)}:")
+            lines.append(f"{s.title_text(locale)}{colon.rstrip()}")
             lines.append(s.explanation.render(locale, indent="  "))
         note = "说明" if locale == "zh" else "note"
-        lines.extend(f"{note}: {n.text(locale)}" for n in self.notes)
+        lines.extend(f"{note}{colon}{n.text(locale)}" for n in self.notes)
         return "\n".join(lines)
 
     def to_json(self) -> str:

@@ -38,7 +38,7 @@ from ._model import (
     Member,
     Membership,
 )
-from ._reports import ExplainReport, IngestReport, RunReport
+from ._reports import ExplainReport, IngestReport, RunReport, membership_status_text, policy_type_text
 from .plugins._urls import sqlite_path
 from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, load_rule_book, rule_book_schema
@@ -103,6 +103,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "ingest_rejected": "{n} record(s) rejected and set aside in {path}; the rest was stored.",
         "ingest_all_rejected": "Nothing stored: all {n} record(s) were rejected (see {path}).",
         "ingest_more": "  … and {n} more",
+        "ingest_unknown_groups": (
+            "Events name {n} group(s) no rule book was given to check: {groups} "
+            "(pass --rules to reject events naming a group the book does not know)."
+        ),
         "ingesting": "Ingesting",
         "run_none": "Nothing due at {at}.",
         "run_dry": "Dry run at {at}: {n} decision(s) would be made; nothing was recorded or delivered.",
@@ -159,6 +163,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "ingest_rejected": "{n} 条记录被拒收，已另存到 {path}；其余已保存。",
         "ingest_all_rejected": "没有保存任何记录：全部 {n} 条都被拒收（见 {path}）。",
         "ingest_more": "  …… 另有 {n} 条",
+        "ingest_unknown_groups": (
+            "事件提到 {n} 个未经规则核对的群：{groups}（加 --rules 可拒收规则里没有的群的事件）。"
+        ),
         "ingesting": "导入中",
         "run_none": "{at} 没有到期的决定。",
         "run_dry": "预演 {at}：将做出 {n} 项决定；没有记录，也没有发送。",
@@ -168,7 +175,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "diff_only_old": "仅在 {book} 下（{n}）：{counts}",
         "diff_same": "两者相同：{n} 项决定。没有记录任何内容。",
         "none": "无",
-        "explain_head": "{member} · {group} · {policy}（{type}）· {at}",
+        "explain_head": "{member} 在 {group} · 规则 {policy}（{type}）· 时间 {at}",
         "explain_ms": "角色 {role}，状态 {status}，入群 {joined}",
         "explain_no_ms": "不是该群成员",
         "note": "说明",
@@ -957,7 +964,9 @@ def ingest(
     Types are strict: value is a number, at an ISO 8601 time with an offset between
     1970 and 2200. A bad line (not UTF-8, not JSON, an unclosed CSV quote, over 1 MiB, a
     bad record) is set aside, with its file, line and reasons, in the rejects file, and
-    the rest is stored: the exit code is 0 when everything good was stored. Re-ingesting
+    the rest is stored: the exit code is 0 when everything good was stored. With --rules,
+    an event naming a group the rule book does not know is a bad record; without it,
+    the groups events name are listed (none can be checked). Re-ingesting
     an event id is a no-op. A progress bar is shown when stderr is a terminal.
     """
     book = _load_book(rules) if rules is not None else RuleBook(groups=(Group(id="_"),))
@@ -981,7 +990,11 @@ def ingest(
             nonlocal report
             if not pending:
                 return
-            result = engine.ingest([ln.record for ln in pending if ln.record is not None])
+            # with a book, an event naming a group it does not know is rejected like any
+            # bad record; without one, such groups are listed in the report
+            result = engine.ingest(
+                [ln.record for ln in pending if ln.record is not None], check_groups=rules is not None
+            )
             good = [ln for ln in pending if ln.record is not None]
             for r in result.rejected:
                 ln = good[r.index]
@@ -1023,6 +1036,7 @@ def ingest(
                 "rejected": len(rejected),
                 "rejects_file": str(rejects_path) if rejected else None,
                 "rejects": rejected,
+                "unknown_groups": list(report.unknown_groups),
             }
         )
     else:
@@ -1044,6 +1058,9 @@ def ingest(
                 _echo_err(_t(locale, "ingest_more", n=len(rejected) - 5))
             key = "ingest_all_rejected" if all_rejected else "ingest_rejected"
             click.echo(_t(locale, key, n=len(rejected), path=rejects_path))
+        if report.unknown_groups:
+            groups = ", ".join(report.unknown_groups)
+            click.echo(_t(locale, "ingest_unknown_groups", n=len(report.unknown_groups), groups=groups))
     if all_rejected:
         raise click.exceptions.Exit(EXIT_USER)
 
@@ -1233,7 +1250,7 @@ def _explain_targets(
 def _membership_line(ms: Membership | None, locale: str, tz: tzinfo) -> str:
     if ms is None:
         return _t(locale, "explain_no_ms")
-    status: str = ms.status
+    status = membership_status_text(ms.status, locale)
     if ms.evicted_at is not None and ms.status == "evicted":
         status += " " + ms.evicted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     joined = ms.joined_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -1248,15 +1265,16 @@ def _render_explain(r: ExplainReport, who: str, ms: Membership | None, locale: s
             member=who,
             group=r.group,
             policy=r.policy,
-            type=r.policy_type,
+            type=policy_type_text(r.policy_type, locale),
             at=r.at.isoformat(),
         ),
         "  " + _membership_line(ms, locale, tz),
     ]
+    colon = "：" if locale == "zh" else ": "
     for s in r.sections:
-        lines.append(f"  {s.title_text(locale)}:")
+        lines.append(f"  {s.title_text(locale)}{colon.rstrip()}")
         lines.append(s.explanation.render(locale, indent="  ").replace("\n", "\n    ").join(["    ", ""]))
-    lines.extend(f"  {_t(locale, 'note')}: {n.text(locale)}" for n in r.notes)
+    lines.extend(f"  {_t(locale, 'note')}{colon}{n.text(locale)}" for n in r.notes)
     return "\n".join(lines)
 
 
@@ -1329,10 +1347,16 @@ def _parse_mix(value: str) -> dict[str, float]:
         numbers = [float(p) for p in parts]
     except ValueError:
         numbers = []
-    if len(numbers) != len(ROLE_BUCKETS) or any(n < 0 for n in numbers):
+    if len(numbers) != len(ROLE_BUCKETS) or any(not 0 <= n < float("inf") for n in numbers):
         raise click.BadParameter(
             f"{value!r}: give {len(ROLE_BUCKETS)} percentages for {', '.join(ROLE_BUCKETS)}, "
-            "like 4,6,8,10,70",
+            "like 4,6,8,10,72",
+            param_hint="'--target-mix'",
+        )
+    if abs(sum(numbers) - 100.0) > 0.01:
+        raise click.BadParameter(
+            f"{value!r} sums to {sum(numbers):g} %, not 100 %: give the shares of one group, "
+            "like 4,6,8,10,72",
             param_hint="'--target-mix'",
         )
     return dict(zip(ROLE_BUCKETS, numbers, strict=True))
@@ -1352,9 +1376,9 @@ def _parse_mix(value: str) -> dict[str, float]:
 )
 @click.option(
     "--target-mix",
-    default="4,6,8,10,70",
+    default="4,6,8,10,72",
     show_default=True,
-    help="Target role mix in percent: guests, lecturers, KOLs, active, ordinary.",
+    help="Target role mix in percent, summing to 100: guests, lecturers, KOLs, active, ordinary.",
 )
 @click.option("--title", default=None, help="The report's title.")
 def report(

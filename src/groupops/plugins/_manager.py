@@ -12,13 +12,14 @@ import pluggy
 from pluggy import HookImpl
 
 from .._errors import PluginError
+from .._messaging import Messenger, Quota
 from . import hookspecs
 from .hookspecs import PROJECT
 
 if TYPE_CHECKING:
     from .._engine import Engine
-    from .._messaging import Messenger
     from .._model import Decision, Membership
+    from .._outbox import OutboxMessage
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
     from ._store import Store
@@ -43,10 +44,19 @@ class Plugins:
         pm = pluggy.PluginManager(PROJECT)
         pm.add_hookspecs(hookspecs)
         pm.register(builtin, name="groupops.builtin")
+        by_hand: list[object] = []
         try:
             if entry_points:
                 pm.load_setuptools_entrypoints(PROJECT)
             for plugin in plugins:
+                if any(plugin is p for p in by_hand):
+                    raise PluginError(f"plugin {_describe_plugin(pm, plugin)} is given twice in plugins")
+                by_hand.append(plugin)
+                if pm.is_registered(plugin):
+                    # installed and also passed by hand: it is active once, as the
+                    # caller meant, rather than refused by pluggy's raw error
+                    log.debug("plugin %s is already registered by entry point", _describe_plugin(pm, plugin))
+                    continue
                 pm.register(plugin)
             pm.check_pending()
         except pluggy.PluginValidationError as exc:
@@ -70,24 +80,29 @@ class Plugins:
         return store  # type: ignore[no-any-return]
 
     def messengers(self) -> dict[str, Messenger]:
-        """Every registered messenger by name; a name registered twice is an error."""
+        """Every registered messenger by name, each checked against the
+        :class:`~groupops.Messenger` protocol as it is registered.
+
+        A messenger without ``name``, ``actions`` (a set of action names) or a callable
+        ``deliver``, or with a ``quota`` that is not a :class:`~groupops.Quota`, is a
+        :class:`PluginError` naming the plugin and what is wrong; one without ``quota``
+        has no quota. A name registered twice is an error.
+        """
         found: dict[str, Messenger] = {}
+        pm = self.manager
+        for impl in self._impls("groupops_register_messengers"):
+            plugin = _describe_plugin(pm, impl.plugin)
 
-        def register(messenger: Messenger) -> None:
-            if not isinstance(getattr(messenger, "name", None), str) or not callable(
-                getattr(messenger, "deliver", None)
-            ):
-                raise PluginError(
-                    f"groupops_register_messengers: {messenger!r} is not a messenger "
-                    "(needs .name, .actions, .quota and .deliver(message))"
-                )
-            if messenger.name in found:
-                raise PluginError(
-                    f"groupops_register_messengers: two messengers are named {messenger.name!r}"
-                )
-            found[messenger.name] = messenger
+            def register(messenger: Messenger, plugin: str = plugin) -> None:
+                checked = _checked_messenger(messenger, plugin)
+                if checked.name in found:
+                    raise PluginError(
+                        f"groupops_register_messengers: plugin {plugin} registers a second "
+                        f"messenger named {checked.name!r} (two messengers are named {checked.name!r})"
+                    )
+                found[checked.name] = checked
 
-        self.manager.hook.groupops_register_messengers(register=register)
+            _call(impl, register=register)
         return found
 
     def metrics(self) -> dict[str, MetricFunction]:
@@ -205,3 +220,67 @@ def _guarded_metric(name: str, function: MetricFunction, plugin: str) -> MetricF
             ) from exc
 
     return guarded
+
+
+def _describe_plugin(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A plugin as a user knows it: its entry point, its module, or its class."""
+    for registered, dist in pm.list_plugin_distinfo():
+        if registered is plugin:
+            return f"{pm.get_name(plugin)!r} (entry point of {dist.project_name})"
+    name = getattr(plugin, "__name__", None)  # a module
+    if isinstance(name, str):
+        return repr(name)
+    return repr(type(plugin).__name__)
+
+
+class _NoQuota:
+    """A messenger that declares no ``quota``, seen as one with ``quota = None``.
+
+    Every other attribute is the messenger's own, so ``engine.messengers[name].sent``
+    still reaches what the plugin keeps.
+    """
+
+    quota: Quota | None = None
+
+    def __init__(self, messenger: Messenger) -> None:
+        self.__dict__["_messenger"] = messenger
+        self.name = messenger.name
+        self.actions = messenger.actions
+
+    def deliver(self, message: OutboxMessage) -> None:
+        self._messenger.deliver(message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_messenger"], name)
+
+    def __repr__(self) -> str:
+        return repr(self._messenger)
+
+
+def _checked_messenger(messenger: object, plugin: str) -> Messenger:
+    """``messenger`` if it meets the :class:`Messenger` protocol; a :class:`PluginError`
+    naming ``plugin`` and every missing or bad attribute if not."""
+    wrong: list[str] = []
+    name = getattr(messenger, "name", None)
+    if not isinstance(name, str) or not name:
+        wrong.append(f"name {name!r} is not a non-empty string" if hasattr(messenger, "name") else "no name")
+    if not hasattr(messenger, "actions"):
+        wrong.append("no actions (the set of actions it can carry out, e.g. frozenset({'message'}))")
+    else:
+        actions = getattr(messenger, "actions")  # noqa: B009 - hasattr narrowed nothing for mypy
+        if not isinstance(actions, set | frozenset) or not all(isinstance(a, str) for a in actions):
+            wrong.append(f"actions {actions!r} is not a set of action names")
+    if not callable(getattr(messenger, "deliver", None)):
+        wrong.append("no deliver(message) method")
+    quota = getattr(messenger, "quota", None)
+    if quota is not None and not isinstance(quota, Quota):
+        wrong.append(f"quota {quota!r} is not a groupops.Quota or None")
+    if wrong:
+        raise PluginError(
+            f"groupops_register_messengers: plugin {plugin} registered {messenger!r}, which is not a "
+            f"messenger: {'; '.join(wrong)} (a messenger has name, actions, an optional quota "
+            "and deliver(message); see groupops.Messenger)"
+        )
+    if not hasattr(messenger, "quota"):
+        return _NoQuota(messenger)  # type: ignore[arg-type]
+    return messenger  # type: ignore[return-value]

@@ -135,7 +135,7 @@ class Explanation(BaseModel):
     # -- rendering -------------------------------------------------------------------
 
     def summary(self, locale: Locale | str = "en") -> str:
-        """The deciding leaves as one line: ``checked in 9 days ago; needs fewer than 7``."""
+        """The deciding leaves as one line: ``checked in 9 days ago; needs fewer than 7 days``."""
         sep = "；" if locale == "zh" else "; "
         return sep.join(_leaf_text(leaf, locale) for leaf in self.deciding_leaves())
 
@@ -249,7 +249,16 @@ def _expectations(leaf: Explanation) -> list[tuple[str, Any]]:
     return [("not", items)]
 
 
+def _en_unit(value: Any, unit: str) -> str:
+    """`` days`` / `` times`` after an English number, singular for 1."""
+    if not unit:
+        return ""
+    return f" {unit}" if _num(value) == "1" else f" {unit}s"
+
+
 def _requirement(leaf: Explanation, locale: str, unit: str = "") -> str:
+    """What the leaf needs, e.g. ``fewer than 7 days``. ``unit`` is the zh unit with its
+    space (`` 天``), or the en singular (``day``), pluralised here."""
     parts: list[str] = []
     table = _ZH_CMP if locale == "zh" else _EN_CMP
     for key, value in _expectations(leaf):
@@ -283,7 +292,8 @@ def _requirement(leaf: Explanation, locale: str, unit: str = "") -> str:
         if key == "equals" and leaf.negated and len(leaf.expect) == 1:
             parts.append(f"不等于 {_num(value)}" if locale == "zh" else f"anything but {_num(value)}")
             continue
-        parts.append(f"{table[key]} {_num(value)}{unit}")
+        shown = unit if locale == "zh" else _en_unit(value, unit)
+        parts.append(f"{table[key]} {_num(value)}{shown}")
     joiner = "且" if locale == "zh" else " and "
     return joiner.join(parts)
 
@@ -321,11 +331,15 @@ def _leaf_text(leaf: Explanation, locale: str) -> str:
     return _leaf_zh(leaf) if locale == "zh" else _leaf_en(leaf)
 
 
+# the unit a leaf's threshold is in, so that "needs fewer than 21" says 21 what
+_EN_UNITS = {"count": "time", "distinct_days": "day", "days_since": "day", "tenure": "day"}
+
+
 def _leaf_en(leaf: Explanation) -> str:
     subject = leaf.subject if isinstance(leaf.subject, str) else ", ".join(leaf.subject or [])
     obs = leaf.observed
-    need = _requirement(leaf, "en")
     t = leaf.test
+    need = _requirement(leaf, "en", _EN_UNITS.get(t, ""))
     if t == "count":
         n = _num(obs)
         times = "time" if n == "1" else "times"

@@ -7,6 +7,9 @@ The public API is exactly the names in ``__all__``:
   :func:`conditions`, :func:`rule_books` and :func:`histories` (whole community
   timelines consistent with a rule book, as :class:`Timeline`), and :func:`replay`,
   which feeds a timeline to an engine the way it would have happened;
+- :func:`recording_engine`, an engine for tests that stands a recording messenger in
+  for every messenger the book names and loads no installed plugins unless asked
+  (it needs no Hypothesis);
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
@@ -28,6 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._errors import MissingExtraError
+from ._engines import recording_engine
 
 __all__ = [
     "INVARIANTS",
@@ -47,6 +51,7 @@ __all__ = [
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "recording_engine",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",

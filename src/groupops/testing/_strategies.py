@@ -37,7 +37,7 @@ from ..rules._conditions import (
     Tenure,
     iter_leaves,
 )
-from ..rules._policies import Admission, Eviction, Ladder, LadderStep, Revival
+from ..rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from ..rules._time import Duration, parse_schedule, zone
 
 __all__ = [
@@ -103,7 +103,7 @@ LEAF_TYPES: tuple[str, ...] = (
 """Condition leaves :func:`conditions` draws by default (``metric`` needs a plugin, so it
 is drawn only when ``metrics`` is given)."""
 
-POLICY_TYPES: tuple[str, ...] = ("admission", "eviction", "revival", "ladder")
+POLICY_TYPES: tuple[str, ...] = ("admission", "eviction", "revival", "ladder", "welcome")
 """Policy types :func:`rule_books` draws from by default."""
 
 SCHEDULES: tuple[tuple[str, timedelta], ...] = (
@@ -575,6 +575,10 @@ def _rule_book(
                     when=cond(),
                 )
             )
+        elif kind == "welcome":
+            policies.append(
+                Welcome(id=pid, groups=draw(some_groups), within=draw(_durations(("h", "d"), max_amount=10)))
+            )
         else:
             n_steps = draw(st.integers(min_value=2, max_value=4))
             ladder_roles = ["member", "active", "core", "kol"][:n_steps]
@@ -739,63 +743,77 @@ def _attributes_used(book: RuleBook) -> dict[str, SearchStrategy[Scalar]]:
     return out
 
 
+_HABIT_SHAPES: tuple[tuple[int, float, bool], ...] = tuple(
+    (every, value, with_amount)
+    for every in (24 * 60, 60, 6 * 60, 2 * 24 * 60, 7 * 24 * 60)
+    for value in (1.0, 2.0, 5.0, 0.5, 100.0)
+    for with_amount in (False, True)
+)
+"""How often a habit recurs (minutes), each event's value, and whether it carries an
+``amount``: one draw for the three (the first shape is the one failing cases shrink to)."""
+
+
+_ANOTHER_HABIT = st.integers(min_value=0, max_value=4)
+
+
 @dataclass(frozen=True)
 class _Cast:
-    """What every member's story draws from: the book's groups, vocabulary and clock."""
+    """What every member's story draws from: the book's groups and vocabulary, with the
+    strategies built once per :func:`histories` call rather than once per draw (building
+    and validating strategies inside a draw is what made histories slow)."""
 
     group_ids: tuple[str, ...]
-    labels: tuple[str, ...]
-    roles: tuple[str, ...]
-    attributes: Mapping[str, SearchStrategy[Scalar]]
-    event_kinds: SearchStrategy[str]
-    span: int  # minutes from the start to the end
+    labels: SearchStrategy[list[str]]
+    attributes: SearchStrategy[dict[str, Scalar]]
+    roles: SearchStrategy[str]
+    habit: SearchStrategy[tuple[str, int, tuple[int, float, bool]]]
+
+    @classmethod
+    def of(cls, book: RuleBook, event_kinds: SearchStrategy[str]) -> _Cast:
+        return cls(
+            group_ids=tuple(g.id for g in book.groups),
+            labels=st.lists(st.sampled_from(_labels_used(book)), max_size=2, unique=True),
+            attributes=st.fixed_dictionaries({}, optional=dict(_attributes_used(book))),
+            roles=st.sampled_from(_roles_used(book)),
+            habit=st.tuples(
+                event_kinds, st.integers(min_value=1, max_value=8), st.sampled_from(_HABIT_SHAPES)
+            ),
+        )
 
 
-@st.composite
 def _story(
-    draw: st.DrawFn, index: int, cast: _Cast, max_events: int
-) -> tuple[Member, list[tuple[int, int, Event]]]:
-    """One member's profile and events, as (minute, order within the minute, event)."""
+    draw: st.DrawFn, index: int, cast: _Cast, span: int, max_events: int
+) -> tuple[Member, list[tuple[int, int, str, str | None, float, dict[str, Any]]]]:
+    """One member's profile and planned events, as (minute, order within the minute,
+    kind, group, value, data)."""
     mid = f"m{index}"
-    member = Member(
-        id=mid,
-        labels=tuple(draw(st.lists(st.sampled_from(cast.labels), max_size=2, unique=True))),
-        attributes=draw(st.fixed_dictionaries({}, optional=dict(cast.attributes))),
-    )
+    member = Member(id=mid, labels=tuple(draw(cast.labels)), attributes=draw(cast.attributes))
     planned: list[tuple[int, int, str, str | None, float, dict[str, Any]]] = []
     # a yes/no per group, each shrinking to "no" on its own; a member in no group joins the first
     joins = [gi for gi in range(len(cast.group_ids)) if draw(st.booleans())] or [0]
     stints: list[tuple[str, int, int]] = []  # (group, joined, left or the end)
+    minutes = st.integers(min_value=0, max_value=span)
     for gi in joins:
         gid = cast.group_ids[gi]
-        joined = draw(st.integers(min_value=0, max_value=cast.span))
-        role = draw(st.sampled_from(cast.roles))
+        joined = draw(minutes)
+        role = draw(cast.roles)
         planned.append((joined, 0, "joined", gid, 1.0, {} if role == "member" else {"role": role}))
-        left = cast.span
+        left = span
         if draw(st.integers(min_value=0, max_value=4)) == 4:  # a few leave again (shrinks to staying)
-            left = draw(st.integers(min_value=joined, max_value=cast.span))
+            left = draw(st.integers(min_value=joined, max_value=span))
             planned.append((left, 2, "left", gid, 1.0, {}))
         stints.append((gid, joined, left))
     # activity comes as habits: a kind done every so often, some number of times (once, by
     # shrinking); habits make the streaks and lapses rules look for with few choices
-    habits = draw(
-        st.lists(
-            st.tuples(
-                cast.event_kinds,
-                st.integers(min_value=-1, max_value=len(stints) - 1),
-                st.integers(min_value=0, max_value=cast.span),
-                st.integers(min_value=1, max_value=8),
-                st.sampled_from([24 * 60, 60, 6 * 60, 2 * 24 * 60, 7 * 24 * 60]),
-                st.sampled_from([1.0, 2.0, 5.0, 0.5, 100.0]),
-                st.booleans(),
-            ),
-            max_size=max_events,
-        )
-    )
+    where_strategy = st.integers(min_value=-1, max_value=len(stints) - 1)
     budget = max_events
-    for kind, where, offset, times, every, value, with_amount in habits:
+    # about four habits a member (as a list would draw), shrinking to none
+    while budget > 0 and draw(_ANOTHER_HABIT) > 0:
+        kind, times, (every, value, with_amount) = draw(cast.habit)
+        where = draw(where_strategy)
+        offset = draw(minutes)
         if where < 0:  # member-wide: a purchase in the shop, a payment
-            group, first, last = None, offset, cast.span
+            group, first, last = None, offset, span
         else:
             group, joined, last = stints[where]
             first = joined + offset % (last - joined + 1)
@@ -805,30 +823,19 @@ def _story(
                 break
             planned.append((minute, 1, kind, group, value, data))
             budget -= 1
-    out = [
-        (
-            minute,
-            order,
-            Event(id=f"{mid}-{k}", kind=kind, member=mid, group=group, at=_EPOCH_UTC, value=value, data=data),
-        )
-        for k, (minute, order, kind, group, value, data) in enumerate(planned)
-    ]
-    return member, out
-
-
-_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+    return member, planned
 
 
 @st.composite
 def _timeline(
     draw: st.DrawFn,
     book: RuleBook,
+    cast: _Cast,
     min_members: int,
     max_members: int,
     max_events: int,
     max_days: int,
     start: SearchStrategy[datetime] | None,
-    event_kinds: SearchStrategy[str],
     max_runs: int,
 ) -> Timeline:
     tz = book.tz
@@ -844,33 +851,30 @@ def _timeline(
     def at(minutes: int) -> datetime:
         return (base + timedelta(minutes=minutes)).astimezone(tz)
 
-    cast = _Cast(
-        group_ids=tuple(g.id for g in book.groups),
-        labels=tuple(_labels_used(book)),
-        roles=tuple(_roles_used(book)),
-        attributes=_attributes_used(book),
-        event_kinds=event_kinds,
-        span=span,
-    )
     n = draw(st.integers(min_value=min_members, max_value=max_members))
     budget = max_events
     people: list[Member] = []
-    found: list[tuple[int, int, int, Event]] = []  # (minute, order, member index, event)
+    found: list[tuple[int, int, int, int, str, str | None, float, dict[str, Any]]] = []
     for i in range(n):
-        member, story = draw(_story(i, cast, budget))
+        member, planned = _story(draw, i, cast, span, budget)
         people.append(member)
-        budget -= sum(1 for _, order, _e in story if order == 1)
+        budget -= sum(1 for p in planned if p[1] == 1)
         found.extend(
-            (minute, order, i, e.model_copy(update={"at": at(minute)})) for minute, order, e in story
+            (minute, order, i, k, kind, group, value, data)
+            for k, (minute, order, kind, group, value, data) in enumerate(planned)
         )
     found.sort(key=lambda x: (x[0], x[1], x[2]))
+    events = tuple(
+        Event(id=f"m{i}-{k}", kind=kind, member=f"m{i}", group=group, at=at(minute), value=value, data=data)
+        for minute, _, i, k, kind, group, value, data in found
+    )
     runs = sorted({0, span, *draw(st.lists(st.integers(min_value=0, max_value=span), max_size=max_runs))})
     return Timeline(
         book=book,
         start=at(0),
         end=at(span),
         members=tuple(people),
-        events=tuple(e for *_, e in found),
+        events=events,
         run_times=tuple(at(m) for m in runs),
     )
 
@@ -914,7 +918,8 @@ def histories(
         event_kinds,
         st.sampled_from(used + [k for k in ("checkin", "purchase", "violation") if k not in used]),
     )
-    return _timeline(book, min_members, max_members, max_events, max_days, start, kinds, max_runs)
+    cast = _Cast.of(book, kinds)
+    return _timeline(book, cast, min_members, max_members, max_events, max_days, start, max_runs)
 
 
 def replay(timeline: Timeline, engine: Engine) -> list[RunReport]:
