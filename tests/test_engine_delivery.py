@@ -126,7 +126,7 @@ def test_a_decision_queues_its_message_and_delivery_uses_a_stable_key():
     [invite] = engine.run(T0).decisions
     [queued] = engine.store.messages(decision=invite.id)
     assert queued.status == "pending"
-    assert queued.text == "m1, you are invited to join VIP."
+    assert queued.text == "m1, you are invited to join VIP (invitation 1 of 2)."
     report = engine.deliver(T0)
     assert report.delivered == (queued.key,)
     assert main.keys() == [queued.key]

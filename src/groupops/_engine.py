@@ -53,7 +53,7 @@ from .rules._semantics import (
     revival_open,
     welcome_due,
 )
-from .rules._templates import DEFAULT_TEMPLATES, render_template
+from .rules._templates import DEFAULT_TEMPLATES, invitation_phrase, render_template
 from .rules._time import to_zone
 
 __all__ = ["Engine"]
@@ -401,6 +401,8 @@ class Engine:
                     for d in self.store.decisions(policy=policy.id, member=ms.member, action="invite")
                     if d.status == "applied"
                 ]
+                if len(invites) >= policy.max_invitations:
+                    continue  # invited as often as the policy allows
                 if invites and at < policy.expires.after(max(d.at for d in invites), self.book.tz):
                     continue  # an invitation is still open
                 ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
@@ -532,6 +534,20 @@ class Engine:
             "deadline": deadline.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M") if deadline else "",
             "role": ms.role,
             "at": d.at.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M"),
+            **self._invitation_context(d),
+        }
+
+    def _invitation_context(self, d: Decision) -> dict[str, str]:
+        """``{invitation}``, ``{invitation.number}`` and ``{invitation.max}`` for an invitation."""
+        policy = self.book.policy(d.policy)
+        if d.action != "invite" or not isinstance(policy, Admission) or not d.period.startswith("invite-"):
+            return {}
+        number = int(d.period.removeprefix("invite-"))
+        of = policy.max_invitations
+        return {
+            "invitation": invitation_phrase(number, of, self.book.locale),
+            "invitation.number": str(number),
+            "invitation.max": str(of),
         }
 
     def _render(self, action: str, policy_id: str, context: Mapping[str, str]) -> str:

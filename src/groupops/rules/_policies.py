@@ -44,7 +44,8 @@ class Admission(_Policy):
     """Invite members of the ``from`` groups who meet ``when`` into the paid group ``to``.
 
     An invitation stays open for ``expires``; a member who has not joined by then and
-    still qualifies is invited again (a new decision with the next invitation number).
+    still qualifies is invited again (a new decision with the next invitation number),
+    up to ``max_invitations`` invitations in all (the first and its reminders).
     Leaves count all of the member's events unless they say ``scope: group``.
     """
 
@@ -53,6 +54,7 @@ class Admission(_Policy):
     to: GroupRef
     when: Condition
     expires: DurationField = Duration(14, "d")
+    max_invitations: int = Field(default=2, ge=1)
     default_scope: ClassVar[Scope] = "member"
 
     def group_ids(self) -> tuple[str, ...]:
