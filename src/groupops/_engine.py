@@ -230,8 +230,11 @@ class Engine:
         and messages in one transaction, then tell observers.
 
         Eviction periods whose notice time or end fell since the last run are caught up
-        in time order, each decided at its own time. Admission, revival and ladder
-        decisions are made at ``at``. Running again at the same ``at`` changes nothing.
+        in time order, each decided at its own time. Welcome, admission, revival and
+        ladder decisions are made at ``at``, to a fixed point: a decision that follows from
+        one made at ``at`` (an invitation for a member just promoted) is made in the same
+        run, so running again at the same ``at`` changes nothing. A run that never settles
+        raises :class:`RuleError` naming the policies, and records nothing.
         With ``dry_run`` nothing is recorded or delivered: the report shows what would be,
         each decision with status ``preview`` (or ``vetoed``, if a plugin would veto it).
         """
@@ -278,16 +281,54 @@ class Engine:
                     made += self._notices(policy, period, group, when, profiles)
                 else:
                     made += self._period_end(policy, period, group, when, profiles)
-        for policy in self.book.policies_of(Welcome):
-            made += self._welcomes(policy, at, profiles)
-        for policy in self.book.policies_of(Revival):
-            made += self._revivals(policy, at, profiles)
-        for policy in self.book.policies_of(Admission):
-            made += self._admissions(policy, at, profiles)
-        for policy in self.book.policies_of(Ladder):
-            made += self._ladder(policy, at, profiles)
+        made += self._decide_at(at, profiles)
         self.store.set_state("last_run_at", at.isoformat())
         return made
+
+    def _decide_at(self, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+        """Welcome, revival, admission and ladder decisions at ``at``, to a fixed point.
+
+        A decision can make another one due at the same instant (a promotion to
+        ``active`` qualifies the member for an admission whose ``when`` is ``{role:
+        active}``; a revival makes a member present again). Each round after the first
+        looks again at the members decided on in the round before, until a round decides
+        nothing, so a rerun at the same ``at`` finds nothing left to do. Every decision
+        id names a step that can be taken once (``step-3``, ``revival-1``, ``invite-2``)
+        and a member moves at most one ladder step per instant, so chains are short; a
+        run still deciding after as many rounds as there are policies is caught in a
+        cycle, reported as a :class:`RuleError` naming the policies."""
+        book = self.book
+        rounds = 1 + sum(1 for p in book.policies if isinstance(p, Welcome | Revival | Admission | Ladder))
+        made: list[Decision] = []
+        members: set[str] | None = None  # the first round looks at everyone
+        for _ in range(rounds):
+            fresh: list[Decision] = []
+            for welcome in book.policies_of(Welcome):
+                fresh += self._welcomes(welcome, at, profiles, members)
+            for revival in book.policies_of(Revival):
+                fresh += self._revivals(revival, at, profiles, members)
+            for admission in book.policies_of(Admission):
+                fresh += self._admissions(admission, at, profiles, members)
+            for ladder in book.policies_of(Ladder):
+                fresh += self._ladder(ladder, at, profiles, members)
+            made += fresh
+            if not fresh:
+                return made
+            members = {d.member for d in fresh}
+        cycling = sorted({d.policy for d in fresh})
+        raise RuleError(
+            [
+                Problem(
+                    f"policies[{self._policy_index(pid)}]",
+                    f"policy {pid!r} still decides at {at.isoformat()} after {rounds} rounds of one "
+                    f"run: a cycle among {', '.join(map(repr, cycling))} (each undoes the other)",
+                )
+                for pid in cycling
+            ]
+        )
+
+    def _policy_index(self, policy_id: str) -> int:
+        return next(i for i, p in enumerate(self.book.policies) if p.id == policy_id)
 
     def _context(
         self,
@@ -353,10 +394,12 @@ class Engine:
             self._apply(made, d, ms, after, profiles, deadline=period.end)
         return made
 
-    def _welcomes(self, policy: Welcome, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _welcomes(
+        self, policy: Welcome, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 if not welcome_due(policy, ms, at, self.book.tz):
                     continue
                 period = f"joined-{ms.joined_at.isoformat()}"
@@ -364,10 +407,12 @@ class Engine:
                 self._apply(made, d, ms, None, profiles)
         return made
 
-    def _revivals(self, policy: Revival, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _revivals(
+        self, policy: Revival, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 deadline = revival_deadline(policy, ms, self.book.tz)
                 if deadline is None:
                     continue
@@ -385,11 +430,13 @@ class Engine:
                 self._apply(made, d, ms, after, profiles)
         return made
 
-    def _admissions(self, policy: Admission, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _admissions(
+        self, policy: Admission, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         seen: set[str] = set()
         for group in policy.from_:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 if not ms.present or ms.member in seen:
                     continue
                 seen.add(ms.member)
@@ -423,10 +470,12 @@ class Engine:
                 self._apply(made, d, target, None, profiles, about=ms)
         return made
 
-    def _ladder(self, policy: Ladder, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _ladder(
+        self, policy: Ladder, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
                     continue
                 ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
@@ -448,6 +497,13 @@ class Engine:
                 )
                 self._apply(made, d, ms, after, profiles)
         return made
+
+    def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
+        """The memberships of ``group``: all of them, or only those of ``members``."""
+        if members is None:
+            return self.store.memberships(group=group)
+        found = (self.store.get_membership(m, group) for m in sorted(members))
+        return [ms for ms in found if ms is not None]
 
     def _decision(
         self,
