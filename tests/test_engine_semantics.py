@@ -11,15 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import groupops as go
+import groupops.testing
 from groupops.testing import histories, rerun_changes_nothing, rule_books
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
-_ids = itertools.count()
+_event_ids = itertools.count()
 
 
 def _event(kind: str, member: str, group: str | None, at: datetime, **data: object) -> go.Event:
-    return go.Event(id=f"s{next(_ids)}", kind=kind, member=member, group=group, at=at, data=dict(data))
+    return go.Event(id=f"s{next(_event_ids)}", kind=kind, member=member, group=group, at=at, data=dict(data))
 
 
 def _engine(book: dict, store: go.Store | str | None = None, **kw: object) -> go.Engine:
@@ -188,3 +189,92 @@ def test_a_rerun_at_the_same_instant_decides_nothing(data):
         done += len(batch)
         engine.run(t)
         assert rerun_changes_nothing(engine, t) == []
+
+
+# -- item 3: a late run gives the whole notice before evicting --------------------------------------
+
+SUNDAY = datetime(2026, 11, 8, 20, tzinfo=TZ)  # a period end; its notice time is Friday 20:00
+FRIDAY = SUNDAY - timedelta(days=2)
+WEEKLY = {
+    "timezone": "Asia/Shanghai",
+    "groups": _groups("camp"),
+    "policies": [
+        {
+            "id": "weekly",
+            "type": "eviction",
+            "groups": ["camp"],
+            "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
+            "start": "2026-11-01T00:00:00+08:00",
+            "notice": "2d",
+            "when": {"days_since": "checkin", "at_least": 7},
+        }
+    ],
+}
+PERIOD = SUNDAY.isoformat()
+
+
+def _silent_member(engine: go.Engine) -> None:
+    engine.ingest([_event("joined", "m1", "camp", datetime(2026, 10, 1, tzinfo=TZ))])
+
+
+def _ids(decisions) -> list[tuple[str, str, str]]:
+    return [(d.id, d.action, d.period) for d in decisions]
+
+
+def test_a_run_at_every_instant_notices_then_evicts_on_schedule():
+    engine = _engine(WEEKLY)
+    _silent_member(engine)
+    engine.run(datetime(2026, 11, 2, tzinfo=TZ))
+    [notice] = engine.run(FRIDAY).decisions
+    [evict] = engine.run(SUNDAY).decisions
+    assert (notice.action, notice.at, evict.action, evict.at) == ("notice", FRIDAY, "evict", SUNDAY)
+    assert engine.store.get_state("eviction:weekly:deferred") in (None, "{}")
+    go.testing.assert_invariants(engine)
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_late_run_notices_now_and_evicts_a_whole_notice_later(tmp_path, store):
+    on_time = _engine(WEEKLY)
+    _silent_member(on_time)
+    on_time.run(datetime(2026, 11, 2, tzinfo=TZ))
+    expected = _ids(on_time.run(FRIDAY).decisions + on_time.run(SUNDAY).decisions)
+
+    late = _engine(WEEKLY, store=go.MemoryStore() if store == "memory" else str(tmp_path / "late.db"))
+    _silent_member(late)
+    late.run(datetime(2026, 11, 2, tzinfo=TZ))
+    run_at = SUNDAY + timedelta(hours=3)  # after both the notice time and the period's end
+    [notice] = late.run(run_at).decisions
+    assert (notice.action, notice.at, notice.period) == ("notice", run_at, PERIOD)
+    [message] = late.store.messages(decision=notice.id)
+    assert "at risk of removal from CAMP at 2026-11-10 23:00" in message.text  # two whole days
+    assert late.run(run_at).decisions == ()  # a rerun
+    assert late.run(run_at + timedelta(days=2) - timedelta(minutes=1)).decisions == ()
+    [evict] = late.run(run_at + timedelta(days=2)).decisions
+    assert (evict.action, evict.at) == ("evict", run_at + timedelta(days=2))
+    assert late.membership("m1", "camp").evicted_at == run_at + timedelta(days=2)
+    assert _ids([notice, evict]) == expected  # the same decisions, by id, as on time
+    go.testing.assert_invariants(late)
+
+
+def test_a_member_who_acts_on_a_late_notice_is_spared():
+    engine = _engine(WEEKLY)
+    _silent_member(engine)
+    engine.run(datetime(2026, 11, 2, tzinfo=TZ))
+    run_at = SUNDAY - timedelta(hours=1)  # the notice came 47 hours late; the end waits
+    assert [d.action for d in engine.run(run_at).decisions] == ["notice"]
+    assert engine.run(SUNDAY).decisions == ()
+    engine.ingest([_event("checkin", "m1", "camp", SUNDAY + timedelta(hours=5))])
+    assert [d.action for d in engine.run(run_at + timedelta(days=2)).decisions] == ["spare"]
+
+
+def test_a_run_late_by_several_periods_notices_once_for_the_latest():
+    engine = _engine(WEEKLY)
+    _silent_member(engine)
+    engine.run(datetime(2026, 11, 2, tzinfo=TZ))
+    run_at = SUNDAY + timedelta(weeks=3, hours=1)
+    made = engine.run(run_at).decisions
+    latest = (SUNDAY + timedelta(weeks=3)).isoformat()
+    assert [(d.action, d.at, d.period) for d in made] == [("notice", run_at, latest)]
+    [evict] = engine.run(run_at + timedelta(days=2)).decisions
+    assert (evict.action, evict.period) == ("evict", latest)
+    go.testing.assert_invariants(engine)

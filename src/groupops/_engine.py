@@ -9,6 +9,8 @@ the clock: every call says what time it is.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 import threading
@@ -230,11 +232,14 @@ class Engine:
         and messages in one transaction, then tell observers.
 
         Eviction periods whose notice time or end fell since the last run are caught up
-        in time order, each decided at its own time. Welcome, admission, revival and
-        ladder decisions are made at ``at``, to a fixed point: a decision that follows from
-        one made at ``at`` (an invitation for a member just promoted) is made in the same
-        run, so running again at the same ``at`` changes nothing. A run that never settles
-        raises :class:`RuleError` naming the policies, and records nothing.
+        in time order, each end decided at its own time; a notice is decided at ``at``
+        (when it is actually given), for the latest period only, and an end that would
+        come less than ``notice`` after it waits until the whole notice has passed.
+        Welcome, admission, revival and ladder decisions are made at ``at``, to a fixed
+        point: a decision that follows from one made at ``at`` (an invitation for a member
+        just promoted) is made in the same run, so running again at the same ``at``
+        changes nothing. A run that never settles raises :class:`RuleError` naming the
+        policies, and records nothing.
         With ``dry_run`` nothing is recorded or delivered: the report shows what would be,
         each decision with status ``preview`` (or ``vetoed``, if a plugin would veto it).
         """
@@ -257,7 +262,10 @@ class Engine:
     def _decide_all(self, at: datetime) -> list[Decision]:
         made: list[Decision] = []
         profiles = {m.id: m for m in self.store.members()}
-        points: list[tuple[datetime, int, Eviction, Period, str]] = []
+        # (when, policy order, what: 0 notice / 1 end, tie-breaker, policy, period)
+        points: list[tuple[datetime, int, int, int, Eviction, Period]] = []
+        deferred: dict[str, dict[str, str]] = {}
+        tick = itertools.count()
         for order, policy in enumerate(self.book.policies_of(Eviction)):
             cursor_key = f"eviction:{policy.id}:cursor"
             raw = self.store.get_state(cursor_key)
@@ -267,23 +275,60 @@ class Engine:
                 after = policy.start - _ONE_TICK
             else:
                 after = at - _ONE_TICK
+            pending = deferred[policy.id] = self._deferred_ends(policy)
+            for key, due_text in pending.items():
+                due = datetime.fromisoformat(due_text)
+                period = eviction_period(policy, self.book.tz, datetime.fromisoformat(key))
+                if due <= at and period is not None:
+                    points.append((due, order, 1, next(tick), policy, period))
             if after < at:
-                for p in eviction_periods(policy, self.book.tz, after, at):
-                    if after < p.notice_at <= at:
-                        points.append((p.notice_at, order, policy, p, "notice"))
+                periods = eviction_periods(policy, self.book.tz, after, at)
+                # Of the notices this run owes, only the latest period's is given: a member
+                # told late of several periods at once would get one notice per period,
+                # each too late to act on; the earlier periods pass without eviction.
+                noticed = [p for p in periods if after < p.notice_at <= at]
+                if noticed:
+                    latest = noticed[-1]
+                    points.append((latest.notice_at, order, 0, next(tick), policy, latest))
+                for p in periods:
                     if after < p.end <= at:
-                        points.append((p.end, order, policy, p, "end"))
+                        points.append((p.end, order, 1, next(tick), policy, p))
                 self.store.set_state(cursor_key, at.isoformat())
-        points.sort(key=lambda x: (x[0], x[1], 0 if x[4] == "notice" else 1))
-        for when, _, policy, period, what in points:
+        heapq.heapify(points)
+        while points:
+            when, order, what, _, policy, period = heapq.heappop(points)
+            pending = deferred[policy.id]
+            if what == 0:
+                # A notice is decided when the run actually makes it: a late run's notice
+                # gives the member the whole ``notice`` from now, so the period's end waits
+                due = policy.notice.after(at, self.book.tz)
+                deadline = max(period.end, due)
+                if due > period.end:
+                    pending[period.key] = due.isoformat()
+                    if due <= at:  # a zero notice: the deferred end is due in this run
+                        heapq.heappush(points, (due, order, 1, next(tick), policy, period))
+                for group in policy.groups:
+                    made += self._notices(policy, period, group, at, profiles, deadline=deadline)
+                continue
+            waits = pending.get(period.key)
+            if waits is not None and datetime.fromisoformat(waits) > when:
+                continue  # deferred: a late notice; its end comes at ``due``
+            pending.pop(period.key, None)
             for group in policy.groups:
-                if what == "notice":
-                    made += self._notices(policy, period, group, when, profiles)
-                else:
-                    made += self._period_end(policy, period, group, when, profiles)
+                made += self._period_end(policy, period, group, when, profiles)
+        for policy in self.book.policies_of(Eviction):
+            key = f"eviction:{policy.id}:deferred"
+            if deferred[policy.id] or self.store.get_state(key) not in (None, "{}"):
+                self.store.set_state(key, json.dumps(deferred[policy.id], sort_keys=True))
         made += self._decide_at(at, profiles)
         self.store.set_state("last_run_at", at.isoformat())
         return made
+
+    def _deferred_ends(self, policy: Eviction) -> dict[str, str]:
+        """Periods of ``policy`` whose end waits for a late notice: period key -> when."""
+        raw = self.store.get_state(f"eviction:{policy.id}:deferred")
+        loaded = json.loads(raw) if raw else {}
+        return {str(k): str(v) for k, v in loaded.items()}
 
     def _decide_at(self, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
         """Welcome, revival, admission and ladder decisions at ``at``, to a fixed point.
@@ -353,11 +398,19 @@ class Engine:
         )
 
     def _notices(
-        self, policy: Eviction, period: Period, group: str, at: datetime, profiles: Mapping[str, Member]
+        self,
+        policy: Eviction,
+        period: Period,
+        group: str,
+        at: datetime,
+        profiles: Mapping[str, Member],
+        *,
+        deadline: datetime,
     ) -> list[Decision]:
         made: list[Decision] = []
         for ms in self.store.memberships(group=group):
-            if not ms.present or ms.joined_at > at:
+            # who joined after the notice time waits for the next period, late run or not
+            if not ms.present or ms.joined_at > min(at, period.notice_at):
                 continue
             ctx = self._context(
                 ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
@@ -367,7 +420,7 @@ class Engine:
                 continue
             d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
             after = ms.model_copy(update={"status": "notified"})
-            self._apply(made, d, ms, after, profiles, deadline=period.end)
+            self._apply(made, d, ms, after, profiles, deadline=deadline)
         return made
 
     def _period_end(
@@ -391,7 +444,7 @@ class Engine:
             else:
                 d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
                 after = ms.model_copy(update={"status": "active"})
-            self._apply(made, d, ms, after, profiles, deadline=period.end)
+            self._apply(made, d, ms, after, profiles, deadline=max(period.end, at))
         return made
 
     def _welcomes(

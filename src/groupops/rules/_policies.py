@@ -66,8 +66,10 @@ class Eviction(_Policy):
 
     Periods end at each occurrence of ``schedule``. At ``end - notice`` members who meet
     ``when`` get a notice; at ``end`` those who were noticed and still meet it are evicted,
-    the others are spared. Members within ``grace`` of joining (or revival) at the period's
-    end, and members meeting ``exempt``, are neither noticed nor evicted.
+    the others are spared. A notice given late (by a late run) moves that period's end
+    for its members to ``notice`` after the notice was given. Members within ``grace`` of
+    joining (or revival) at the period's end, and members meeting ``exempt``, are neither
+    noticed nor evicted.
     """
 
     type: Literal["eviction"] = "eviction"
