@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +21,7 @@ from pydantic import (
 )
 
 from .rules._explain import Explanation
+from .rules._time import Instant
 
 __all__ = [
     "ACTIONS",
@@ -118,11 +118,11 @@ class Membership(_Frozen):
     group: Id
     role: str = "member"
     status: MembershipStatus = "active"
-    joined_at: AwareDatetime
-    left_at: AwareDatetime | None = None
-    evicted_at: AwareDatetime | None = None
-    revived_at: AwareDatetime | None = None
-    promoted_at: AwareDatetime | None = None
+    joined_at: Instant
+    left_at: Instant | None = None
+    evicted_at: Instant | None = None
+    revived_at: Instant | None = None
+    promoted_at: Instant | None = None
     revivals: int = Field(default=0, ge=0)
     role_changes: int = Field(default=0, ge=0)
     locked: bool = False
@@ -144,7 +144,7 @@ class Event(_Frozen):
     kind: Annotated[str, AfterValidator(_non_empty_id)]
     member: Id
     group: Id | None = None
-    at: AwareDatetime
+    at: Instant
     value: FiniteFloat = 1.0
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -188,7 +188,7 @@ class Decision(_Frozen):
     action: str
     member: str
     group: str
-    at: AwareDatetime
+    at: Instant
     period: str
     explanation: Explanation | None = None
     revision: str = ""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag
 
 from ._conditions import Condition, Scope, _Rule
-from ._time import Duration, DurationField, ScheduleField
+from ._time import Duration, DurationField, Instant, ScheduleField
 
 __all__ = [
     "POLICY_TYPES",
@@ -75,7 +75,7 @@ class Eviction(_Policy):
     type: Literal["eviction"] = "eviction"
     groups: tuple[GroupRef, ...] = Field(min_length=1)
     schedule: ScheduleField
-    start: AwareDatetime | None = None
+    start: Instant | None = None
     notice: DurationField = Duration(2, "d")
     grace: DurationField | None = None
     exempt: Condition | None = None
