@@ -198,7 +198,8 @@ def test_an_action_the_platform_cannot_do_becomes_an_operator_task():
     engine = _engine(wecom)
     engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
     engine.run(T0)
-    made = engine.run(T0 + timedelta(days=3, hours=12)).decisions
+    late = T0 + timedelta(days=3, hours=12)  # a late run notices; the eviction waits the 2h notice
+    made = engine.run(late).decisions + engine.run(late + timedelta(hours=2)).decisions
     assert [d.action for d in made] == ["notice", "evict"]
     evict = made[1]
     msgs = engine.store.messages(decision=evict.id)
@@ -216,7 +217,9 @@ def test_a_quota_holds_messages_back_and_records_why():
     engine = _engine(limited)
     engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
     engine.run(T0)
-    engine.run(T0 + timedelta(days=3, hours=12))  # notice + evict for m2: two messages
+    late = T0 + timedelta(days=3, hours=12)
+    engine.run(late)  # notice for m2 (late), then its eviction 2h later: two messages
+    engine.run(late + timedelta(hours=2))
     report = engine.deliver(T0 + timedelta(days=4))
     assert len(report.delivered) == 1 and len(report.held) == 1
     [held] = engine.store.messages(status="held")

@@ -278,3 +278,86 @@ def test_a_run_late_by_several_periods_notices_once_for_the_latest():
     [evict] = engine.run(run_at + timedelta(days=2)).decisions
     assert (evict.action, evict.period) == ("evict", latest)
     go.testing.assert_invariants(engine)
+
+
+# -- item 6: explaining the past uses the membership as it was ---------------------------------------
+
+
+def _season_engine(store: go.Store | str) -> go.Engine:
+    import _season
+
+    engine = go.Engine(_season.book(), store=store, entry_points=False)
+    engine.ingest(_season.events())
+    for at in _season.run_times():
+        engine.run(at)
+    return engine
+
+
+def _verdict(report: go.ExplainReport) -> bool:
+    """What the explanation says the decision should have been: the first section's
+    verdict (to stay / to come back / invited / to be promoted / to keep the role)."""
+    return report.sections[0].explanation.passed
+
+
+_EXPECTED_VERDICT = {"notice": False, "evict": False, "spare": True, "revive": True, "promote": True,
+                     "demote": False, "invite": True}
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_explain_at_a_past_decision_gives_that_decision_s_verdict(tmp_path, store):
+    engine = _season_engine(go.MemoryStore() if store == "memory" else str(tmp_path / "season.db"))
+    decisions = engine.decisions()
+    assert {d.action for d in decisions} >= {"notice", "evict", "spare", "revive", "promote", "demote"}
+    for d in decisions:
+        report = engine.explain(d.member, d.group, d.policy, d.at)
+        assert _verdict(report) is _EXPECTED_VERDICT[d.action], (d.member, d.action, d.at)
+        assert "no_history" not in [n.kind for n in report.notes]
+
+
+def test_explain_a_revival_that_happened_before_a_second_eviction():
+    engine = _season_engine(go.MemoryStore())
+    # b: evicted 20 Sep, revived 23 Sep, evicted again 4 Oct (no second revival allowed)
+    assert engine.membership("b", "camp").status == "evicted"
+    [revived] = engine.decisions(member="b", action="revive")
+    report = engine.explain("b", "camp", "comeback", revived.at)
+    assert report.sections[0].explanation.passed
+    notes = {n.kind: n.values for n in report.notes}
+    assert notes["revivals"] == {"used": "0", "max": "1"}
+    assert notes["window"]["deadline"].startswith("2026-10-04T21:00")  # 14d after 20 Sep 21:00
+    # today the revival is used up, and the window of the second eviction has closed
+    today = engine.explain("b", "camp", "comeback", datetime(2026, 11, 2, 9, tzinfo=TZ))
+    assert {n.kind: n.values for n in today.notes}["revivals"] == {"used": "1", "max": "1"}
+
+
+def test_explain_the_ladder_before_a_promotion_uses_the_role_held_then():
+    engine = _season_engine(go.MemoryStore())
+    [promoted] = engine.decisions(member="a", action="promote")
+    before = engine.explain("a", "camp", "roles", promoted.at - timedelta(days=1))
+    assert [(s.kind, s.values) for s in before.sections] == [("promote", {"role": "active"})]
+    now = engine.explain("a", "camp", "roles", datetime(2026, 11, 2, 9, tzinfo=TZ))
+    assert ("promote", {"role": "active"}) not in [(s.kind, s.values) for s in now.sections]
+
+
+def test_an_old_database_without_history_falls_back_to_the_current_membership(tmp_path):
+    import sqlite3
+
+    from groupops.plugins.sqlite import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("PRAGMA user_version = 1")
+    revived = go.Membership(member="m1", group="camp", joined_at=SUNDAY - timedelta(weeks=8),
+                            evicted_at=SUNDAY - timedelta(weeks=1), revived_at=SUNDAY, revivals=1)
+    conn.execute("INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)",
+                 ("m1", "camp", "active", revived.model_dump_json()))
+    conn.commit()
+    conn.close()
+    engine = _engine(WEEKLY, store=str(path))  # migrates to the version with history
+    assert engine.store.membership_history("m1", "camp") == []
+    report = engine.explain("m1", "camp", "weekly", SUNDAY - timedelta(weeks=4))
+    [note] = [n for n in report.notes if n.kind == "no_history"]
+    assert note.text() == (
+        "no membership history reaches back to 2026-10-11T20:00:00+08:00: shown with the current membership"
+    )
+    assert "2026-10-11" in note.text("zh") and "当前成员状态" in note.text("zh")

@@ -65,12 +65,12 @@ def test_wal_mode_and_connection_settings(path: Path) -> None:
 
 
 def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 2
     conn = raw(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"events", "members", "memberships", "decisions", "outbox", "state"} <= names
+        assert {"events", "members", "memberships", "membership_history", "decisions", "outbox", "state"} <= names
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {
             "decisions_policy_member",
@@ -80,9 +80,27 @@ def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
             "outbox_decision",
             "outbox_member",
             "memberships_grp",
+            "membership_history_key",
         } <= indexes
     finally:
         conn.close()
+
+
+def test_a_version_1_file_gains_an_empty_membership_history(path: Path) -> None:
+    conn = raw(path)
+    for statement in sqlite_module.MIGRATIONS[0].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.membership_history("m1", "g1") == []
+    finally:
+        store.close()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_reopening_does_not_touch_the_schema(path: Path) -> None:
@@ -114,22 +132,23 @@ def test_migrations_run_in_order_in_one_transaction(path: Path, monkeypatch: pyt
     v1 = SQLiteStore(path)
     v1.set_state("cursor", "1")
     v1.close()
-    # a broken second migration leaves the file as it was
+    current = sqlite_module.SCHEMA_VERSION
+    # a broken next migration leaves the file as it was
     broken = "CREATE TABLE extra (x TEXT);\nTHIS IS NOT SQL;"
     monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS, broken))
-    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(sqlite_module, "SCHEMA_VERSION", current + 1)
     with pytest.raises(StoreError, match="migrate"):
         SQLiteStore(path)
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == current
         assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
     # a good one is applied once, and the data survives it
     good = "CREATE TABLE extra (x TEXT);\nINSERT INTO extra VALUES ('migrated');"
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS[:1], good))
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", (*sqlite_module.MIGRATIONS[:current], good))
     for _ in range(2):
         SQLiteStore(path).close()
     with raw(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
         assert conn.execute("SELECT x FROM extra").fetchall() == [("migrated",)]
     v2 = SQLiteStore(path)
     assert v2.get_state("cursor") == "1"

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from ._errors import InputError, Problem, RuleError, UnknownGroupError, UnknownMemberError
 from ._messaging import Messenger, Quota, can_carry_out
-from ._model import Decision, Event, Member, Membership, decision_id
+from ._model import Decision, Event, Member, Membership, MembershipChange, decision_id
 from ._outbox import OutboxMessage
 from ._reports import (
     DeliveryReport,
@@ -210,12 +210,24 @@ class Engine:
             if ms is None or not ms.present or event.at < ms.joined_at:
                 return
             ms = ms.model_copy(update={"status": "left", "left_at": event.at})
-        self.store.put_membership(ms)
+        self._record(ms, event.at)
 
-    def put_membership(self, membership: Membership) -> None:
-        """Insert or replace a membership directly (set a role, lock it, import state)."""
+    def put_membership(self, membership: Membership, *, at: datetime | None = None) -> None:
+        """Insert or replace a membership directly (set a role, lock it, import state).
+
+        The change is kept in the membership's history as taking effect at ``at``
+        (default: the latest moment the membership names, such as its ``joined_at``)."""
         self.book.group(membership.group)
-        self.store.put_membership(membership)
+        self._record(membership, at if at is not None else _latest_moment(membership))
+
+    def _record(self, membership: Membership, at: datetime, decision: str | None = None) -> None:
+        """Put the membership, keeping the change in its history (if the store keeps one)."""
+        change = MembershipChange(at=at, membership=membership, decision=decision)
+        record = getattr(self.store, "record_membership", None)
+        if record is None:  # a store written before membership history
+            self.store.put_membership(membership)
+        else:
+            record(change)
 
     def _sync(self) -> None:
         """Bring the in-memory facts up to date with events stored since the last sync
@@ -257,7 +269,10 @@ class Engine:
         if not dry_run:
             for d in made:
                 self.plugins.observe(d, self)
-        return RunReport(at=at, decisions=tuple(made), dry_run=dry_run, revision=self.book.revision)
+        # reported in the book's zone itself (its name, e.g. CST, for display); the run
+        # compared instants
+        shown = at.astimezone(self.book.tz)
+        return RunReport(at=shown, decisions=tuple(made), dry_run=dry_run, revision=self.book.revision)
 
     def _decide_all(self, at: datetime) -> list[Decision]:
         made: list[Decision] = []
@@ -608,7 +623,7 @@ class Engine:
         if not self.store.add_decision(decision):
             return
         if after is not None:
-            self.store.put_membership(after)
+            self._record(after, decision.at, decision.id)
         subject = about or after or before
         assert subject is not None, "a decision is about a membership"
         context = self._message_context(decision, subject, profiles, deadline=deadline)
@@ -850,14 +865,17 @@ class Engine:
         requirement, the observed value, met or not, and notes (grace, the period's end,
         the revival window), each in English or Chinese (:meth:`ExplainReport.render`).
 
-        Events count up to ``at``; the membership (role, status, join and eviction
-        times) is the one stored now, so an ``at`` in the past shows that day's numbers
-        against today's membership, not a replay of that day. Nothing is recorded."""
+        Events count up to ``at``, and the membership (role, status, join and eviction
+        times) is the one in effect at ``at`` as the policy saw it then, read from the
+        store's membership history: at the instant of a recorded decision, the report
+        gives that decision's verdict. Where the store keeps no history that far back (a
+        database older than the history), the current membership is used and a
+        ``no_history`` note says so. Nothing is recorded."""
         at = to_zone(at, self.book.tz)
         self.book.group(group)
         p = self.book.policy(policy)
         self._sync()
-        ms = self.store.get_membership(member, group)
+        ms, known = self._membership_then(member, group, p.id, at)
         profile = self.store.get_member(member)
         if ms is None and profile is None and not self._community.history(member).kinds():
             raise UnknownMemberError(member)
@@ -866,6 +884,8 @@ class Engine:
         profiles = {member: profile} if profile is not None else {}
         sections: list[Section] = []
         notes: list[Note] = []
+        if not known:
+            notes.append(Note(kind="no_history", values={"at": at.isoformat()}))
         if isinstance(p, Eviction):
             period = eviction_period(p, self.book.tz, at)
             ctx = self._context(
@@ -926,6 +946,38 @@ class Engine:
             notes=tuple(notes),
         )
 
+    def _membership_then(
+        self, member: str, group: str, policy: str, at: datetime
+    ) -> tuple[Membership | None, bool]:
+        """The membership as ``policy`` saw it at ``at``, and whether the store's history
+        says so (False: the current membership stands in for a past it did not keep).
+
+        In effect at ``at``: the last change before ``at``, or at ``at`` itself unless a
+        decision of ``policy`` made it (a decision is explained on the membership it was
+        made on). From the last recorded change on, the current membership holds."""
+        current = self.store.get_membership(member, group)
+        history = getattr(self.store, "membership_history", None)
+        changes: list[MembershipChange] = history(member, group) if history is not None else []
+        if not changes:
+            return current, current is None
+        if at >= changes[-1].at and not self._made_by(changes[-1], policy, at):
+            return current, True
+        then = [c for c in changes if c.at < at or (c.at == at and not self._made_by(c, policy, at))]
+        if then:
+            return then[-1].membership, True
+        # before the first recorded change: not a member yet, unless the membership is
+        # older than the history (a database that kept none before)
+        first = changes[0]
+        if first.decision is None and first.membership.joined_at >= first.at:
+            return None, True
+        return current, False
+
+    def _made_by(self, change: MembershipChange, policy: str, at: datetime) -> bool:
+        if change.decision is None or change.at != at:
+            return False
+        d = self.store.get_decision(change.decision)
+        return d is not None and d.policy == policy
+
     # -- queries ---------------------------------------------------------------------
 
     def decisions(self, **filters: str) -> list[Decision]:
@@ -956,6 +1008,10 @@ def _describe(error: BaseException) -> str:
 
 def _latest(*moments: datetime | None) -> datetime:
     return max(m for m in moments if m is not None)
+
+
+def _latest_moment(ms: Membership) -> datetime:
+    return _latest(ms.joined_at, ms.left_at, ms.evicted_at, ms.revived_at, ms.promoted_at)
 
 
 def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | Member:

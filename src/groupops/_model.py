@@ -32,6 +32,7 @@ __all__ = [
     "Id",
     "Member",
     "Membership",
+    "MembershipChange",
     "MembershipStatus",
     "decision_id",
 ]
@@ -133,6 +134,19 @@ class Membership(_Frozen):
         return self.status in ("active", "notified")
 
 
+class MembershipChange(_Frozen):
+    """One state a membership took, and the instant it took effect: what a store's
+    membership history holds.
+
+    ``decision`` is the id of the decision that made the change, or None for a change
+    from an event (``joined``, ``left``) or one put directly.
+    """
+
+    at: Instant
+    membership: Membership
+    decision: str | None = None
+
+
 class Event(_Frozen):
     """Something that happened: a check-in, a purchase, a violation, a join.
 
@@ -181,6 +195,13 @@ class Decision(_Frozen):
     book that made the decision. ``status`` is ``applied`` (recorded, its membership
     change and messages with it), ``vetoed`` (recorded alone: a plugin vetoed it, saying
     ``veto_reason``) or ``preview`` (a dry run: nothing was recorded).
+
+    ``explanation`` is the evaluated requirement tree of the policy's own condition when
+    the decision was made: an eviction's ``when`` for ``notice``, ``evict`` and
+    ``spare`` (it says who is at risk, so it passed for a notice or an eviction and
+    failed for a spare); the next step's ``promote`` for ``promote``; the current step's
+    ``keep`` for ``demote``; the policy's ``when`` for ``revive`` and ``invite``. It is
+    None for a decision without a condition (``welcome``). :meth:`reasons` words it.
     """
 
     id: str

@@ -105,6 +105,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "window": "revival window closes {deadline}",
         "revivals": "revivals used: {used} of {max}",
         "welcome": "welcomes members within {within} of joining; nothing to meet",
+        "no_history": "no membership history reaches back to {at}: shown with the current membership",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -114,6 +115,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "window": "复活窗口于 {deadline} 关闭",
         "revivals": "已复活 {used} 次，上限 {max} 次",
         "welcome": "入群 {within} 内欢迎；无需满足条件",
+        "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
     },
 }
 
@@ -147,7 +149,8 @@ class Note(_Report):
     """A fact beside the requirement table (grace, the period's end, the revival window).
 
     ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
-    ``revivals``, ``welcome``; ``values`` fill its text."""
+    ``revivals``, ``welcome``, ``no_history`` (the store keeps no membership history
+    that far back, so the current membership was used); ``values`` fill its text."""
 
     kind: str
     values: dict[str, str] = Field(default_factory=dict)
