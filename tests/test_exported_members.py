@@ -40,6 +40,7 @@ PUBLIC = [
     "LadderStep",
     "Member",
     "Membership",
+    "MembershipChange",
     "MemoryStore",
     "Messenger",
     "Metric",
