@@ -2,7 +2,7 @@
 
 Loading validates everything up front and reports every problem with its path::
 
-    policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo)
+    policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo, y)
 
 A book is data of bounded shape: at most :data:`MAX_BOOK_DEPTH` levels of nesting and
 :data:`MAX_BOOK_VALUES` values once YAML aliases are expanded (a small file whose aliases
