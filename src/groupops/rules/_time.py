@@ -1,9 +1,9 @@
 """Durations (``30m``, ``12h``, ``7d``, ``2w``, ``3mo``, ``1y``) and RRULE schedules.
 
-Minutes and hours are exact elapsed time. Days, weeks, months and years (``1y`` = 12 calendar months) are calendar units in
-the rule book's time zone: ``7d`` before Sunday 20:00 is the previous Sunday 20:00 local
-time even across a daylight-saving change, and ``1mo`` after 31 January is the end of
-February (python-dateutil's relativedelta).
+Minutes and hours are exact elapsed time. Days, weeks, months and years (``1y`` = 12
+calendar months) are calendar units in the rule book's time zone: ``7d`` before Sunday
+20:00 is the previous Sunday 20:00 local time even across a daylight-saving change, and
+``1mo`` after 31 January is the end of February (python-dateutil's relativedelta).
 
 Bounds, so that a book that passes validation cannot break a run: a duration is at most
 100 years (:data:`MAX_DURATION`), and a schedule fires at most once an hour

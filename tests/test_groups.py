@@ -1,0 +1,146 @@
+"""Groups in the store: families and group fields in the rule book, seeding, history,
+the group-creation hook and ``groupops groups``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import groupops as go
+
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2026, 3, 1, tzinfo=CST)
+
+ISSUE_12_BOOK = {
+    "timezone": "Asia/Shanghai",
+    "families": [
+        {
+            "id": "welfare",
+            "kind": "general",
+            "capacity": 200,
+            "name": "{city}·XX品牌福利社 {n}群",
+            "vars": {"city": "杭州"},
+            "announcement": "每周三福利",
+            "welcome": "欢迎 {member.name} 加入 {group.name}",
+        }
+    ],
+    "groups": [
+        {"id": "w1", "name": "杭州·XX品牌福利社 1群", "kind": "general", "family": "welfare", "capacity": 200},
+        {
+            "id": "c7",
+            "name": "萌芽微创业营 第7期",
+            "kind": "general",
+            "capacity": 100,
+            "term": {"start": "2026-03-01T00:00:00+08:00", "length": "1y"},
+        },
+    ],
+}
+
+
+def book(**changes: object) -> go.RuleBook:
+    data = {**ISSUE_12_BOOK, **changes}
+    return go.RuleBook.load(data)
+
+
+# -- the rule book ------------------------------------------------------------------------
+
+
+def test_the_issue_12_book_loads_with_families_terms_and_open_kinds() -> None:
+    b = book()
+    welfare = b.family("welfare")
+    assert (welfare.kind, welfare.capacity) == ("general", 200)
+    assert welfare.group_name(2) == "杭州·XX品牌福利社 2群"
+    c7 = b.group("c7")
+    assert c7.term is not None and c7.term.end(b.tz) == datetime(2027, 3, 1, tzinfo=CST)
+    assert b.group("w1").status == "open"
+    flash = book(groups=[{"id": "f1", "kind": "flash", "ends_at": "2026-10-08T00:00:00+08:00"}])
+    assert flash.groups[0].kind == "flash"
+    assert go.RuleBook.load(b.to_data()) == b
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"groups": [{"id": "g", "family": "wefare"}]},
+            "groups[0].family: unknown family 'wefare' (families: welfare)",
+        ),
+        ({"groups": [{"id": "g", "capacity": 0}]}, "groups[0].capacity: 0: input should be greater than or equal to 1"),
+        (
+            {"families": [{"id": "welfare", "capacity": 0}]},
+            "families[0].capacity: 0: input should be greater than or equal to 1",
+        ),
+        (
+            {"families": [{"id": "welfare", "name": "{city}·XX品牌福利社 {n}群"}]},
+            "families[0].name: '{city}·XX品牌福利社 {n}群': unknown placeholder {city} "
+            "(known: {n}; declare it in families[0].vars)",
+        ),
+        (
+            {"families": [{"id": "welfare", "name": "{n}群 {brand}", "vars": {"city": "杭州"}}]},
+            "unknown placeholder {brand} (known: {n}, {city}; declare it in families[0].vars)",
+        ),
+        (
+            {"families": [{"id": "welfare"}, {"id": "welfare"}]},
+            "families[1].id: duplicate family id 'welfare'",
+        ),
+        (
+            {"groups": [{"id": "g", "status": "closed"}]},
+            "groups[0].status: 'closed': a group's status is kept by the store",
+        ),
+        (
+            {"groups": [{"id": "g", "term": {"start": "2026-03-01T00:00:00+08:00", "length": "1x"}}]},
+            "groups[0].term.length: '1x' is not a duration like '7d' (units: m, h, d, w, mo, y)",
+        ),
+        (
+            {"groups": [{"id": "g", "term": {"start": "2026-03-01T00:00:00", "length": "1y"}}]},
+            "groups[0].term.start",
+        ),
+    ],
+)
+def test_bad_families_and_groups_are_named_with_path_and_value(change: dict[str, object], message: str) -> None:
+    with pytest.raises(go.RuleError) as caught:
+        book(**change)
+    assert message in str(caught.value)
+
+
+def test_a_book_without_families_keeps_family_as_a_free_label() -> None:
+    b = go.RuleBook.load({"groups": [{"id": "camp-7", "family": "camp"}]})
+    assert b.group("camp-7").family == "camp"
+
+
+def test_the_json_schema_describes_families_and_terms() -> None:
+    schema = go.rule_book_schema()
+    assert "families" in schema["properties"]
+    family = schema["$defs"]["Family"]["properties"]
+    assert {"id", "kind", "capacity", "name", "announcement", "rules", "welcome", "vars"} <= set(family)
+    group = schema["$defs"]["Group"]["properties"]
+    assert {"term", "ends_at", "announcement", "rules", "family", "kind"} <= set(group)
+    assert "y" in schema["$defs"]["Term"]["properties"]["length"]["pattern"]
+
+
+# -- the pure change helper -----------------------------------------------------------------
+
+
+def test_change_group_returns_the_new_state_and_what_changed() -> None:
+    g = book().group("w1")
+    change = go.change_group(g, T0, decision="d-1", name="杭州·MarTech交流群", capacity=200)
+    assert change.group.name == "杭州·MarTech交流群" and change.group.id == "w1"
+    assert change.fields == ("name",) and change.decision == "d-1" and change.source == "decision"
+    assert g.name == "杭州·XX品牌福利社 1群"  # values are frozen: the old state is untouched
+    closed = go.change_group(change.group, T0 + timedelta(days=1), status="closed")
+    assert (closed.group.status, closed.source) == ("closed", "host")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"status": "archived"}, "status"),
+        ({"capacity": 0}, "capacity"),
+        ({"id": "w2"}, "id: a group's id cannot change (from 'w1' to 'w2')"),
+        ({"colour": "red"}, "colour: 'colour' is not a field of a group"),
+    ],
+)
+def test_change_group_refuses_bad_changes_by_name(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        go.change_group(book().group("w1"), T0, **fields)
