@@ -16,7 +16,17 @@ from typing import Any
 
 import pytest
 
-from groupops import Decision, Event, Explanation, Group, GroupChange, Member, Membership, MembershipChange, change_group
+from groupops import (
+    Decision,
+    Event,
+    Explanation,
+    Group,
+    GroupChange,
+    Member,
+    Membership,
+    MembershipChange,
+    change_group,
+)
 from groupops._outbox import OutboxMessage
 from groupops.plugins._store import Store
 from groupops.plugins.memory import MemoryStore
