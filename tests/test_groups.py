@@ -144,3 +144,79 @@ def test_change_group_returns_the_new_state_and_what_changed() -> None:
 def test_change_group_refuses_bad_changes_by_name(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         go.change_group(book().group("w1"), T0, **fields)
+
+
+# -- seeding and names in messages, on a real SQLite file ------------------------------------
+
+WELCOME = {"id": "hello", "type": "welcome", "groups": ["w1"], "templates": {"welcome": "欢迎加入{group.name}"}}
+
+
+def sqlite_engine(path: object, b: go.RuleBook) -> go.Engine:
+    return go.Engine(b, store=str(path), entry_points=False)
+
+
+def joined(member: str, at: datetime) -> go.Event:
+    return go.Event(id=f"join-{member}", kind="joined", member=member, group="w1", at=at)
+
+
+def test_a_run_seeds_the_books_groups_into_the_store(tmp_path) -> None:
+    db = tmp_path / "g.db"
+    with sqlite_engine(db, book()) as engine:
+        engine.run(T0)
+        assert [g.id for g in engine.store.groups()] == ["c7", "w1"]
+        w1 = engine.store.get_group("w1")
+        assert w1 is not None and (w1.status, w1.family, w1.capacity) == ("open", "welfare", 200)
+        [seeded] = engine.store.group_history("w1")
+        assert (seeded.at, seeded.source, seeded.decision) == (T0, "book", None)
+        engine.run(T0 + timedelta(days=1))  # the same book: nothing more is recorded
+        assert len(engine.store.group_history("w1")) == 1
+    store = go.SQLiteStore(db)  # and it is on the file
+    try:
+        assert [g.id for g in store.groups(family="welfare")] == ["w1"]
+    finally:
+        store.close()
+
+
+def test_a_changed_book_updates_the_fields_it_changed_and_keeps_groups_it_dropped(tmp_path) -> None:
+    db = tmp_path / "g.db"
+    with sqlite_engine(db, book()) as engine:
+        engine.run(T0)
+        # a decision renamed c7 at run time (issue 15's repurpose will do this)
+        c7 = engine.store.get_group("c7")
+        assert c7 is not None
+        engine.store.record_group(go.change_group(c7, T0 + timedelta(hours=1), decision="d-r", name="MarTech"))
+    changed = {
+        **ISSUE_12_BOOK,
+        "groups": [
+            {**ISSUE_12_BOOK["groups"][0], "capacity": 150, "announcement": "本周三福利"},  # type: ignore[dict-item]
+            {**ISSUE_12_BOOK["groups"][1], "capacity": 120},  # type: ignore[dict-item]
+        ],
+    }
+    later = T0 + timedelta(days=2)
+    with sqlite_engine(db, go.RuleBook.load(changed)) as engine:
+        engine.run(later)
+        w1 = engine.store.get_group("w1")
+        assert w1 is not None and (w1.capacity, w1.announcement) == (150, "本周三福利")
+        last = engine.store.group_history("w1")[-1]
+        assert (last.at, last.source, set(last.fields)) == (later, "book", {"capacity", "announcement"})
+        c7 = engine.store.get_group("c7")
+        # the book changed c7's capacity, not its name: the rename made at run time stays
+        assert c7 is not None and (c7.name, c7.capacity) == ("MarTech", 120)
+    only_w1 = {**changed, "groups": changed["groups"][:1]}
+    with sqlite_engine(db, go.RuleBook.load(only_w1)) as engine:
+        engine.run(later + timedelta(days=1))
+        assert [g.id for g in engine.store.groups()] == ["c7", "w1"]  # c7 stays
+
+
+def test_messages_use_the_groups_current_name_from_the_store(tmp_path) -> None:
+    b = book(policies=[WELCOME])
+    with sqlite_engine(tmp_path / "g.db", b) as engine:
+        engine.ingest([joined("m1", T0)])
+        engine.run(T0 + timedelta(minutes=1))
+        w1 = engine.store.get_group("w1")
+        assert w1 is not None
+        engine.store.record_group(go.change_group(w1, T0 + timedelta(hours=1), decision="d-r", name="杭州·MarTech交流群"))
+        engine.ingest([joined("m2", T0 + timedelta(hours=2))])
+        engine.run(T0 + timedelta(hours=2, minutes=1))
+        texts = {m.member: m.text for m in engine.store.messages()}
+    assert texts == {"m1": "欢迎加入杭州·XX品牌福利社 1群", "m2": "欢迎加入杭州·MarTech交流群"}

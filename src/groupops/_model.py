@@ -39,6 +39,7 @@ from .rules._time import DurationField, as_instant
 
 __all__ = [
     "ACTIONS",
+    "BOOK_GROUP_FIELDS",
     "EARLIEST_TIME",
     "LATEST_TIME",
     "MAX_DATA_DEPTH",
