@@ -220,3 +220,83 @@ def test_messages_use_the_groups_current_name_from_the_store(tmp_path) -> None:
         engine.run(T0 + timedelta(hours=2, minutes=1))
         texts = {m.member: m.text for m in engine.store.messages()}
     assert texts == {"m1": "欢迎加入杭州·XX品牌福利社 1群", "m2": "欢迎加入杭州·MarTech交流群"}
+
+
+# -- the group-creation hook -----------------------------------------------------------------
+
+
+class Platform:
+    """A host that creates groups on its platform (a real plugin, through pluggy)."""
+
+    def __init__(self, answer: object = "wecom-chat-42") -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, str, int, datetime]] = []
+
+    @go.hookimpl
+    def groupops_create_group(self, family, name, book, number, at):  # type: ignore[no-untyped-def]
+        assert isinstance(book, go.RuleBook)
+        self.calls.append((family.id, name, number, at))
+        return self.answer
+
+
+class NotMine:
+    @go.hookimpl
+    def groupops_create_group(self, family, name, book, number, at):  # type: ignore[no-untyped-def]
+        return None
+
+
+def test_hook_create_group_keeps_the_group_the_host_created(tmp_path) -> None:
+    host = Platform()
+    with go.Engine(book(), store=str(tmp_path / "g.db"), plugins=[NotMine(), host], entry_points=False) as engine:
+        engine.run(T0)  # seeds w1, the family's first group
+        made = go.create_group(engine, "welfare", T0 + timedelta(days=1), decision="d-route")
+        assert host.calls == [("welfare", "杭州·XX品牌福利社 2群", 2, T0 + timedelta(days=1))]
+        assert made.task is None and made.plugin is not None and made.number == 2
+        stored = engine.store.get_group("wecom-chat-42")
+        assert stored == made.group
+        assert stored is not None and (stored.name, stored.family, stored.kind, stored.capacity, stored.status) == (
+            "杭州·XX品牌福利社 2群", "welfare", "general", 200, "open"
+        )
+        assert stored.announcement == "每周三福利" and stored.welcome == "欢迎 {member.name} 加入 {group.name}"
+        [created] = engine.store.group_history("wecom-chat-42")
+        assert (created.decision, created.source) == ("d-route", "decision")
+        assert [g.id for g in engine.store.groups(family="welfare", status="open")] == ["w1", "wecom-chat-42"]
+        assert engine.store.messages() == []
+
+
+def test_hook_create_group_unanswered_queues_one_operator_task(tmp_path) -> None:
+    with go.Engine(book(), store=str(tmp_path / "g.db"), plugins=[NotMine()], entry_points=False) as engine:
+        engine.run(T0)
+        first = go.create_group(engine, "welfare", T0 + timedelta(days=1))
+        again = go.create_group(engine, "welfare", T0 + timedelta(days=2))
+        assert first.group is None and first.task is not None and again.task is not None
+        assert first.task.key == again.task.key == "create_group:welfare:2"
+        [task] = engine.store.messages()
+        assert (task.action, task.recipient) == ("task", "operators")
+        assert "杭州·XX品牌福利社 2群" in task.text
+        assert [g.id for g in engine.store.groups(family="welfare")] == ["w1"]  # nothing until it exists
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("", "returned '' from groupops_create_group: a group id is a non-empty string"),
+        (42, "returned 42 from groupops_create_group"),
+        ("w1", "returned 'w1' from groupops_create_group, an id the store already holds"),
+    ],
+)
+def test_hook_create_group_bad_answers_are_plugin_errors_and_record_nothing(
+    tmp_path, answer: object, message: str
+) -> None:
+    with go.Engine(book(), store=str(tmp_path / "g.db"), plugins=[Platform(answer)], entry_points=False) as engine:
+        engine.run(T0)
+        with pytest.raises(go.PluginError, match=message) as caught:
+            go.create_group(engine, "welfare", T0)
+        assert caught.value.hook == "groupops_create_group"
+        assert [g.id for g in engine.store.groups()] == ["c7", "w1"] and engine.store.messages() == []
+
+
+def test_create_group_names_an_unknown_family() -> None:
+    with go.Engine(book(), entry_points=False) as engine:
+        with pytest.raises(go.RuleError, match="family: unknown family 'wefare' \\(families: welfare\\)"):
+            go.create_group(engine, "wefare", T0)

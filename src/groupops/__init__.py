@@ -22,6 +22,7 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._examples import example_path
+from ._groups import GroupCreation, create_group
 from ._messaging import ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
     ACTIONS,
@@ -119,6 +120,7 @@ __all__ = [
     "Family",
     "Group",
     "GroupChange",
+    "GroupCreation",
     "GroupOpsError",
     "GroupStatus",
     "History",
@@ -167,6 +169,7 @@ __all__ = [
     "admission_check",
     "can_carry_out",
     "change_group",
+    "create_group",
     "decision_id",
     "dump_rule_book",
     "evaluate",

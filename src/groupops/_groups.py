@@ -13,6 +13,9 @@ instant it took effect. Seeding reconciles the two at each run:
 
 What the book last declared for each group is kept in the store's run state under
 ``groups:declared:<id>``, in the same transaction as the change.
+
+:func:`create_group` opens the next group of a family: through the
+``groupops_create_group`` hook when a plugin answers, else as an operator task.
 """
 
 from __future__ import annotations
@@ -20,13 +23,26 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
+from ._errors import PluginError, Problem, RuleError
+from ._messaging import can_carry_out
 from ._model import BOOK_GROUP_FIELDS, Group, GroupChange, change_group
+from ._outbox import OutboxMessage
 from .plugins._store import Store
 from .rules._book import RuleBook
 
-__all__ = ["current_group", "declared_fields", "seed_changes", "seed_groups"]
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["GroupCreation", "create_group", "current_group", "declared_fields", "seed_changes", "seed_groups"]
+
+_TASK_TEXT = {
+    "en": "Please create the group {name!r} (family {family!r}, group {number}) and add it to groupops.",
+    "zh": "请创建群「{name}」（{family} 系列第 {number} 个群），并登记到 groupops。",
+}
 
 _DECLARED = "groups:declared:"
 
@@ -95,3 +111,119 @@ def current_group(store: Store, group: Group) -> Group:
     get = getattr(store, "get_group", None)
     found = get(group.id) if get is not None else None
     return found if isinstance(found, Group) else group
+
+
+class GroupCreation(BaseModel):
+    """What :func:`create_group` did: ``group`` is the new group as the store now keeps
+    it (a plugin created it on the platform, ``plugin`` names which), or None and
+    ``task`` is the operator task queued because no plugin answered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: str
+    name: str
+    number: int
+    group: Group | None = None
+    plugin: str | None = None
+    task: OutboxMessage | None = None
+
+
+def create_group(
+    engine: Engine,
+    family: str,
+    at: datetime,
+    *,
+    decision: str | None = None,
+    vars: Mapping[str, str] | None = None,
+) -> GroupCreation:
+    """Open the next group of ``family`` at ``at``, in one store transaction.
+
+    Its number is one more than the groups of the family the store holds (whatever their
+    status), its name the family's pattern with ``{n}``, the family's ``vars`` and
+    ``vars``. The ``groupops_create_group`` hook is asked to create it on the platform;
+    the id a plugin returns is kept in the store (open, with the family's kind,
+    capacity, announcement, rules and welcome; history source ``decision`` when
+    ``decision`` is given, else ``host``). When no plugin answers, an operator task is
+    queued instead (to the operators of the family's groups, else ``operators``), keyed
+    by family and number so that asking again before the group exists queues nothing
+    more; nothing is kept in the store until the group exists (the host records it, or
+    the rule book names it).
+
+    Raises :class:`RuleError` for a family the book does not declare, and
+    :class:`PluginError` when a plugin fails or returns an id the store already holds.
+    """
+    book = engine.book
+    try:
+        fam = book.family(family)
+    except KeyError as exc:
+        raise RuleError([Problem("family", str(exc.args[0]))]) from None
+    store = engine.store
+    with store.transaction():
+        siblings = store.groups(family=fam.id)
+        number = len(siblings) + 1
+        try:
+            name = fam.group_name(number, **dict(vars or {}))
+        except KeyError as exc:
+            raise RuleError([Problem("vars", str(exc.args[0]))]) from None
+        answer = engine.plugins.create_group(fam, name, book, number, at)
+        if answer is None:
+            task = _creation_task(engine, fam.id, name, number, siblings, at, decision)
+            store.add_messages([task])
+            return GroupCreation(family=fam.id, name=name, number=number, task=task)
+        group_id, plugin = answer
+        if store.get_group(group_id) is not None:
+            raise PluginError(
+                f"plugin {plugin!r} returned {group_id!r} from groupops_create_group, "
+                "an id the store already holds",
+                plugin=plugin,
+                hook="groupops_create_group",
+            )
+        group = Group(
+            id=group_id,
+            name=name,
+            kind=fam.kind,
+            capacity=fam.capacity,
+            family=fam.id,
+            announcement=fam.announcement,
+            rules=fam.rules,
+            welcome=fam.welcome,
+            vars={**fam.vars, **dict(vars or {})},
+        )
+        store.record_group(
+            GroupChange(
+                at=at,
+                group=group,
+                fields=BOOK_GROUP_FIELDS,
+                decision=decision,
+                source="decision" if decision is not None else "host",
+            )
+        )
+    return GroupCreation(family=fam.id, name=name, number=number, group=group, plugin=plugin)
+
+
+def _creation_task(
+    engine: Engine,
+    family: str,
+    name: str,
+    number: int,
+    siblings: list[Group],
+    at: datetime,
+    decision: str | None,
+) -> OutboxMessage:
+    operators = sorted({op for g in siblings for op in g.operators}) or ["operators"]
+    via = next((n for n, m in engine.messengers.items() if can_carry_out(m, "task")), engine.default_messenger)
+    key = f"create_group:{family}:{number}"
+    text = _TASK_TEXT[engine.book.locale].format(name=name, family=family, number=number)
+    # one task, to the first operator: a group is created once, by one person
+    return OutboxMessage(
+        key=key,
+        decision=decision or key,
+        messenger=via,
+        action="task",
+        member=operators[0],
+        group=f"{family}:{number}",
+        recipient=operators[0],
+        text=text,
+        created_at=at,
+        next_at=at,
+    )
