@@ -211,7 +211,8 @@ def _creation_task(
     decision: str | None,
 ) -> OutboxMessage:
     operators = sorted({op for g in siblings for op in g.operators}) or ["operators"]
-    via = next((n for n, m in engine.messengers.items() if can_carry_out(m, "task")), engine.default_messenger)
+    tasks = (n for n, m in engine.messengers.items() if can_carry_out(m, "task"))
+    via = next(tasks, engine.default_messenger)
     key = f"create_group:{family}:{number}"
     text = _TASK_TEXT[engine.book.locale].format(name=name, family=family, number=number)
     # one task, to the first operator: a group is created once, by one person

@@ -17,9 +17,9 @@ from . import hookspecs
 from .hookspecs import PROJECT
 
 if TYPE_CHECKING:
-    from .._engine import Engine
     from datetime import datetime
 
+    from .._engine import Engine
     from .._model import Decision, Family, Membership
     from .._outbox import OutboxMessage
     from ..rules._book import RuleBook
