@@ -3,9 +3,15 @@ the group-creation hook and ``groupops groups``."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+import yaml
 
 import groupops as go
 
@@ -300,3 +306,68 @@ def test_create_group_names_an_unknown_family() -> None:
     with go.Engine(book(), entry_points=False) as engine:
         with pytest.raises(go.RuleError, match="family: unknown family 'wefare' \\(families: welfare\\)"):
             go.create_group(engine, "wefare", T0)
+
+
+# -- groupops groups, the real CLI in a subprocess -------------------------------------------
+
+GROUPOPS = Path(sys.executable).parent / "groupops"
+
+
+def gops(*args: str | Path, cwd: Path, code: int = 0) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "GROUPOPS_LOCALE"}
+    env["PYTHONUTF8"] = "1"
+    proc = subprocess.run(
+        [str(GROUPOPS), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == code, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    return proc
+
+
+def _cli_community(tmp_path: Path) -> Path:
+    (tmp_path / "book.yaml").write_text(yaml.safe_dump(ISSUE_12_BOOK, allow_unicode=True), encoding="utf-8")
+    lines = [
+        {"id": "j1", "kind": "joined", "member": "m1", "group": "w1", "at": "2026-03-02T09:00:00+08:00"},
+        {"id": "j2", "kind": "joined", "member": "m2", "group": "w1", "at": "2026-03-02T09:00:00+08:00"},
+        {"id": "l2", "kind": "left", "member": "m2", "group": "w1", "at": "2026-03-03T09:00:00+08:00"},
+        {"id": "j3", "kind": "joined", "member": "m3", "group": "c7", "at": "2026-03-02T09:00:00+08:00"},
+    ]
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    gops("ingest", "--db", "ops.db", "--rules", "book.yaml", "events.jsonl", cwd=tmp_path)
+    return tmp_path / "ops.db"
+
+
+def test_groups_cli_lists_each_groups_state_read_only(tmp_path: Path) -> None:
+    db = _cli_community(tmp_path)
+    before = db.read_bytes()
+    none = gops("groups", "--db", "ops.db", cwd=tmp_path)
+    assert "No groups in ops.db" in none.stdout  # nothing seeded before a run
+    seeded = json.loads(gops("groups", "--db", "ops.db", "--rules", "book.yaml", "--json", cwd=tmp_path).stdout)
+    assert db.read_bytes() == before  # --rules showed the seeding; nothing was written
+    assert [(g["id"], g["status"], g["present"], g["capacity"]) for g in seeded] == [
+        ("c7", "open", 1, 100),
+        ("w1", "open", 1, 200),  # m2 left: present members only
+    ]
+    assert seeded[0]["term_end"] == "2027-03-01T00:00:00+08:00" and seeded[1]["family"] == "welfare"
+
+    gops("run", "--db", "ops.db", "--rules", "book.yaml", "--at", "2026-03-04T09:00:00+08:00", cwd=tmp_path)
+    store = go.SQLiteStore(db)  # a decision renames w1 and closes c7 (as issue 15's kinds will)
+    try:
+        for gid, fields in (("w1", {"name": "杭州·MarTech交流群"}), ("c7", {"status": "closed"})):
+            current = store.get_group(gid)
+            assert current is not None
+            store.record_group(go.change_group(current, T0 + timedelta(days=5), decision=f"d-{gid}", **fields))
+    finally:
+        store.close()
+    text = gops("groups", "--db", "ops.db", cwd=tmp_path).stdout.splitlines()
+    assert text[0].split() == ["id", "name", "kind", "family", "status", "members", "term", "ends"]
+    assert text[1].split() == ["c7", "萌芽微创业营", "第7期", "general", "closed", "1/100", "2027-03-01", "00:00"]
+    assert text[2].split() == ["w1", "杭州·MarTech交流群", "general", "welfare", "open", "1/200"]
+    zh = gops("groups", "--db", "ops.db", "--locale", "zh", cwd=tmp_path).stdout
+    assert "已关闭" in zh and "期满" in zh
+
+
+def test_groups_cli_refuses_a_missing_database_with_exit_2(tmp_path: Path) -> None:
+    proc = gops("groups", "--db", "typo.db", cwd=tmp_path, code=2)
+    assert "no database at 'typo.db'" in proc.stderr and not (tmp_path / "typo.db").exists()
+    err = json.loads(gops("groups", "--db", "memory:", "--json", cwd=tmp_path, code=2).stdout)
+    assert err["error"] == "--rules is needed to read groups from 'memory:' (not a SQLite file)"

@@ -49,6 +49,15 @@ MAX_BOOK_VALUES = 100_000
 _TOO_DEEP = f"nested more than {MAX_BOOK_DEPTH} levels deep (the limit for a rule book)"
 
 
+_LATER_GROUP_DEFAULTS: dict[str, Any] = {
+    "announcement": "",
+    "rules": "",
+    "welcome": "",
+    "vars": {},
+    "status": "open",
+}
+
+
 class RuleBook(_Rule):
     """Groups and the policies that run them, in one time zone.
 
@@ -182,9 +191,15 @@ class RuleBook(_Rule):
     def to_data(self) -> dict[str, Any]:
         """The book as plain data (what YAML/JSON/TOML hold); ``load`` reads it back."""
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        # fields added with groups in the store are left out while they hold their
+        # defaults, so that a book written before them keeps its revision; ``status`` is
+        # the store's (a book's groups are open)
+        if not data["families"]:
+            del data["families"]
         for g in data["groups"]:
-            if g.get("status") == "open":  # the store keeps it; a book's groups are open
-                del g["status"]
+            for key, default in _LATER_GROUP_DEFAULTS.items():
+                if g.get(key) == default:
+                    del g[key]
         return data
 
 
