@@ -371,3 +371,23 @@ def test_groups_cli_refuses_a_missing_database_with_exit_2(tmp_path: Path) -> No
     assert "no database at 'typo.db'" in proc.stderr and not (tmp_path / "typo.db").exists()
     err = json.loads(gops("groups", "--db", "memory:", "--json", cwd=tmp_path, code=2).stdout)
     assert err["error"] == "--rules is needed to read groups from 'memory:' (not a SQLite file)"
+
+
+class LegacyStore:
+    """A host's store written before groups were kept: every Store method but the group ones."""
+
+    def __init__(self) -> None:
+        self._inner = go.MemoryStore()
+
+    def __getattr__(self, name: str) -> object:
+        if name in ("put_group", "record_group", "get_group", "groups", "group_history"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_a_store_without_group_operations_still_runs_with_the_books_names() -> None:
+    with go.Engine(book(policies=[WELCOME]), store=LegacyStore(), entry_points=False) as engine:  # type: ignore[arg-type]
+        engine.ingest([joined("m1", T0)])
+        [made] = engine.run(T0 + timedelta(minutes=1)).decisions
+        assert made.action == "welcome"
+        assert [m.text for m in engine.store.messages()] == ["欢迎加入杭州·XX品牌福利社 1群"]
