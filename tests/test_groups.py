@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 import groupops as go
 
@@ -391,3 +393,52 @@ def test_a_store_without_group_operations_still_runs_with_the_books_names() -> N
         [made] = engine.run(T0 + timedelta(minutes=1)).decisions
         assert made.action == "welcome"
         assert [m.text for m in engine.store.messages()] == ["欢迎加入杭州·XX品牌福利社 1群"]
+
+
+_group_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["一群", "二群", "MarTech"]),
+        "kind": st.sampled_from(["general", "flash", "paid"]),
+        "capacity": st.integers(min_value=1, max_value=3),
+        "announcement": st.sampled_from(["", "周三福利"]),
+    },
+)
+_books = st.lists(
+    st.tuples(st.sampled_from(["g1", "g2", "g3"]), _group_fields), min_size=1, max_size=3, unique_by=lambda t: t[0]
+).map(lambda gs: go.RuleBook.load({"groups": [{"id": gid, **fields} for gid, fields in gs]}))
+
+
+@given(books=st.lists(_books, min_size=1, max_size=4), renamed=st.booleans())
+def test_seeding_a_sequence_of_books_follows_the_last_book_and_keeps_what_it_did_not_change(
+    books: list[go.RuleBook], renamed: bool
+) -> None:
+    from groupops._groups import declared_fields, seed_groups
+
+    store = go.MemoryStore()
+    at = T0
+    runtime_names: dict[str, str] = {}  # groups renamed by a decision since the book last renamed them
+    last_declared: dict[str, str] = {}  # the name the last book naming the group gave it
+    for i, b in enumerate(books):
+        at += timedelta(days=1)
+        seed_groups(store, b, at)
+        assert seed_groups(store, b, at + timedelta(hours=1)) == []  # seeding again changes nothing
+        for g in b.groups:
+            stored = store.get_group(g.id)
+            assert stored is not None and stored.status == "open"
+            want, have = declared_fields(g), declared_fields(stored)
+            if g.id in runtime_names and last_declared.get(g.id) == g.name:
+                # the book did not change the name since: the decision's rename stays
+                assert have.pop("name") == runtime_names[g.id]
+                want.pop("name")
+            else:
+                runtime_names.pop(g.id, None)
+            assert have == want
+            last_declared[g.id] = g.name
+        if renamed:  # a decision renames the book's first group after each seeding
+            first = store.get_group(b.groups[0].id)
+            assert first is not None
+            store.record_group(go.change_group(first, at + timedelta(hours=2), decision="d", name="运行时改名"))
+            runtime_names[first.id] = "运行时改名"
+        ids_so_far = {g.id for bk in books[: i + 1] for g in bk.groups}
+        assert {g.id for g in store.groups()} == ids_so_far  # nothing is ever deleted
