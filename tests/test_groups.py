@@ -373,6 +373,20 @@ def test_groups_cli_refuses_a_missing_database_with_exit_2(tmp_path: Path) -> No
     assert "no database at 'typo.db'" in proc.stderr and not (tmp_path / "typo.db").exists()
     err = json.loads(gops("groups", "--db", "memory:", "--json", cwd=tmp_path, code=2).stdout)
     assert err["error"] == "--rules is needed to read groups from 'memory:' (not a SQLite file)"
+    (tmp_path / "book.yaml").write_text(yaml.safe_dump(ISSUE_12_BOOK, allow_unicode=True), encoding="utf-8")
+    shown = json.loads(gops("groups", "--db", "memory:", "--rules", "book.yaml", "--json", cwd=tmp_path).stdout)
+    assert [(g["id"], g["present"]) for g in shown] == [("c7", 0), ("w1", 0)]  # seeded, rolled back
+
+
+def test_seeding_joins_the_callers_transaction_and_rolls_back_with_it() -> None:
+    store = go.MemoryStore()
+    from groupops._groups import seed_groups
+
+    with pytest.raises(RuntimeError), store.transaction():  # groupops groups --rules: look, then roll back
+        seed_groups(store, book(), T0)
+        assert len(store.groups()) == 2
+        raise RuntimeError("discard")
+    assert store.groups() == [] and store.get_state("groups:declared:w1") is None
 
 
 class LegacyStore:

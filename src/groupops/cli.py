@@ -1364,6 +1364,10 @@ def explain(
 # -- groups ------------------------------------------------------------------------------
 
 
+class _Discard(Exception):
+    """Raised to roll back a transaction whose writes were only to look at."""
+
+
 def _group_rows(store: Store, tz: tzinfo | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for g in store.groups():
@@ -1410,16 +1414,20 @@ def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
         raise UserError(_t(locale, "no_db", db=db))
     store: Store
     if book is not None:
-        engine = _open_engine(book, db, must_exist=True, locale=locale, read_only=True)
-        store = engine.store
-        # into the read-only copy: what the next run would seed, never written
-        seed_groups(store, book, _parse_at(None, book.tz))
+        store = _open_engine(book, db, must_exist=True, locale=locale, read_only=True).store
     elif path is not None:
         store = SQLiteStore(path, read_only=True)
     else:
         raise UserError(_t(locale, "groups_need_rules", db=db))
+    rows: list[dict[str, Any]] = []
     try:
-        rows = _group_rows(store, book.tz if book is not None else None)
+        with contextlib.suppress(_Discard), store.transaction():
+            if book is not None:
+                # what the next run would seed, rolled back: never written (a SQLite file
+                # is open read-only anyway; a plugin's store may not be)
+                seed_groups(store, book, _parse_at(None, book.tz))
+            rows = _group_rows(store, book.tz if book is not None else None)
+            raise _Discard
     finally:
         store.close()
     if as_json:
