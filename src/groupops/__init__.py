@@ -44,6 +44,7 @@ from ._reports import (
     RunReport,
     Section,
 )
+from .plugins._manager import registered_kinds
 from .plugins._store import Store
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
@@ -85,11 +86,13 @@ from .rules._semantics import (
     welcome_due,
 )
 from .rules._time import Duration, Schedule, parse_duration
+from .rules.kinds import ActionSpec, Kind, KindRegistry, Point, PolicyBase, Runtime, Verdict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIONS",
+    "ActionSpec",
     "Admission",
     "AllOf",
     "AnyOf",
@@ -116,6 +119,8 @@ __all__ = [
     "History",
     "IngestReport",
     "InputError",
+    "Kind",
+    "KindRegistry",
     "Label",
     "Ladder",
     "LadderMove",
@@ -134,6 +139,8 @@ __all__ = [
     "Period",
     "PluginError",
     "PluginFailure",
+    "Point",
+    "PolicyBase",
     "Problem",
     "Quota",
     "RecordingMessenger",
@@ -143,6 +150,7 @@ __all__ = [
     "RuleBook",
     "RuleError",
     "RunReport",
+    "Runtime",
     "SQLiteStore",
     "Schedule",
     "Section",
@@ -153,6 +161,7 @@ __all__ = [
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
+    "Verdict",
     "Welcome",
     "__version__",
     "admission_check",
@@ -169,6 +178,7 @@ __all__ = [
     "ladder_move",
     "load_rule_book",
     "parse_duration",
+    "registered_kinds",
     "revival_check",
     "revival_deadline",
     "revival_open",

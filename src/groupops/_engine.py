@@ -21,9 +21,9 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,7 +38,6 @@ from ._model import (
     Member,
     Membership,
     MembershipChange,
-    decision_id,
 )
 from ._outbox import OutboxMessage
 from ._reports import (
@@ -49,37 +48,21 @@ from ._reports import (
     PluginFailure,
     Rejected,
     RunReport,
-    Section,
 )
 from ._validation import problems_from
 from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
-from .rules._evaluate import Context, evaluate, holds
+from .rules._evaluate import Context
 from .rules._explain import Explanation
 from .rules._facts import Community
-from .rules._policies import Admission, Eviction, Ladder, Revival, Welcome
-from .rules._semantics import (
-    Period,
-    admission_check,
-    eviction_check,
-    eviction_period,
-    eviction_periods,
-    ladder_move,
-    revival_check,
-    revival_deadline,
-    revival_open,
-    welcome_due,
-)
-from .rules._templates import DEFAULT_TEMPLATES, invitation_phrase, render_template
+from .rules._templates import TASK_TEMPLATES, render_template
 from .rules._time import to_zone
+from .rules.kinds import Kind, KindRegistry, Point, Verdict
 
 __all__ = ["Engine"]
 
 log = logging.getLogger("groupops.engine")
-
-_ONE_TICK = timedelta(microseconds=1)
-
 
 class _Rollback(Exception):
     """Raised inside a dry run's transaction so that nothing it wrote is kept."""
@@ -147,10 +130,19 @@ class Engine:
         self.store: Store = self.plugins.open_store(store, book) if isinstance(store, str) else store
         self.messengers: dict[str, Messenger] = self.plugins.messengers()
         self.metrics = self.plugins.metrics()
+        self.kinds: KindRegistry = self.plugins.kinds()
         # every problem at once, every group with it: an operator fixes them in one pass
         problems = [
             Problem("", f"metric {m!r} is not registered by any plugin")
             for m in sorted(book.metrics_used() - set(self.metrics))
+        ]
+        problems += [
+            Problem(
+                f"policies[{i}].type",
+                f"no policy kind {p.type!r} is registered (known kinds: {', '.join(self.kinds.names())})",
+            )
+            for i, p in enumerate(book.policies)
+            if p.type not in self.kinds
         ]
         if default_messenger is not None and default_messenger not in self.messengers:
             problems.append(Problem("default_messenger", f"no messenger named {default_messenger!r}"))
@@ -363,91 +355,36 @@ class Engine:
             )
 
     def _decide_all(self, at: datetime) -> list[Decision]:
+        """Scheduled points of every policy since the last run, in time order (then book
+        order, then the kind's own order), each decided at its own moment; then every
+        decision due at ``at`` itself, to a fixed point."""
         made: list[Decision] = []
-        profiles = {m.id: m for m in self.store.members()}
-        # (when, policy order, what: 0 notice / 1 end, tie-breaker, policy, period)
-        points: list[tuple[datetime, int, int, int, Eviction, Period]] = []
-        deferred: dict[str, dict[str, str]] = {}
+        rt = _Runtime(self, {m.id: m for m in self.store.members()})
+        order = {p.id: i for i, p in enumerate(self.book.policies)}
         tick = itertools.count()
-        for order, policy in enumerate(self.book.policies_of(Eviction)):
-            cursor_key = f"eviction:{policy.id}:cursor"
-            raw = self.store.get_state(cursor_key)
-            if raw is not None:
-                after = datetime.fromisoformat(raw)
-            elif policy.start is not None:
-                after = policy.start - _ONE_TICK
-            else:
-                after = at - _ONE_TICK
-            pending = deferred[policy.id] = self._deferred_ends(policy)
-            for key, due_text in pending.items():
-                due = datetime.fromisoformat(due_text)
-                period = eviction_period(policy, self.book.tz, datetime.fromisoformat(key))
-                if due <= at and period is not None:
-                    points.append((due, order, 1, next(tick), policy, period))
-            if after < at:
-                periods = eviction_periods(policy, self.book.tz, after, at)
-                # Of the notices this run owes, only the latest period's is given: a member
-                # told late of several periods at once would get one notice per period,
-                # each too late to act on; the earlier periods pass without eviction.
-                noticed = [p for p in periods if after < p.notice_at <= at]
-                if noticed:
-                    latest = noticed[-1]
-                    points.append((latest.notice_at, order, 0, next(tick), policy, latest))
-                for p in periods:
-                    if after < p.end <= at:
-                        points.append((p.end, order, 1, next(tick), policy, p))
-                self.store.set_state(cursor_key, at.isoformat())
+        points: list[tuple[datetime, int, int, int, Any, Point]] = []
+        scheduled = [(p, self._kind(p)) for p in self.book.policies]
+        for policy, kind in scheduled:
+            for point in kind.due(policy, rt, at):
+                points.append((point.when, order[policy.id], point.what, next(tick), policy, point))
         heapq.heapify(points)
-        retry_notices: dict[str, datetime] = {}  # policy -> the earliest notice a plugin failed at
         while points:
-            when, order, what, _, policy, period = heapq.heappop(points)
-            pending = deferred[policy.id]
-            failed_before = len(self._failures)
-            if what == 0:
-                # A notice is decided when the run actually makes it: a late run's notice
-                # gives the member the whole ``notice`` from now, so the period's end waits
-                due = policy.notice.after(at, self.book.tz)
-                deadline = max(period.end, due)
-                if due > period.end:
-                    pending[period.key] = due.isoformat()
-                    if due <= at:  # a zero notice: the deferred end is due in this run
-                        heapq.heappush(points, (due, order, 1, next(tick), policy, period))
-                for group in policy.groups:
-                    made += self._notices(policy, period, group, at, profiles, deadline=deadline)
-                if len(self._failures) > failed_before:
-                    first = retry_notices.get(policy.id, period.notice_at)
-                    retry_notices[policy.id] = min(first, period.notice_at)
-                continue
-            waits = pending.get(period.key)
-            if waits is not None and datetime.fromisoformat(waits) > when:
-                continue  # deferred: a late notice; its end comes at ``due``
-            pending.pop(period.key, None)
-            for group in policy.groups:
-                made += self._period_end(policy, period, group, when, profiles)
-            if len(self._failures) > failed_before:
-                # a plugin failed for a member at this end: the next run decides it again,
-                # at this end's time (what was decided here is kept, by decision id)
-                pending[period.key] = when.isoformat()
-        for policy_id, notice_at in retry_notices.items():
-            # a plugin failed at a notice: the next run gives that period's notices again
-            # (to those who have none; a late notice, so the period's end waits for it)
-            self.store.set_state(f"eviction:{policy_id}:cursor", (notice_at - _ONE_TICK).isoformat())
-        for policy in self.book.policies_of(Eviction):
-            key = f"eviction:{policy.id}:deferred"
-            if deferred[policy.id] or self.store.get_state(key) not in (None, "{}"):
-                self.store.set_state(key, json.dumps(deferred[policy.id], sort_keys=True))
-        made += self._decide_at(at, profiles)
+            _, _, _, _, policy, point = heapq.heappop(points)
+            decided, more = self._kind(policy).decide_at_point(policy, point, rt, at)
+            made += decided
+            for p in more:
+                heapq.heappush(points, (p.when, order[policy.id], p.what, next(tick), policy, p))
+        for policy, kind in scheduled:
+            kind.finish(policy, rt, at)
+        made += self._decide_at(at, rt)
         self.store.set_state("last_run_at", at.isoformat())
         return made
 
-    def _deferred_ends(self, policy: Eviction) -> dict[str, str]:
-        """Periods of ``policy`` whose end waits for a late notice: period key -> when."""
-        raw = self.store.get_state(f"eviction:{policy.id}:deferred")
-        loaded = json.loads(raw) if raw else {}
-        return {str(k): str(v) for k, v in loaded.items()}
+    def _kind(self, policy: Any) -> Kind:
+        return self.kinds.get(policy.type)
 
-    def _decide_at(self, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
-        """Welcome, revival, admission and ladder decisions at ``at``, to a fixed point.
+    def _decide_at(self, at: datetime, rt: _Runtime) -> list[Decision]:
+        """Decisions due at ``at`` itself, to a fixed point.
 
         A decision can make another one due at the same instant (a promotion to
         ``active`` qualifies the member for an admission whose ``when`` is ``{role:
@@ -459,19 +396,17 @@ class Engine:
         run still deciding after as many rounds as there are policies is caught in a
         cycle, reported as a :class:`RuleError` naming the policies."""
         book = self.book
-        rounds = 1 + sum(1 for p in book.policies if isinstance(p, Welcome | Revival | Admission | Ladder))
+        ranked = sorted(
+            ((self._kind(p), i, p) for i, p in enumerate(book.policies)),
+            key=lambda kp: (kp[0].order, self.kinds.names().index(kp[0].name), kp[1]),
+        )
+        rounds = 1 + sum(1 for k, _, _ in ranked if type(k).decide is not Kind.decide)
         made: list[Decision] = []
         members: set[str] | None = None  # the first round looks at everyone
         for _ in range(rounds):
             fresh: list[Decision] = []
-            for welcome in book.policies_of(Welcome):
-                fresh += self._welcomes(welcome, at, profiles, members)
-            for revival in book.policies_of(Revival):
-                fresh += self._revivals(revival, at, profiles, members)
-            for admission in book.policies_of(Admission):
-                fresh += self._admissions(admission, at, profiles, members)
-            for ladder in book.policies_of(Ladder):
-                fresh += self._ladder(ladder, at, profiles, members)
+            for kind, _, policy in ranked:
+                fresh += kind.decide(policy, rt, at, members)
             made += fresh
             if not fresh:
                 return made
@@ -513,166 +448,6 @@ class Engine:
             metrics=self.metrics,
         )
 
-    def _notices(
-        self,
-        policy: Eviction,
-        period: Period,
-        group: str,
-        at: datetime,
-        profiles: Mapping[str, Member],
-        *,
-        deadline: datetime,
-    ) -> list[Decision]:
-        made: list[Decision] = []
-        for ms in self.store.memberships(group=group):
-            with self._isolated(policy.id, ms, at):
-                # who joined after the notice time waits for the next period, late run or not
-                if not ms.present or ms.joined_at > min(at, period.notice_at):
-                    continue
-                ctx = self._context(
-                    ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
-                )
-                check = eviction_check(policy, ctx, period)
-                if not check.at_risk:
-                    continue
-                d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
-                after = ms.model_copy(update={"status": "notified"})
-                self._apply(made, d, ms, after, profiles, deadline=deadline)
-        return made
-
-    def _period_end(
-        self, policy: Eviction, period: Period, group: str, at: datetime, profiles: Mapping[str, Member]
-    ) -> list[Decision]:
-        made: list[Decision] = []
-        for ms in self.store.memberships(group=group):
-            with self._isolated(policy.id, ms, at):
-                if not ms.present:
-                    continue
-                noticed = decision_id(policy.id, "notice", ms.member, ms.group, period.key)
-                notice = self.store.get_decision(noticed)
-                if notice is None or notice.status != "applied":
-                    continue
-                ctx = self._context(
-                    ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
-                )
-                check = eviction_check(policy, ctx, period)
-                if check.at_risk:
-                    d = self._decision(policy.id, "evict", ms, period.key, at, check.failing)
-                    after = ms.model_copy(update={"status": "evicted", "evicted_at": at})
-                else:
-                    d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
-                    after = ms.model_copy(update={"status": "active"})
-                self._apply(made, d, ms, after, profiles, deadline=max(period.end, at))
-        return made
-
-    def _welcomes(
-        self, policy: Welcome, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
-    ) -> list[Decision]:
-        made: list[Decision] = []
-        for group in policy.groups:
-            for ms in self._memberships(group, members):
-                with self._isolated(policy.id, ms, at):
-                    if not welcome_due(policy, ms, at, self.book.tz):
-                        continue
-                    period = f"joined-{ms.joined_at.isoformat()}"
-                    d = self._decision(policy.id, "welcome", ms, period, at, None)
-                    self._apply(made, d, ms, None, profiles)
-        return made
-
-    def _revivals(
-        self, policy: Revival, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
-    ) -> list[Decision]:
-        made: list[Decision] = []
-        for group in policy.groups:
-            for ms in self._memberships(group, members):
-                with self._isolated(policy.id, ms, at):
-                    deadline = revival_deadline(policy, ms, self.book.tz)
-                    if deadline is None:
-                        continue
-                    when = min(at, deadline)
-                    if not revival_open(policy, ms, when, self.book.tz):
-                        continue
-                    ctx = self._context(ms, when, profiles, default_scope=policy.default_scope)
-                    exp = revival_check(policy, ctx)
-                    if not exp.passed:
-                        continue
-                    d = self._decision(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
-                    after = ms.model_copy(
-                        update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
-                    )
-                    self._apply(made, d, ms, after, profiles)
-        return made
-
-    def _admissions(
-        self, policy: Admission, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
-    ) -> list[Decision]:
-        made: list[Decision] = []
-        seen: set[str] = set()
-        for group in policy.from_:
-            for ms in self._memberships(group, members):
-                with self._isolated(policy.id, ms, at):
-                    if not ms.present or ms.member in seen:
-                        continue
-                    seen.add(ms.member)
-                    target = self.store.get_membership(ms.member, policy.to)
-                    if target is not None and target.present:
-                        continue
-                    invites = [
-                        d
-                        for d in self.store.decisions(policy=policy.id, member=ms.member, action="invite")
-                        if d.status == "applied"
-                    ]
-                    if len(invites) >= policy.max_invitations:
-                        continue  # invited as often as the policy allows
-                    if invites and at < policy.expires.after(max(d.at for d in invites), self.book.tz):
-                        continue  # an invitation is still open
-                    ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
-                    if not holds(policy.when, ctx):
-                        continue
-                    exp = admission_check(policy, ctx)
-                    d = Decision.make(
-                        policy=policy.id,
-                        action="invite",
-                        member=ms.member,
-                        group=policy.to,
-                        period=f"invite-{len(invites) + 1}",
-                        at=at,
-                        explanation=exp,
-                        revision=self.book.revision,
-                        target_group=policy.to,
-                    )
-                    self._apply(made, d, target, None, profiles, about=ms)
-        return made
-
-    def _ladder(
-        self, policy: Ladder, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
-    ) -> list[Decision]:
-        made: list[Decision] = []
-        for group in policy.groups:
-            for ms in self._memberships(group, members):
-                with self._isolated(policy.id, ms, at):
-                    if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
-                        continue
-                    ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
-                    move = ladder_move(policy, ctx)
-                    if move is None:
-                        continue
-                    d = self._decision(
-                        policy.id,
-                        move.action,
-                        ms,
-                        f"step-{ms.role_changes + 1}",
-                        at,
-                        move.explanation,
-                        from_role=move.from_role,
-                        to_role=move.to_role,
-                    )
-                    after = ms.model_copy(
-                        update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
-                    )
-                    self._apply(made, d, ms, after, profiles)
-        return made
-
     def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
         """The memberships of ``group``: all of them, or only those of ``members``."""
         if members is None:
@@ -702,40 +477,29 @@ class Engine:
             **extra,
         )
 
-    def _apply(
-        self,
-        made: list[Decision],
-        decision: Decision,
-        before: Membership | None,
-        after: Membership | None,
-        profiles: Mapping[str, Member],
-        *,
-        about: Membership | None = None,
-        deadline: datetime | None = None,
-    ) -> None:
-        """Record one decision, its membership change and its messages, and add it to
-        ``made``, unless a plugin vetoes it (then only the vetoed decision is recorded).
-        Nothing happens if it was recorded before (a rerun), so nothing is done twice.
+    def _apply(self, verdict: Verdict, profiles: Mapping[str, Member]) -> Decision | None:
+        """Record one decision, its membership change and its messages, and return it,
+        unless a plugin vetoes it (then only the vetoed decision is recorded, and
+        returned). Nothing happens if it was recorded before (a rerun): None.
 
-        Messages speak of ``about`` (the source membership of an invitation), else of the
-        membership as it is after the decision."""
+        Messages speak of ``verdict.about`` (the source membership of an invitation),
+        else of the membership as it is after the decision."""
+        decision, before, after = verdict.decision, verdict.before, verdict.after
         if self.store.get_decision(decision.id) is not None:
-            return
+            return None
         reason = self.plugins.veto(decision, before)
         if reason is not None:
             vetoed = decision.model_copy(update={"status": "vetoed", "veto_reason": reason})
-            if self.store.add_decision(vetoed):
-                made.append(vetoed)
-            return
+            return vetoed if self.store.add_decision(vetoed) else None
         if not self.store.add_decision(decision):
-            return
+            return None
         if after is not None:
             self._record_membership(after, decision.at, decision.id)
-        subject = about or after or before
+        subject = verdict.about or after or before
         assert subject is not None, "a decision is about a membership"
-        context = self._message_context(decision, subject, profiles, deadline=deadline)
+        context = self._message_context(decision, subject, profiles, deadline=verdict.deadline)
         self.store.add_messages(self._messages_for(decision, context))
-        made.append(decision)
+        return decision
 
     # -- messages --------------------------------------------------------------------
 
@@ -765,27 +529,22 @@ class Engine:
             "deadline": deadline.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M") if deadline else "",
             "role": ms.role,
             "at": d.at.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M"),
-            **self._invitation_context(d),
+            **self._kind_values(d),
         }
 
-    def _invitation_context(self, d: Decision) -> dict[str, str]:
-        """``{invitation}``, ``{invitation.number}`` and ``{invitation.max}`` for an invitation."""
+    def _kind_values(self, d: Decision) -> dict[str, str]:
+        """The placeholders the decision's kind adds (``{invitation}`` for an invitation)."""
         policy = self.book.policy(d.policy)
-        if d.action != "invite" or not isinstance(policy, Admission) or not d.period.startswith("invite-"):
-            return {}
-        number = int(d.period.removeprefix("invite-"))
-        of = policy.max_invitations
-        return {
-            "invitation": invitation_phrase(number, of, self.book.locale),
-            "invitation.number": str(number),
-            "invitation.max": str(of),
-        }
+        return self._kind(policy).message_values(policy, d, self.book.locale)
 
     def _render(self, action: str, policy_id: str, context: Mapping[str, str]) -> str:
         policy = self.book.policy(policy_id)
         text = self.book.template(action, policy)
         if text is None:
-            text = DEFAULT_TEMPLATES[self.book.locale].get(action) or DEFAULT_TEMPLATES["en"]["task"]
+            spec = self.kinds.action(action)
+            text = (spec.template(self.book.locale) if spec else None) or TASK_TEMPLATES.get(
+                self.book.locale, TASK_TEMPLATES["en"]
+            )
         return render_template(text, context)
 
     def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]:
@@ -809,7 +568,9 @@ class Engine:
             )
 
         member_text = self._render(d.action, d.policy, context)
-        if messenger is not None and can_carry_out(messenger, d.action):
+        spec = self.kinds.action(d.action)
+        platform = spec.platform if spec is not None else None
+        if messenger is not None and can_carry_out(messenger, d.action, platform=platform):
             out.append(message(d.action, d.member, name, member_text))
             return out
         # The platform cannot do this itself: tell the member what we can, and hand the
@@ -1025,63 +786,11 @@ class Engine:
         if ms is None:
             ms = Membership(member=member, group=group, joined_at=at, status="left")
         profiles = {member: profile} if profile is not None else {}
-        sections: list[Section] = []
         notes: list[Note] = []
         if not known:
             notes.append(Note(kind="no_history", values={"at": at.isoformat()}))
-        if isinstance(p, Eviction):
-            period = eviction_period(p, self.book.tz, at)
-            ctx = self._context(
-                ms, at, profiles, default_scope=p.default_scope, period_start=period.start if period else None
-            )
-            if period is not None:
-                check = eviction_check(p, ctx, period)
-                sections.append(Section(kind="stay", explanation=check.failing.negate()))
-                if check.exempt is not None:
-                    sections.append(Section(kind="exempt", explanation=check.exempt))
-                if check.grace:
-                    notes.append(Note(kind="grace"))
-                notes.append(
-                    Note(
-                        kind="period",
-                        values={"end": period.end.isoformat(), "notice_at": period.notice_at.isoformat()},
-                    )
-                )
-            else:
-                sections.append(Section(kind="stay", explanation=evaluate(p.when, ctx).negate()))
-        elif isinstance(p, Ladder):
-            ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
-            roles = p.roles()
-            if ms.role in roles:
-                i = roles.index(ms.role)
-                up = p.steps[i + 1] if i + 1 < len(roles) else None
-                if up is not None and up.promote is not None:
-                    promote = evaluate(up.promote, ctx)
-                    sections.append(Section(kind="promote", values={"role": up.role}, explanation=promote))
-                keep = p.steps[i].keep if i > 0 else None
-                if keep is not None:
-                    kept = evaluate(keep, ctx)
-                    sections.append(Section(kind="keep", values={"role": ms.role}, explanation=kept))
-                if up is None:  # the top rung: say so, and what keeps it, not just a header
-                    top = "top" if keep is not None else "top_unguarded"
-                    notes.append(Note(kind=top, values={"role": ms.role}))
-            else:
-                notes.append(Note(kind="off_ladder", values={"role": ms.role}))
-            if ms.locked:
-                notes.append(Note(kind="locked"))
-        elif isinstance(p, Admission):
-            ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
-            invited = admission_check(p, ctx)
-            sections.append(Section(kind="invited", values={"group": p.to}, explanation=invited))
-        elif isinstance(p, Revival):
-            deadline = revival_deadline(p, ms, self.book.tz)
-            ctx = self._context(ms, at, profiles, default_scope=p.default_scope)
-            sections.append(Section(kind="come_back", explanation=revival_check(p, ctx)))
-            if deadline is not None:
-                notes.append(Note(kind="window", values={"deadline": deadline.isoformat()}))
-            notes.append(Note(kind="revivals", values={"used": str(ms.revivals), "max": str(p.max)}))
-        elif isinstance(p, Welcome):
-            notes.append(Note(kind="welcome", values={"within": str(p.within)}))
+        sections, kind_notes = self._kind(p).explain(p, _Runtime(self, profiles), ms, at)
+        notes += kind_notes
         return ExplainReport(
             member=member,
             group=group,
@@ -1135,6 +844,76 @@ class Engine:
         if group not in {g.id for g in self.book.groups}:
             raise UnknownGroupError(group, known=[g.id for g in self.book.groups])
         return self.store.get_membership(member, group)
+
+
+class _Runtime:
+    """What a kind sees of the engine during one run (or one explanation): the
+    :class:`~groupops.rules.kinds.Runtime` protocol over this engine's store and facts."""
+
+    def __init__(self, engine: Engine, profiles: Mapping[str, Member]) -> None:
+        self._engine = engine
+        self._profiles = profiles
+        self._scratch: dict[str, dict[str, Any]] = {}
+
+    @property
+    def tz(self) -> tzinfo:
+        return self._engine.book.tz
+
+    @property
+    def revision(self) -> str:
+        return self._engine.book.revision
+
+    @property
+    def profiles(self) -> Mapping[str, Member]:
+        return self._profiles
+
+    def get_state(self, key: str) -> str | None:
+        return self._engine.store.get_state(key)
+
+    def set_state(self, key: str, value: str) -> None:
+        self._engine.store.set_state(key, value)
+
+    def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]:
+        return self._engine._memberships(group, members)
+
+    def membership(self, member: str, group: str) -> Membership | None:
+        return self._engine.store.get_membership(member, group)
+
+    def decision(self, decision_id: str) -> Decision | None:
+        return self._engine.store.get_decision(decision_id)
+
+    def decisions(self, **filters: str) -> list[Decision]:
+        return self._engine.store.decisions(**filters)
+
+    def context(
+        self, ms: Membership, at: datetime, *, default_scope: str, period_start: datetime | None = None
+    ) -> Context:
+        engine = self._engine
+        return engine._context(ms, at, self._profiles, default_scope=default_scope, period_start=period_start)
+
+    def isolated(self, policy: str, ms: Membership, at: datetime) -> AbstractContextManager[None]:
+        return self._engine._isolated(policy, ms, at)
+
+    def failures(self) -> int:
+        return len(self._engine._failures)
+
+    def scratch(self, key: str) -> dict[str, Any]:
+        return self._scratch.setdefault(key, {})
+
+    def decide(
+        self,
+        policy: str,
+        action: str,
+        ms: Membership,
+        period: str,
+        at: datetime,
+        explanation: Explanation | None,
+        **extra: Any,
+    ) -> Decision:
+        return self._engine._decision(policy, action, ms, period, at, explanation, **extra)
+
+    def apply(self, verdict: Verdict) -> Decision | None:
+        return self._engine._apply(verdict, self._profiles)
 
 
 @dataclass
