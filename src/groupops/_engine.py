@@ -291,11 +291,11 @@ class Engine:
         """Make every decision due at ``at``; record them with their membership changes
         and messages in one transaction, then tell observers.
 
-        Eviction periods whose notice time or end fell since the last run are caught up
-        in time order, each end decided at its own time; a notice is decided at ``at``
-        (when it is actually given), for the latest period only, and an end that would
-        come less than ``notice`` after it waits until the whole notice has passed.
-        Welcome, admission, revival and ladder decisions are made at ``at``, to a fixed
+        Every trigger since the last run is caught up in time order, each decided at its
+        own moment: the points a periodic policy's kind lists as due (see each kind's
+        module for what they are and when each is decided) and event triggers (a policy
+        due ``on`` events: each event's time plus ``delay``). Policies with neither are
+        decided at ``at``, to a fixed
         point: a decision that follows from one made at ``at`` (an invitation for a member
         just promoted) is made in the same run, so running again at the same ``at``
         changes nothing. A run that never settles raises :class:`RuleError` naming the
@@ -367,15 +367,27 @@ class Engine:
         for policy, kind in scheduled:
             for point in kind.due(policy, rt, at):
                 points.append((point.when, order[policy.id], point.what, next(tick), policy, point))
+        triggers = _Triggers(self, at)
+        for policy in self.book.policies:
+            for when, event in triggers.due(policy):
+                points.append((when, order[policy.id], -1, next(tick), policy, Point(when, -1, event)))
         heapq.heapify(points)
         while points:
-            _, _, _, _, policy, point = heapq.heappop(points)
-            decided, more = self._kind(policy).decide_at_point(policy, point, rt, at)
+            _, _, what, _, policy, point = heapq.heappop(points)
+            kind = self._kind(policy)
+            if what == -1:  # an event trigger: decided at the event's time plus the delay
+                failed_before = len(self._failures)
+                made += kind.on_event(policy, point.payload, rt, point.when, at)
+                if len(self._failures) > failed_before:
+                    triggers.retry(policy, point.when, point.payload)
+                continue
+            decided, more = kind.decide_at_point(policy, point, rt, at)
             made += decided
             for p in more:
                 heapq.heappush(points, (p.when, order[policy.id], p.what, next(tick), policy, p))
         for policy, kind in scheduled:
             kind.finish(policy, rt, at)
+        triggers.save()
         made += self._decide_at(at, rt)
         self.store.set_state("last_run_at", at.isoformat())
         return made
@@ -386,18 +398,18 @@ class Engine:
     def _decide_at(self, at: datetime, rt: _Runtime) -> list[Decision]:
         """Decisions due at ``at`` itself, to a fixed point.
 
-        A decision can make another one due at the same instant (a promotion to
-        ``active`` qualifies the member for an admission whose ``when`` is ``{role:
-        active}``; a revival makes a member present again). Each round after the first
-        looks again at the members decided on in the round before, until a round decides
-        nothing, so a rerun at the same ``at`` finds nothing left to do. Every decision
-        id names a step that can be taken once (``step-3``, ``revival-1``, ``invite-2``)
-        and a member moves at most one ladder step per instant, so chains are short; a
-        run still deciding after as many rounds as there are policies is caught in a
-        cycle, reported as a :class:`RuleError` naming the policies."""
+        A decision can make another one due at the same instant (a role change that
+        qualifies the member under another policy's ``{role: ...}`` condition; a member
+        made present again). Each round after the first looks again at the members
+        decided on in the round before, until a round decides nothing, so a rerun at the
+        same ``at`` finds nothing left to do. Kinds name each decision after a step that
+        can be taken once (``step-3``), so chains are short; a run still deciding after as
+        many rounds as there are policies is caught in a cycle, reported as a
+        :class:`RuleError` naming the policies. Kinds are asked in their ``order``, then
+        in registration order, each kind's policies in book order."""
         book = self.book
         ranked = sorted(
-            ((self._kind(p), i, p) for i, p in enumerate(book.policies)),
+            ((self._kind(p), i, p) for i, p in enumerate(book.policies) if not p.trigger_events()),
             key=lambda kp: (kp[0].order, self.kinds.names().index(kp[0].name), kp[1]),
         )
         rounds = 1 + sum(1 for k, _, _ in ranked if type(k).decide is not Kind.decide)
@@ -766,10 +778,11 @@ class Engine:
 
     def explain(self, member: str, group: str, policy: str, at: datetime) -> ExplainReport:
         """The requirement table for one member under one policy at ``at``: each
-        requirement, the observed value, met or not, and notes (grace, the period's end,
-        the revival window), each in English or Chinese (:meth:`ExplainReport.render`).
+        requirement, the observed value, met or not, and the notes the policy's kind adds
+        (a grace period, a period's end, a window), each in English or Chinese
+        (:meth:`ExplainReport.render`).
 
-        Events count up to ``at``, and the membership (role, status, join and eviction
+        Events count up to ``at``, and the membership (role, status, join and other
         times) is the one in effect at ``at`` as the policy saw it then, read from the
         store's membership history: at the instant of a recorded decision, the report
         gives that decision's verdict. Where the store keeps no history that far back (a
@@ -844,6 +857,51 @@ class Engine:
         if group not in {g.id for g in self.book.groups}:
             raise UnknownGroupError(group, known=[g.id for g in self.book.groups])
         return self.store.get_membership(member, group)
+
+
+class _Triggers:
+    """Event triggers of one run: for each policy due ``on`` events, the events stored
+    since its cursor (the store's event sequence, kept in run state) whose time plus
+    ``delay`` has come; those whose moment is still ahead wait in run state."""
+
+    def __init__(self, engine: Engine, at: datetime) -> None:
+        self._engine = engine
+        self._at = at
+        self._cursors: dict[str, int] = {}
+        self._waiting: dict[str, list[tuple[datetime, Event]]] = {}
+
+    def due(self, policy: Any) -> list[tuple[datetime, Event]]:
+        """The triggers of ``policy`` due by the run's instant, in time order."""
+        kinds = set(policy.trigger_events())
+        if not kinds:
+            return []
+        store, tz = self._engine.store, self._engine.book.tz
+        raw = store.get_state(f"trigger:{policy.id}:seq")
+        seq = int(raw) if raw is not None else 0
+        raw_waiting = store.get_state(f"trigger:{policy.id}:waiting")
+        saved = json.loads(raw_waiting or "[]")
+        waiting = [(datetime.fromisoformat(w), Event.model_validate_json(e)) for w, e in saved]
+        for s, event in store.events_after(seq):
+            seq = max(seq, s)
+            if event.kind in kinds:
+                when = policy.delay.after(event.at, tz) if policy.delay is not None else event.at
+                waiting.append((when, event))
+        self._cursors[policy.id] = seq
+        self._waiting[policy.id] = [(w, e) for w, e in waiting if w > self._at]
+        return sorted(((w, e) for w, e in waiting if w <= self._at), key=lambda we: we[0])
+
+    def retry(self, policy: Any, when: datetime, event: Event) -> None:
+        """A plugin failed on this trigger: the next run decides it again, at ``when``."""
+        self._waiting.setdefault(policy.id, []).append((when, event))
+
+    def save(self) -> None:
+        store = self._engine.store
+        for policy_id, seq in self._cursors.items():
+            store.set_state(f"trigger:{policy_id}:seq", str(seq))
+            waiting = sorted(self._waiting.get(policy_id, []), key=lambda we: (we[0], we[1].id))
+            key = f"trigger:{policy_id}:waiting"
+            if waiting or store.get_state(key) not in (None, "[]"):
+                store.set_state(key, json.dumps([[w.isoformat(), e.model_dump_json()] for w, e in waiting]))
 
 
 class _Runtime:

@@ -1070,7 +1070,7 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
     """Make every decision due at --at, record it, deliver its messages, and print a
     table of the decisions with their reasons.
 
-    Eviction periods whose notice time or end passed since the last run are caught up.
+    Every trigger since the last run (scheduled times, events) is caught up in time order.
     Messages go through the plugins the rule book's groups name (the built-in console
     messenger writes them to stderr here, so stdout stays a clean table or JSON).
     --dry-run previews a period: nothing is recorded or delivered.

@@ -83,6 +83,16 @@ class RuleBook(_Rule):
             raise ValueError("; ".join(map(str, problems)))
         return self
 
+    def __eq__(self, other: object) -> bool:
+        # a book loaded with plugin kinds is an instance of a subclass (book_model); it
+        # equals the same book loaded with any other set of kinds that accepts it
+        if not isinstance(other, RuleBook):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in RuleBook.model_fields)
+
+    def __hash__(self) -> int:
+        return hash(self.revision)
+
     # -- derived ---------------------------------------------------------------------
 
     @property

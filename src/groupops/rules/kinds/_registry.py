@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, ClassVar, Protocol
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Member, Membership
+from ..._model import Decision, Event, Member, Membership
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
 from .._explain import Explanation
+from .._time import DurationField
 
 __all__ = [
     "ActionSpec",
@@ -39,14 +40,38 @@ PolicyId = Annotated[str, Field(min_length=1, pattern=r"\S")]
 GroupRef = Annotated[str, Field(min_length=1)]
 
 
+def _event_kinds(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
+
+
+EventKinds = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], BeforeValidator(_event_kinds)]
+
+
 class PolicyBase(_Rule):
-    """The fields every policy has: ``id``, ``description`` and its own ``templates``.
+    """The fields every policy has: ``id``, ``description``, its own ``templates``, and
+    its trigger when it is due on events: ``on`` (an event kind or a list of them) and
+    ``delay`` (default 0) — decided at each such event's time plus the delay.
 
     A kind's model subclasses this and adds ``type: Literal["<kind name>"]``."""
 
     id: PolicyId
     description: str = ""
     templates: dict[str, str] = Field(default_factory=dict)
+    on: EventKinds | None = None
+    delay: DurationField | None = None
+
+    @model_validator(mode="after")
+    def _delay_needs_on(self) -> PolicyBase:
+        if self.delay is not None and self.on is None and not type(self).default_on:
+            raise ValueError("'delay' is the wait after an 'on' event; give 'on' too")
+        return self
+
+    default_on: ClassVar[tuple[str, ...]] = ()
+    """The event kinds a policy of this kind is due on when its ``on`` is not given."""
+
+    def trigger_events(self) -> tuple[str, ...]:
+        """The event kinds this policy is due on (empty: not event-triggered)."""
+        return self.on if self.on is not None else type(self).default_on
 
     default_scope: ClassVar[Scope] = "group"
 
@@ -161,9 +186,11 @@ class Kind:
     - ``schedule``: the kind's :meth:`due` lists the points due in a run (from its
       own cursors in run state) and :meth:`decide_at_point` decides each, in time order
       across all policies;
-    - ``on`` an event (``joined``, ...) or at each run: :meth:`decide` is called at the
-      run's instant, to a fixed point (again with the members just decided on, until
-      nothing more is decided).
+    - ``on`` an event kind (the policy's ``on``, else the model's ``default_on``): the
+      engine calls :meth:`on_event` for each such event since the previous run, at the
+      event's time plus ``delay``, in time order with every other trigger;
+    - neither: :meth:`decide` is called at the run's instant, to a fixed point (again
+      with the members just decided on, until nothing more is decided).
     """
 
     name: ClassVar[str] = ""
@@ -191,6 +218,14 @@ class Kind:
     def decide(self, policy: Any, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
         """Decisions due at the run's instant (``members``: only those, else all)."""
         return []
+
+    def on_event(
+        self, policy: Any, event: Event, rt: Runtime, when: datetime, at: datetime
+    ) -> list[Decision]:
+        """Decide on one triggering ``event`` at ``when`` (its time plus the policy's
+        ``delay``; ``at`` is the run's instant). By default: :meth:`decide` at ``when``
+        for the event's member."""
+        return self.decide(policy, rt, when, {event.member})
 
     def explain(self, policy: Any, rt: Runtime, ms: Membership, at: datetime) -> tuple[list[Any], list[Any]]:
         """Sections and notes of :meth:`Engine.explain` for one membership."""

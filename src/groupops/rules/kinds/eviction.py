@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..._errors import Problem, RuleError
 from ..._model import Decision, Membership, Time, decision_id
@@ -59,6 +59,12 @@ class Eviction(PolicyBase):
     grace: DurationField | None = None
     exempt: Condition | None = None
     when: Condition
+
+    @model_validator(mode="after")
+    def _periodic(self) -> Eviction:
+        if self.on is not None or self.delay is not None:
+            raise ValueError("an eviction is due on its 'schedule'; 'on' and 'delay' do not apply")
+        return self
 
 
 @dataclass(frozen=True)

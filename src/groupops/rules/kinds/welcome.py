@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision, Membership
+from ..._model import Decision, Event, Membership
 from ..._reports import Note
 from .._time import Duration, DurationField, to_zone
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
@@ -22,13 +22,17 @@ __all__ = ["KIND", "Welcome", "WelcomeKind", "welcome_due"]
 class Welcome(PolicyBase):
     """Welcome members when they join one of ``groups`` (the ``welcome`` template).
 
-    A member is welcomed once per joining; joins older than ``within`` at the time of
-    a run are not welcomed (a first run over an old community greets nobody).
+    Due ``on: joined`` (the default): the welcome is decided at the join (plus any
+    ``delay``), by the first run after it. A member is welcomed once per joining; joins
+    older than ``within`` at the time of that run are not welcomed (a first run over an
+    old community greets nobody).
     """
 
     type: Literal["welcome"] = "welcome"
     groups: tuple[GroupRef, ...] = Field(min_length=1)
     within: DurationField = Duration(1, "d")
+
+    default_on: ClassVar[tuple[str, ...]] = ("joined",)
 
 
 def welcome_due(policy: Welcome, membership: Membership, at: datetime, tz: tzinfo) -> bool:
@@ -53,17 +57,23 @@ class WelcomeKind(Kind):
         ),
     )
 
-    def decide(self, policy: Welcome, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
+    def on_event(
+        self, policy: Welcome, event: Event, rt: Runtime, when: datetime, at: datetime
+    ) -> list[Decision]:
+        """Welcome the joining ``event`` opened, at ``when``, if it is still the member's
+        current joining and the run at ``at`` is within ``within`` of it."""
+        if event.group is None or event.group not in policy.groups:
+            return []
+        ms = rt.membership(event.member, event.group)
+        if ms is None or ms.joined_at != event.at:
+            return []  # not the joining this event opened (a duplicate, or joined again since)
         made: list[Decision] = []
-        for group in policy.groups:
-            for ms in rt.memberships(group, members):
-                with rt.isolated(policy.id, ms, at):
-                    if not welcome_due(policy, ms, at, rt.tz):
-                        continue
-                    d = rt.decide(policy.id, "welcome", ms, f"joined-{ms.joined_at.isoformat()}", at, None)
-                    recorded = rt.apply(Verdict(d, ms, None))
-                    if recorded is not None:
-                        made.append(recorded)
+        with rt.isolated(policy.id, ms, when):
+            if policy.within.before(to_zone(at, rt.tz), rt.tz) <= ms.joined_at <= to_zone(at, rt.tz):
+                d = rt.decide(policy.id, "welcome", ms, f"joined-{ms.joined_at.isoformat()}", when, None)
+                recorded = rt.apply(Verdict(d, ms, None))
+                if recorded is not None:
+                    made.append(recorded)
         return made
 
     def explain(
