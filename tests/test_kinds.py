@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import pytest
@@ -102,3 +103,73 @@ def test_each_builtin_kind_is_its_own_module_owning_model_and_actions():
     for kind in BUILTIN_KINDS:
         assert kind.model.__module__ == type(kind).__module__ == f"groupops.rules.kinds.{kind.name}"
         assert kind.actions and all(set(a.templates) == {"en", "zh"} for a in kind.actions)
+
+
+class Shout(go.PolicyBase):
+    type: Literal["shout"] = "shout"
+    groups: tuple[str, ...] = Field(min_length=1)
+
+
+class ShoutKind(go.Kind):
+    """Thanks the most active speaker of each group that had any message today: a
+    group-level, cross-member question asked through the facts interface."""
+
+    name = "shout"
+    model = Shout
+    actions = (go.ActionSpec("shout", {"en": "Thanks for the talk, {member.name}!"}),)
+
+    def decide(self, policy, rt, at, members):
+        made = []
+        start = at - timedelta(days=1)
+        activity = rt.facts.group_activity(list(policy.groups), ["message"], start, at)
+        for group, seen in zip(policy.groups, activity, strict=True):
+            if seen.events == 0:
+                continue
+            present = [ms for ms in rt.memberships(group) if ms.present]
+            [(top, _)] = rt.facts.ranking(
+                "message", [ms.member for ms in present], start, at, group=group, limit=1
+            )
+            ms = rt.membership(top, group)
+            d = rt.decide(policy.id, "shout", ms, f"day-{at.date().isoformat()}", at, None)
+            recorded = rt.apply(go.Verdict(d, ms))
+            if recorded is not None:
+                made.append(recorded)
+        return made
+
+
+def test_a_kind_asks_group_level_and_cross_member_questions_through_the_facts_interface():
+    class ShoutPlugin:
+        @go.hookimpl
+        def groupops_register_kinds(self, register):
+            register(ShoutKind())
+
+    plugin = ShoutPlugin()
+    book = go.RuleBook.load(
+        {
+            "groups": [{"id": "g"}, {"id": "h"}],
+            "policies": [{"id": "s", "type": "shout", "groups": ["g", "h"]}],
+        },
+        kinds=go.registered_kinds(plugins=[plugin], entry_points=False),
+    )
+    engine = go.Engine(book, plugins=[plugin], entry_points=False)
+    t0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    engine.ingest(
+        [
+            {"id": f"j{m}{g}", "kind": "joined", "member": m, "group": g, "at": t0.isoformat()}
+            for m in "ab"
+            for g in "gh"
+        ]
+        + [
+            {
+                "id": f"m{i}",
+                "kind": "message",
+                "member": m,
+                "group": "g",
+                "at": (t0 + timedelta(hours=i)).isoformat(),
+            }
+            for i, m in enumerate("abb", start=1)
+        ]
+    )
+    at = t0 + timedelta(hours=5)
+    assert [(d.member, d.group) for d in engine.run(at).decisions] == [("b", "g")]
+    assert engine.run(at).decisions == ()

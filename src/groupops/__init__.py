@@ -69,6 +69,7 @@ from .rules._conditions import (
 from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
 from .rules._facts import Community, History
+from .rules._facts_api import Facts, GroupActivity, MemoryFacts, Subject
 from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from .rules._semantics import (
     EvictionCheck,
@@ -114,7 +115,9 @@ __all__ = [
     "EvictionCheck",
     "ExplainReport",
     "Explanation",
+    "Facts",
     "Group",
+    "GroupActivity",
     "GroupOpsError",
     "History",
     "IngestReport",
@@ -128,6 +131,7 @@ __all__ = [
     "Member",
     "Membership",
     "MembershipChange",
+    "MemoryFacts",
     "MemoryStore",
     "Messenger",
     "Metric",
@@ -156,6 +160,7 @@ __all__ = [
     "Section",
     "Store",
     "StoreError",
+    "Subject",
     "Sum",
     "Tenure",
     "UnknownGroupError",

@@ -56,6 +56,7 @@ from .rules._book import RuleBook
 from .rules._evaluate import Context
 from .rules._explain import Explanation
 from .rules._facts import Community
+from .rules._facts_api import Facts, MemoryFacts
 from .rules._templates import TASK_TEMPLATES, render_template
 from .rules._time import to_zone
 from .rules.kinds import Kind, KindRegistry, Point, Verdict
@@ -912,6 +913,7 @@ class _Runtime:
         self._engine = engine
         self._profiles = profiles
         self._scratch: dict[str, dict[str, Any]] = {}
+        self._facts: Facts | None = None
 
     @property
     def tz(self) -> tzinfo:
@@ -924,6 +926,12 @@ class _Runtime:
     @property
     def profiles(self) -> Mapping[str, Member]:
         return self._profiles
+
+    @property
+    def facts(self) -> Facts:
+        if self._facts is None:
+            self._facts = MemoryFacts(self._engine._community, self._profiles, self._engine.metrics)
+        return self._facts
 
     def get_state(self, key: str) -> str | None:
         return self._engine.store.get_state(key)

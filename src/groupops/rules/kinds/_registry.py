@@ -22,6 +22,7 @@ from ..._model import Decision, Event, Member, Membership
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
 from .._explain import Explanation
+from .._facts_api import Facts
 from .._time import DurationField
 
 __all__ = [
@@ -125,6 +126,11 @@ class Runtime(Protocol):
 
     @property
     def profiles(self) -> Mapping[str, Member]: ...
+
+    @property
+    def facts(self) -> Facts:
+        """Batch questions about events (see :class:`~groupops.Facts`)."""
+        ...
 
     def get_state(self, key: str) -> str | None: ...
 
