@@ -16,6 +16,7 @@ from groupops.rules.kinds import BUILTIN_KINDS, admission, eviction, ladder, rev
 SRC = Path(groupops.__file__).parent
 GENERIC = [
     SRC / "_engine.py",
+    *sorted((SRC / "engine").glob("*.py")),
     SRC / "cli.py",
     SRC / "plugins" / "_store.py",
     SRC / "plugins" / "memory.py",
