@@ -43,4 +43,5 @@ def test_hooks_md_examples_run():
     blocks = _python_blocks()
     assert len(blocks) == 2 + len(HOOKS)  # the set-up, one per hook, messenger checks
     for block in blocks:
-        exec(compile(block, str(DOC), "exec"), namespace)
+        # compiled as a user's own file would be, without this module's __future__ imports
+        exec(compile(block, str(DOC), "exec", dont_inherit=True), namespace)

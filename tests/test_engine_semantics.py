@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import groupops as go
 import groupops.testing
+from groupops.rules.kinds import Verdict
 from groupops.testing import histories, rerun_changes_nothing, rule_books
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -160,14 +161,12 @@ def test_a_run_that_never_settles_is_an_error_naming_the_policies(monkeypatch):
     engine.ingest([_event("joined", "m1", "club", T0 - timedelta(days=3))])
     steps = itertools.count(1)
 
-    def restless(policy, at, profiles, members=None):
-        made: list[go.Decision] = []
-        ms = engine.store.get_membership("m1", "club")
-        d = engine._decision(policy.id, "promote", ms, f"flip-{next(steps)}", at, None)
-        engine._apply(made, d, ms, None, profiles)
-        return made
+    def restless(policy, rt, at, members=None):
+        ms = rt.membership("m1", "club")
+        d = rt.decide(policy.id, "promote", ms, f"flip-{next(steps)}", at, None)
+        return [rt.apply(Verdict(d, ms))]
 
-    monkeypatch.setattr(engine, "_ladder", restless)
+    monkeypatch.setattr(engine.kinds.get("ladder"), "decide", restless)
     with pytest.raises(go.RuleError) as info:
         engine.run(T0)
     assert "policies[0]: policy 'roles' still decides at 2026-11-02T09:00:00+08:00 after 3 rounds" in str(

@@ -50,6 +50,7 @@ from ._reports import (
     RunReport,
     Section,
 )
+from .plugins._manager import registered_kinds
 from .plugins._store import Store
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
@@ -74,6 +75,7 @@ from .rules._conditions import (
 from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
 from .rules._facts import Community, History
+from .rules._facts_api import Facts, GroupActivity, MemoryFacts, Subject
 from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from .rules._semantics import (
     EvictionCheck,
@@ -91,11 +93,13 @@ from .rules._semantics import (
     welcome_due,
 )
 from .rules._time import Duration, Schedule, parse_duration
+from .rules.kinds import ActionSpec, Kind, KindRegistry, Point, PolicyBase, Runtime, Verdict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIONS",
+    "ActionSpec",
     "Admission",
     "AllOf",
     "AnyOf",
@@ -117,8 +121,10 @@ __all__ = [
     "EvictionCheck",
     "ExplainReport",
     "Explanation",
+    "Facts",
     "Family",
     "Group",
+    "GroupActivity",
     "GroupChange",
     "GroupCreation",
     "GroupOpsError",
@@ -126,6 +132,8 @@ __all__ = [
     "History",
     "IngestReport",
     "InputError",
+    "Kind",
+    "KindRegistry",
     "Label",
     "Ladder",
     "LadderMove",
@@ -133,6 +141,7 @@ __all__ = [
     "Member",
     "Membership",
     "MembershipChange",
+    "MemoryFacts",
     "MemoryStore",
     "Messenger",
     "Metric",
@@ -144,6 +153,8 @@ __all__ = [
     "Period",
     "PluginError",
     "PluginFailure",
+    "Point",
+    "PolicyBase",
     "Problem",
     "Quota",
     "RecordingMessenger",
@@ -153,17 +164,20 @@ __all__ = [
     "RuleBook",
     "RuleError",
     "RunReport",
+    "Runtime",
     "SQLiteStore",
     "Schedule",
     "Section",
     "Store",
     "StoreError",
+    "Subject",
     "Sum",
     "Tenure",
     "Term",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
+    "Verdict",
     "Welcome",
     "__version__",
     "admission_check",
@@ -182,6 +196,7 @@ __all__ = [
     "ladder_move",
     "load_rule_book",
     "parse_duration",
+    "registered_kinds",
     "revival_check",
     "revival_deadline",
     "revival_open",

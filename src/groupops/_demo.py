@@ -460,6 +460,19 @@ class _Outbox:
         register(self)
 
 
+def demo_explain_target(
+    decisions: list[Decision], end: datetime, reason: Callable[[Decision], str]
+) -> tuple[str, datetime]:
+    """Whom the demo suggests explaining, and when: someone evicted from the camp who
+    never came back (a rule-breaker first), four days after the eviction."""
+    revived = {d.member for d in decisions if d.action == "revive"}
+    gone = [d for d in decisions if d.action == "evict" and d.group == CAMP and d.member not in revived]
+    gone.sort(key=lambda d: "violation" not in reason(d))
+    if not gone:
+        return "s001", end
+    return gone[0].member, gone[0].at + timedelta(days=4)
+
+
 def store_url(db: str | Path) -> str:
     """The store URL of a SQLite file path."""
     return f"sqlite:///{Path(db)}"

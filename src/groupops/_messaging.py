@@ -69,11 +69,16 @@ def terminal_safe(text: str) -> str:
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def can_carry_out(messenger: Messenger, action: str) -> bool:
-    """Whether ``messenger`` can carry out ``action`` (text actions need ``message``)."""
+def can_carry_out(messenger: Messenger, action: str, *, platform: bool | None = None) -> bool:
+    """Whether ``messenger`` can carry out ``action`` (text actions need ``message``).
+
+    ``platform`` says whether the platform itself must carry the action out (as the
+    action's kind declares); None: as :data:`PLATFORM_ACTIONS` says."""
     if action in messenger.actions:
         return True
-    return action not in PLATFORM_ACTIONS and "message" in messenger.actions
+    if platform is None:
+        platform = action in PLATFORM_ACTIONS
+    return not platform and "message" in messenger.actions
 
 
 class ConsoleMessenger:

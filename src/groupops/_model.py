@@ -160,6 +160,10 @@ ACTIONS = (
     "route",
     "task",
 )
+"""Deprecated: the actions of the built-in kinds and some planned ones, in a fixed
+order. Actions are registered by kinds now: ask :meth:`KindRegistry.action_names`
+(``Engine.kinds``) and :meth:`KindRegistry.action` for an action's templates and
+labels. Kept for code that imported it; no part of groupops reads it for decisions."""
 
 
 class _Frozen(BaseModel):

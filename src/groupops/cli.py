@@ -18,7 +18,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,7 +29,6 @@ from ._engine import Engine, parse_json_record
 from ._errors import GroupOpsError, InputError, PluginError, Problem, RuleError
 from ._messaging import terminal_safe
 from ._model import (
-    ACTIONS,
     EARLIEST_TIME,
     LATEST_TIME,
     MAX_RECORD_SIZE,
@@ -42,7 +41,7 @@ from ._reports import ExplainReport, IngestReport, RunReport, membership_status_
 from .plugins._store import Store
 from .plugins._urls import sqlite_path
 from .plugins.sqlite import SQLiteStore
-from .rules._book import RuleBook, load_rule_book, rule_book_schema
+from .rules._book import RuleBook, installed_kinds, load_rule_book, rule_book_schema
 
 __all__ = ["main"]
 
@@ -65,18 +64,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "invite": "invite",
-        "notice": "notice",
-        "spare": "spare",
-        "evict": "evict",
-        "revive": "revive",
-        "promote": "promote",
-        "demote": "demote",
-        "welcome": "welcome",
-        "warn": "warn",
-        "remove": "remove",
-        "digest": "digest",
-        "route": "route",
         "task": "task",
         "when": "when",
         "action": "action",
@@ -137,18 +124,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "groups_need_rules": "--rules is needed to read groups from {db!r} (not a SQLite file)",
     },
     "zh": {
-        "invite": "邀请",
-        "notice": "预警",
-        "spare": "解除预警",
-        "evict": "移出",
-        "revive": "复活",
-        "promote": "晋升",
-        "demote": "降级",
-        "welcome": "欢迎",
-        "warn": "警告",
-        "remove": "移除",
-        "digest": "摘要",
-        "route": "分流",
         "task": "任务",
         "when": "时间",
         "action": "动作",
@@ -215,7 +190,16 @@ def _t(locale: str, key: str, **values: Any) -> str:
 
 
 def _action(locale: str, action: str) -> str:
+    """An action's label: the one its kind declares, else the CLI's own (``task``)."""
+    spec = installed_kinds().action(action)
+    if spec is not None:
+        return spec.label(locale)
     return _WORDS.get(locale, _WORDS["en"]).get(action, action)
+
+
+def _action_rank() -> dict[str, int]:
+    """Actions in the order their kinds registered them, the operator task last."""
+    return {a: i for i, a in enumerate([*installed_kinds().action_names(), "task"])}
 
 
 # -- errors and common options -------------------------------------------------------
@@ -514,7 +498,7 @@ def _counts_text(counts: Mapping[str, int], locale: str) -> str:
 
 
 def _ordered(counts: Mapping[str, int]) -> list[tuple[str, int]]:
-    rank = {a: i for i, a in enumerate(ACTIONS)}
+    rank = _action_rank()
     return sorted(counts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 
@@ -562,7 +546,7 @@ def demo(db: Path, as_json: bool, locale: str) -> None:
     is the same on every run. The rule book is written beside the database (same name,
     .yaml) so that the other commands can be tried on both.
     """
-    from ._demo import DEMO_START, DemoWeek, demo_book, demo_rules_text, run_demo
+    from ._demo import DEMO_START, DemoWeek, demo_book, demo_explain_target, demo_rules_text, run_demo
 
     rules = db.with_suffix(".yaml")
     _clear_demo_files(db, rules)
@@ -662,12 +646,7 @@ def demo(db: Path, as_json: bool, locale: str) -> None:
     click.echo(_table(headers, rows, right=range(1, len(headers))))
     click.echo("")
     click.echo(_t(locale, "next"))
-    # someone evicted from the camp who never came back: why not?
-    revived = {d.member for d in decisions if d.action == "revive"}
-    gone = [d for d in decisions if d.action == "evict" and d.group == "camp-7" and d.member not in revived]
-    gone.sort(key=lambda d: "violation" not in decision_reason(d, "en"))  # a rule-breaker first
-    evicted = gone[0] if gone else None
-    who, when = ("s001", result.end) if evicted is None else (evicted.member, evicted.at + timedelta(days=4))
+    who, when = demo_explain_target(decisions, result.end, lambda d: decision_reason(d, "en"))
     for line in (
         f"groupops explain --db {db} --rules {rules} {who} --policy camp-comeback --at {when.isoformat()}",
         f"groupops run --db {db} --rules {rules} --at 2026-11-06T20:00+08:00 --dry-run",
@@ -677,7 +656,7 @@ def demo(db: Path, as_json: bool, locale: str) -> None:
 
 
 def _ordered_counters(by_action: Mapping[str, Counter[str]]) -> list[tuple[str, Counter[str]]]:
-    rank = {a: i for i, a in enumerate(ACTIONS)}
+    rank = _action_rank()
     return sorted(by_action.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 
@@ -1116,7 +1095,7 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
     """Make every decision due at --at, record it, deliver its messages, and print a
     table of the decisions with their reasons.
 
-    Eviction periods whose notice time or end passed since the last run are caught up.
+    Every trigger since the last run (scheduled times, events) is caught up in time order.
     Messages go through the plugins the rule book's groups name (the built-in console
     messenger writes them to stderr here, so stdout stays a clean table or JSON).
     --dry-run previews a period: nothing is recorded or delivered.

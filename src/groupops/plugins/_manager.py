@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pluggy import HookImpl
 
-from .._errors import PluginError
+from .._errors import PluginError, RuleError
 from .._messaging import Messenger, Quota
 from . import hookspecs
 from .hookspecs import PROJECT
@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from .._outbox import OutboxMessage
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
+    from ..rules.kinds import Kind, KindRegistry
     from ._store import Store
 
-__all__ = ["Plugins"]
+__all__ = ["Plugins", "registered_kinds"]
 
 log = logging.getLogger("groupops.plugins")
 
@@ -128,6 +129,27 @@ class Plugins:
             _call(impl, register=register)
         return found
 
+    def kinds(self) -> KindRegistry:
+        """Every registered policy kind (the built-ins first); a name registered twice,
+        or something that is not a :class:`~groupops.Kind`, is a :class:`PluginError`
+        naming the plugin."""
+        from ..rules.kinds import KindRegistry
+
+        registry = KindRegistry()
+        for impl in self._impls("groupops_register_kinds"):
+            plugin = plugin_name(impl)
+
+            def register(kind: Kind, *, _plugin: str = plugin) -> None:
+                try:
+                    registry.register(kind)
+                except RuleError as exc:
+                    raise PluginError(
+                        f"groupops_register_kinds: plugin {_plugin}: {exc.problems[0].message}"
+                    ) from None
+
+            _call(impl, register=register)
+        return registry
+
     def veto(self, decision: Decision, membership: Membership | None) -> str | None:
         """The first veto reason any plugin gives, or None.
 
@@ -214,6 +236,13 @@ class Plugins:
         which only wrap the others, are left out)."""
         impls = getattr(self.manager.hook, hook).get_hookimpls()
         return [i for i in reversed(impls) if not (i.hookwrapper or i.wrapper)]
+
+
+def registered_kinds(plugins: Iterable[object] = (), *, entry_points: bool = True) -> KindRegistry:
+    """The policy kinds a fresh plugin manager registers: the built-in kinds, those of
+    installed plugins (unless ``entry_points=False``) and those of ``plugins``. Pass the
+    result to :func:`~groupops.load_rule_book` or :meth:`RuleBook.load` as ``kinds=``."""
+    return Plugins(plugins, entry_points=entry_points).kinds()
 
 
 def plugin_name(impl: HookImpl) -> str:

@@ -1,4 +1,5 @@
-"""The built-in plugin: the memory and SQLite stores and the console messenger."""
+"""The built-in plugin: the memory and SQLite stores, the console messenger and the
+five built-in policy kinds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from .hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from ..rules._book import RuleBook
+    from ..rules.kinds import Kind
     from ._store import Store
 
 
@@ -23,3 +25,11 @@ def groupops_open_store(url: str, book: RuleBook) -> Store | None:
 @hookimpl
 def groupops_register_messengers(register: Callable[[Messenger], None]) -> None:
     register(ConsoleMessenger())
+
+
+@hookimpl(tryfirst=True)
+def groupops_register_kinds(register: Callable[[Kind], None]) -> None:
+    from ..rules.kinds import BUILTIN_KINDS
+
+    for kind in BUILTIN_KINDS:
+        register(kind)

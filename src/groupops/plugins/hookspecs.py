@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .._model import Decision, Family, Membership
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
+    from ..rules.kinds import Kind
     from ._store import Store
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
@@ -67,6 +68,21 @@ def groupops_register_metrics(register: Callable[[str, MetricFunction], None]) -
     asked again next run).
 
     :param register: call ``register(name, function)`` once per metric.
+    """
+
+
+@hookspec
+def groupops_register_kinds(register: Callable[[Kind], None]) -> None:
+    """Every implementation is called. Register policy kinds by calling ``register``.
+
+    Called when an engine is built and when a rule book is loaded without an explicit
+    ``kinds=`` (by a fresh plugin manager, so loading a book has no side effects). The
+    built-in plugin registers the five built-in kinds (admission, eviction, revival,
+    ladder, welcome) through this very hook. A kind (:class:`~groupops.Kind`) owns a
+    policy ``type``: its rule-book model, trigger, decisions, actions with their default
+    templates, and explanation. Two kinds with one name are an error.
+
+    :param register: call ``register(kind)`` once per kind.
     """
 
 

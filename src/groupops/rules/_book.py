@@ -18,23 +18,25 @@ import tomllib
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, create_model, field_validator, model_validator
 
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
 from .._model import Family, Group, name_placeholders
 from .._validation import problems_from
 from ._conditions import Metric, _Rule, iter_leaves
-from ._policies import Admission, Eviction, Ladder, Policy, Revival
+from ._policies import Admission, Eviction, Ladder, Policy, Revival, policy_union
 from ._templates import check_template
 from ._time import zone
+from .kinds import BUILTIN_KINDS, KindRegistry
 
 __all__ = [
     "MAX_BOOK_DEPTH",
     "MAX_BOOK_VALUES",
     "RuleBook",
+    "book_model",
     "dump_rule_book",
     "load_rule_book",
     "rule_book_schema",
@@ -73,6 +75,9 @@ class RuleBook(_Rule):
     policies: tuple[Policy, ...] = ()
     templates: dict[str, str] = Field(default_factory=dict)
 
+    _placeholders: ClassVar[frozenset[str]] = frozenset()
+    """Template placeholders the book's kinds add (see :func:`book_model`)."""
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -87,6 +92,16 @@ class RuleBook(_Rule):
         if problems:
             raise ValueError("; ".join(map(str, problems)))
         return self
+
+    def __eq__(self, other: object) -> bool:
+        # a book loaded with plugin kinds is an instance of a subclass (book_model); it
+        # equals the same book loaded with any other set of kinds that accepts it
+        if not isinstance(other, RuleBook):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in RuleBook.model_fields)
+
+    def __hash__(self) -> int:
+        return hash(self.revision)
 
     # -- derived ---------------------------------------------------------------------
 
@@ -165,13 +180,18 @@ class RuleBook(_Rule):
 
     def cross_check(self) -> list[Problem]:
         """Problems that need the whole book: unknown or duplicate ids, bad templates."""
-        return cross_check(self.to_data())
+        return cross_check(self.to_data(), placeholders=self._placeholders)
 
     # -- (de)serialisation -----------------------------------------------------------
 
     @classmethod
-    def load(cls, data: Any, *, source: str | None = None) -> RuleBook:
-        """Validate a mapping into a book; :class:`RuleError` lists every problem."""
+    def load(cls, data: Any, *, source: str | None = None, kinds: KindRegistry | None = None) -> RuleBook:
+        """Validate a mapping into a book; :class:`RuleError` lists every problem.
+
+        ``policies`` validate against ``kinds`` (default: the built-in kinds, unless
+        called on a model from :func:`book_model`); an unknown ``type`` lists them."""
+        if kinds is not None:
+            cls = book_model(kinds)
         if not isinstance(data, dict):
             raise RuleError(
                 [Problem("", f"a rule book is a mapping, not {type(data).__name__}")], source=source
@@ -179,7 +199,7 @@ class RuleBook(_Rule):
         shape = check_shape(data)
         if shape is not None:
             raise RuleError([shape], source=source)
-        problems = cross_check(data)
+        problems = cross_check(data, placeholders=cls._placeholders)
         try:
             book = cls.model_validate(data, context={"defer_cross_check": True})
         except ValidationError as exc:
@@ -269,7 +289,7 @@ def _str_list(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
 
 
-def cross_check(data: Any) -> list[Problem]:
+def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> list[Problem]:
     """Problems that need the whole book, found on plain data so that they are reported
     together with field errors: unknown or duplicate ids, ladder roles that repeat,
     templates with unknown placeholders."""
@@ -334,12 +354,13 @@ def cross_check(data: Any) -> list[Problem]:
         if isinstance(templates, dict):
             for action, text in templates.items():
                 if isinstance(text, str):
-                    problems.extend(Problem(f"{base}.templates.{action}", m) for m in check_template(text))
+                    found = check_template(text, placeholders)
+                    problems.extend(Problem(f"{base}.templates.{action}", m) for m in found)
     templates = data.get("templates")
     if isinstance(templates, dict):
         for action, text in templates.items():
             if isinstance(text, str):
-                problems.extend(Problem(f"templates.{action}", m) for m in check_template(text))
+                problems.extend(Problem(f"templates.{action}", m) for m in check_template(text, placeholders))
     return problems
 
 
@@ -479,11 +500,16 @@ def parse_text(text: str, fmt: Format, *, source: str | None = None) -> Any:
         ) from None
 
 
-def load_rule_book(source: str | Path, *, format: Format | None = None) -> RuleBook:
+def load_rule_book(
+    source: str | Path, *, format: Format | None = None, kinds: KindRegistry | None = None
+) -> RuleBook:
     """Load and validate a rule book from a YAML, JSON or TOML file.
 
-    ``format`` defaults to the file's suffix. Raises :class:`RuleError` listing every
-    problem, each with its path.
+    ``format`` defaults to the file's suffix. Policies validate against ``kinds``:
+    by default the built-in kinds and the kinds of installed plugins (``groupops``
+    entry points, loaded by a fresh plugin manager at the first call). Raises
+    :class:`RuleError` listing every problem, each with its path; an unknown policy
+    ``type`` lists the known kinds.
     """
     path = Path(source)
     fmt = format or _detect_format(path)
@@ -491,7 +517,8 @@ def load_rule_book(source: str | Path, *, format: Format | None = None) -> RuleB
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleError([Problem("", f"cannot read {str(path)!r}: {exc.strerror}")]) from None
-    return RuleBook.load(parse_text(text, fmt, source=str(path)), source=str(path))
+    registry = kinds if kinds is not None else installed_kinds()
+    return RuleBook.load(parse_text(text, fmt, source=str(path)), source=str(path), kinds=registry)
 
 
 def dump_rule_book(book: RuleBook, format: Literal["yaml", "json"] = "yaml") -> str:
@@ -502,9 +529,44 @@ def dump_rule_book(book: RuleBook, format: Literal["yaml", "json"] = "yaml") -> 
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
-def rule_book_schema() -> dict[str, Any]:
-    """The JSON Schema of a rule book, for editors and other tools."""
-    schema = RuleBook.model_json_schema(by_alias=True, mode="validation")
+def rule_book_schema(kinds: KindRegistry | None = None) -> dict[str, Any]:
+    """The JSON Schema of a rule book with ``kinds`` (default: the built-in kinds and
+    those of installed plugins), for editors and other tools."""
+    registry = kinds if kinds is not None else installed_kinds()
+    schema = book_model(registry).model_json_schema(by_alias=True, mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "groupops rule book"
     return schema
+
+
+_BUILTIN_KEY = KindRegistry(BUILTIN_KINDS).key()
+_MODELS: dict[Any, type[RuleBook]] = {}
+
+
+def book_model(kinds: KindRegistry) -> type[RuleBook]:
+    """The :class:`RuleBook` model whose ``policies`` are of ``kinds``: ``RuleBook``
+    itself for the built-in kinds, else a subclass (one per set of kinds)."""
+    key = kinds.key()
+    if key == _BUILTIN_KEY:
+        return RuleBook
+    model = _MODELS.get(key)
+    if model is None:
+        policies: Any = tuple.__class_getitem__((policy_union(kinds), ...))
+        model = create_model("RuleBook", __base__=RuleBook, __module__=__name__, policies=(policies, ()))
+        model._placeholders = kinds.placeholders()
+        _MODELS[key] = model
+    return model
+
+
+def installed_kinds() -> KindRegistry:
+    """The built-in kinds and those of installed plugins (``groupops`` entry points),
+    found once per process by a fresh plugin manager."""
+    global _INSTALLED
+    if _INSTALLED is None:
+        from ..plugins._manager import registered_kinds
+
+        _INSTALLED = registered_kinds()
+    return _INSTALLED
+
+
+_INSTALLED: KindRegistry | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-__all__ = ["DEFAULT_TEMPLATES", "PLACEHOLDERS", "check_template", "invitation_phrase", "render_template"]
+__all__ = ["PLACEHOLDERS", "TASK_TEMPLATES", "check_template", "render_template"]
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -35,44 +35,17 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 
 _FORMATTER = string.Formatter()
 
-DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
-    "en": {
-        "welcome": "Welcome to {group.name}, {member.name}!",
-        "invite": "{member.name}, you are invited to join {target.name} ({invitation}).",
-        "notice": ("{member.name}, you are at risk of removal from {group.name} at {deadline}: {reasons}."),
-        "spare": "{member.name}, thank you: you are no longer at risk in {group.name}.",
-        "evict": "{member.name} has been removed from {group.name}: {reasons}.",
-        "revive": "{member.name}, welcome back to {group.name}.",
-        "promote": "{member.name} is now {role} in {group.name}.",
-        "demote": "{member.name} is now {role} in {group.name}.",
-        "task": "Operator task in {group.name}: {action} {member.name} ({member.id}).",
-    },
-    "zh": {
-        "welcome": "欢迎 {member.name} 加入{group.name}！",
-        "invite": "{member.name}，诚邀您加入{target.name}（{invitation}）。",
-        "notice": "{member.name}，您将于 {deadline} 被移出{group.name}：{reasons}。",
-        "spare": "{member.name}，感谢配合，您在{group.name}已解除移出风险。",
-        "evict": "{member.name} 已被移出{group.name}：{reasons}。",
-        "revive": "{member.name}，欢迎回到{group.name}。",
-        "promote": "{member.name} 在{group.name}晋升为 {role}。",
-        "demote": "{member.name} 在{group.name}调整为 {role}。",
-        "task": "运营任务（{group.name}）：{action} {member.name}（{member.id}）。",
-    },
+TASK_TEMPLATES: dict[str, str] = {
+    "en": "Operator task in {group.name}: {action} {member.name} ({member.id}).",
+    "zh": "运营任务（{group.name}）：{action} {member.name}（{member.id}）。",
 }
+"""The operator task's default text per locale: an action a messenger cannot carry out.
+Each action's own default text belongs to the kind that decides it."""
 
 
-def invitation_phrase(number: int, of: int, locale: str = "en") -> str:
-    """Which invitation this is, for the ``{invitation}`` placeholder: ``invitation 1 of
-    2`` for the first, ``reminder 1 of 1`` for the next / ``第 2 次邀请，共 2 次``."""
-    if locale == "zh":
-        return f"第 {number} 次邀请，共 {of} 次"
-    if number == 1:
-        return f"invitation 1 of {of}"
-    return f"reminder {number - 1} of {of - 1}"
-
-
-def check_template(text: str) -> list[str]:
-    """Problems with a template: unknown placeholders, format specs, conversions."""
+def check_template(text: str, extra: frozenset[str] = frozenset()) -> list[str]:
+    """Problems with a template: unknown placeholders, format specs, conversions.
+    ``extra``: placeholders the registered kinds add."""
     problems: list[str] = []
     try:
         parsed = list(_FORMATTER.parse(text))
@@ -81,8 +54,8 @@ def check_template(text: str) -> list[str]:
     for _, field, spec, conversion in parsed:
         if field is None:
             continue
-        if field not in PLACEHOLDERS:
-            known = ", ".join(sorted(PLACEHOLDERS))
+        if field not in PLACEHOLDERS and field not in extra:
+            known = ", ".join(sorted(PLACEHOLDERS | extra))
             problems.append(f"unknown placeholder {{{field}}} (known: {known})")
         elif spec or conversion:
             problems.append(f"placeholder {{{field}}} may not carry a format spec or conversion")
@@ -95,7 +68,7 @@ def render_template(text: str, context: Mapping[str, object]) -> str:
     for literal, field, _, _ in _FORMATTER.parse(text):
         out.append(literal)
         if field is not None:
-            if field not in PLACEHOLDERS:
+            if field not in PLACEHOLDERS and field not in context:
                 raise ValueError(f"unknown placeholder {{{field}}}")
             value = context.get(field, "")
             out.append("" if value is None else str(value))

@@ -1,0 +1,99 @@
+"""What every engine job sees of the engine: its parts and the methods one job calls on
+another. :class:`~groupops.Engine` is the facade that puts the jobs together."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._messaging import Messenger
+    from .._model import Decision, Member, Membership
+    from .._outbox import OutboxMessage
+    from .._reports import PluginFailure
+    from ..plugins._manager import Plugins
+    from ..plugins._store import Store
+    from ..rules._book import RuleBook
+    from ..rules._evaluate import Context, MetricFunction
+    from ..rules._explain import Explanation
+    from ..rules._facts import Community
+    from ..rules.kinds import Kind, KindRegistry, Verdict
+
+__all__ = ["EngineBase"]
+
+
+class EngineBase:
+    """The engine's state, declared once for every job (set by ``Engine.__init__``)."""
+
+    book: RuleBook
+    plugins: Plugins
+    store: Store
+    messengers: dict[str, Messenger]
+    metrics: dict[str, MetricFunction]
+    kinds: KindRegistry
+    default_messenger: str
+    max_attempts: int
+    backoff: timedelta
+    max_backoff: timedelta
+    delivery_timeout: float
+    lease: timedelta
+    workers: int
+    clock: Callable[[], float]
+    _failures: list[tuple[str, datetime, PluginFailure]]
+    _community: Community
+    _seq: int
+    _sync_lock: threading.Lock
+
+    if TYPE_CHECKING:  # one job calling another: implemented by the job named
+
+        def _sync(self) -> None: ...  # ingest
+
+        def _record_membership(
+            self, membership: Membership, at: datetime, decision: str | None = None
+        ) -> None: ...  # ingest
+
+        def _kind(self, policy: Any) -> Kind: ...  # deciding
+
+        def _isolated(self, policy: str, ms: Membership, at: datetime) -> AbstractContextManager[None]: ...
+
+        def _message_context(
+            self,
+            d: Decision,
+            ms: Membership,
+            profiles: Mapping[str, Member],
+            *,
+            deadline: datetime | None = None,
+        ) -> dict[str, str]: ...  # messages
+
+        def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]: ...
+
+        def _decide_all(self, at: datetime) -> list[Decision]: ...  # deciding
+
+        def _memberships(self, group: str, members: set[str] | None) -> list[Membership]: ...
+
+        def _context(
+            self,
+            ms: Membership,
+            at: datetime,
+            profiles: Mapping[str, Member],
+            *,
+            default_scope: str,
+            period_start: datetime | None = None,
+            group: str | None = None,
+        ) -> Context: ...
+
+        def _decision(
+            self,
+            policy: str,
+            action: str,
+            ms: Membership,
+            period: str,
+            at: datetime,
+            explanation: Explanation | None,
+            **extra: Any,
+        ) -> Decision: ...
+
+        def _apply(self, verdict: Verdict, profiles: Mapping[str, Member]) -> Decision | None: ...

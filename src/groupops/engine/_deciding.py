@@ -1,0 +1,309 @@
+"""Deciding: every trigger in time order, then the run's instant to a fixed point; the
+Runtime kinds see; recording verdicts."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, tzinfo
+from typing import Any
+
+from .._errors import PluginError, Problem, RuleError
+from .._model import (
+    Decision,
+    Member,
+    Membership,
+)
+from .._reports import PluginFailure
+from ..rules._evaluate import Context
+from ..rules._explain import Explanation
+from ..rules._facts_api import Facts, MemoryFacts
+from ..rules.kinds import Kind, Point, Verdict
+from ._base import EngineBase
+from ._schedule import _Triggers
+
+log = logging.getLogger("groupops.engine")
+
+
+class Deciding(EngineBase):
+    """Deciding: triggers in time order, then the run's instant to a fixed point;
+    recording each verdict with its membership change and messages."""
+
+    @contextmanager
+    def _isolated(self, policy: str, ms: Membership, at: datetime) -> Iterator[None]:
+        """Decide about one membership under one policy. A plugin that fails meanwhile
+        (a veto hook, a metric) is reported in the run's failures and affects nothing
+        else: nothing about this membership under this policy is recorded, and the next
+        run asks again."""
+        try:
+            yield
+        except PluginError as exc:
+            if exc.plugin is None:
+                raise
+            log.error("%s", exc)
+            self._failures.append(
+                (policy, at, _failure(exc, policy=policy, member=ms.member, group=ms.group))
+            )
+
+    def _decide_all(self, at: datetime) -> list[Decision]:
+        """Scheduled points of every policy since the last run, in time order (then book
+        order, then the kind's own order), each decided at its own moment; then every
+        decision due at ``at`` itself, to a fixed point."""
+        made: list[Decision] = []
+        rt = _Runtime(self, {m.id: m for m in self.store.members()})
+        order = {p.id: i for i, p in enumerate(self.book.policies)}
+        tick = itertools.count()
+        points: list[tuple[datetime, int, int, int, Any, Point]] = []
+        scheduled = [(p, self._kind(p)) for p in self.book.policies]
+        for policy, kind in scheduled:
+            for point in kind.due(policy, rt, at):
+                points.append((point.when, order[policy.id], point.what, next(tick), policy, point))
+        triggers = _Triggers(self, at)
+        for policy in self.book.policies:
+            for when, event in triggers.due(policy):
+                points.append((when, order[policy.id], -1, next(tick), policy, Point(when, -1, event)))
+        heapq.heapify(points)
+        while points:
+            _, _, what, _, policy, point = heapq.heappop(points)
+            kind = self._kind(policy)
+            if what == -1:  # an event trigger: decided at the event's time plus the delay
+                failed_before = len(self._failures)
+                made += kind.on_event(policy, point.payload, rt, point.when, at)
+                if len(self._failures) > failed_before:
+                    triggers.retry(policy, point.when, point.payload)
+                continue
+            decided, more = kind.decide_at_point(policy, point, rt, at)
+            made += decided
+            for p in more:
+                heapq.heappush(points, (p.when, order[policy.id], p.what, next(tick), policy, p))
+        for policy, kind in scheduled:
+            kind.finish(policy, rt, at)
+        triggers.save()
+        made += self._decide_at(at, rt)
+        self.store.set_state("last_run_at", at.isoformat())
+        return made
+
+    def _kind(self, policy: Any) -> Kind:
+        return self.kinds.get(policy.type)
+
+    def _decide_at(self, at: datetime, rt: _Runtime) -> list[Decision]:
+        """Decisions due at ``at`` itself, to a fixed point.
+
+        A decision can make another one due at the same instant (a role change that
+        qualifies the member under another policy's ``{role: ...}`` condition; a member
+        made present again). Each round after the first looks again at the members
+        decided on in the round before, until a round decides nothing, so a rerun at the
+        same ``at`` finds nothing left to do. Kinds name each decision after a step that
+        can be taken once (``step-3``), so chains are short; a run still deciding after as
+        many rounds as there are policies is caught in a cycle, reported as a
+        :class:`RuleError` naming the policies. Kinds are asked in their ``order``, then
+        in registration order, each kind's policies in book order."""
+        book = self.book
+        ranked = sorted(
+            ((self._kind(p), i, p) for i, p in enumerate(book.policies) if not p.trigger_events()),
+            key=lambda kp: (kp[0].order, self.kinds.names().index(kp[0].name), kp[1]),
+        )
+        rounds = 1 + sum(1 for k, _, _ in ranked if type(k).decide is not Kind.decide)
+        made: list[Decision] = []
+        members: set[str] | None = None  # the first round looks at everyone
+        for _ in range(rounds):
+            fresh: list[Decision] = []
+            for kind, _, policy in ranked:
+                fresh += kind.decide(policy, rt, at, members)
+            made += fresh
+            if not fresh:
+                return made
+            members = {d.member for d in fresh}
+        cycling = sorted({d.policy for d in fresh})
+        raise RuleError(
+            [
+                Problem(
+                    f"policies[{self._policy_index(pid)}]",
+                    f"policy {pid!r} still decides at {at.isoformat()} after {rounds} rounds of one "
+                    f"run: a cycle among {', '.join(map(repr, cycling))} (each undoes the other)",
+                )
+                for pid in cycling
+            ]
+        )
+
+    def _policy_index(self, policy_id: str) -> int:
+        return next(i for i, p in enumerate(self.book.policies) if p.id == policy_id)
+
+    def _context(
+        self,
+        ms: Membership,
+        at: datetime,
+        profiles: Mapping[str, Member],
+        *,
+        default_scope: str,
+        period_start: datetime | None = None,
+        group: str | None = None,
+    ) -> Context:
+        return Context(
+            at=at,
+            tz=self.book.tz,
+            history=self._community.history(ms.member),
+            group=group or ms.group,
+            member=profiles.get(ms.member),
+            membership=ms,
+            default_scope=default_scope,  # type: ignore[arg-type]
+            period_start=period_start,
+            metrics=self.metrics,
+        )
+
+    def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
+        """The memberships of ``group``: all of them, or only those of ``members``."""
+        if members is None:
+            return self.store.memberships(group=group)
+        found = (self.store.get_membership(m, group) for m in sorted(members))
+        return [ms for ms in found if ms is not None]
+
+    def _decision(
+        self,
+        policy: str,
+        action: str,
+        ms: Membership,
+        period: str,
+        at: datetime,
+        explanation: Explanation | None,
+        **extra: Any,
+    ) -> Decision:
+        return Decision.make(
+            policy=policy,
+            action=action,
+            member=ms.member,
+            group=ms.group,
+            period=period,
+            at=at,
+            explanation=explanation,
+            revision=self.book.revision,
+            **extra,
+        )
+
+    def _apply(self, verdict: Verdict, profiles: Mapping[str, Member]) -> Decision | None:
+        """Record one decision, its membership change and its messages, and return it,
+        unless a plugin vetoes it (then only the vetoed decision is recorded, and
+        returned). Nothing happens if it was recorded before (a rerun): None.
+
+        Messages speak of ``verdict.about`` (the source membership of an invitation),
+        else of the membership as it is after the decision."""
+        decision, before, after = verdict.decision, verdict.before, verdict.after
+        if self.store.get_decision(decision.id) is not None:
+            return None
+        reason = self.plugins.veto(decision, before)
+        if reason is not None:
+            vetoed = decision.model_copy(update={"status": "vetoed", "veto_reason": reason})
+            return vetoed if self.store.add_decision(vetoed) else None
+        if not self.store.add_decision(decision):
+            return None
+        if after is not None:
+            self._record_membership(after, decision.at, decision.id)
+        subject = verdict.about or after or before
+        assert subject is not None, "a decision is about a membership"
+        context = self._message_context(decision, subject, profiles, deadline=verdict.deadline)
+        self.store.add_messages(self._messages_for(decision, context))
+        return decision
+
+
+class _Runtime:
+    """What a kind sees of the engine during one run (or one explanation): the
+    :class:`~groupops.rules.kinds.Runtime` protocol over this engine's store and facts."""
+
+    def __init__(self, engine: EngineBase, profiles: Mapping[str, Member]) -> None:
+        self._engine = engine
+        self._profiles = profiles
+        self._scratch: dict[str, dict[str, Any]] = {}
+        self._facts: Facts | None = None
+
+    @property
+    def tz(self) -> tzinfo:
+        return self._engine.book.tz
+
+    @property
+    def revision(self) -> str:
+        return self._engine.book.revision
+
+    @property
+    def profiles(self) -> Mapping[str, Member]:
+        return self._profiles
+
+    @property
+    def facts(self) -> Facts:
+        if self._facts is None:
+            self._facts = MemoryFacts(self._engine._community, self._profiles, self._engine.metrics)
+        return self._facts
+
+    def get_state(self, key: str) -> str | None:
+        return self._engine.store.get_state(key)
+
+    def set_state(self, key: str, value: str) -> None:
+        self._engine.store.set_state(key, value)
+
+    def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]:
+        return self._engine._memberships(group, members)
+
+    def membership(self, member: str, group: str) -> Membership | None:
+        return self._engine.store.get_membership(member, group)
+
+    def decision(self, decision_id: str) -> Decision | None:
+        return self._engine.store.get_decision(decision_id)
+
+    def decisions(self, **filters: str) -> list[Decision]:
+        return self._engine.store.decisions(**filters)
+
+    def context(
+        self, ms: Membership, at: datetime, *, default_scope: str, period_start: datetime | None = None
+    ) -> Context:
+        engine = self._engine
+        return engine._context(ms, at, self._profiles, default_scope=default_scope, period_start=period_start)
+
+    def isolated(self, policy: str, ms: Membership, at: datetime) -> AbstractContextManager[None]:
+        return self._engine._isolated(policy, ms, at)
+
+    def failures(self) -> int:
+        return len(self._engine._failures)
+
+    def scratch(self, key: str) -> dict[str, Any]:
+        return self._scratch.setdefault(key, {})
+
+    def decide(
+        self,
+        policy: str,
+        action: str,
+        ms: Membership,
+        period: str,
+        at: datetime,
+        explanation: Explanation | None,
+        **extra: Any,
+    ) -> Decision:
+        return self._engine._decision(policy, action, ms, period, at, explanation, **extra)
+
+    def apply(self, verdict: Verdict) -> Decision | None:
+        return self._engine._apply(verdict, self._profiles)
+
+
+def _failure(
+    exc: PluginError,
+    *,
+    policy: str | None = None,
+    member: str | None = None,
+    group: str | None = None,
+    decision: str | None = None,
+) -> PluginFailure:
+    cause = exc.__cause__
+    return PluginFailure(
+        plugin=exc.plugin or "",
+        hook=exc.hook or "",
+        error=_describe(cause) if cause is not None else str(exc),
+        policy=policy,
+        member=member,
+        group=group,
+        decision=decision,
+    )
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,210 @@
+"""The facts interface: what kinds may ask about events, in batches.
+
+Every question takes many subjects and one instant, so that an implementation can
+answer it with one query (SQL in the store, DuckDB, Spark) instead of one per member.
+:class:`MemoryFacts` answers them from the in-memory :class:`~groupops.Community`; it is
+the reference the other implementations are tested against. Nothing above this
+interface may assume that every event is in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any, Protocol, runtime_checkable
+
+from .._model import Member, Membership
+from ._evaluate import Context, MetricFunction, evaluate, holds
+from ._explain import Explanation
+from ._facts import Community
+
+__all__ = ["Facts", "GroupActivity", "MemoryFacts", "Subject"]
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a condition is evaluated for: a membership (member in group), with the
+    window anchor of a period (``period_start``) where the policy has one."""
+
+    membership: Membership
+    period_start: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GroupActivity:
+    """One group's activity in a window: events of the asked kinds, and how many
+    distinct members they came from."""
+
+    group: str
+    events: int
+    speakers: int
+
+
+@runtime_checkable
+class Facts(Protocol):
+    """Batch questions about events, each for many subjects at one instant ``at``.
+
+    Windows are closed, ``[start, at]``; ``start`` None means since the beginning. Every
+    answer follows event time, never arrival time."""
+
+    @property
+    def tz(self) -> tzinfo: ...
+
+    def verdicts(
+        self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
+    ) -> list[Explanation]:
+        """The explanation of ``condition`` for each subject, in order."""
+        ...
+
+    def holding(
+        self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
+    ) -> list[bool]:
+        """Whether ``condition`` holds for each subject, in order (no explanation built)."""
+        ...
+
+    def counts(
+        self, kind: str, pairs: Sequence[tuple[str, str | None]], start: datetime | None, at: datetime
+    ) -> list[int]:
+        """Events of ``kind`` per (member, group) pair (group None: member-wide)."""
+        ...
+
+    def last_seen(
+        self, members: Sequence[str], at: datetime, kinds: Sequence[str] | None = None
+    ) -> list[datetime | None]:
+        """Each member's last event (of ``kinds``, else of any kind) at or before ``at``."""
+        ...
+
+    def group_activity(
+        self, groups: Sequence[str], kinds: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[GroupActivity]:
+        """Per group: events of ``kinds`` in the window and distinct members behind them."""
+        ...
+
+    def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
+        """Per member: the members whose profile names them as ``referrer``, sorted."""
+        ...
+
+    def ranking(
+        self,
+        kind: str,
+        members: Sequence[str],
+        start: datetime | None,
+        at: datetime,
+        *,
+        field: str | None = None,
+        group: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """``members`` ranked by their count of ``kind`` events (or sum of ``field``) in
+        the window (in ``group``, else member-wide), highest first, ties by member id;
+        at most ``limit``."""
+        ...
+
+
+class MemoryFacts:
+    """:class:`Facts` over an in-memory :class:`Community` and member profiles."""
+
+    def __init__(
+        self,
+        community: Community,
+        profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
+        metrics: Mapping[str, MetricFunction] | None = None,
+    ) -> None:
+        self._community = community
+        self._profiles = profiles
+        self._metrics = dict(metrics or {})
+
+    @property
+    def tz(self) -> tzinfo:
+        return self._community.tz
+
+    def _members(self) -> Mapping[str, Member]:
+        profiles = self._profiles
+        if profiles is None:
+            return {}
+        return profiles() if callable(profiles) else profiles
+
+    def _context(self, subject: Subject, at: datetime, default_scope: str) -> Context:
+        ms = subject.membership
+        return Context(
+            at=at,
+            tz=self.tz,
+            history=self._community.history(ms.member),
+            group=ms.group,
+            member=self._members().get(ms.member),
+            membership=ms,
+            default_scope=default_scope,  # type: ignore[arg-type]
+            period_start=subject.period_start,
+            metrics=self._metrics,
+        )
+
+    def verdicts(
+        self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
+    ) -> list[Explanation]:
+        return [evaluate(condition, self._context(s, at, default_scope)) for s in subjects]
+
+    def holding(
+        self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
+    ) -> list[bool]:
+        return [holds(condition, self._context(s, at, default_scope)) for s in subjects]
+
+    def counts(
+        self, kind: str, pairs: Sequence[tuple[str, str | None]], start: datetime | None, at: datetime
+    ) -> list[int]:
+        return [self._community.history(m).count(kind, g, start, at) for m, g in pairs]
+
+    def last_seen(
+        self, members: Sequence[str], at: datetime, kinds: Sequence[str] | None = None
+    ) -> list[datetime | None]:
+        out: list[datetime | None] = []
+        for m in members:
+            history = self._community.history(m)
+            lasts = [
+                t
+                for k in (kinds if kinds is not None else sorted(history.kinds()))
+                if (t := history.last_at(k, None, at))
+            ]
+            out.append(max(lasts) if lasts else None)
+        return out
+
+    def group_activity(
+        self, groups: Sequence[str], kinds: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[GroupActivity]:
+        events = dict.fromkeys(groups, 0)
+        speakers: dict[str, set[str]] = {g: set() for g in groups}
+        for member in sorted(self._community.members()):
+            history = self._community.history(member)
+            for g in groups:
+                n = sum(history.count(k, g, start, at) for k in kinds)
+                if n:
+                    events[g] += n
+                    speakers[g].add(member)
+        return [GroupActivity(group=g, events=events[g], speakers=len(speakers[g])) for g in groups]
+
+    def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
+        by_referrer: dict[str, list[str]] = {}
+        for profile in self._members().values():
+            if profile.referrer is not None:
+                by_referrer.setdefault(profile.referrer, []).append(profile.id)
+        return [tuple(sorted(by_referrer.get(m, ()))) for m in members]
+
+    def ranking(
+        self,
+        kind: str,
+        members: Sequence[str],
+        start: datetime | None,
+        at: datetime,
+        *,
+        field: str | None = None,
+        group: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[str, float]]:
+        def score(m: str) -> float:
+            history = self._community.history(m)
+            if field is None:
+                return float(history.count(kind, group, start, at))
+            return history.total(kind, field, group, start, at)
+
+        ranked = sorted(((m, score(m)) for m in dict.fromkeys(members)), key=lambda ms: (-ms[1], ms[0]))
+        return ranked if limit is None else ranked[:limit]

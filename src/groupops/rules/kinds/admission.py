@@ -1,0 +1,143 @@
+"""The admission kind: invite qualifying members of the ``from`` groups into ``to``.
+
+Trigger: each run (evaluated at the run's instant, to a fixed point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ..._model import Decision, Membership
+from ..._reports import Section
+from .._conditions import Condition, Scope
+from .._evaluate import Context, evaluate, holds
+from .._explain import Explanation
+from .._time import Duration, DurationField
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+
+__all__ = ["KIND", "Admission", "AdmissionKind", "admission_check", "invitation_phrase"]
+
+
+class Admission(PolicyBase):
+    """Invite members of the ``from`` groups who meet ``when`` into the paid group ``to``.
+
+    An invitation stays open for ``expires``; a member who has not joined by then and
+    still qualifies is invited again (a new decision with the next invitation number),
+    up to ``max_invitations`` invitations in all (the first and its reminders).
+    Leaves count all of the member's events unless they say ``scope: group``.
+    """
+
+    type: Literal["admission"] = "admission"
+    from_: tuple[GroupRef, ...] = Field(alias="from", min_length=1)
+    to: GroupRef
+    when: Condition
+    expires: DurationField = Duration(14, "d")
+    max_invitations: int = Field(default=2, ge=1)
+    default_scope: ClassVar[Scope] = "member"
+
+    def group_ids(self) -> tuple[str, ...]:
+        return self.from_
+
+
+def admission_check(policy: Admission, ctx: Context) -> Explanation:
+    """Whether the member qualifies for the paid group now (``when`` in ``ctx``)."""
+    return evaluate(policy.when, ctx)
+
+
+def invitation_phrase(number: int, of: int, locale: str = "en") -> str:
+    """Which invitation this is, for the ``{invitation}`` placeholder: ``invitation 1 of
+    2`` for the first, ``reminder 1 of 1`` for the next / ``第 2 次邀请，共 2 次``."""
+    if locale == "zh":
+        return f"第 {number} 次邀请，共 {of} 次"
+    if number == 1:
+        return f"invitation 1 of {of}"
+    return f"reminder {number - 1} of {of - 1}"
+
+
+class AdmissionKind(Kind):
+    """At each run: invite members who qualify, again after ``expires``, at most
+    ``max_invitations`` times."""
+
+    name = "admission"
+    order = 30
+    model = Admission
+    label: ClassVar[Mapping[str, str]] = {"en": "admission", "zh": "邀请"}
+    placeholders = frozenset({"invitation", "invitation.number", "invitation.max"})
+    actions = (
+        ActionSpec(
+            "invite",
+            {
+                "en": "{member.name}, you are invited to join {target.name} ({invitation}).",
+                "zh": "{member.name}，诚邀您加入{target.name}（{invitation}）。",
+            },
+            {"en": "invite", "zh": "邀请"},
+            platform=True,
+        ),
+    )
+
+    def decide(
+        self, policy: Admission, rt: Runtime, at: datetime, members: set[str] | None
+    ) -> list[Decision]:
+        made: list[Decision] = []
+        seen: set[str] = set()
+        for group in policy.from_:
+            for ms in rt.memberships(group, members):
+                with rt.isolated(policy.id, ms, at):
+                    if not ms.present or ms.member in seen:
+                        continue
+                    seen.add(ms.member)
+                    target = rt.membership(ms.member, policy.to)
+                    if target is not None and target.present:
+                        continue
+                    invites = [
+                        d
+                        for d in rt.decisions(policy=policy.id, member=ms.member, action="invite")
+                        if d.status == "applied"
+                    ]
+                    if len(invites) >= policy.max_invitations:
+                        continue  # invited as often as the policy allows
+                    if invites and at < policy.expires.after(max(d.at for d in invites), rt.tz):
+                        continue  # an invitation is still open
+                    ctx = rt.context(ms, at, default_scope=policy.default_scope)
+                    if not holds(policy.when, ctx):
+                        continue
+                    d = Decision.make(
+                        policy=policy.id,
+                        action="invite",
+                        member=ms.member,
+                        group=policy.to,
+                        period=f"invite-{len(invites) + 1}",
+                        at=at,
+                        explanation=admission_check(policy, ctx),
+                        revision=rt.revision,
+                        target_group=policy.to,
+                    )
+                    recorded = rt.apply(Verdict(d, target, None, about=ms))
+                    if recorded is not None:
+                        made.append(recorded)
+        return made
+
+    def explain(
+        self, policy: Admission, rt: Runtime, ms: Membership, at: datetime
+    ) -> tuple[list[Any], list[Any]]:
+        ctx = rt.context(ms, at, default_scope=policy.default_scope)
+        invited = admission_check(policy, ctx)
+        return [Section(kind="invited", values={"group": policy.to}, explanation=invited)], []
+
+    def message_values(self, policy: Admission, decision: Decision, locale: str) -> dict[str, str]:
+        if decision.action != "invite" or not decision.period.startswith("invite-"):
+            return {}
+        number = int(decision.period.removeprefix("invite-"))
+        of = policy.max_invitations
+        return {
+            "invitation": invitation_phrase(number, of, locale),
+            "invitation.number": str(number),
+            "invitation.max": str(of),
+        }
+
+
+KIND = AdmissionKind()

@@ -1,0 +1,385 @@
+"""The eviction kind: warn, then evict, members who meet ``when`` at each period's end.
+
+Trigger: ``schedule`` (an RRULE). Each occurrence ends a period; notices go out
+``notice`` before it. A run catches up every notice time and end since the previous
+run, in time order, each end decided at its own time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from ..._errors import Problem, RuleError
+from ..._model import Decision, Membership, Time, decision_id
+from ..._reports import Note, Section
+from .._conditions import Condition
+from .._evaluate import Context, evaluate
+from .._explain import Explanation
+from .._time import Duration, DurationField, ScheduleField, to_zone
+from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
+
+__all__ = [
+    "KIND",
+    "MAX_CATCH_UP",
+    "Eviction",
+    "EvictionCheck",
+    "EvictionKind",
+    "Period",
+    "eviction_check",
+    "eviction_period",
+    "eviction_periods",
+    "in_grace",
+]
+
+_ONE_TICK = timedelta(microseconds=1)
+
+
+class Eviction(PolicyBase):
+    """Warn, then evict, members who meet ``when`` at the end of each period.
+
+    Periods end at each occurrence of ``schedule``. At ``end - notice`` members who meet
+    ``when`` get a notice; at ``end`` those who were noticed and still meet it are evicted,
+    the others are spared. A notice given late (by a late run) moves that period's end
+    for its members to ``notice`` after the notice was given. Members within ``grace`` of
+    joining (or revival) at the period's end, and members meeting ``exempt``, are neither
+    noticed nor evicted.
+    """
+
+    type: Literal["eviction"] = "eviction"
+    groups: tuple[GroupRef, ...] = Field(min_length=1)
+    schedule: ScheduleField
+    start: Time | None = None
+    notice: DurationField = Duration(2, "d")
+    grace: DurationField | None = None
+    exempt: Condition | None = None
+    when: Condition
+
+    @model_validator(mode="after")
+    def _periodic(self) -> Eviction:
+        if self.on is not None or self.delay is not None:
+            raise ValueError("an eviction is due on its 'schedule'; 'on' and 'delay' do not apply")
+        return self
+
+
+@dataclass(frozen=True)
+class Period:
+    """One eviction period: ``start < t <= end``; notices go out at ``notice_at``.
+
+    The first period of a policy with a ``start`` begins at that ``start``. ``key``
+    names the period in decision ids: the ISO time of its end in the book's time zone.
+    """
+
+    start: datetime
+    end: datetime
+    notice_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.end.isoformat()
+
+
+def _period_ending(policy: Eviction, tz: tzinfo, end: datetime) -> Period:
+    start = policy.schedule.previous_before(end, tz, policy.start)
+    if start is None:  # the first occurrence: the period began with the policy
+        start = to_zone(policy.start, tz) if policy.start is not None else end
+    return Period(start=start, end=end, notice_at=policy.notice.before(end, tz))
+
+
+def eviction_period(policy: Eviction, tz: tzinfo, at: datetime) -> Period | None:
+    """The period ``at`` belongs to (an occurrence ends its own period), or None if the
+    schedule has no occurrence at or after ``at``."""
+    end = policy.schedule.last_at_or_before(at, tz, policy.start)
+    if end is None or end != at:
+        end = policy.schedule.next_after(at, tz, policy.start)
+    if end is None:
+        return None
+    return _period_ending(policy, tz, end)
+
+
+MAX_CATCH_UP = 1000
+"""The most eviction periods one run may catch up for one policy (a run long after the
+last one, or after a ``start`` far in the past); more is an error, not a hang."""
+
+
+def _more_due_than(policy: Eviction, tz: tzinfo, after: datetime, until: datetime, limit: int) -> bool:
+    """True if more than ``limit`` occurrences fall in ``(after, until]``: counted
+    lazily, so a range of millions of occurrences costs no more than ``limit`` of them."""
+    seen = 0
+    for occurrence in policy.schedule.iter_after(after, tz, policy.start):
+        if occurrence > until:
+            return False
+        seen += 1
+        if seen > limit:
+            return True
+    return False
+
+
+def eviction_periods(policy: Eviction, tz: tzinfo, after: datetime, until: datetime) -> list[Period]:
+    """Periods with something due in ``(after, until]``: a notice time or an end, in order.
+
+    :raises RuleError: more than :data:`MAX_CATCH_UP` periods are due."""
+    horizon = policy.notice.after(until, tz)
+    if _more_due_than(policy, tz, after, horizon, MAX_CATCH_UP):
+        raise RuleError(
+            [
+                Problem(
+                    f"policy {policy.id!r}",
+                    f"more than {MAX_CATCH_UP:,} periods of {policy.schedule} are due between "
+                    f"{after.isoformat()} and {until.isoformat()}; one run catches up at most "
+                    f"{MAX_CATCH_UP:,}: run at earlier times first, or move the policy's start closer",
+                )
+            ]
+        )
+    ends = policy.schedule.between(after, horizon, tz, policy.start)
+    periods = [_period_ending(policy, tz, end) for end in ends]
+    # ``between`` already gives ``after < end``; keep a period only if its end or its
+    # notice falls in the range, not one that merely spans it
+    return [p for p in periods if p.end <= until or after < p.notice_at <= until]
+
+
+def in_grace(policy: Eviction, membership: Membership, period: Period, tz: tzinfo) -> bool:
+    """Whether the member is still inside the grace period at the period's end.
+
+    Grace runs from joining, or from the last revival if later.
+    """
+    if policy.grace is None:
+        return False
+    began = membership.joined_at
+    if membership.revived_at is not None and membership.revived_at > began:
+        began = membership.revived_at
+    return policy.grace.after(began, tz) > period.end
+
+
+@dataclass(frozen=True)
+class EvictionCheck:
+    """What an eviction policy says of one member for one period, at one moment.
+
+    ``failing`` is the explanation of ``when`` (passed = the member would be evicted);
+    ``exempt`` the explanation of ``exempt`` if the policy has one.
+    """
+
+    failing: Explanation
+    exempt: Explanation | None
+    grace: bool
+
+    @property
+    def at_risk(self) -> bool:
+        """Would be noticed or evicted: fails ``when``, not exempt, not in grace."""
+        return self.failing.passed and not self.grace and not (self.exempt and self.exempt.passed)
+
+
+def eviction_check(policy: Eviction, ctx: Context, period: Period) -> EvictionCheck:
+    """Evaluate ``when`` and ``exempt`` in ``ctx`` (whose ``period_start`` should be the
+    period's start) and the grace rule for ``period``."""
+    grace = ctx.membership is not None and in_grace(policy, ctx.membership, period, ctx.tz)
+    exempt = evaluate(policy.exempt, ctx) if policy.exempt is not None else None
+    return EvictionCheck(failing=evaluate(policy.when, ctx), exempt=exempt, grace=grace)
+
+
+_NOTICE, _END = 0, 1
+
+
+class EvictionKind(Kind):
+    """Periodic: notices at ``end - notice``, then evict or spare at ``end``."""
+
+    name = "eviction"
+    model = Eviction
+    label: ClassVar[Mapping[str, str]] = {"en": "eviction", "zh": "淘汰"}
+    actions = (
+        ActionSpec(
+            "notice",
+            {
+                "en": "{member.name}, you are at risk of removal from {group.name} at {deadline}: {reasons}.",
+                "zh": "{member.name}，您将于 {deadline} 被移出{group.name}：{reasons}。",
+            },
+            {"en": "notice", "zh": "预警"},
+        ),
+        ActionSpec(
+            "spare",
+            {
+                "en": "{member.name}, thank you: you are no longer at risk in {group.name}.",
+                "zh": "{member.name}，感谢配合，您在{group.name}已解除移出风险。",
+            },
+            {"en": "spare", "zh": "解除预警"},
+        ),
+        ActionSpec(
+            "evict",
+            {
+                "en": "{member.name} has been removed from {group.name}: {reasons}.",
+                "zh": "{member.name} 已被移出{group.name}：{reasons}。",
+            },
+            {"en": "evict", "zh": "移出"},
+            platform=True,
+        ),
+    )
+
+    @staticmethod
+    def _cursor_key(policy: Eviction) -> str:
+        return f"eviction:{policy.id}:cursor"
+
+    @staticmethod
+    def _deferred_key(policy: Eviction) -> str:
+        return f"eviction:{policy.id}:deferred"
+
+    def _deferred(self, policy: Eviction, rt: Runtime) -> dict[str, str]:
+        """Periods whose end waits for a late notice: period key -> when (this run's copy)."""
+        scratch = rt.scratch(policy.id)
+        if "deferred" not in scratch:
+            raw = rt.get_state(self._deferred_key(policy))
+            loaded = json.loads(raw) if raw else {}
+            scratch["deferred"] = {str(k): str(v) for k, v in loaded.items()}
+        deferred: dict[str, str] = scratch["deferred"]
+        return deferred
+
+    def due(self, policy: Eviction, rt: Runtime, at: datetime) -> list[Point]:
+        raw = rt.get_state(self._cursor_key(policy))
+        if raw is not None:
+            after = datetime.fromisoformat(raw)
+        elif policy.start is not None:
+            after = policy.start - _ONE_TICK
+        else:
+            after = at - _ONE_TICK
+        points: list[Point] = []
+        pending = self._deferred(policy, rt)
+        for key, due_text in pending.items():
+            due = datetime.fromisoformat(due_text)
+            period = eviction_period(policy, rt.tz, datetime.fromisoformat(key))
+            if due <= at and period is not None:
+                points.append(Point(due, _END, period))
+        if after < at:
+            periods = eviction_periods(policy, rt.tz, after, at)
+            # Of the notices this run owes, only the latest period's is given: a member
+            # told late of several periods at once would get one notice per period,
+            # each too late to act on; the earlier periods pass without eviction.
+            noticed = [p for p in periods if after < p.notice_at <= at]
+            if noticed:
+                points.append(Point(noticed[-1].notice_at, _NOTICE, noticed[-1]))
+            points += [Point(p.end, _END, p) for p in periods if after < p.end <= at]
+            rt.set_state(self._cursor_key(policy), at.isoformat())
+        return points
+
+    def decide_at_point(
+        self, policy: Eviction, point: Point, rt: Runtime, at: datetime
+    ) -> tuple[list[Decision], list[Point]]:
+        period: Period = point.payload
+        pending = self._deferred(policy, rt)
+        failed_before = rt.failures()
+        made: list[Decision] = []
+        more: list[Point] = []
+        if point.what == _NOTICE:
+            # A notice is decided when the run actually makes it: a late run's notice
+            # gives the member the whole ``notice`` from now, so the period's end waits
+            due = policy.notice.after(at, rt.tz)
+            deadline = max(period.end, due)
+            if due > period.end:
+                pending[period.key] = due.isoformat()
+                if due <= at:  # a zero notice: the deferred end is due in this run
+                    more.append(Point(due, _END, period))
+            for group in policy.groups:
+                made += self._notices(policy, period, group, at, rt, deadline=deadline)
+            if rt.failures() > failed_before:
+                retry = rt.scratch(policy.id)
+                retry["retry_notice"] = min(retry.get("retry_notice", period.notice_at), period.notice_at)
+            return made, more
+        waits = pending.get(period.key)
+        if waits is not None and datetime.fromisoformat(waits) > point.when:
+            return made, more  # deferred: a late notice; its end comes at ``due``
+        pending.pop(period.key, None)
+        for group in policy.groups:
+            made += self._period_end(policy, period, group, point.when, rt)
+        if rt.failures() > failed_before:
+            # a plugin failed for a member at this end: the next run decides it again,
+            # at this end's time (what was decided here is kept, by decision id)
+            pending[period.key] = point.when.isoformat()
+        return made, more
+
+    def finish(self, policy: Eviction, rt: Runtime, at: datetime) -> None:
+        scratch = rt.scratch(policy.id)
+        notice_at = scratch.get("retry_notice")
+        if notice_at is not None:
+            # a plugin failed at a notice: the next run gives that period's notices again
+            # (to those who have none; a late notice, so the period's end waits for it)
+            rt.set_state(self._cursor_key(policy), (notice_at - _ONE_TICK).isoformat())
+        deferred = self._deferred(policy, rt)
+        if deferred or rt.get_state(self._deferred_key(policy)) not in (None, "{}"):
+            rt.set_state(self._deferred_key(policy), json.dumps(deferred, sort_keys=True))
+
+    def _notices(
+        self, policy: Eviction, period: Period, group: str, at: datetime, rt: Runtime, *, deadline: datetime
+    ) -> list[Decision]:
+        made: list[Decision] = []
+        for ms in rt.memberships(group):
+            with rt.isolated(policy.id, ms, at):
+                # who joined after the notice time waits for the next period, late run or not
+                if not ms.present or ms.joined_at > min(at, period.notice_at):
+                    continue
+                ctx = rt.context(ms, at, default_scope=policy.default_scope, period_start=period.start)
+                check = eviction_check(policy, ctx, period)
+                if not check.at_risk:
+                    continue
+                d = rt.decide(policy.id, "notice", ms, period.key, at, check.failing)
+                after = ms.model_copy(update={"status": "notified"})
+                _add(made, rt.apply(Verdict(d, ms, after, deadline=deadline)))
+        return made
+
+    def _period_end(
+        self, policy: Eviction, period: Period, group: str, at: datetime, rt: Runtime
+    ) -> list[Decision]:
+        made: list[Decision] = []
+        for ms in rt.memberships(group):
+            with rt.isolated(policy.id, ms, at):
+                if not ms.present:
+                    continue
+                notice = rt.decision(decision_id(policy.id, "notice", ms.member, ms.group, period.key))
+                if notice is None or notice.status != "applied":
+                    continue
+                ctx = rt.context(ms, at, default_scope=policy.default_scope, period_start=period.start)
+                check = eviction_check(policy, ctx, period)
+                if check.at_risk:
+                    d = rt.decide(policy.id, "evict", ms, period.key, at, check.failing)
+                    after = ms.model_copy(update={"status": "evicted", "evicted_at": at})
+                else:
+                    d = rt.decide(policy.id, "spare", ms, period.key, at, check.failing)
+                    after = ms.model_copy(update={"status": "active"})
+                _add(made, rt.apply(Verdict(d, ms, after, deadline=max(period.end, at))))
+        return made
+
+    def explain(
+        self, policy: Eviction, rt: Runtime, ms: Membership, at: datetime
+    ) -> tuple[list[Any], list[Any]]:
+        sections: list[Section] = []
+        notes: list[Note] = []
+        period = eviction_period(policy, rt.tz, at)
+        ctx = rt.context(
+            ms, at, default_scope=policy.default_scope, period_start=period.start if period else None
+        )
+        if period is None:
+            sections.append(Section(kind="stay", explanation=evaluate(policy.when, ctx).negate()))
+            return sections, notes
+        check = eviction_check(policy, ctx, period)
+        sections.append(Section(kind="stay", explanation=check.failing.negate()))
+        if check.exempt is not None:
+            sections.append(Section(kind="exempt", explanation=check.exempt))
+        if check.grace:
+            notes.append(Note(kind="grace"))
+        notes.append(
+            Note(
+                kind="period",
+                values={"end": period.end.isoformat(), "notice_at": period.notice_at.isoformat()},
+            )
+        )
+        return sections, notes
+
+
+def _add(made: list[Decision], d: Decision | None) -> None:
+    if d is not None:
+        made.append(d)
+
+
+KIND = EvictionKind()

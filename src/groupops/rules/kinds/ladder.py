@@ -1,0 +1,171 @@
+"""The ladder kind: roles in order; promote and demote one step at a time.
+
+Trigger: each run (evaluated at the run's instant, to a fixed point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ..._model import Decision, Membership
+from ..._reports import Note, Section
+from .._conditions import Condition, _Rule
+from .._evaluate import Context, evaluate
+from .._explain import Explanation
+from .._time import DurationField
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+
+__all__ = ["KIND", "Ladder", "LadderKind", "LadderMove", "LadderStep", "ladder_move"]
+
+
+class LadderStep(_Rule):
+    """One rung: ``promote`` moves a member onto it from the rung below; ``keep`` must
+    keep holding (checked only after ``grace`` since the promotion) or the member moves
+    back down."""
+
+    role: Annotated[str, Field(min_length=1)]
+    promote: Condition | None = None
+    keep: Condition | None = None
+    grace: DurationField | None = None
+
+
+class Ladder(PolicyBase):
+    """Roles in order, lowest first. A member moves at most one step per evaluation;
+    roles not on the ladder (owner, admin) and locked memberships never move."""
+
+    type: Literal["ladder"] = "ladder"
+    groups: tuple[GroupRef, ...] = Field(min_length=1)
+    steps: tuple[LadderStep, ...] = Field(min_length=2)
+
+    def roles(self) -> tuple[str, ...]:
+        """The ladder's roles, lowest first."""
+        return tuple(s.role for s in self.steps)
+
+
+@dataclass(frozen=True)
+class LadderMove:
+    """One step up or down the ladder, with the explanation that justified it."""
+
+    action: Literal["promote", "demote"]
+    from_role: str
+    to_role: str
+    explanation: Explanation
+
+
+def ladder_move(policy: Ladder, ctx: Context) -> LadderMove | None:
+    """The step the member should take now, or None to stay.
+
+    Promote when the next step's ``promote`` holds. Otherwise demote when the current
+    step's ``keep`` fails and its ``grace`` since the promotion has passed. Locked
+    memberships and roles not on the ladder never move.
+    """
+    ms = ctx.membership
+    roles = policy.roles()
+    if ms is None or ms.locked or ms.role not in roles:
+        return None
+    i = roles.index(ms.role)
+    if i + 1 < len(roles):
+        up = policy.steps[i + 1]
+        if up.promote is not None:
+            exp = evaluate(up.promote, ctx)
+            if exp.passed:
+                return LadderMove("promote", ms.role, up.role, exp)
+    step = policy.steps[i]
+    if i == 0 or step.keep is None:
+        return None
+    if step.grace is not None and ms.promoted_at is not None:
+        if ctx.at < step.grace.after(ms.promoted_at, ctx.tz):
+            return None
+    exp = evaluate(step.keep, ctx)
+    if exp.passed:
+        return None
+    return LadderMove("demote", ms.role, roles[i - 1], exp)
+
+
+class LadderKind(Kind):
+    """At each run: move each member at most one step up or down."""
+
+    name = "ladder"
+    order = 40
+    model = Ladder
+    label: ClassVar[Mapping[str, str]] = {"en": "ladder", "zh": "阶梯"}
+    actions = (
+        ActionSpec(
+            "promote",
+            {
+                "en": "{member.name} is now {role} in {group.name}.",
+                "zh": "{member.name} 在{group.name}晋升为 {role}。",
+            },
+            {"en": "promote", "zh": "晋升"},
+        ),
+        ActionSpec(
+            "demote",
+            {
+                "en": "{member.name} is now {role} in {group.name}.",
+                "zh": "{member.name} 在{group.name}调整为 {role}。",
+            },
+            {"en": "demote", "zh": "降级"},
+        ),
+    )
+
+    def decide(self, policy: Ladder, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
+        made: list[Decision] = []
+        for group in policy.groups:
+            for ms in rt.memberships(group, members):
+                with rt.isolated(policy.id, ms, at):
+                    if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
+                        continue
+                    move = ladder_move(policy, rt.context(ms, at, default_scope=policy.default_scope))
+                    if move is None:
+                        continue
+                    d = rt.decide(
+                        policy.id,
+                        move.action,
+                        ms,
+                        f"step-{ms.role_changes + 1}",
+                        at,
+                        move.explanation,
+                        from_role=move.from_role,
+                        to_role=move.to_role,
+                    )
+                    after = ms.model_copy(
+                        update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
+                    )
+                    recorded = rt.apply(Verdict(d, ms, after))
+                    if recorded is not None:
+                        made.append(recorded)
+        return made
+
+    def explain(
+        self, policy: Ladder, rt: Runtime, ms: Membership, at: datetime
+    ) -> tuple[list[Any], list[Any]]:
+        sections: list[Section] = []
+        notes: list[Note] = []
+        ctx = rt.context(ms, at, default_scope=policy.default_scope)
+        roles = policy.roles()
+        if ms.role in roles:
+            i = roles.index(ms.role)
+            up = policy.steps[i + 1] if i + 1 < len(roles) else None
+            if up is not None and up.promote is not None:
+                promote = evaluate(up.promote, ctx)
+                sections.append(Section(kind="promote", values={"role": up.role}, explanation=promote))
+            keep = policy.steps[i].keep if i > 0 else None
+            if keep is not None:
+                kept = evaluate(keep, ctx)
+                sections.append(Section(kind="keep", values={"role": ms.role}, explanation=kept))
+            if up is None:  # the top rung: say so, and what keeps it, not just a header
+                top = "top" if keep is not None else "top_unguarded"
+                notes.append(Note(kind=top, values={"role": ms.role}))
+        else:
+            notes.append(Note(kind="off_ladder", values={"role": ms.role}))
+        if ms.locked:
+            notes.append(Note(kind="locked"))
+        return sections, notes
+
+
+KIND = LadderKind()

@@ -1,0 +1,120 @@
+"""The revival kind: let an evicted member back when ``when`` holds within ``within``.
+
+Trigger: each run (decided at the run's instant, or at the window's end if that
+passed since).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ..._model import Decision, Membership
+from ..._reports import Note, Section
+from .._conditions import Condition
+from .._evaluate import Context, evaluate
+from .._explain import Explanation
+from .._time import DurationField, to_zone
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+
+__all__ = ["KIND", "Revival", "RevivalKind", "revival_check", "revival_deadline", "revival_open"]
+
+
+class Revival(PolicyBase):
+    """Let an evicted member back when ``when`` holds within ``within`` of the eviction.
+
+    At most ``max`` revivals per membership.
+    """
+
+    type: Literal["revival"] = "revival"
+    groups: tuple[GroupRef, ...] = Field(min_length=1)
+    within: DurationField
+    max: int = Field(default=1, ge=0)
+    when: Condition
+
+
+def revival_deadline(policy: Revival, membership: Membership, tz: tzinfo) -> datetime | None:
+    """The last moment the member may be revived, or None if not evicted."""
+    if membership.evicted_at is None:
+        return None
+    return policy.within.after(membership.evicted_at, tz)
+
+
+def revival_open(policy: Revival, membership: Membership, at: datetime, tz: tzinfo) -> bool:
+    """Evicted, inside the window (``evicted_at <= at <= deadline``), revivals left."""
+    deadline = revival_deadline(policy, membership, tz)
+    at = to_zone(at, tz)  # compared as instants, never as wall clocks
+    return (
+        membership.status == "evicted"
+        and deadline is not None
+        and membership.evicted_at is not None
+        and membership.evicted_at <= at <= deadline
+        and membership.revivals < policy.max
+    )
+
+
+def revival_check(policy: Revival, ctx: Context) -> Explanation:
+    """Whether the revival criteria hold in ``ctx``."""
+    return evaluate(policy.when, ctx)
+
+
+class RevivalKind(Kind):
+    """At each run: revive evicted members who meet ``when`` inside their window."""
+
+    name = "revival"
+    order = 20
+    model = Revival
+    label: ClassVar[Mapping[str, str]] = {"en": "revival", "zh": "复活"}
+    actions = (
+        ActionSpec(
+            "revive",
+            {
+                "en": "{member.name}, welcome back to {group.name}.",
+                "zh": "{member.name}，欢迎回到{group.name}。",
+            },
+            {"en": "revive", "zh": "复活"},
+            platform=True,
+        ),
+    )
+
+    def decide(self, policy: Revival, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
+        made: list[Decision] = []
+        for group in policy.groups:
+            for ms in rt.memberships(group, members):
+                with rt.isolated(policy.id, ms, at):
+                    deadline = revival_deadline(policy, ms, rt.tz)
+                    if deadline is None:
+                        continue
+                    when = min(at, deadline)
+                    if not revival_open(policy, ms, when, rt.tz):
+                        continue
+                    ctx = rt.context(ms, when, default_scope=policy.default_scope)
+                    exp = revival_check(policy, ctx)
+                    if not exp.passed:
+                        continue
+                    d = rt.decide(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
+                    after = ms.model_copy(
+                        update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
+                    )
+                    recorded = rt.apply(Verdict(d, ms, after))
+                    if recorded is not None:
+                        made.append(recorded)
+        return made
+
+    def explain(
+        self, policy: Revival, rt: Runtime, ms: Membership, at: datetime
+    ) -> tuple[list[Any], list[Any]]:
+        deadline = revival_deadline(policy, ms, rt.tz)
+        ctx = rt.context(ms, at, default_scope=policy.default_scope)
+        sections = [Section(kind="come_back", explanation=revival_check(policy, ctx))]
+        notes: list[Note] = []
+        if deadline is not None:
+            notes.append(Note(kind="window", values={"deadline": deadline.isoformat()}))
+        notes.append(Note(kind="revivals", values={"used": str(ms.revivals), "max": str(policy.max)}))
+        return sections, notes
+
+
+KIND = RevivalKind()
