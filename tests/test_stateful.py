@@ -268,6 +268,8 @@ class Reference:
             if not ms.present or (target is not None and target.present):
                 continue
             invites = [d for d in self.decisions if d.policy == "vip" and d.member == ms.member]
+            if len(invites) >= 2:  # max_invitations: the invitation and one reminder
+                continue
             if invites and at < max(d.at for d in invites) + timedelta(days=2):
                 continue
             if self.count("purchase", ms.member, None, at - timedelta(days=7), at) >= 2:
