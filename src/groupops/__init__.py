@@ -48,6 +48,7 @@ from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
 from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, dump_rule_book, load_rule_book, rule_book_schema
+from .rules._compile import CompiledCondition, compile_condition
 from .rules._conditions import (
     AllOf,
     AnyOf,
@@ -95,6 +96,7 @@ __all__ = [
     "AtLeastOf",
     "Attr",
     "Community",
+    "CompiledCondition",
     "Condition",
     "ConsoleMessenger",
     "Context",
@@ -155,6 +157,7 @@ __all__ = [
     "__version__",
     "admission_check",
     "can_carry_out",
+    "compile_condition",
     "decision_id",
     "dump_rule_book",
     "evaluate",

@@ -408,6 +408,8 @@ class Engine:
                 ctx = self._context(
                     ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
                 )
+                if not holds(policy.when, ctx):
+                    continue  # a verdict first: explanations only for the notices given
                 check = eviction_check(policy, ctx, period)
                 if not check.at_risk:
                     continue
@@ -465,9 +467,9 @@ class Engine:
                     if not revival_open(policy, ms, when, self.book.tz):
                         continue
                     ctx = self._context(ms, when, profiles, default_scope=policy.default_scope)
-                    exp = revival_check(policy, ctx)
-                    if not exp.passed:
+                    if not holds(policy.when, ctx):
                         continue
+                    exp = revival_check(policy, ctx)
                     d = self._decision(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
                     after = ms.model_copy(
                         update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
