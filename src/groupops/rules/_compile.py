@@ -1,22 +1,30 @@
-"""Conditions compiled, once per run and instant, into plain closures.
+"""Conditions compiled into plain functions: once per condition, then bound per instant.
 
-:func:`compile_condition` turns a condition, the instant ``at``, the book's time zone, the
-default scope and the registered metrics into a :class:`CompiledCondition`: one measuring
-function per leaf (window bounds fixed in advance as timestamps where they do not depend on
-the member, anchors such as ``since: joined`` read from the membership), one test per leaf
-(its comparators inlined), and the combinators as closures over those. Nothing on the
-verdict path builds a pydantic object.
+Compiling happens in two steps, so a run pays for each step once:
 
-The same leaves serve three readers, so what they say can never disagree:
+1. **A plan, once per condition object** (and default scope): every leaf gets a measuring
+   function (how many events of a kind in a window, days since the last one, a label, ...)
+   and a test (its comparators), and the tree of ``all``/``any``/``not``/``at_least_of``
+   becomes the source of one Python function. That source is generated from the tree's
+   shape alone: leaf indices, comparison operators and the finite numbers of the
+   comparators, never a string from the rule book, so nothing in a book can turn into code;
+   leaves that are more than one numeric comparison are called as functions. ``and``/``or``
+   short-circuit as ``holds`` always did.
+2. **A binding, once per instant** (:func:`compile_condition`): the end of every window and
+   the start of every trailing window (``within: 30d`` at a fixed ``at``) become timestamps,
+   plugin metrics are looked up, and the plan's code object is bound to them. Anchors
+   (``since: joined``, ``tenure``) are read from each member's membership.
 
-- :meth:`CompiledCondition.holds` decides for one member, measuring only the leaves it needs;
-- :meth:`CompiledCondition.decide` decides from facts measured elsewhere (a row of observed
-  values, one per leaf, in :attr:`CompiledCondition.leaves` order: pre-aggregated by a batch
-  job, a database, or :meth:`CompiledCondition.measure`);
-- :meth:`CompiledCondition.explain` builds the explanation tree, for the decisions made.
+The result, a :class:`CompiledCondition`, answers three questions from the same leaves, so
+verdicts and explanations can never disagree:
 
-:func:`~groupops.evaluate` and ``holds`` are thin wrappers that compile (cached per condition
-object and instant) and call these.
+- :meth:`CompiledCondition.holds`: does it hold for this member? (measures only what decides)
+- :meth:`CompiledCondition.decide`: does it hold, given each leaf's observed value (a row of
+  facts pre-aggregated elsewhere, in :attr:`CompiledCondition.leaves` order)?
+- :meth:`CompiledCondition.explain`: the explanation tree, for the decisions made.
+
+No pydantic object is built on the verdict path. :func:`~groupops.evaluate` and ``holds``
+are thin wrappers that compile (cached per condition object and instant) and call these.
 """
 
 from __future__ import annotations
@@ -50,7 +58,7 @@ from ._conditions import (
     _Windowed,
 )
 from ._explain import Explanation, decisive_children
-from ._time import to_zone
+from ._time import Duration, to_zone
 
 if TYPE_CHECKING:
     from .._model import Member, Membership
@@ -78,11 +86,10 @@ class Subject(Protocol):
     def period_start(self) -> datetime | None: ...
 
 
-Measure = Callable[[Subject], Any]
 Test = Callable[[Any], bool]
-Verdict = Callable[[Subject], bool]
-RowVerdict = Callable[[Sequence[Any]], bool]
-Describe = Callable[[Subject, Any, bool], Explanation]
+# a leaf's measure before binding: (subject, fixed window start or None, end) -> observed
+RawMeasure = Callable[[Subject, float | None, float], Any]
+Describe = Callable[[Subject, Any, bool, datetime | None], Explanation]
 
 
 @dataclass(frozen=True)
@@ -90,16 +97,21 @@ class LeafSpec:
     """One leaf of a compiled condition: what it measures and how it is judged.
 
     ``test`` is the condition's key (``count``, ``days_since``, ``label``, ...), ``leaf``
-    the condition object itself; ``measure`` gives the observed value for a member and
-    ``check`` whether that value passes. A row given to :meth:`CompiledCondition.decide`
-    holds, at this leaf's index, what ``measure`` would have returned.
+    the condition object itself; ``measure(subject)`` gives the observed value for a member
+    at the compiled instant and ``check(value)`` whether that value passes. A row given to
+    :meth:`CompiledCondition.decide` holds, at this leaf's ``index``, what ``measure``
+    would have returned.
     """
 
     index: int
     test: str
     leaf: Any
-    measure: Measure
+    measure: Callable[[Subject], Any]
     check: Test
+
+
+def _bound(raw: RawMeasure, start: float | None, end: float) -> Callable[[Subject], Any]:
+    return lambda s: raw(s, start, end)
 
 
 def parse_condition(condition: Any) -> Any:
@@ -118,46 +130,92 @@ def parse_condition(condition: Any) -> Any:
 class CompiledCondition:
     """A condition compiled for one instant: verdicts, verdicts from facts, explanations.
 
-    Build with :func:`compile_condition`. ``holds(subject)`` and ``explain(subject)`` take
-    anything shaped like a :class:`~groupops.Context` (``history``, ``group``, ``member``,
-    ``membership``, ``period_start``); ``at``, time zone, default scope and metrics are
+    Build with :func:`compile_condition`. ``holds(subject)``, ``measure(subject)`` and
+    ``explain(subject)`` take anything shaped like a :class:`~groupops.Context`
+    (``history``, ``group``, ``member``, ``membership``, ``period_start``; one object may
+    be reused from member to member); the instant, time zone, default scope and metrics are
     those the condition was compiled for.
     """
 
-    __slots__ = ("_explain", "_row_verdict", "_verdict", "at", "condition", "leaves")
+    __slots__ = ("_end", "_leaves", "_measures", "_plan", "_starts", "_verdict", "at", "condition", "tz")
 
     def __init__(
         self,
-        condition: Any,
-        leaves: tuple[LeafSpec, ...],
-        verdict: Verdict,
-        row_verdict: RowVerdict,
-        explain: Callable[[Subject], Explanation],
+        plan: _Plan,
         at: datetime,
+        tz: tzinfo,
+        starts: tuple[float | None, ...],
+        measures: tuple[RawMeasure, ...],
     ) -> None:
-        self.condition = condition
-        self.leaves = leaves
+        self._plan = plan
+        self._verdict = plan.verdict
+        self.condition = plan.condition
         self.at = at
-        self._verdict = verdict
-        self._row_verdict = row_verdict
-        self._explain = explain
+        self.tz = tz
+        self._end = at.timestamp()
+        self._starts = starts
+        self._measures = measures
+        self._leaves: tuple[LeafSpec, ...] | None = None
+
+    @property
+    def leaves(self) -> tuple[LeafSpec, ...]:
+        """The leaves, depth first: the order of :meth:`measure` and of :meth:`decide`'s row."""
+        if self._leaves is None:
+            end, plan = self._end, self._plan
+            parts = zip(plan.leaves, self._measures, self._starts, strict=True)
+            self._leaves = tuple(
+                LeafSpec(i, static.test, static.leaf, _bound(raw, start, end), static.check)
+                for i, (static, raw, start) in enumerate(parts)
+            )
+        return self._leaves
 
     def holds(self, subject: Subject) -> bool:
         """Whether the condition holds for ``subject`` (measures only what decides it)."""
-        return self._verdict(subject)
+        return self._verdict(subject, self._starts, self._end, self._measures)
 
     def measure(self, subject: Subject) -> tuple[Any, ...]:
         """Every leaf's observed value for ``subject``, in :attr:`leaves` order."""
-        return tuple(leaf.measure(subject) for leaf in self.leaves)
+        end = self._end
+        return tuple(m(subject, w, end) for m, w in zip(self._measures, self._starts, strict=True))
 
     def decide(self, row: Sequence[Any]) -> bool:
         """Whether the condition holds, given each leaf's observed value in :attr:`leaves`
         order (as :meth:`measure` returns them, or pre-aggregated elsewhere)."""
-        return self._row_verdict(row)
+        return self._plan.row_verdict(row)
 
     def explain(self, subject: Subject) -> Explanation:
         """The explanation tree for ``subject``: every leaf observed, none skipped."""
-        return self._explain(subject)
+        observed = self.measure(subject)
+        plan = self._plan
+        at, tz = self.at, self.tz
+
+        def node(n: Node) -> Explanation:
+            if n[0] == "leaf":
+                i = n[1]
+                static = plan.leaves[i]
+                value = observed[i]
+                start = static.window_start(subject, at, tz)
+                return static.describe(subject, value, static.check(value), start)
+            test, k, children = n
+            explained = [node(c) for c in children]
+            results = [c.passed for c in explained]
+            if test == "all":
+                passed = all(results)
+            elif test == "any":
+                passed = any(results)
+            elif test == "not":
+                passed = not results[0]
+            else:
+                passed = sum(results) >= k
+            return Explanation.model_construct(
+                test=test,
+                passed=passed,
+                k=k,
+                children=tuple(explained),
+                decided_by=decisive_children(test, passed, results),
+            )
+
+        return node(plan.tree)
 
 
 def compile_condition(
@@ -171,112 +229,155 @@ def compile_condition(
     """Compile ``condition`` (a model or its mapping form) for the instant ``at``.
 
     ``at`` must be timezone-aware; it is read in ``tz``, the rule book's time zone, in
-    which calendar windows (``3mo``, ``2w``) are counted. A metric that no plugin
-    registered raises :class:`~groupops.PluginError` when a member is first measured by
-    it, as :func:`~groupops.evaluate` does.
+    which calendar windows (``3mo``, ``2w``) are counted. The plan of a condition object
+    is kept and reused for every later instant. A metric that no plugin registered raises
+    :class:`~groupops.PluginError` when a member is first measured by it, as
+    :func:`~groupops.evaluate` does.
     """
     cond = parse_condition(condition)
-    at = to_zone(at, tz)
-    builder = _Builder(at, tz, default_scope, metrics or {})
-    tree = builder.build(cond)
-    leaves = tuple(builder.leaves)
-    return CompiledCondition(
-        cond, leaves, _verdict(tree, leaves), _row_verdict(tree, leaves), _explainer(tree, builder), at
-    )
+    # the mapping form is parsed into a new object each time: no use keeping its plan
+    plan = _plan_of(cond, default_scope, cache=not isinstance(condition, dict))
+    return plan.bind(to_zone(at, tz), tz, metrics or {})
 
 
-# -- the tree -------------------------------------------------------------------------------
-# A node is ("leaf", index) or (combinator, k, children); built once per compilation.
+# -- plans ----------------------------------------------------------------------------------
 
+# A node is ("leaf", index) or (combinator, k, children).
 Node = tuple[Any, ...]
 
+_PLAN_CACHE_SIZE = 1024
+_plans: dict[tuple[int, str], _Plan] = {}
 
-class _Builder:
-    def __init__(self, at: datetime, tz: tzinfo, default_scope: Scope, metrics: Mapping[str, Any]) -> None:
-        self.at = at
-        self.end = at.timestamp()
-        self.tz = tz
+
+def _plan_of(cond: Any, default_scope: Scope, *, cache: bool) -> _Plan:
+    key = (id(cond), default_scope)
+    plan = _plans.get(key)
+    if plan is not None and plan.condition is cond:
+        return plan
+    plan = _Plan(cond, default_scope)
+    if cache:
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.clear()
+        _plans[key] = plan  # keeps ``cond`` alive, so its id is not reused while cached
+    return plan
+
+
+@dataclass(frozen=True)
+class _StaticLeaf:
+    """A leaf's parts that do not depend on the instant."""
+
+    test: str
+    leaf: Any
+    measure: RawMeasure
+    check: Test
+    describe: Describe
+    # (operator, limit) when the test is one comparison of a number: inlined in the source
+    inline: tuple[str, float] | None
+    metric: str | None = None  # a plugin metric's name: looked up when bound
+    member_wide: bool = False  # a metric counted over every group
+    within: Duration | None = None  # a trailing window, fixed once the instant is known
+    since: str | None = None  # an anchor, read per member
+
+    def fixed_start(self, at: datetime, tz: tzinfo) -> float | None:
+        return None if self.within is None else self.within.before(at, tz).timestamp()
+
+    def window_start(self, s: Subject, at: datetime, tz: tzinfo) -> datetime | None:
+        if self.within is not None:
+            return self.within.before(at, tz)
+        if self.since is not None:
+            return _anchor_reader(self.since)(s)
+        return None
+
+
+class _Plan:
+    """A condition's leaves and generated verdict code, independent of the instant."""
+
+    def __init__(self, cond: Any, default_scope: Scope) -> None:
+        self.condition = cond
         self.default_scope = default_scope
-        self.metrics = metrics
-        self.leaves: list[LeafSpec] = []
-        # per leaf: how to describe it in an explanation (observed -> Explanation)
-        self.describers: list[Describe] = []
+        self.leaves: list[_StaticLeaf] = []
+        self.tree = self._build(cond)
+        # generated once per plan; the instant comes in as arguments (see _sources)
+        namespace: dict[str, Any] = {"__builtins__": {}}
+        for i, leaf in enumerate(self.leaves):
+            namespace[f"c{i}"] = leaf.check
+        source = "\n\n".join(_sources(self.tree, self.leaves))
+        exec(compile(source, "<groupops condition>", "exec"), namespace)
+        self.verdict: Callable[..., bool] = namespace["verdict"]
+        self.row_verdict: Callable[[Sequence[Any]], bool] = namespace["row_verdict"]
 
-    def build(self, cond: Any) -> Node:
+    def bind(self, at: datetime, tz: tzinfo, metrics: Mapping[str, Any]) -> CompiledCondition:
+        starts = tuple(static.fixed_start(at, tz) for static in self.leaves)
+        measures = tuple(
+            static.measure if static.metric is None else _metric_measure(static, at, tz, metrics)
+            for static in self.leaves
+        )
+        return CompiledCondition(self, at, tz, starts, measures)
+
+    # -- building the leaves ----------------------------------------------------------------
+
+    def _build(self, cond: Any) -> Node:
         if isinstance(cond, AllOf):
-            return ("all", None, tuple(self.build(c) for c in cond.all))
+            return ("all", None, tuple(self._build(c) for c in cond.all))
         if isinstance(cond, AnyOf):
-            return ("any", None, tuple(self.build(c) for c in cond.any))
+            return ("any", None, tuple(self._build(c) for c in cond.any))
         if isinstance(cond, Not):
-            return ("not", None, (self.build(cond.not_),))
+            return ("not", None, (self._build(cond.not_),))
         if isinstance(cond, AtLeastOf):
-            return ("at_least_of", cond.at_least_of, tuple(self.build(c) for c in cond.of))
+            return ("at_least_of", cond.at_least_of, tuple(self._build(c) for c in cond.of))
         test = _LEAF_TESTS.get(type(cond))
         if test is None:
             raise TypeError(f"not a condition: {cond!r}")
-        measure, check, describe = getattr(self, f"_{test}")(cond)
-        index = len(self.leaves)
-        self.leaves.append(LeafSpec(index, test, cond, measure, check))
-        self.describers.append(describe)
-        return ("leaf", index)
-
-    # -- numeric leaves over events --------------------------------------------------------
+        self.leaves.append(getattr(self, f"_{test}")(cond))
+        return ("leaf", len(self.leaves) - 1)
 
     def _scope(self, leaf: Any) -> str:
         return str(leaf.scope or self.default_scope)
 
-    def _window(self, leaf: _Windowed) -> Callable[[Subject], tuple[float | None, bool]]:
-        """``subject -> (start timestamp or None, empty)``, fixed now where it can be."""
-        end = self.end
-        if leaf.within is not None:
-            fixed: tuple[float | None, bool] = (leaf.within.before(self.at, self.tz).timestamp(), False)
-            return lambda s: fixed
-        if leaf.since is not None:
-            anchor = _anchor_reader(leaf.since)
-
-            def since(s: Subject) -> tuple[float | None, bool]:
-                moment = anchor(s)
-                if moment is None:
-                    return None, True
-                start = moment.timestamp()
-                return start, start > end
-
-            return since
-        unbounded: tuple[float | None, bool] = (None, False)
-        return lambda s: unbounded
-
-    def _window_start(self, leaf: _Windowed, s: Subject) -> datetime | None:
-        if leaf.within is not None:
-            return leaf.within.before(self.at, self.tz)
-        if leaf.since is not None:
-            return _anchor_reader(leaf.since)(s)
-        return None
+    def _numeric(self, test: str, leaf: Any, measure: RawMeasure, describe: Describe) -> _StaticLeaf:
+        comparators = leaf.comparators()
+        inline = None
+        if len(comparators) == 1:
+            [(key, limit)] = comparators.items()
+            inline = (_OPERATORS[key], float(limit))
+        windowed = isinstance(leaf, _Windowed)
+        return _StaticLeaf(
+            test,
+            leaf,
+            measure,
+            _comparing(leaf),
+            describe,
+            inline,
+            within=leaf.within if windowed else None,
+            since=leaf.since if windowed else None,
+        )
 
     def _over_series(
         self, leaf: Any, kind: str, measure_parts: Callable[[tuple[Series, ...], float | None, float], float]
-    ) -> Measure:
-        window = self._window(leaf)
+    ) -> RawMeasure:
         member_wide = self._scope(leaf) == "member"
-        end = self.end
+        since = _anchor_reader(leaf.since) if leaf.since is not None else None
 
-        def measure(s: Subject) -> float:
-            start, empty = window(s)
-            if empty:
-                return 0.0
+        def measure(s: Subject, start: float | None, end: float) -> float:
+            if since is not None:
+                moment = since(s)
+                if moment is None:
+                    return 0.0  # the anchor never happened: an empty window
+                start = moment.timestamp()
+                if start > end:
+                    return 0.0
             parts = s.history._parts(kind, None if member_wide else s.group)
             return float(measure_parts(parts, start, end))
 
         return measure
 
-    def _windowed_describer(
-        self, leaf: Any, test: str, subject: str
-    ) -> Describe:
+    def _windowed_describer(self, leaf: Any, test: str, subject: str) -> Describe:
         scope = self._scope(leaf)
         expect = leaf.comparators()
         text = leaf.window_text()
         field = leaf.field if test == "sum" else None
 
-        def describe(s: Subject, observed: Any, passed: bool) -> Explanation:
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
             return Explanation.model_construct(
                 test=test,
                 passed=passed,
@@ -284,36 +385,30 @@ class _Builder:
                 observed=observed,
                 expect=dict(expect),
                 window=text,
-                window_start=self._window_start(leaf, s),
+                window_start=start,
                 scope=scope,
                 field=field,
             )
 
         return describe
 
-    def _count(self, leaf: Count) -> tuple[Measure, Test, Any]:
+    def _count(self, leaf: Count) -> _StaticLeaf:
         def counted(parts: tuple[Series, ...], start: float | None, end: float) -> float:
             return sum(p.count(start, end) for p in parts)
 
-        return (
-            self._over_series(leaf, leaf.count, counted),
-            _comparing(leaf),
-            self._windowed_describer(leaf, "count", leaf.count),
-        )
+        measure = self._over_series(leaf, leaf.count, counted)
+        return self._numeric("count", leaf, measure, self._windowed_describer(leaf, "count", leaf.count))
 
-    def _sum(self, leaf: Sum) -> tuple[Measure, Test, Any]:
+    def _sum(self, leaf: Sum) -> _StaticLeaf:
         field = leaf.field
 
         def total(parts: tuple[Series, ...], start: float | None, end: float) -> float:
             return sum(p.total(field, start, end) for p in parts)
 
-        return (
-            self._over_series(leaf, leaf.sum, total),
-            _comparing(leaf),
-            self._windowed_describer(leaf, "sum", leaf.sum),
-        )
+        measure = self._over_series(leaf, leaf.sum, total)
+        return self._numeric("sum", leaf, measure, self._windowed_describer(leaf, "sum", leaf.sum))
 
-    def _distinct_days(self, leaf: DistinctDays) -> tuple[Measure, Test, Any]:
+    def _distinct_days(self, leaf: DistinctDays) -> _StaticLeaf:
         def days(parts: tuple[Series, ...], start: float | None, end: float) -> float:
             present = [p for p in parts if len(p)]
             if not present:
@@ -323,38 +418,33 @@ class _Builder:
             return len(set().union(*(p.day_set(start, end) for p in present)))
 
         kind = leaf.distinct_days
-        return (
-            self._over_series(leaf, kind, days),
-            _comparing(leaf),
-            self._windowed_describer(leaf, "distinct_days", kind),
+        measure = self._over_series(leaf, kind, days)
+        describe = self._windowed_describer(leaf, "distinct_days", kind)
+        return self._numeric("distinct_days", leaf, measure, describe)
+
+    def _metric(self, leaf: Metric) -> _StaticLeaf:
+        def unbound(s: Subject, start: float | None, end: float) -> float:  # replaced in bind()
+            raise AssertionError("a metric leaf is measured through its binding")
+
+        static = self._numeric("metric", leaf, unbound, self._windowed_describer(leaf, "metric", leaf.metric))
+        return _StaticLeaf(
+            static.test,
+            leaf,
+            unbound,
+            static.check,
+            static.describe,
+            static.inline,
+            metric=leaf.metric,
+            member_wide=self._scope(leaf) == "member",
+            within=static.within,
+            since=static.since,
         )
 
-    def _metric(self, leaf: Metric) -> tuple[Measure, Test, Any]:
-        fn = self.metrics.get(leaf.metric)
-        window = self._window(leaf)
-        member_wide = self._scope(leaf) == "member"
-        at = self.at
-        registered = ", ".join(sorted(self.metrics)) or "none"
-
-        def measure(s: Subject) -> float:
-            if fn is None:
-                raise PluginError(
-                    f"metric {leaf.metric!r} is not registered by any plugin (registered: {registered})"
-                )
-            start, empty = window(s)
-            if empty:
-                return 0.0
-            begin = None if start is None else self._window_start(leaf, s)
-            return float(fn(s.history, group=None if member_wide else s.group, start=begin, end=at))
-
-        return measure, _comparing(leaf), self._windowed_describer(leaf, "metric", leaf.metric)
-
-    def _days_since(self, leaf: DaysSince) -> tuple[Measure, Test, Any]:
+    def _days_since(self, leaf: DaysSince) -> _StaticLeaf:
         kind = leaf.days_since
         member_wide = self._scope(leaf) == "member"
-        end = self.end
 
-        def measure(s: Subject) -> float:
+        def measure(s: Subject, start: float | None, end: float) -> float:
             last: float | None = None
             for p in s.history._parts(kind, None if member_wide else s.group):
                 t = p.last(end)
@@ -365,7 +455,7 @@ class _Builder:
         scope = self._scope(leaf)
         expect = leaf.comparators()
 
-        def describe(s: Subject, observed: Any, passed: bool) -> Explanation:
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
             return Explanation.model_construct(
                 test="days_since",
                 passed=passed,
@@ -375,13 +465,12 @@ class _Builder:
                 scope=scope,
             )
 
-        return measure, _comparing(leaf), describe
+        return self._numeric("days_since", leaf, measure, describe)
 
-    def _tenure(self, leaf: Tenure) -> tuple[Measure, Test, Any]:
+    def _tenure(self, leaf: Tenure) -> _StaticLeaf:
         anchor = _anchor_reader(leaf.tenure)
-        end = self.end
 
-        def measure(s: Subject) -> float | None:
+        def measure(s: Subject, start: float | None, end: float) -> float | None:
             since = anchor(s)
             return None if since is None else (end - since.timestamp()) / _DAY
 
@@ -392,25 +481,26 @@ class _Builder:
 
         expect = leaf.comparators()
 
-        def describe(s: Subject, observed: Any, passed: bool) -> Explanation:
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
             return Explanation.model_construct(
                 test="tenure", passed=passed, subject=leaf.tenure, observed=observed, expect=dict(expect)
             )
 
-        return measure, check, describe
+        # never inlined: a membership without the anchor is observed as None
+        return _StaticLeaf("tenure", leaf, measure, check, describe, None)
 
     # -- profile leaves ---------------------------------------------------------------------
 
-    def _label(self, leaf: Label) -> tuple[Measure, Test, Any]:
+    def _label(self, leaf: Label) -> _StaticLeaf:
         wanted = leaf.label
 
-        def measure(s: Subject) -> list[str]:
+        def measure(s: Subject, start: float | None, end: float) -> list[str]:
             return list(s.member.labels) if s.member is not None else []
 
         def check(labels: Sequence[str]) -> bool:
             return any(x in labels for x in wanted)
 
-        def describe(s: Subject, observed: Any, passed: bool) -> Explanation:
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
             return Explanation.model_construct(
                 test="label",
                 passed=passed,
@@ -419,18 +509,18 @@ class _Builder:
                 expect={"has": list(wanted)},
             )
 
-        return measure, check, describe
+        return _StaticLeaf("label", leaf, measure, check, describe, None)
 
-    def _role(self, leaf: Role) -> tuple[Measure, Test, Any]:
+    def _role(self, leaf: Role) -> _StaticLeaf:
         wanted = leaf.role
 
-        def measure(s: Subject) -> str | None:
+        def measure(s: Subject, start: float | None, end: float) -> str | None:
             return s.membership.role if s.membership is not None else None
 
         def check(role: str | None) -> bool:
             return role in wanted
 
-        def describe(s: Subject, observed: Any, passed: bool) -> Explanation:
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
             return Explanation.model_construct(
                 test="role",
                 passed=passed,
@@ -439,17 +529,17 @@ class _Builder:
                 expect={"role": list(wanted)},
             )
 
-        return measure, check, describe
+        return _StaticLeaf("role", leaf, measure, check, describe, None)
 
-    def _attr(self, leaf: Attr) -> tuple[Measure, Test, Any]:
+    def _attr(self, leaf: Attr) -> _StaticLeaf:
         name = leaf.attr
 
-        def measure(s: Subject) -> Any:
+        def measure(s: Subject, start: float | None, end: float) -> Any:
             return s.member.attributes.get(name) if s.member is not None else None
 
         expect = leaf.expectations()
 
-        def describe(s: Subject, observed: Any, passed: bool) -> Explanation:
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
             shown: Any = observed
             if isinstance(observed, bool):
                 shown = str(observed).lower()
@@ -459,7 +549,7 @@ class _Builder:
                 test="attr", passed=passed, subject=name, observed=shown, expect=dict(expect)
             )
 
-        return measure, _attr_check(leaf), describe
+        return _StaticLeaf("attr", leaf, measure, _attr_check(leaf), describe, None)
 
 
 _LEAF_TESTS: dict[type, str] = {
@@ -488,7 +578,28 @@ def _anchor_reader(name: str) -> Callable[[Subject], datetime | None]:
     return read
 
 
-# -- comparators, inlined -------------------------------------------------------------------
+def _metric_measure(static: _StaticLeaf, at: datetime, tz: tzinfo, metrics: Mapping[str, Any]) -> RawMeasure:
+    leaf = static.leaf
+    fn = metrics.get(leaf.metric)
+    registered = ", ".join(sorted(metrics)) or "none"
+    def measure(s: Subject, start: float | None, end: float) -> float:
+        if fn is None:
+            raise PluginError(
+                f"metric {leaf.metric!r} is not registered by any plugin (registered: {registered})"
+            )
+        if leaf.since is not None:
+            moment = _anchor_reader(leaf.since)(s)
+            if moment is None or moment.timestamp() > end:
+                return 0.0
+        group = None if static.member_wide else s.group
+        return float(fn(s.history, group=group, start=static.window_start(s, at, tz), end=at))
+
+    return measure
+
+
+# -- comparators ----------------------------------------------------------------------------
+
+_OPERATORS = {"at_least": ">=", "at_most": "<=", "above": ">", "below": "<", "equals": "=="}
 
 
 def _one_comparison(key: str, limit: float) -> Test:
@@ -508,8 +619,7 @@ def _comparing(leaf: _Compared) -> Test:
     tests = [_one_comparison(k, v) for k, v in leaf.comparators().items()]
     if len(tests) == 1:
         return tests[0]
-    first, *rest = tests
-    return lambda x: first(x) and all(t(x) for t in rest)
+    return lambda x: all(t(x) for t in tests)
 
 
 def _attr_check(leaf: Attr) -> Test:
@@ -534,103 +644,64 @@ def _attr_check(leaf: Attr) -> Test:
     return check
 
 
-# -- the three readers ----------------------------------------------------------------------
+# -- generated source -----------------------------------------------------------------------
 
 
-def _verdict(node: Node, leaves: tuple[LeafSpec, ...]) -> Verdict:
-    if node[0] == "leaf":
-        spec = leaves[node[1]]
-        measure, check = spec.measure, spec.check
-        return lambda s: check(measure(s))
-    test, k, children = node
-    fns = [_verdict(c, leaves) for c in children]
-    if test == "not":
-        only = fns[0]
-        return lambda s: not only(s)
-    if test == "all":
-        if len(fns) == 2:
-            a, b = fns
-            return lambda s: a(s) and b(s)
-        return lambda s: all(f(s) for f in fns)
-    if test == "any":
-        if len(fns) == 2:
-            a, b = fns
-            return lambda s: a(s) or b(s)
-        return lambda s: any(f(s) for f in fns)
-    need: int = k
+def _sources(tree: Node, leaves: list[_StaticLeaf]) -> tuple[str, str]:
+    """The source of ``verdict(s, w, e, x)`` and of ``row_verdict(r)``.
 
-    def at_least_of(s: Subject) -> bool:
-        got = 0
-        for f in fns:
-            got += f(s)
-            if got >= need:
-                return True
-        return got >= need
+    ``verdict`` measures leaf ``i`` as ``x[i](s, w[i], e)``: the subject, the leaf's fixed
+    window start (or None), the window's end, and the leaf's measure, all given when a
+    compiled condition is bound to an instant. ``row_verdict`` reads leaf ``i`` as ``r[i]``.
 
-    return at_least_of
+    Only indices, operators from :data:`_OPERATORS` and ``repr`` of finite floats are
+    written; everything else is called by name from the namespace the code runs in.
+    """
+    helpers: list[str] = []
 
+    def leaf_expr(i: int, value: str) -> str:
+        inline = leaves[i].inline
+        if inline is None:
+            return f"c{i}({value})"
+        op, limit = inline
+        if not math.isfinite(limit):  # pragma: no cover - comparators are FiniteFloat
+            raise ValueError(f"comparator limit {limit!r} is not finite")
+        return f"({value} {op} {limit!r})"
 
-def _row_verdict(node: Node, leaves: tuple[LeafSpec, ...]) -> RowVerdict:
-    if node[0] == "leaf":
-        i = node[1]
-        check = leaves[i].check
-        return lambda row: check(row[i])
-    test, k, children = node
-    fns = [_row_verdict(c, leaves) for c in children]
-    if test == "not":
-        only = fns[0]
-        return lambda row: not only(row)
-    if test == "all":
-        if len(fns) == 2:
-            a, b = fns
-            return lambda row: a(row) and b(row)
-        return lambda row: all(f(row) for f in fns)
-    if test == "any":
-        if len(fns) == 2:
-            a, b = fns
-            return lambda row: a(row) or b(row)
-        return lambda row: any(f(row) for f in fns)
-    need: int = k
-    return lambda row: sum(f(row) for f in fns) >= need
+    def verdict(node: Node) -> str:
+        if node[0] == "leaf":
+            i = node[1]
+            return leaf_expr(i, f"x[{i}](s, w[{i}], e)")
+        test, k, children = node
+        if test == "not":
+            return f"(not {verdict(children[0])})"
+        if test in ("all", "any"):
+            joiner = " and " if test == "all" else " or "
+            return "(" + joiner.join(verdict(c) for c in children) + ")"
+        # at_least_of: a helper that stops as soon as k children hold
+        j = len(helpers)
+        helpers.append("")
+        lines = [f"def a{j}(s, w, e, x):", "    got = 0"]
+        for child in children:
+            lines += [f"    if {verdict(child)}:", "        got += 1"]
+            lines += [f"    if got >= {int(k)}:", "        return True"]
+        lines.append(f"    return got >= {int(k)}")
+        helpers[j] = "\n".join(lines)
+        return f"a{j}(s, w, e, x)"
 
+    def row(node: Node) -> str:
+        if node[0] == "leaf":
+            i = node[1]
+            return leaf_expr(i, f"r[{i}]")
+        test, k, children = node
+        if test == "not":
+            return f"(not {row(children[0])})"
+        if test in ("all", "any"):
+            joiner = " and " if test == "all" else " or "
+            return "(" + joiner.join(row(c) for c in children) + ")"
+        return "((" + " + ".join(row(c) for c in children) + f") >= {int(k)})"
 
-def _explainer(node: Node, builder: _Builder) -> Callable[[Subject], Explanation]:
-    leaves = tuple(builder.leaves)
-    describers = tuple(builder.describers)
-
-    def explain(s: Subject) -> Explanation:
-        observed = [leaf.measure(s) for leaf in leaves]
-        return _explain_node(node, s, observed, leaves, describers)
-
-    return explain
-
-
-def _explain_node(
-    node: Node,
-    s: Subject,
-    observed: list[Any],
-    leaves: tuple[LeafSpec, ...],
-    describers: tuple[Describe, ...],
-) -> Explanation:
-    if node[0] == "leaf":
-        i = node[1]
-        value = observed[i]
-        return describers[i](s, value, leaves[i].check(value))
-    test, k, children = node
-    explained = [_explain_node(c, s, observed, leaves, describers) for c in children]
-    results = [c.passed for c in explained]
-    if test == "all":
-        passed = all(results)
-    elif test == "any":
-        passed = any(results)
-    elif test == "not":
-        passed = not results[0]
-    else:
-        passed = sum(results) >= k
-    return Explanation.model_construct(
-        test=test,
-        passed=passed,
-        k=k,
-        children=tuple(explained),
-        decided_by=decisive_children(test, passed, results),
-    )
+    body = verdict(tree)
+    verdict_source = "\n\n".join([*helpers, f"def verdict(s, w, e, x):\n    return {body}\n"])
+    row_source = f"def row_verdict(r):\n    return {row(tree)}\n"
+    return verdict_source, row_source
