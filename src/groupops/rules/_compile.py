@@ -33,6 +33,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter
@@ -137,7 +138,27 @@ class CompiledCondition:
     those the condition was compiled for.
     """
 
-    __slots__ = ("_end", "_leaves", "_measures", "_plan", "_starts", "_verdict", "at", "condition", "tz")
+    __slots__ = (
+        "_end",
+        "_leaves",
+        "_measures",
+        "_plan",
+        "_starts",
+        "at",
+        "condition",
+        "decide",
+        "holds",
+        "tz",
+    )
+
+    holds: Callable[[Subject], bool]
+    """``holds(subject)``: whether the condition holds for ``subject``, measuring only the
+    leaves that decide it (``and``/``or`` short-circuit, ``at_least_of`` stops at k)."""
+
+    decide: Callable[[Sequence[Any]], bool]
+    """``decide(row)``: whether the condition holds, given each leaf's observed value in
+    :attr:`leaves` order (as :meth:`measure` returns them, or pre-aggregated elsewhere:
+    a database row, a batch job's output). The generated function itself, not a wrapper."""
 
     def __init__(
         self,
@@ -148,7 +169,6 @@ class CompiledCondition:
         measures: tuple[RawMeasure, ...],
     ) -> None:
         self._plan = plan
-        self._verdict = plan.verdict
         self.condition = plan.condition
         self.at = at
         self.tz = tz
@@ -156,6 +176,9 @@ class CompiledCondition:
         self._starts = starts
         self._measures = measures
         self._leaves: tuple[LeafSpec, ...] | None = None
+        # the generated functions themselves: no wrapper call on the verdict path
+        self.holds = partial(plan.verdict, w=starts, e=self._end, x=measures)
+        self.decide = plan.row_verdict
 
     @property
     def leaves(self) -> tuple[LeafSpec, ...]:
@@ -169,19 +192,10 @@ class CompiledCondition:
             )
         return self._leaves
 
-    def holds(self, subject: Subject) -> bool:
-        """Whether the condition holds for ``subject`` (measures only what decides it)."""
-        return self._verdict(subject, self._starts, self._end, self._measures)
-
     def measure(self, subject: Subject) -> tuple[Any, ...]:
         """Every leaf's observed value for ``subject``, in :attr:`leaves` order."""
         end = self._end
         return tuple(m(subject, w, end) for m, w in zip(self._measures, self._starts, strict=True))
-
-    def decide(self, row: Sequence[Any]) -> bool:
-        """Whether the condition holds, given each leaf's observed value in :attr:`leaves`
-        order (as :meth:`measure` returns them, or pre-aggregated elsewhere)."""
-        return self._plan.row_verdict(row)
 
     def explain(self, subject: Subject) -> Explanation:
         """The explanation tree for ``subject``: every leaf observed, none skipped."""
