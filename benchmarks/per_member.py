@@ -47,13 +47,21 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
-from evaluate import AT, TZ, by_hand, community  # noqa: E402
+from evaluate import AT, TZ, by_hand, community
 
-import groupops as go  # noqa: E402
-from groupops.rules._evaluate import holds  # noqa: E402
+import groupops as go
+from groupops.rules._evaluate import holds
 
 NEVER = 1e9  # "never checked in", as a number every engine can compare
-FIELDS = ("days_since_checkin", "violations_30d", "purchases_365d", "activities", "redemptions", "makeups", "payments")
+FIELDS = (
+    "days_since_checkin",
+    "violations_30d",
+    "purchases_365d",
+    "activities",
+    "redemptions",
+    "makeups",
+    "payments",
+)
 # each leaf of the three rules, by (test, subject, window), is one field
 FIELD_OF_LEAF = {
     ("days_since", "checkin", None): "days_since_checkin",
@@ -143,7 +151,9 @@ def main() -> None:
     scopes = [p.default_scope for p in policies]
     c, memberships, raw = community(n)
     fields = [aggregate(ms, raw[ms.member]) for ms in memberships]
-    compiled = [go.compile_condition(r, at=AT, tz=TZ, default_scope=s) for r, s in zip(rules, scopes, strict=True)]
+    compiled = [
+        go.compile_condition(r, at=AT, tz=TZ, default_scope=s) for r, s in zip(rules, scopes, strict=True)
+    ]
     # each compiled rule's row holds its leaves' fields in leaf order
     layouts = [[FIELD_OF_LEAF[_leaf_key(x)] for x in cc.leaves] for cc in compiled]
     rows = [tuple(tuple(f[name] for name in layout) for layout in layouts) for f in fields]
@@ -191,7 +201,9 @@ def main() -> None:
             for ms, h in zip(memberships, histories, strict=True):
                 v = []
                 for rule, scope in zip(rules, scopes, strict=True):
-                    ctx = go.Context(at=AT, tz=TZ, history=h, group="camp-7", membership=ms, default_scope=scope)
+                    ctx = go.Context(
+                        at=AT, tz=TZ, history=h, group="camp-7", membership=ms, default_scope=scope
+                    )
                     v.append(bool(decide(rule, ctx)))
                 out.append((v[0], v[1], v[2]))
             return out
@@ -278,14 +290,20 @@ def _leaf_key(spec: Any) -> tuple[str, str, str | None]:
     return spec.test, getattr(leaf, spec.test), window
 
 
-def _check_fields(compiled: list[go.CompiledCondition], memberships: list[Any], histories: list[Any], rows: list[Any]) -> None:
+def _check_fields(
+    compiled: list[go.CompiledCondition], memberships: list[Any], histories: list[Any], rows: list[Any]
+) -> None:
     """The pre-aggregated fields are what groupops measures from the events itself."""
     s = Subject()
     for ms, h, row in zip(memberships, histories, rows, strict=True):
         s.history, s.membership = h, ms
         for cc, given in zip(compiled, row, strict=True):
             measured = tuple(NEVER if v == float("inf") else v for v in cc.measure(s))
-            assert all(abs(a - b) < 1e-6 for a, b in zip(measured, given, strict=True)), (ms.member, measured, given)
+            assert all(abs(a - b) < 1e-6 for a, b in zip(measured, given, strict=True)), (
+                ms.member,
+                measured,
+                given,
+            )
 
 
 def _installed(module: str) -> bool:
@@ -385,10 +403,16 @@ def _business_rules(fields: list[dict[str, float]]) -> Callable[[], Verdicts]:
     conditions = [
         {"any": [cond("days_since_checkin", ">=", 7), cond("violations_30d", ">=", 3)]},
         {"any": [cond("purchases_365d", ">", 2), cond("activities", ">=", 1), cond("redemptions", ">=", 2)]},
-        {"all": [cond("violations_30d", "<", 3), {"any": [cond("makeups", ">=", 2), cond("payments", ">=", 1)]}]},
+        {
+            "all": [
+                cond("violations_30d", "<", 3),
+                {"any": [cond("makeups", ">=", 2), cond("payments", ">=", 1)]},
+            ]
+        },
     ]
     rule_list = [
-        {"conditions": c, "actions": [{"name": "decide", "params": {"rule": i}}]} for i, c in enumerate(conditions)
+        {"conditions": c, "actions": [{"name": "decide", "params": {"rule": i}}]}
+        for i, c in enumerate(conditions)
     ]
 
     def run() -> Verdicts:
@@ -446,7 +470,9 @@ def _durable_rules(fields: list[dict[str, float]]) -> Callable[[], Verdicts]:
     return run
 
 
-def _single_call_costs(rule: Any, histories: list[Any], memberships: list[Any], calls: int) -> dict[str, float]:
+def _single_call_costs(
+    rule: Any, histories: list[Any], memberships: list[Any], calls: int
+) -> dict[str, float]:
     """µs per call of ``holds``/``evaluate`` one at a time: at one instant (the cache
     warm), at a new instant each call (compiled anew every time), and the evaluator as it
     was before compilation (tests/_old_evaluate.py)."""
@@ -455,8 +481,11 @@ def _single_call_costs(rule: Any, histories: list[Any], memberships: list[Any], 
     def timed(fn: Callable[[go.Context], Any], new_instant: bool) -> float:
         ctxs = [
             go.Context(
-                at=AT + timedelta(seconds=i if new_instant else 0), tz=TZ, history=histories[i % len(histories)],
-                group="camp-7", membership=memberships[i % len(memberships)],
+                at=AT + timedelta(seconds=i if new_instant else 0),
+                tz=TZ,
+                history=histories[i % len(histories)],
+                group="camp-7",
+                membership=memberships[i % len(memberships)],
             )
             for i in range(calls)
         ]
