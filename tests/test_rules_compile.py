@@ -220,3 +220,14 @@ def test_at_least_of_counts_passing_children_from_facts():
         False,
         True,
     ]
+
+
+def test_each_leaf_measures_and_checks_on_its_own():
+    c = go.compile_condition(EVICT, at=AT, tz=TZ)
+    ctx = ctx_with([ev("checkin", AT - timedelta(days=8)), ev("violation", AT - timedelta(days=40))])
+    days, violations = c.leaves
+    assert (days.index, violations.index) == (0, 1)
+    assert days.measure(ctx) == 8.0 and days.check(8.0) and not days.check(6.9)
+    assert violations.measure(ctx) == 0.0 and not violations.check(2) and violations.check(3)
+    assert c.measure(ctx) == (8.0, 0.0)
+    assert c.leaves is c.leaves  # built once
