@@ -248,10 +248,16 @@ def compile_condition(
     :class:`~groupops.PluginError` when a member is first measured by it, as
     :func:`~groupops.evaluate` does.
     """
+    return _compile(condition, at, tz, default_scope, metrics or {}, lazy=False)
+
+
+def _compile(
+    condition: Any, at: datetime, tz: tzinfo, default_scope: Scope, metrics: Mapping[str, Any], *, lazy: bool
+) -> CompiledCondition:
     cond = parse_condition(condition)
     # the mapping form is parsed into a new object each time: no use keeping its plan
     plan = _plan_of(cond, default_scope, cache=not isinstance(condition, dict))
-    return plan.bind(to_zone(at, tz), tz, metrics or {})
+    return plan.bind(to_zone(at, tz), tz, metrics, lazy=lazy)
 
 
 # -- plans ----------------------------------------------------------------------------------
@@ -319,13 +325,33 @@ class _Plan:
         exec(compile(source, "<groupops condition>", "exec"), namespace)
         self.verdict: Callable[..., bool] = namespace["verdict"]
         self.row_verdict: Callable[[Sequence[Any]], bool] = namespace["row_verdict"]
+        # what binding needs, worked out once
+        self.measures = tuple(leaf.measure for leaf in self.leaves)
+        self.has_metrics = any(leaf.metric is not None for leaf in self.leaves)
+        self.has_windows = any(leaf.within is not None for leaf in self.leaves)
+        self.no_starts: tuple[float | None, ...] = (None,) * len(self.leaves)
 
-    def bind(self, at: datetime, tz: tzinfo, metrics: Mapping[str, Any]) -> CompiledCondition:
-        starts = tuple(static.fixed_start(at, tz) for static in self.leaves)
-        measures = tuple(
-            static.measure if static.metric is None else _metric_measure(static, at, tz, metrics)
-            for static in self.leaves
-        )
+    def bind(
+        self, at: datetime, tz: tzinfo, metrics: Mapping[str, Any], *, lazy: bool = False
+    ) -> CompiledCondition:
+        """The plan at the instant ``at``. ``lazy``: leave each trailing window's start to
+        the first member that needs it (a condition asked once at an instant should not
+        pay for windows its verdict short-circuits past)."""
+        measures = self.measures
+        if self.has_metrics:
+            measures = tuple(
+                m if static.metric is None else _metric_measure(static, at, tz, metrics)
+                for m, static in zip(measures, self.leaves, strict=True)
+            )
+        if lazy:
+            if self.has_windows:
+                measures = tuple(
+                    _lazy_window(m, static, at, tz) if static.within is not None else m
+                    for m, static in zip(measures, self.leaves, strict=True)
+                )
+            starts = self.no_starts
+        else:
+            starts = tuple(static.fixed_start(at, tz) for static in self.leaves)
         return CompiledCondition(self, at, tz, starts, measures)
 
     # -- building the leaves ----------------------------------------------------------------
@@ -590,6 +616,18 @@ def _anchor_reader(name: str) -> Callable[[Subject], datetime | None]:
         return None if ms is None else getattr(ms, attribute)
 
     return read
+
+
+def _lazy_window(raw: RawMeasure, static: _StaticLeaf, at: datetime, tz: tzinfo) -> RawMeasure:
+    """``raw`` with its trailing window's start computed on first use, then kept."""
+    start: list[float | None] = []
+
+    def measure(s: Subject, _: float | None, end: float) -> Any:
+        if not start:
+            start.append(static.fixed_start(at, tz))
+        return raw(s, start[0], end)
+
+    return measure
 
 
 def _metric_measure(static: _StaticLeaf, at: datetime, tz: tzinfo, metrics: Mapping[str, Any]) -> RawMeasure:

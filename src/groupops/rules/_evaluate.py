@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from .._model import Member, Membership
-from ._compile import CompiledCondition, compile_condition
+from ._compile import CompiledCondition, _compile
 from ._conditions import Scope
 from ._explain import Explanation
 from ._facts import History
@@ -83,18 +83,15 @@ def compiled_for(condition: Any, ctx: Context) -> CompiledCondition:
     Cached per condition object, so a run that evaluates one condition for every member
     compiles it once; the mapping form (``{"count": ...}``) is parsed and compiled anew.
     """
+    # bound lazily: a trailing window's start is computed when a member first needs it
     if isinstance(condition, dict):
-        return compile_condition(
-            condition, at=ctx.at, tz=ctx.tz, default_scope=ctx.default_scope, metrics=ctx.metrics
-        )
+        return _compile(condition, ctx.at, ctx.tz, ctx.default_scope, ctx.metrics, lazy=True)
     metrics = ctx.metrics or None
     key = (id(condition), ctx.at, ctx.tz, ctx.default_scope, id(metrics))
     hit = _compiled.get(key)
     if hit is not None and hit[0] is condition and hit[1] is metrics:
         return hit[2]
-    compiled = compile_condition(
-        condition, at=ctx.at, tz=ctx.tz, default_scope=ctx.default_scope, metrics=metrics
-    )
+    compiled = _compile(condition, ctx.at, ctx.tz, ctx.default_scope, metrics or {}, lazy=True)
     if len(_compiled) >= _CACHE_SIZE:
         _compiled.clear()
     _compiled[key] = (condition, metrics, compiled)
