@@ -16,12 +16,17 @@ from test_rules_properties import (
     CONDITION,
     GROUP,
     TZ,
+    combinations,
+    comparators,
     fact_conditions,
+    fact_leaves,
     naive_compare,
     naive_holds,
     naive_leaves,
     naive_observed,
     scenarios,
+    scopes,
+    windows,
 )
 
 import groupops as go
@@ -102,6 +107,31 @@ def test_one_compiled_form_serves_every_member_at_its_instant(cond, first, secon
     for ctx in (a, b):
         assert c.holds(ctx) is old.holds(CONDITION.validate_python(cond), ctx)
         assert c.explain(ctx) == old.evaluate(CONDITION.validate_python(cond), ctx)
+
+
+metric_leaves = st.builds(lambda w, s, c: {"metric": "seen", **w, **s, **c}, windows, scopes, comparators)
+metric_conditions = st.recursive(st.one_of(metric_leaves, fact_leaves), combinations, max_leaves=4)
+
+
+@given(cond=metric_conditions, data=st.data(), default_scope=st.sampled_from(["group", "member"]))
+def test_a_metric_is_asked_with_the_group_and_window_the_old_evaluator_gave(cond, data, default_scope):
+    sc = data.draw(scenarios(cond=cond))
+    calls = {"old": [], "new": []}
+
+    def recording(into):
+        def seen(history, *, group, start, end):
+            calls[into].append((group, start, end))
+            return float(history.count("message", group, start, end))
+
+        return {"seen": seen}
+
+    parsed = CONDITION.validate_python(cond)
+    before = old.evaluate(parsed, context(sc, default_scope=default_scope, metrics=recording("old")))
+    c = compiled(parsed, context(sc, default_scope=default_scope, metrics=recording("new")))
+    after = c.explain(context(sc, default_scope=default_scope, metrics=recording("new")))
+    assert after == before
+    assert calls["new"] == calls["old"]
+    assert [spec.test for spec in c.leaves] == [leaf.test for leaf in before.leaves()]
 
 
 # -- by example -----------------------------------------------------------------------------

@@ -463,14 +463,12 @@ class _Plan:
         return self._numeric("distinct_days", leaf, measure, describe)
 
     def _metric(self, leaf: Metric) -> _StaticLeaf:
-        def unbound(s: Subject, start: float | None, end: float) -> float:  # replaced in bind()
-            raise AssertionError("a metric leaf is measured through its binding")
-
-        static = self._numeric("metric", leaf, unbound, self._windowed_describer(leaf, "metric", leaf.metric))
+        describe = self._windowed_describer(leaf, "metric", leaf.metric)
+        static = self._numeric("metric", leaf, _measured_when_bound, describe)
         return _StaticLeaf(
             static.test,
             leaf,
-            unbound,
+            _measured_when_bound,
             static.check,
             static.describe,
             static.inline,
@@ -616,6 +614,10 @@ def _anchor_reader(name: str) -> Callable[[Subject], datetime | None]:
         return None if ms is None else getattr(ms, attribute)
 
     return read
+
+
+def _measured_when_bound(s: Subject, start: float | None, end: float) -> float:
+    raise AssertionError  # a metric leaf's measure is made by _metric_measure when bound
 
 
 def _lazy_window(raw: RawMeasure, static: _StaticLeaf, at: datetime, tz: tzinfo) -> RawMeasure:
