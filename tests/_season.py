@@ -96,19 +96,21 @@ def events() -> list[go.Event]:
 
 
 # (member, action, local time of the decision) — every decision of the season, in order.
+# The runs are at 21:00, an hour after each notice time: notices are decided when the run
+# makes them, so each end waits until the whole 2d notice has passed (21:00 on Sunday).
 EXPECTED = [
     ("a", "promote", day(9, 11, 21)),
     ("f", "promote", day(9, 11, 21)),
-    ("b", "notice", day(9, 18, 20)),
-    ("b", "evict", day(9, 20, 20)),
+    ("b", "notice", day(9, 18, 21)),
+    ("b", "evict", day(9, 20, 21)),
     ("b", "revive", day(9, 23, 21)),
-    ("c", "notice", day(9, 25, 20)),
-    ("c", "spare", day(9, 27, 20)),
-    ("b", "notice", day(10, 2, 20)),
+    ("c", "notice", day(9, 25, 21)),
+    ("c", "spare", day(9, 27, 21)),
+    ("b", "notice", day(10, 2, 21)),
     ("f", "demote", day(10, 2, 21)),
-    ("b", "evict", day(10, 4, 20)),
-    ("e", "notice", day(10, 9, 20)),
-    ("e", "evict", day(10, 11, 20)),
+    ("b", "evict", day(10, 4, 21)),
+    ("e", "notice", day(10, 9, 21)),
+    ("e", "evict", day(10, 11, 21)),
 ]
 
 

@@ -129,7 +129,7 @@ def test_a_decision_queues_its_message_and_delivery_uses_a_stable_key():
     [invite] = engine.run(T0).decisions
     [queued] = engine.store.messages(decision=invite.id)
     assert queued.status == "pending"
-    assert queued.text == "m1, you are invited to join VIP."
+    assert queued.text == "m1, you are invited to join VIP (invitation 1 of 2)."
     report = engine.deliver(T0)
     assert report.delivered == (queued.key,)
     assert main.keys() == [queued.key]
@@ -201,7 +201,8 @@ def test_an_action_the_platform_cannot_do_becomes_an_operator_task():
     engine = _engine(wecom)
     engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
     engine.run(T0)
-    made = engine.run(T0 + timedelta(days=3, hours=12)).decisions
+    late = T0 + timedelta(days=3, hours=12)  # a late run notices; the eviction waits the 2h notice
+    made = engine.run(late).decisions + engine.run(late + timedelta(hours=2)).decisions
     assert [d.action for d in made] == ["notice", "evict"]
     evict = made[1]
     msgs = engine.store.messages(decision=evict.id)
@@ -219,7 +220,9 @@ def test_a_quota_holds_messages_back_and_records_why():
     engine = _engine(limited)
     engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
     engine.run(T0)
-    engine.run(T0 + timedelta(days=3, hours=12))  # notice + evict for m2: two messages
+    late = T0 + timedelta(days=3, hours=12)
+    engine.run(late)  # notice for m2 (late), then its eviction 2h later: two messages
+    engine.run(late + timedelta(hours=2))
     report = engine.deliver(T0 + timedelta(days=4))
     assert len(report.delivered) == 1 and len(report.held) == 1
     [held] = engine.store.messages(status="held")
@@ -326,10 +329,11 @@ class _Scripted:
 
 
 def _notice_and_eviction(engine):
-    """A run that catches up a notice and the period's end: two messages to m2 at once."""
+    """A notice at 18:00 and the eviction at 20:00, both queued before anything is
+    delivered: two messages to m2 waiting at once."""
     engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
     engine.run(T0)
-    made = engine.run(T0 + timedelta(days=3, hours=12)).decisions
+    made = engine.run(T0 + timedelta(hours=9)).decisions + engine.run(T0 + timedelta(hours=11)).decisions
     assert [d.action for d in made] == ["notice", "evict"]
     return made
 

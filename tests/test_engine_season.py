@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from _season import EXPECTED, book, events, run_times
 
 import groupops as go
+import groupops.testing
 
 
 def _engine(store: go.Store | None = None) -> go.Engine:
@@ -46,7 +49,8 @@ def test_notice_and_eviction_share_the_period_and_explain_what_is_missing():
     notice = engine.store.messages(decision=b[0].id)
     assert len(notice) == 1
     assert "checked in 8 days ago; needs fewer than 7 days" in notice[0].text
-    assert notice[0].text.startswith("b, you are at risk of removal from Camp 7 at 2026-09-20 20:00")
+    # noticed at 21:00 on Friday: the removal waits until 21:00 on Sunday, two whole days
+    assert notice[0].text.startswith("b, you are at risk of removal from Camp 7 at 2026-09-20 21:00")
 
 
 def test_rerunning_any_day_changes_nothing():
@@ -64,15 +68,28 @@ def test_every_decision_records_the_book_revision():
     assert {d.revision for d in made} == {engine.book.revision}
 
 
-def test_a_late_run_catches_up_every_missed_period_in_order():
+def test_a_late_run_notices_once_and_evicts_only_after_the_whole_notice():
+    # one run at the end of the season, after every period's notice time and end: the
+    # members at risk get one notice (for the latest period), decided when the run makes
+    # it, and nobody is evicted until the notice has run its course
     eviction_only = book().model_copy(update={"policies": book().policies[:1]})
-    daily = go.Engine(eviction_only, store=go.MemoryStore(), entry_points=False)
-    daily_made = _season(daily)
     late = go.Engine(eviction_only, store=go.MemoryStore(), entry_points=False)
     late.ingest(events())
-    late_made = list(late.run(run_times()[-1]).decisions)
-    assert [d.id for d in late_made] == [d.id for d in daily_made]
-    assert [d.at for d in late_made] == sorted(d.at for d in late_made)
+    at = run_times()[-1]
+    made = late.run(at).decisions
+    assert [(d.member, d.action, d.at, d.period) for d in made] == [
+        ("b", "notice", at, "2026-11-01T20:00:00+08:00"),
+        ("e", "notice", at, "2026-11-01T20:00:00+08:00"),
+    ]
+    assert late.run(at).decisions == ()
+    assert late.run(at + timedelta(days=2) - timedelta(minutes=1)).decisions == ()
+    evicted = late.run(at + timedelta(days=2)).decisions
+    assert [(d.member, d.action, d.at) for d in evicted] == [
+        ("b", "evict", at + timedelta(days=2)),
+        ("e", "evict", at + timedelta(days=2)),
+    ]
+    assert {d.period for d in evicted} == {"2026-11-01T20:00:00+08:00"}
+    go.testing.assert_invariants(late)
 
 
 def test_out_of_order_ingest_gives_the_same_season():

@@ -41,6 +41,7 @@ PUBLIC = [
     "LadderStep",
     "Member",
     "Membership",
+    "MembershipChange",
     "MemoryStore",
     "Messenger",
     "Metric",

@@ -359,11 +359,44 @@ def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
     friday = datetime(2026, 11, 6, 21, tzinfo=TZ)  # after the notice time (Fri 20:00)
     assert [f.hook for f in engine.run(friday).failures] == ["groupops_veto_action"]
     down.down = False
-    # the notice time has passed, but the next run goes back to it: the notice is not lost
+    # the notice time has passed, but the next run goes back to it: the notice is not lost;
+    # it is given when that run gives it, so the eviction waits the whole notice after it
     later = engine.run(friday + timedelta(hours=1))
-    assert [(d.action, d.at) for d in later.decisions] == [("notice", datetime(2026, 11, 6, 20, tzinfo=TZ))]
-    sunday = engine.run(datetime(2026, 11, 8, 21, tzinfo=TZ))
-    assert [d.action for d in sunday.decisions] == ["evict"]
+    assert [(d.action, d.at) for d in later.decisions] == [("notice", friday + timedelta(hours=1))]
+    assert engine.run(datetime(2026, 11, 8, 21, tzinfo=TZ)).decisions == ()
+    sunday = engine.run(datetime(2026, 11, 8, 22, tzinfo=TZ))
+    assert [(d.action, d.at) for d in sunday.decisions] == [("evict", datetime(2026, 11, 8, 22, tzinfo=TZ))]
+
+
+def test_hook_veto_action_failing_at_a_period_end_is_retried_at_that_end_by_the_next_run():
+    book = go.RuleBook.load(
+        {"timezone": "Asia/Shanghai", "groups": [{"id": "camp"}],
+         "policies": [{"id": "weekly", "type": "eviction", "groups": ["camp"],
+                       "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", "start": "2026-11-01T00:00:00+08:00",
+                       "notice": "2d", "when": {"days_since": "checkin", "at_least": 3}}]}
+    )
+
+    class DownForEvictions:
+        down = True
+
+        @go.hookimpl
+        def groupops_veto_action(self, decision, membership):
+            if self.down and decision.action == "evict":
+                raise TimeoutError("policy service")
+            return None
+
+    down = DownForEvictions()
+    engine = go.Engine(book, plugins=[down], entry_points=False)
+    engine.ingest([{"id": "j", "kind": "joined", "member": "m1", "group": "camp",
+                    "at": "2026-11-01T09:00:00+08:00"}])
+    assert [d.action for d in engine.run(datetime(2026, 11, 6, 20, tzinfo=TZ)).decisions] == ["notice"]
+    sunday = datetime(2026, 11, 8, 20, tzinfo=TZ)
+    failed = engine.run(sunday)
+    assert failed.decisions == () and [f.hook for f in failed.failures] == ["groupops_veto_action"]
+    down.down = False
+    later = engine.run(sunday + timedelta(hours=3))
+    assert [(d.action, d.at) for d in later.decisions] == [("evict", sunday)]  # decided at the end's time
+    assert engine.run(sunday + timedelta(hours=4)).decisions == ()
 
 
 def test_hook_observe_decision_system_exit_is_caught_and_delivery_goes_on(caplog):

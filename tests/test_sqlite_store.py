@@ -65,12 +65,12 @@ def test_wal_mode_and_connection_settings(path: Path) -> None:
 
 
 def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 3
     conn = raw(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"events", "members", "memberships", "decisions", "outbox", "state"} <= names
+        assert {"events", "members", "memberships", "membership_history", "decisions", "outbox", "state"} <= names
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {
             "decisions_policy_member",
@@ -82,9 +82,27 @@ def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
             "outbox_recipient_order",
             "outbox_delivered",
             "memberships_grp",
+            "membership_history_key",
         } <= indexes
     finally:
         conn.close()
+
+
+def test_a_version_1_file_gains_an_empty_membership_history(path: Path) -> None:
+    conn = raw(path)
+    for statement in sqlite_module.MIGRATIONS[0].split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.membership_history("m1", "g1") == []
+    finally:
+        store.close()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_reopening_does_not_touch_the_schema(path: Path) -> None:

@@ -137,6 +137,7 @@ class Reference:
     memberships: dict[tuple[str, str], Ms] = field(default_factory=dict)
     decisions: list[Made] = field(default_factory=list)
     cursor: datetime | None = None
+    deferred: dict[datetime, datetime] = field(default_factory=dict)
 
     # facts: plain scans over every event
     def _events(self, kind: str, member: str, group: str | None, start: datetime | None, end: datetime):
@@ -210,8 +211,11 @@ class Reference:
     def run(self, at: datetime) -> list[Made]:
         made: list[Made] = []
         after = self.cursor if self.cursor is not None else at - timedelta(microseconds=1)
-        points = []
+        # (when, 0 notice / 1 end, the period's end); a period's end waits for a late
+        # notice until 6h after it (``deferred``: period end -> when)
+        points = [(due, 1, end) for end, due in self.deferred.items() if due <= at]
         if after < at:
+            notices = []
             day = after.astimezone(TZ).date() - timedelta(days=1)
             while True:
                 end = datetime.combine(day, time(20), tzinfo=TZ)
@@ -220,21 +224,30 @@ class Reference:
                     break
                 if end >= FIRST_END:
                     if after < notice <= at:
-                        points.append((notice, 0, end))
+                        notices.append((notice, 0, end))
                     if after < end <= at:
                         points.append((end, 1, end))
                 day += timedelta(days=1)
+            points += notices[-1:]  # only the latest period's notice is given
             self.cursor = at
         for when, is_end, end in sorted(points):
             period = end.isoformat()
+            if not is_end:
+                # given now, at the run's time; the end waits for 6 whole hours
+                if at + timedelta(hours=6) > end:
+                    self.deferred[end] = at + timedelta(hours=6)
+                for ms in self._sorted("camp"):
+                    if ms.present and ms.joined_at <= when and self.at_risk(ms, at, end):
+                        if self._record(made, "daily", "notice", ms, "camp", period, at):
+                            ms.status = "notified"
+                continue
+            if end in self.deferred and self.deferred[end] > when:
+                continue
+            self.deferred.pop(end, None)
             for ms in self._sorted("camp"):
                 if not ms.present:
                     continue
-                if not is_end:
-                    if ms.joined_at <= when and self.at_risk(ms, when, end):
-                        if self._record(made, "daily", "notice", ms, "camp", period, when):
-                            ms.status = "notified"
-                elif self._has(go.decision_id("daily", "notice", ms.member, "camp", period)):
+                if self._has(go.decision_id("daily", "notice", ms.member, "camp", period)):
                     if self.at_risk(ms, when, end):
                         if self._record(made, "daily", "evict", ms, "camp", period, when):
                             ms.status, ms.evicted_at = "evicted", when

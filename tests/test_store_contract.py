@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from groupops import Decision, Event, Explanation, Member, Membership
+from groupops import Decision, Event, Explanation, Member, Membership, MembershipChange
 from groupops._outbox import OutboxMessage
 from groupops.plugins._store import Store
 from groupops.plugins.memory import MemoryStore
@@ -178,6 +178,41 @@ def test_memberships(store: Store) -> None:
     assert [ms.group for ms in store.memberships(member="m1")] == ["g1", "g2"]
     assert [(ms.group, ms.member) for ms in store.memberships(group="g2", member="m1")] == [("g2", "m1")]
     assert store.memberships(group="nope") == []
+
+
+def test_membership_history_keeps_every_recorded_change_oldest_first(store: Store) -> None:
+    assert store.membership_history("m1", "g1") == []
+    joined = membership("m1", "g1")
+    evicted = membership("m1", "g1", status="evicted", evicted_at=T0 + timedelta(days=7))
+    revived = membership("m1", "g1", revived_at=T0 + timedelta(days=9), revivals=1)
+    changes = [
+        MembershipChange(at=T0 + timedelta(days=9), membership=revived, decision="d2"),
+        MembershipChange(at=T0, membership=joined),
+        # the same instant written in another offset: ordered by instant, then as recorded
+        MembershipChange(at=(T0 + timedelta(days=7)).astimezone(NEW_YORK), membership=evicted, decision="d1"),
+        MembershipChange(at=T0 + timedelta(days=7), membership=evicted, decision="d1b"),
+    ]
+    for change in changes:
+        store.record_membership(change)
+    assert store.get_membership("m1", "g1") == evicted  # the last recorded is the current one
+    history = store.membership_history("m1", "g1")
+    assert [c.decision for c in history] == [None, "d1", "d1b", "d2"]
+    assert history[1] == changes[2] and history[1].at.utcoffset() == timedelta(hours=-5)
+    assert store.membership_history("m1", "g2") == []
+    # put_membership replaces the membership without touching its history
+    store.put_membership(joined)
+    assert store.get_membership("m1", "g1") == joined and len(store.membership_history("m1", "g1")) == 4
+
+
+def test_a_rolled_back_transaction_keeps_no_membership_history(store: Store) -> None:
+    store.record_membership(MembershipChange(at=T0, membership=membership("m1", "g1")))
+    with pytest.raises(RuntimeError), store.transaction():
+        store.record_membership(
+            MembershipChange(at=T0 + timedelta(days=1), membership=membership("m1", "g1", status="left"))
+        )
+        raise RuntimeError("boom")
+    assert [c.at for c in store.membership_history("m1", "g1")] == [T0]
+    assert store.get_membership("m1", "g1") == membership("m1", "g1")
 
 
 def test_put_membership_replaces_by_member_and_group(store: Store) -> None:
@@ -623,6 +658,8 @@ def test_reopening_the_file_preserves_everything(tmp_path: Path) -> None:
             write_one_of_everything(first, "b")
         first.add_events([event("tz", at=datetime(2024, 3, 1, 8, 0, 0, 1, tzinfo=NEW_YORK))])
         first.put_membership(membership("m-a", "g2", joined_at=datetime(2024, 1, 1, tzinfo=SHANGHAI)))
+        kept = MembershipChange(at=datetime(2024, 1, 1, tzinfo=SHANGHAI), membership=membership("m-h", "g2"), decision="d")
+        first.record_membership(kept)
         claim(first, T0, owner="pass-1", limit=1)
         first.set_state("cursor", "7")
         before = snapshot(first)
@@ -634,6 +671,8 @@ def test_reopening_the_file_preserves_everything(tmp_path: Path) -> None:
         assert snapshot(second) == before
         [(_, back)] = list(second.events_after(before["events"][-2][0]))
         assert back.at.utcoffset() == timedelta(hours=-5) and back.at.microsecond == 1
+        assert second.membership_history("m-h", "g2") == [kept]
+        assert second.membership_history("m-h", "g2")[0].at.utcoffset() == timedelta(hours=8)
         ms = second.get_membership("m-a", "g2")
         assert ms is not None and ms.joined_at.utcoffset() == timedelta(hours=8)
         leased = second.messages()[0]

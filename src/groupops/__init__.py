@@ -30,6 +30,7 @@ from ._model import (
     Group,
     Member,
     Membership,
+    MembershipChange,
     decision_id,
 )
 from ._outbox import OutboxMessage
@@ -123,6 +124,7 @@ __all__ = [
     "LadderStep",
     "Member",
     "Membership",
+    "MembershipChange",
     "MemoryStore",
     "Messenger",
     "Metric",

@@ -11,6 +11,8 @@ measured on a clock the host supplies (``Engine(clock=...)``, ``time.time`` by d
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 import queue
@@ -28,7 +30,16 @@ from pydantic import ValidationError
 
 from ._errors import InputError, PluginError, Problem, RuleError, UnknownGroupError, UnknownMemberError
 from ._messaging import Messenger, Quota, can_carry_out
-from ._model import MAX_DATA_DEPTH, MAX_RECORD_SIZE, Decision, Event, Member, Membership, decision_id
+from ._model import (
+    MAX_DATA_DEPTH,
+    MAX_RECORD_SIZE,
+    Decision,
+    Event,
+    Member,
+    Membership,
+    MembershipChange,
+    decision_id,
+)
 from ._outbox import OutboxMessage
 from ._reports import (
     DeliveryReport,
@@ -60,7 +71,7 @@ from .rules._semantics import (
     revival_open,
     welcome_due,
 )
-from .rules._templates import DEFAULT_TEMPLATES, render_template
+from .rules._templates import DEFAULT_TEMPLATES, invitation_phrase, render_template
 from .rules._time import to_zone
 
 __all__ = ["Engine"]
@@ -255,12 +266,24 @@ class Engine:
             if ms is None or not ms.present or event.at < ms.joined_at:
                 return
             ms = ms.model_copy(update={"status": "left", "left_at": event.at})
-        self.store.put_membership(ms)
+        self._record_membership(ms, event.at)
 
-    def put_membership(self, membership: Membership) -> None:
-        """Insert or replace a membership directly (set a role, lock it, import state)."""
+    def put_membership(self, membership: Membership, *, at: datetime | None = None) -> None:
+        """Insert or replace a membership directly (set a role, lock it, import state).
+
+        The change is kept in the membership's history as taking effect at ``at``
+        (default: the latest moment the membership names, such as its ``joined_at``)."""
         self.book.group(membership.group)
-        self.store.put_membership(membership)
+        self._record_membership(membership, at if at is not None else _latest_moment(membership))
+
+    def _record_membership(self, membership: Membership, at: datetime, decision: str | None = None) -> None:
+        """Put the membership, keeping the change in its history (if the store keeps one)."""
+        change = MembershipChange(at=at, membership=membership, decision=decision)
+        record = getattr(self.store, "record_membership", None)
+        if record is None:  # a store written before membership history
+            self.store.put_membership(membership)
+        else:
+            record(change)
 
     def _sync(self) -> None:
         """Bring the in-memory facts up to date with events stored since the last sync
@@ -277,8 +300,14 @@ class Engine:
         and messages in one transaction, then tell observers.
 
         Eviction periods whose notice time or end fell since the last run are caught up
-        in time order, each decided at its own time. Admission, revival and ladder
-        decisions are made at ``at``. Running again at the same ``at`` changes nothing.
+        in time order, each end decided at its own time; a notice is decided at ``at``
+        (when it is actually given), for the latest period only, and an end that would
+        come less than ``notice`` after it waits until the whole notice has passed.
+        Welcome, admission, revival and ladder decisions are made at ``at``, to a fixed
+        point: a decision that follows from one made at ``at`` (an invitation for a member
+        just promoted) is made in the same run, so running again at the same ``at``
+        changes nothing. A run that never settles raises :class:`RuleError` naming the
+        policies, and records nothing.
         With ``dry_run`` nothing is recorded or delivered: the report shows what would be,
         each decision with status ``preview`` (or ``vetoed``, if a plugin would veto it).
 
@@ -307,8 +336,10 @@ class Engine:
                     _failure(exc, policy=d.policy, member=d.member, group=d.group, decision=d.id)
                     for exc in self.plugins.observe(d, self)
                 ]
+        # reported in the book's zone itself (its name, e.g. CST, for display); the run
+        # compared instants
         return RunReport(
-            at=at,
+            at=at.astimezone(self.book.tz),
             decisions=tuple(made),
             dry_run=dry_run,
             revision=self.book.revision,
@@ -334,7 +365,10 @@ class Engine:
     def _decide_all(self, at: datetime) -> list[Decision]:
         made: list[Decision] = []
         profiles = {m.id: m for m in self.store.members()}
-        points: list[tuple[datetime, int, Eviction, Period, str]] = []
+        # (when, policy order, what: 0 notice / 1 end, tie-breaker, policy, period)
+        points: list[tuple[datetime, int, int, int, Eviction, Period]] = []
+        deferred: dict[str, dict[str, str]] = {}
+        tick = itertools.count()
         for order, policy in enumerate(self.book.policies_of(Eviction)):
             cursor_key = f"eviction:{policy.id}:cursor"
             raw = self.store.get_state(cursor_key)
@@ -344,36 +378,118 @@ class Engine:
                 after = policy.start - _ONE_TICK
             else:
                 after = at - _ONE_TICK
+            pending = deferred[policy.id] = self._deferred_ends(policy)
+            for key, due_text in pending.items():
+                due = datetime.fromisoformat(due_text)
+                period = eviction_period(policy, self.book.tz, datetime.fromisoformat(key))
+                if due <= at and period is not None:
+                    points.append((due, order, 1, next(tick), policy, period))
             if after < at:
-                for p in eviction_periods(policy, self.book.tz, after, at):
-                    if after < p.notice_at <= at:
-                        points.append((p.notice_at, order, policy, p, "notice"))
+                periods = eviction_periods(policy, self.book.tz, after, at)
+                # Of the notices this run owes, only the latest period's is given: a member
+                # told late of several periods at once would get one notice per period,
+                # each too late to act on; the earlier periods pass without eviction.
+                noticed = [p for p in periods if after < p.notice_at <= at]
+                if noticed:
+                    latest = noticed[-1]
+                    points.append((latest.notice_at, order, 0, next(tick), policy, latest))
+                for p in periods:
                     if after < p.end <= at:
-                        points.append((p.end, order, policy, p, "end"))
+                        points.append((p.end, order, 1, next(tick), policy, p))
                 self.store.set_state(cursor_key, at.isoformat())
-        points.sort(key=lambda x: (x[0], x[1], 0 if x[4] == "notice" else 1))
-        for when, _, policy, period, what in points:
+        heapq.heapify(points)
+        retry_notices: dict[str, datetime] = {}  # policy -> the earliest notice a plugin failed at
+        while points:
+            when, order, what, _, policy, period = heapq.heappop(points)
+            pending = deferred[policy.id]
+            failed_before = len(self._failures)
+            if what == 0:
+                # A notice is decided when the run actually makes it: a late run's notice
+                # gives the member the whole ``notice`` from now, so the period's end waits
+                due = policy.notice.after(at, self.book.tz)
+                deadline = max(period.end, due)
+                if due > period.end:
+                    pending[period.key] = due.isoformat()
+                    if due <= at:  # a zero notice: the deferred end is due in this run
+                        heapq.heappush(points, (due, order, 1, next(tick), policy, period))
+                for group in policy.groups:
+                    made += self._notices(policy, period, group, at, profiles, deadline=deadline)
+                if len(self._failures) > failed_before:
+                    first = retry_notices.get(policy.id, period.notice_at)
+                    retry_notices[policy.id] = min(first, period.notice_at)
+                continue
+            waits = pending.get(period.key)
+            if waits is not None and datetime.fromisoformat(waits) > when:
+                continue  # deferred: a late notice; its end comes at ``due``
+            pending.pop(period.key, None)
             for group in policy.groups:
-                if what == "notice":
-                    made += self._notices(policy, period, group, when, profiles)
-                else:
-                    made += self._period_end(policy, period, group, when, profiles)
+                made += self._period_end(policy, period, group, when, profiles)
+            if len(self._failures) > failed_before:
+                # a plugin failed for a member at this end: the next run decides it again,
+                # at this end's time (what was decided here is kept, by decision id)
+                pending[period.key] = when.isoformat()
+        for policy_id, notice_at in retry_notices.items():
+            # a plugin failed at a notice: the next run gives that period's notices again
+            # (to those who have none; a late notice, so the period's end waits for it)
+            self.store.set_state(f"eviction:{policy_id}:cursor", (notice_at - _ONE_TICK).isoformat())
         for policy in self.book.policies_of(Eviction):
-            failed = [when for pid, when, _ in self._failures if pid == policy.id]
-            if failed:
-                # a plugin failed at a notice time or period end: the next run revisits it
-                # (what was decided there is kept, by decision id)
-                self.store.set_state(f"eviction:{policy.id}:cursor", (min(failed) - _ONE_TICK).isoformat())
-        for policy in self.book.policies_of(Welcome):
-            made += self._welcomes(policy, at, profiles)
-        for policy in self.book.policies_of(Revival):
-            made += self._revivals(policy, at, profiles)
-        for policy in self.book.policies_of(Admission):
-            made += self._admissions(policy, at, profiles)
-        for policy in self.book.policies_of(Ladder):
-            made += self._ladder(policy, at, profiles)
+            key = f"eviction:{policy.id}:deferred"
+            if deferred[policy.id] or self.store.get_state(key) not in (None, "{}"):
+                self.store.set_state(key, json.dumps(deferred[policy.id], sort_keys=True))
+        made += self._decide_at(at, profiles)
         self.store.set_state("last_run_at", at.isoformat())
         return made
+
+    def _deferred_ends(self, policy: Eviction) -> dict[str, str]:
+        """Periods of ``policy`` whose end waits for a late notice: period key -> when."""
+        raw = self.store.get_state(f"eviction:{policy.id}:deferred")
+        loaded = json.loads(raw) if raw else {}
+        return {str(k): str(v) for k, v in loaded.items()}
+
+    def _decide_at(self, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+        """Welcome, revival, admission and ladder decisions at ``at``, to a fixed point.
+
+        A decision can make another one due at the same instant (a promotion to
+        ``active`` qualifies the member for an admission whose ``when`` is ``{role:
+        active}``; a revival makes a member present again). Each round after the first
+        looks again at the members decided on in the round before, until a round decides
+        nothing, so a rerun at the same ``at`` finds nothing left to do. Every decision
+        id names a step that can be taken once (``step-3``, ``revival-1``, ``invite-2``)
+        and a member moves at most one ladder step per instant, so chains are short; a
+        run still deciding after as many rounds as there are policies is caught in a
+        cycle, reported as a :class:`RuleError` naming the policies."""
+        book = self.book
+        rounds = 1 + sum(1 for p in book.policies if isinstance(p, Welcome | Revival | Admission | Ladder))
+        made: list[Decision] = []
+        members: set[str] | None = None  # the first round looks at everyone
+        for _ in range(rounds):
+            fresh: list[Decision] = []
+            for welcome in book.policies_of(Welcome):
+                fresh += self._welcomes(welcome, at, profiles, members)
+            for revival in book.policies_of(Revival):
+                fresh += self._revivals(revival, at, profiles, members)
+            for admission in book.policies_of(Admission):
+                fresh += self._admissions(admission, at, profiles, members)
+            for ladder in book.policies_of(Ladder):
+                fresh += self._ladder(ladder, at, profiles, members)
+            made += fresh
+            if not fresh:
+                return made
+            members = {d.member for d in fresh}
+        cycling = sorted({d.policy for d in fresh})
+        raise RuleError(
+            [
+                Problem(
+                    f"policies[{self._policy_index(pid)}]",
+                    f"policy {pid!r} still decides at {at.isoformat()} after {rounds} rounds of one "
+                    f"run: a cycle among {', '.join(map(repr, cycling))} (each undoes the other)",
+                )
+                for pid in cycling
+            ]
+        )
+
+    def _policy_index(self, policy_id: str) -> int:
+        return next(i for i, p in enumerate(self.book.policies) if p.id == policy_id)
 
     def _context(
         self,
@@ -398,12 +514,20 @@ class Engine:
         )
 
     def _notices(
-        self, policy: Eviction, period: Period, group: str, at: datetime, profiles: Mapping[str, Member]
+        self,
+        policy: Eviction,
+        period: Period,
+        group: str,
+        at: datetime,
+        profiles: Mapping[str, Member],
+        *,
+        deadline: datetime,
     ) -> list[Decision]:
         made: list[Decision] = []
         for ms in self.store.memberships(group=group):
             with self._isolated(policy.id, ms, at):
-                if not ms.present or ms.joined_at > at:
+                # who joined after the notice time waits for the next period, late run or not
+                if not ms.present or ms.joined_at > min(at, period.notice_at):
                     continue
                 ctx = self._context(
                     ms, at, profiles, default_scope=policy.default_scope, period_start=period.start
@@ -415,7 +539,7 @@ class Engine:
                     continue
                 d = self._decision(policy.id, "notice", ms, period.key, at, check.failing)
                 after = ms.model_copy(update={"status": "notified"})
-                self._apply(made, d, ms, after, profiles, deadline=period.end)
+                self._apply(made, d, ms, after, profiles, deadline=deadline)
         return made
 
     def _period_end(
@@ -440,13 +564,15 @@ class Engine:
                 else:
                     d = self._decision(policy.id, "spare", ms, period.key, at, check.failing)
                     after = ms.model_copy(update={"status": "active"})
-                self._apply(made, d, ms, after, profiles, deadline=period.end)
+                self._apply(made, d, ms, after, profiles, deadline=max(period.end, at))
         return made
 
-    def _welcomes(self, policy: Welcome, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _welcomes(
+        self, policy: Welcome, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 with self._isolated(policy.id, ms, at):
                     if not welcome_due(policy, ms, at, self.book.tz):
                         continue
@@ -455,10 +581,12 @@ class Engine:
                     self._apply(made, d, ms, None, profiles)
         return made
 
-    def _revivals(self, policy: Revival, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _revivals(
+        self, policy: Revival, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 with self._isolated(policy.id, ms, at):
                     deadline = revival_deadline(policy, ms, self.book.tz)
                     if deadline is None:
@@ -477,11 +605,13 @@ class Engine:
                     self._apply(made, d, ms, after, profiles)
         return made
 
-    def _admissions(self, policy: Admission, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _admissions(
+        self, policy: Admission, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         seen: set[str] = set()
         for group in policy.from_:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 with self._isolated(policy.id, ms, at):
                     if not ms.present or ms.member in seen:
                         continue
@@ -494,6 +624,8 @@ class Engine:
                         for d in self.store.decisions(policy=policy.id, member=ms.member, action="invite")
                         if d.status == "applied"
                     ]
+                    if len(invites) >= policy.max_invitations:
+                        continue  # invited as often as the policy allows
                     if invites and at < policy.expires.after(max(d.at for d in invites), self.book.tz):
                         continue  # an invitation is still open
                     ctx = self._context(ms, at, profiles, default_scope=policy.default_scope)
@@ -514,10 +646,12 @@ class Engine:
                     self._apply(made, d, target, None, profiles, about=ms)
         return made
 
-    def _ladder(self, policy: Ladder, at: datetime, profiles: Mapping[str, Member]) -> list[Decision]:
+    def _ladder(
+        self, policy: Ladder, at: datetime, profiles: Mapping[str, Member], members: set[str] | None = None
+    ) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
-            for ms in self.store.memberships(group=group):
+            for ms in self._memberships(group, members):
                 with self._isolated(policy.id, ms, at):
                     if not ms.present or (ms.promoted_at is not None and ms.promoted_at >= at):
                         continue
@@ -540,6 +674,13 @@ class Engine:
                     )
                     self._apply(made, d, ms, after, profiles)
         return made
+
+    def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
+        """The memberships of ``group``: all of them, or only those of ``members``."""
+        if members is None:
+            return self.store.memberships(group=group)
+        found = (self.store.get_membership(m, group) for m in sorted(members))
+        return [ms for ms in found if ms is not None]
 
     def _decision(
         self,
@@ -591,7 +732,7 @@ class Engine:
         if not self.store.add_decision(decision):
             return
         if after is not None:
-            self.store.put_membership(after)
+            self._record_membership(after, decision.at, decision.id)
         subject = about or after or before
         assert subject is not None, "a decision is about a membership"
         context = self._message_context(decision, subject, profiles, deadline=deadline)
@@ -626,6 +767,20 @@ class Engine:
             "deadline": deadline.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M") if deadline else "",
             "role": ms.role,
             "at": d.at.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M"),
+            **self._invitation_context(d),
+        }
+
+    def _invitation_context(self, d: Decision) -> dict[str, str]:
+        """``{invitation}``, ``{invitation.number}`` and ``{invitation.max}`` for an invitation."""
+        policy = self.book.policy(d.policy)
+        if d.action != "invite" or not isinstance(policy, Admission) or not d.period.startswith("invite-"):
+            return {}
+        number = int(d.period.removeprefix("invite-"))
+        of = policy.max_invitations
+        return {
+            "invitation": invitation_phrase(number, of, self.book.locale),
+            "invitation.number": str(number),
+            "invitation.max": str(of),
         }
 
     def _render(self, action: str, policy_id: str, context: Mapping[str, str]) -> str:
@@ -855,14 +1010,17 @@ class Engine:
         requirement, the observed value, met or not, and notes (grace, the period's end,
         the revival window), each in English or Chinese (:meth:`ExplainReport.render`).
 
-        Events count up to ``at``; the membership (role, status, join and eviction
-        times) is the one stored now, so an ``at`` in the past shows that day's numbers
-        against today's membership, not a replay of that day. Nothing is recorded."""
+        Events count up to ``at``, and the membership (role, status, join and eviction
+        times) is the one in effect at ``at`` as the policy saw it then, read from the
+        store's membership history: at the instant of a recorded decision, the report
+        gives that decision's verdict. Where the store keeps no history that far back (a
+        database older than the history), the current membership is used and a
+        ``no_history`` note says so. Nothing is recorded."""
         at = to_zone(at, self.book.tz)
         self.book.group(group)
         p = self.book.policy(policy)
         self._sync()
-        ms = self.store.get_membership(member, group)
+        ms, known = self._membership_then(member, group, p.id, at)
         profile = self.store.get_member(member)
         if ms is None and profile is None and not self._community.history(member).kinds():
             raise UnknownMemberError(member)
@@ -871,6 +1029,8 @@ class Engine:
         profiles = {member: profile} if profile is not None else {}
         sections: list[Section] = []
         notes: list[Note] = []
+        if not known:
+            notes.append(Note(kind="no_history", values={"at": at.isoformat()}))
         if isinstance(p, Eviction):
             period = eviction_period(p, self.book.tz, at)
             ctx = self._context(
@@ -933,6 +1093,38 @@ class Engine:
             sections=tuple(sections),
             notes=tuple(notes),
         )
+
+    def _membership_then(
+        self, member: str, group: str, policy: str, at: datetime
+    ) -> tuple[Membership | None, bool]:
+        """The membership as ``policy`` saw it at ``at``, and whether the store's history
+        says so (False: the current membership stands in for a past it did not keep).
+
+        In effect at ``at``: the last change before ``at``, or at ``at`` itself unless a
+        decision of ``policy`` made it (a decision is explained on the membership it was
+        made on). From the last recorded change on, the current membership holds."""
+        current = self.store.get_membership(member, group)
+        history = getattr(self.store, "membership_history", None)
+        changes: list[MembershipChange] = history(member, group) if history is not None else []
+        if not changes:
+            return current, current is None
+        if at >= changes[-1].at and not self._made_by(changes[-1], policy, at):
+            return current, True
+        then = [c for c in changes if c.at < at or (c.at == at and not self._made_by(c, policy, at))]
+        if then:
+            return then[-1].membership, True
+        # before the first recorded change: not a member yet, unless the membership is
+        # older than the history (a database that kept none before)
+        first = changes[0]
+        if first.decision is None and first.membership.joined_at >= first.at:
+            return None, True
+        return current, False
+
+    def _made_by(self, change: MembershipChange, policy: str, at: datetime) -> bool:
+        if change.decision is None or change.at != at:
+            return False
+        d = self.store.get_decision(change.decision)
+        return d is not None and d.policy == policy
 
     # -- queries ---------------------------------------------------------------------
 
@@ -1021,6 +1213,10 @@ def _unknown_group(group: str, known: set[str]) -> Problem:
         "group",
         f"{group!r} is not a group of the rule book (known groups: {', '.join(map(repr, sorted(known)))})",
     )
+
+
+def _latest_moment(ms: Membership) -> datetime:
+    return _latest(ms.joined_at, ms.left_at, ms.evicted_at, ms.revived_at, ms.promoted_at)
 
 
 def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | Member:

@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from .rules._explain import Explanation
+from .rules._time import as_instant
 
 __all__ = [
     "ACTIONS",
@@ -51,6 +52,7 @@ __all__ = [
     "Id",
     "Member",
     "Membership",
+    "MembershipChange",
     "MembershipStatus",
     "Time",
     "decision_id",
@@ -119,9 +121,13 @@ Id = Annotated[str, AfterValidator(_non_empty_id)]
 Text = Annotated[str, AfterValidator(_valid_text)]
 """A string that is valid Unicode and at most :data:`MAX_TEXT_LENGTH` characters."""
 
-Time = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_in_range)]
+Time = Annotated[
+    AwareDatetime, BeforeValidator(_time_text), AfterValidator(_in_range), AfterValidator(as_instant)
+]
 """A time zone-aware instant from :data:`EARLIEST_TIME` up to :data:`LATEST_TIME`,
-given as a ``datetime`` or an ISO 8601 string with an offset."""
+given as a ``datetime`` or an ISO 8601 string with an offset, and kept as an instant
+(:func:`~groupops.rules._time.as_instant`): models compare their times as instants
+whatever zone object they were written with."""
 
 Scalar = Text | int | float | bool | None
 GroupKind = Literal["general", "activity", "interest", "paid"]
@@ -210,6 +216,19 @@ class Membership(_Frozen):
         return self.status in ("active", "notified")
 
 
+class MembershipChange(_Frozen):
+    """One state a membership took, and the instant it took effect: what a store's
+    membership history holds.
+
+    ``decision`` is the id of the decision that made the change, or None for a change
+    from an event (``joined``, ``left``) or one put directly.
+    """
+
+    at: Time
+    membership: Membership
+    decision: str | None = None
+
+
 class Event(_Frozen):
     """Something that happened: a check-in, a purchase, a violation, a join.
 
@@ -284,6 +303,13 @@ class Decision(_Frozen):
     book that made the decision. ``status`` is ``applied`` (recorded, its membership
     change and messages with it), ``vetoed`` (recorded alone: a plugin vetoed it, saying
     ``veto_reason``) or ``preview`` (a dry run: nothing was recorded).
+
+    ``explanation`` is the evaluated requirement tree of the policy's own condition when
+    the decision was made: an eviction's ``when`` for ``notice``, ``evict`` and
+    ``spare`` (it says who is at risk, so it passed for a notice or an eviction and
+    failed for a spare); the next step's ``promote`` for ``promote``; the current step's
+    ``keep`` for ``demote``; the policy's ``when`` for ``revive`` and ``invite``. It is
+    None for a decision without a condition (``welcome``). :meth:`reasons` words it.
     """
 
     id: str
@@ -291,7 +317,7 @@ class Decision(_Frozen):
     action: str
     member: str
     group: str
-    at: AwareDatetime
+    at: Time
     period: str
     explanation: Explanation | None = None
     revision: str = ""

@@ -155,6 +155,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "the role is kept while the condition above holds",
         "top_unguarded": "{role} is the top rung of this ladder: there is no higher role to be "
         "promoted to, and no keep condition, so no rule demotes it",
+        "no_history": "no membership history reaches back to {at}: shown with the current membership",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -166,6 +167,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "welcome": "入群 {within} 内欢迎；无需满足条件",
         "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
         "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
+        "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
@@ -224,8 +226,9 @@ class Note(_Report):
 
     ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
     ``revivals``, ``welcome``, ``top`` (the role is a ladder's top rung and a keep
-    condition guards it) or ``top_unguarded`` (top rung, nothing demotes it); ``values``
-    fill its text."""
+    condition guards it), ``top_unguarded`` (top rung, nothing demotes it) or
+    ``no_history`` (the store keeps no membership history that far back, so the current
+    membership was used); ``values`` fill its text."""
 
     kind: str
     values: dict[str, str] = Field(default_factory=dict)

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .._model import Decision, Event, Member, Membership
+from .._model import Decision, Event, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["Store"]
@@ -70,6 +70,17 @@ class Store(Protocol):
 
     def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
         """Memberships, optionally of one group and/or one member, by (group, member)."""
+        ...
+
+    def record_membership(self, change: MembershipChange) -> None:
+        """Insert or replace ``change.membership``, as :meth:`put_membership` does, and add
+        the change to that membership's history."""
+        ...
+
+    def membership_history(self, member: str, group: str) -> list[MembershipChange]:
+        """Every change :meth:`record_membership` kept for ``member`` in ``group``: oldest
+        first (by ``at``, then in the order recorded). Empty if none was kept (a
+        membership only ever put, or one older than the store's history)."""
         ...
 
     # decisions -----------------------------------------------------------------------

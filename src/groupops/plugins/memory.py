@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from .._model import Decision, Event, Member, Membership
+from .._model import Decision, Event, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["MemoryStore"]
@@ -27,11 +27,21 @@ class MemoryStore:
         self._seq = 0
         self._members: dict[str, Member] = {}
         self._memberships: dict[tuple[str, str], Membership] = {}
+        self._history: dict[tuple[str, str], list[MembershipChange]] = {}
         self._decisions: dict[str, Decision] = {}
         self._messages: dict[str, OutboxMessage] = {}
         self._state: dict[str, str] = {}
 
-    _TABLES = ("_events", "_seq", "_members", "_memberships", "_decisions", "_messages", "_state")
+    _TABLES = (
+        "_events",
+        "_seq",
+        "_members",
+        "_memberships",
+        "_history",
+        "_decisions",
+        "_messages",
+        "_state",
+    )
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -93,6 +103,19 @@ class MemoryStore:
     def put_membership(self, membership: Membership) -> None:
         with self._lock:
             self._memberships[(membership.member, membership.group)] = membership
+
+    def record_membership(self, change: MembershipChange) -> None:
+        with self._lock:
+            key = (change.membership.member, change.membership.group)
+            self._memberships[key] = change.membership
+            # a new list, not an append: a transaction's saved copy is shallow
+            self._history[key] = [*self._history.get(key, []), change]
+
+    def membership_history(self, member: str, group: str) -> list[MembershipChange]:
+        with self._lock:
+            rows = self._history.get((member, group), [])
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].at, i))
+        return [rows[i] for i in order]
 
     def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
         with self._lock:

@@ -42,7 +42,7 @@ from typing import Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .._errors import StoreError
-from .._model import Decision, Event, Member, Membership
+from .._model import Decision, Event, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
@@ -139,6 +139,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         payload = json_set(payload, '$.lease_until', NULL);
     CREATE INDEX outbox_recipient_order ON outbox (recipient, created_us, seq);
     CREATE INDEX outbox_delivered ON outbox (messenger, recipient, delivered_us);
+    """,
+    # 3: membership history: every state a membership was recorded in, from when it took
+    # effect (``explain`` at a past instant reads the membership as it was then). A file
+    # migrated from version 1 has no history for the changes made before.
+    """
+    CREATE TABLE membership_history (
+        seq     INTEGER PRIMARY KEY,
+        member  TEXT NOT NULL,
+        grp     TEXT NOT NULL,
+        at_us   INTEGER NOT NULL,
+        decision TEXT,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX membership_history_key ON membership_history (member, grp, at_us, seq);
     """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
@@ -532,6 +546,26 @@ class SQLiteStore:
                 " SET status = excluded.status, payload = excluded.payload",
                 (membership.member, membership.group, membership.status, membership.model_dump_json()),
             )
+
+    def record_membership(self, change: MembershipChange) -> None:
+        """Insert or replace the membership, and add the change to its history."""
+        ms = change.membership
+        with self._writing():
+            self.put_membership(ms)
+            self._conn.execute(
+                "INSERT INTO membership_history (member, grp, at_us, decision, payload)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (ms.member, ms.group, _micros(change.at), change.decision, change.model_dump_json()),
+            )
+
+    def membership_history(self, member: str, group: str) -> list[MembershipChange]:
+        """Every change kept for the membership, oldest first."""
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT payload FROM membership_history WHERE member = ? AND grp = ? ORDER BY at_us, seq",
+                (member, group),
+            ).fetchall()
+        return [MembershipChange.model_validate_json(payload) for (payload,) in rows]
 
     def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
         """Memberships, optionally of one group and/or one member, by (group, member)."""

@@ -45,7 +45,8 @@ class Admission(_Policy):
     """Invite members of the ``from`` groups who meet ``when`` into the paid group ``to``.
 
     An invitation stays open for ``expires``; a member who has not joined by then and
-    still qualifies is invited again (a new decision with the next invitation number).
+    still qualifies is invited again (a new decision with the next invitation number),
+    up to ``max_invitations`` invitations in all (the first and its reminders).
     Leaves count all of the member's events unless they say ``scope: group``.
     """
 
@@ -54,6 +55,7 @@ class Admission(_Policy):
     to: GroupRef
     when: Condition
     expires: DurationField = Duration(14, "d")
+    max_invitations: int = Field(default=2, ge=1)
     default_scope: ClassVar[Scope] = "member"
 
     def group_ids(self) -> tuple[str, ...]:
@@ -65,8 +67,10 @@ class Eviction(_Policy):
 
     Periods end at each occurrence of ``schedule``. At ``end - notice`` members who meet
     ``when`` get a notice; at ``end`` those who were noticed and still meet it are evicted,
-    the others are spared. Members within ``grace`` of joining (or revival) at the period's
-    end, and members meeting ``exempt``, are neither noticed nor evicted.
+    the others are spared. A notice given late (by a late run) moves that period's end
+    for its members to ``notice`` after the notice was given. Members within ``grace`` of
+    joining (or revival) at the period's end, and members meeting ``exempt``, are neither
+    noticed nor evicted.
     """
 
     type: Literal["eviction"] = "eviction"

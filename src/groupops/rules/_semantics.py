@@ -16,6 +16,7 @@ from .._model import Membership
 from ._evaluate import Context, evaluate, holds
 from ._explain import Explanation
 from ._policies import Admission, Eviction, Ladder, Revival, Welcome
+from ._time import to_zone
 
 __all__ = [
     "MAX_CATCH_UP",
@@ -55,7 +56,7 @@ class Period:
 def _period_ending(policy: Eviction, tz: tzinfo, end: datetime) -> Period:
     start = policy.schedule.previous_before(end, tz, policy.start)
     if start is None:  # the first occurrence: the period began with the policy
-        start = policy.start.astimezone(tz) if policy.start is not None else end
+        start = to_zone(policy.start, tz) if policy.start is not None else end
     return Period(start=start, end=end, notice_at=policy.notice.before(end, tz))
 
 
@@ -63,7 +64,7 @@ def eviction_period(policy: Eviction, tz: tzinfo, at: datetime) -> Period | None
     """The period ``at`` belongs to (an occurrence ends its own period), or None if the
     schedule has no occurrence at or after ``at``."""
     end = policy.schedule.last_at_or_before(at, tz, policy.start)
-    if end is None or end != at.astimezone(tz):
+    if end is None or end != at:
         end = policy.schedule.next_after(at, tz, policy.start)
     if end is None:
         return None
@@ -79,7 +80,7 @@ def _more_due_than(policy: Eviction, tz: tzinfo, after: datetime, until: datetim
     """True if more than ``limit`` occurrences fall in ``(after, until]``: counted
     lazily, so a range of millions of occurrences costs no more than ``limit`` of them."""
     seen = 0
-    for occurrence in policy.schedule._rrule(tz, policy.start).xafter(after.astimezone(tz), inc=False):
+    for occurrence in policy.schedule.iter_after(after, tz, policy.start):
         if occurrence > until:
             return False
         seen += 1
@@ -165,6 +166,7 @@ def revival_deadline(policy: Revival, membership: Membership, tz: tzinfo) -> dat
 def revival_open(policy: Revival, membership: Membership, at: datetime, tz: tzinfo) -> bool:
     """Evicted, inside the window (``evicted_at <= at <= deadline``), revivals left."""
     deadline = revival_deadline(policy, membership, tz)
+    at = to_zone(at, tz)  # compared as instants, never as wall clocks
     return (
         membership.status == "evicted"
         and deadline is not None
@@ -219,4 +221,5 @@ def ladder_move(policy: Ladder, ctx: Context) -> LadderMove | None:
 def welcome_due(policy: Welcome, membership: Membership, at: datetime, tz: tzinfo) -> bool:
     """Whether the member's current joining should be welcomed at ``at``: present, and
     joined within ``policy.within`` before ``at`` (and not after it)."""
+    at = to_zone(at, tz)  # compared as instants, never as wall clocks
     return membership.present and policy.within.before(at, tz) <= membership.joined_at <= at

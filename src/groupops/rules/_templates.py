@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-__all__ = ["DEFAULT_TEMPLATES", "PLACEHOLDERS", "check_template", "render_template"]
+__all__ = ["DEFAULT_TEMPLATES", "PLACEHOLDERS", "check_template", "invitation_phrase", "render_template"]
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -27,6 +27,9 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "deadline",
         "role",
         "at",
+        "invitation",
+        "invitation.number",
+        "invitation.max",
     }
 )
 
@@ -35,7 +38,7 @@ _FORMATTER = string.Formatter()
 DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
     "en": {
         "welcome": "Welcome to {group.name}, {member.name}!",
-        "invite": "{member.name}, you are invited to join {target.name}.",
+        "invite": "{member.name}, you are invited to join {target.name} ({invitation}).",
         "notice": ("{member.name}, you are at risk of removal from {group.name} at {deadline}: {reasons}."),
         "spare": "{member.name}, thank you: you are no longer at risk in {group.name}.",
         "evict": "{member.name} has been removed from {group.name}: {reasons}.",
@@ -46,7 +49,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
     },
     "zh": {
         "welcome": "欢迎 {member.name} 加入{group.name}！",
-        "invite": "{member.name}，诚邀您加入{target.name}。",
+        "invite": "{member.name}，诚邀您加入{target.name}（{invitation}）。",
         "notice": "{member.name}，您将于 {deadline} 被移出{group.name}：{reasons}。",
         "spare": "{member.name}，感谢配合，您在{group.name}已解除移出风险。",
         "evict": "{member.name} 已被移出{group.name}：{reasons}。",
@@ -56,6 +59,16 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "task": "运营任务（{group.name}）：{action} {member.name}（{member.id}）。",
     },
 }
+
+
+def invitation_phrase(number: int, of: int, locale: str = "en") -> str:
+    """Which invitation this is, for the ``{invitation}`` placeholder: ``invitation 1 of
+    2`` for the first, ``reminder 1 of 1`` for the next / ``第 2 次邀请，共 2 次``."""
+    if locale == "zh":
+        return f"第 {number} 次邀请，共 {of} 次"
+    if number == 1:
+        return f"invitation 1 of {of}"
+    return f"reminder {number - 1} of {of - 1}"
 
 
 def check_template(text: str) -> list[str]:

@@ -14,15 +14,16 @@ or its first century, whichever ends first).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
 
 __all__ = [
     "DURATION_PATTERN",
@@ -31,8 +32,10 @@ __all__ = [
     "SCHEDULE_CHECKED",
     "Duration",
     "DurationField",
+    "Instant",
     "Schedule",
     "ScheduleField",
+    "as_instant",
     "parse_duration",
     "to_zone",
     "zone",
@@ -116,9 +119,9 @@ def _shift(duration: Duration, at: datetime, tz: tzinfo, sign: int) -> datetime:
     delta = duration._delta
     if isinstance(delta, timedelta):
         # exact elapsed time: do the arithmetic in UTC so wall-clock jumps don't count
-        return (at.astimezone(UTC) + sign * delta).astimezone(tz)
+        return to_zone(at.astimezone(UTC) + sign * delta, tz)
     local = at.astimezone(tz).replace(tzinfo=None) + sign * delta
-    return _localize(local, tz)
+    return as_instant(_localize(local, tz))
 
 
 def _localize(naive: datetime, tz: tzinfo) -> datetime:
@@ -164,13 +167,42 @@ def zone(name: str) -> ZoneInfo:
 
 
 def to_zone(at: datetime, tz: tzinfo) -> datetime:
-    """``at`` seen in ``tz``; ``ValueError`` if ``at`` is naive."""
+    """``at`` seen in ``tz``, as an instant: the wall clock and offset ``tz`` shows at
+    that moment, with a fixed-offset ``tzinfo`` (see :func:`as_instant`); ``ValueError``
+    if ``at`` is naive."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{at.isoformat()!r} is a naive datetime; pass a timezone-aware one")
-    return at.astimezone(tz)
+    return as_instant(at.astimezone(tz))
 
+
+@lru_cache(maxsize=64)
+def _offset_zone(offset: timedelta) -> tzinfo:
+    return UTC if not offset else timezone(offset)
+
+
+def as_instant(at: datetime) -> datetime:
+    """The same instant, same wall clock and offset, with a fixed-offset ``tzinfo``.
+
+    Python compares two datetimes that share a ``tzinfo`` object by their wall clocks,
+    ignoring ``fold``: in a zone with daylight-saving time, 01:30 before and 01:30 after
+    the autumn change would compare equal, and 01:45 (first) after 01:30 (second). With
+    a fixed offset, equal ``tzinfo`` means equal offsets, so every comparison is one of
+    instants. The core keeps every datetime it compares in this form.
+    """
+    offset = at.utcoffset()
+    if offset is None:
+        raise ValueError(f"{at.isoformat()!r} is a naive datetime; pass a timezone-aware one")
+    return at.replace(tzinfo=_offset_zone(offset), fold=0)
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(as_instant)]
+"""A timezone-aware datetime kept as an instant (:func:`as_instant`): models compare their
+times as instants whatever zone object they were written with."""
 
 _EPOCH = datetime(2000, 1, 3)  # a Monday at midnight, local time
+# Wider than any daylight-saving shift (the largest in the tz database is 2 hours): how far
+# around a moment's wall clock to look for the occurrences that map near it.
+_SHIFT = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -183,6 +215,15 @@ class Schedule:
     minutes and seconds not named in the rule are zero. With a ``start``, a rule that
     names the hour (``BYHOUR``) still fires on the full hour: minutes and seconds finer
     than the rule names are zero, not copied from ``start`` as RFC 5545 would.
+
+    The recurrence is computed on the wall clock, then each occurrence becomes an
+    instant: a wall-clock time that a spring-forward change skips fires at the first
+    instant after the gap (02:30 on the day Berlin jumps from 02:00 to 03:00 fires at
+    03:00); one that an autumn change repeats fires once, at the first of the two
+    instants (01:30 EDT, not 01:30 EST, in New York). Occurrences that fall on the same
+    instant are one occurrence. So occurrences are strictly increasing instants and no
+    period is empty. Every datetime returned is in the book's zone with a fixed offset
+    (:func:`as_instant`).
     """
 
     rule: str
@@ -190,42 +231,133 @@ class Schedule:
     def __str__(self) -> str:
         return self.rule
 
-    def _rrule(self, tz: tzinfo, start: datetime | None) -> rrule:
+    def _recurrence(self, tz: tzinfo, start: datetime | None) -> _Recurrence:
         return _compiled(self.rule, tz, start)
 
     def next_after(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The first occurrence strictly after ``at``."""
-        nxt = self._rrule(tz, start).after(to_zone(at, tz), inc=False)
-        return _normalize(nxt, tz)
+        return self._recurrence(tz, start).next_after(to_zone(at, tz))
 
     def last_at_or_before(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The last occurrence at or before ``at``."""
-        prev = self._rrule(tz, start).before(to_zone(at, tz), inc=True)
-        return _normalize(prev, tz)
+        return self._recurrence(tz, start).last_before(to_zone(at, tz), inclusive=True)
 
     def previous_before(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The last occurrence strictly before ``at``."""
-        prev = self._rrule(tz, start).before(to_zone(at, tz), inc=False)
-        return _normalize(prev, tz)
+        return self._recurrence(tz, start).last_before(to_zone(at, tz), inclusive=False)
 
     def between(
         self, after: datetime, until: datetime, tz: tzinfo, start: datetime | None = None
     ) -> list[datetime]:
         """Occurrences ``o`` with ``after < o <= until``, in order."""
-        occ = self._rrule(tz, start).between(to_zone(after, tz), to_zone(until, tz), inc=True)
-        return [o for o in (_normalize(x, tz) for x in occ) if o is not None and o > after]
+        return self._recurrence(tz, start).between(to_zone(after, tz), to_zone(until, tz))
+
+    def iter_after(self, after: datetime, tz: tzinfo, start: datetime | None = None) -> Iterator[datetime]:
+        """Occurrences strictly after ``after``, in order, generated lazily (for counting
+        without building a list of millions)."""
+        return self._recurrence(tz, start).iter_after(to_zone(after, tz))
+
+
+class _Recurrence:
+    """An rrule on the naive wall clock of ``zone``, and the map from its occurrences to
+    instants in the book's zone ``tz`` (gap: the first instant after it; fold: the first
+    of the two). The map never decreases, so searches look a little beyond a moment's
+    wall clock (``_SHIFT``) and skip occurrences that map to the same instant."""
+
+    def __init__(self, rule: rrule, zone: tzinfo, tz: tzinfo) -> None:
+        self.rule = rule
+        self.zone = zone
+        self.tz = tz
+
+    def instant(self, wall: datetime) -> datetime:
+        return to_zone(wall_to_instant(wall, self.zone), self.tz)
+
+    def _wall(self, at: datetime) -> datetime:
+        return at.astimezone(self.zone).replace(tzinfo=None)
+
+    def next_after(self, at: datetime) -> datetime | None:
+        for wall in self.rule.xafter(self._wall(at) - _SHIFT, inc=True):
+            o = self.instant(wall)
+            if o > at:
+                return o
+        return None
+
+    def last_before(self, at: datetime, *, inclusive: bool) -> datetime | None:
+        wall = self.rule.before(self._wall(at) + _SHIFT, inc=True)
+        while wall is not None:
+            o = self.instant(wall)
+            if o < at or (inclusive and o == at):
+                return o
+            wall = self.rule.before(wall, inc=False)
+        return None
+
+    def iter_after(self, after: datetime) -> Iterator[datetime]:
+        last: datetime | None = None
+        for wall in self.rule.xafter(self._wall(after) - _SHIFT, inc=True):
+            o = self.instant(wall)
+            if o > after and (last is None or o > last):
+                last = o
+                yield o
+
+    def between(self, after: datetime, until: datetime) -> list[datetime]:
+        out: list[datetime] = []
+        last_wall = self._wall(until) + _SHIFT
+        for wall in self.rule.xafter(self._wall(after) - _SHIFT, inc=True):
+            if wall > last_wall:
+                break
+            o = self.instant(wall)
+            if after < o <= until and (not out or o > out[-1]):
+                out.append(o)
+        return out
+
+
+def wall_to_instant(wall: datetime, zone: tzinfo) -> datetime:
+    """The instant a naive wall-clock time in ``zone`` names, in UTC: in a spring-forward
+    gap, the first instant after the gap (the change itself); in an autumn fold, the
+    first of the two instants."""
+    first = wall.replace(tzinfo=zone, fold=0)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+        return first.astimezone(UTC)  # exists (fold=0: the first of two, in a fold)
+    # In the gap: fold=0 reads it with the offset before the change (an instant after the
+    # change), fold=1 with the offset after it (an instant before): the change lies
+    # between. Find it to the second.
+    lo = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    hi = first.astimezone(UTC)
+    if lo > hi:  # pragma: no cover - zoneinfo reads gaps this way round
+        lo, hi = hi, lo
+    before = lo.astimezone(zone).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        mid = mid.replace(microsecond=0)
+        if mid <= lo:
+            break
+        if mid.astimezone(zone).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 @lru_cache(maxsize=256)
-def _compiled(rule: str, tz: tzinfo, start: datetime | None) -> rrule:
+def _compiled(rule: str, tz: tzinfo, start: datetime | None) -> _Recurrence:
     """The recurrence, built once per (rule, zone, start): its occurrences are cached as
     they are generated (from 2000 on, unless anchored later), so later look-ups walk a
-    list instead of regenerating a quarter-century of weeks."""
+    list instead of regenerating a quarter-century of weeks.
+
+    It runs on the wall clock of the book's zone, or of the zone a ``DTSTART`` in the
+    rule names."""
     dtstart = start.astimezone(tz) if start is not None else _EPOCH.replace(tzinfo=tz)
     parsed = rrulestr(_zero_finer_parts(rule), dtstart=dtstart, forceset=False, cache=True)
     if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False
         raise ValueError("expected a single RRULE")
-    return parsed
+    # dateutil keeps these private; rrule.replace rebuilds the rule from the same fields
+    first: datetime = parsed._dtstart  # type: ignore[attr-defined]
+    zone = first.tzinfo or tz  # the book's zone, or a DTSTART's own in the rule
+    until: datetime | None = parsed._until  # type: ignore[attr-defined]
+    if until is not None:
+        until = until.astimezone(zone).replace(tzinfo=None)
+    parsed = parsed.replace(dtstart=first.replace(tzinfo=None), until=until)
+    return _Recurrence(parsed, zone, tz)
 
 
 def _zero_finer_parts(rule: str) -> str:
@@ -244,14 +376,6 @@ def _zero_finer_parts(rule: str) -> str:
         if "FREQ=" in line.upper():
             lines[i] = ";".join([line.rstrip(";"), *extra])
     return "\n".join(lines)
-
-
-def _normalize(value: datetime | None, tz: tzinfo) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is not tz:  # a DTSTART in the rule with its own zone: same instant
-        return value.astimezone(tz)
-    return _localize(value.replace(tzinfo=None), tz)
 
 
 def parse_schedule(value: object) -> Schedule:

@@ -851,6 +851,9 @@ def _timeline(
     def at(minutes: int) -> datetime:
         return (base + timedelta(minutes=minutes)).astimezone(tz)
 
+    # run times are drawn before the members, so that dropping a member while shrinking
+    # leaves the runs as they were
+    runs = sorted({0, span, *draw(st.lists(st.integers(min_value=0, max_value=span), max_size=max_runs))})
     n = draw(st.integers(min_value=min_members, max_value=max_members))
     budget = max_events
     people: list[Member] = []
@@ -868,7 +871,6 @@ def _timeline(
         Event(id=f"m{i}-{k}", kind=kind, member=f"m{i}", group=group, at=at(minute), value=value, data=data)
         for minute, _, i, k, kind, group, value, data in found
     )
-    runs = sorted({0, span, *draw(st.lists(st.integers(min_value=0, max_value=span), max_size=max_runs))})
     return Timeline(
         book=book,
         start=at(0),
