@@ -261,3 +261,19 @@ def test_each_leaf_measures_and_checks_on_its_own():
     assert violations.measure(ctx) == 0.0 and not violations.check(2) and violations.check(3)
     assert c.measure(ctx) == (8.0, 0.0)
     assert c.leaves is c.leaves  # built once
+
+
+def test_attribute_tests_each_fail_on_their_own():
+    member = go.Member(id="m1", attributes={"city": "上海", "vip": True})
+    ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ).history("m1"), group=GROUP, member=member)
+    assert holds({"attr": "city", "in": ["上海"]}, ctx) and not holds({"attr": "city", "in": ["杭州"]}, ctx)
+    assert holds({"attr": "vip", "equals": True}, ctx) and not holds({"attr": "vip", "equals": False}, ctx)
+    assert not holds({"attr": "vip", "at_least": 0}, ctx)  # a boolean is not a number
+    assert go.evaluate({"attr": "vip", "equals": True}, ctx).observed == "true"
+
+
+def test_the_caches_stay_bounded_and_still_answer():
+    ctx = ctx_with([ev("checkin", AT - timedelta(days=1))])
+    conditions = [CONDITION.validate_python({"days_since": "checkin", "at_most": float(i)}) for i in range(1100)]
+    assert [holds(c, ctx) for c in conditions] == [i >= 1 for i in range(1100)]
+    assert [holds(c, ctx) for c in conditions[:3]] == [False, True, True]
