@@ -277,3 +277,20 @@ def test_the_caches_stay_bounded_and_still_answer():
     conditions = [CONDITION.validate_python({"days_since": "checkin", "at_most": float(i)}) for i in range(1100)]
     assert [holds(c, ctx) for c in conditions] == [i >= 1 for i in range(1100)]
     assert [holds(c, ctx) for c in conditions[:3]] == [False, True, True]
+
+
+def test_a_metric_counts_in_the_group_or_everywhere_as_its_scope_says():
+    asked = []
+
+    def score(history, *, group, start, end):
+        asked.append(group)
+        return 1.0
+
+    metrics = {"score": score, "other": score}
+    ctx = ctx_with(metrics=metrics)
+    for scope, default, group in [("member", "group", None), ("group", "member", GROUP), (None, "member", None)]:
+        leaf = {"metric": "score", "at_least": 1, **({"scope": scope} if scope else {})}
+        c = go.compile_condition(leaf, at=AT, tz=TZ, default_scope=default, metrics=metrics)
+        assert c.holds(ctx) and asked[-1] == group
+    with pytest.raises(go.PluginError, match=r"\(registered: other, score\)"):
+        holds({"metric": "ghost", "at_least": 1}, ctx)
