@@ -203,13 +203,13 @@ def test_bad_duration_deep_in_the_example_reads_with_its_path():
     assert problems(data) == [
         (
             "policies[1].when.any[0].within",
-            "'7x' is not a duration like '7d' (units: m, h, d, w, mo)",
+            "'7x' is not a duration like '7d' (units: m, h, d, w, mo, y)",
         )
     ]
     with pytest.raises(go.RuleError) as info:
         go.RuleBook.load(data)
     assert str(info.value) == (
-        "policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo)"
+        "policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo, y)"
     )
 
 

@@ -305,3 +305,16 @@ def test_the_two_instants_of_a_repeated_hour_are_kept_apart():
     day = go.parse_duration("1d")
     assert day.before(first, BERLIN).replace(tzinfo=None) == datetime(2026, 10, 24, 2, 30)
     assert day.before(second, BERLIN).replace(tzinfo=None) == datetime(2026, 10, 24, 2, 30)
+
+
+def test_a_year_is_twelve_calendar_months_and_bounded_like_the_others() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    one_year = go.parse_duration("1y")
+    assert (one_year.amount, one_year.unit, str(one_year)) == (1, "y", "1y")
+    start = datetime(2026, 3, 1, tzinfo=tz)
+    assert one_year.after(start, tz) == go.parse_duration("12mo").after(start, tz)
+    assert one_year.after(datetime(2028, 2, 29, 12, tzinfo=tz), tz) == datetime(2029, 2, 28, 12, tzinfo=tz)
+    assert one_year.describe("en") == "1 year" and go.parse_duration("2y").describe("zh") == "2 年"
+    assert go.parse_duration("100y").amount == 100
+    with pytest.raises(ValueError, match=r"'101y' is longer than 100 years"):
+        go.parse_duration("101y")

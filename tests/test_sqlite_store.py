@@ -65,7 +65,7 @@ def test_wal_mode_and_connection_settings(path: Path) -> None:
 
 
 def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
-    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 3
+    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 4
     conn = raw(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -552,3 +552,34 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert Path(file).is_file(), url
     for url in ("postgres://h/db", "memory", "notes.txt", "sqlite:///", "https://x/y.db", "", "sqlite://h/x"):
         assert open_store(url) is None, url
+
+
+def test_a_version_3_file_migrates_to_groups_and_keeps_its_data(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groupops import Group, GroupChange, Member, Membership, MembershipChange
+
+    with monkeypatch.context() as m:  # a file written by the previous schema (membership history)
+        m.setattr(sqlite_module, "MIGRATIONS", sqlite_module.MIGRATIONS[:3])
+        m.setattr(sqlite_module, "SCHEMA_VERSION", 3)
+        old = SQLiteStore(path)
+        old.put_member(Member(id="m1", name="Ann"))
+        joined = MembershipChange(at=T0, membership=Membership(member="m1", group="g1", joined_at=T0))
+        old.record_membership(joined)
+        old.set_state("cursor", "5")
+        old.close()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'groups'").fetchone() is None
+
+    store = SQLiteStore(path)
+    try:
+        with raw(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert store.get_member("m1") == Member(id="m1", name="Ann")
+        assert store.membership_history("m1", "g1") == [joined] and store.get_state("cursor") == "5"
+        assert store.groups() == []  # nothing seeded yet: an engine seeds from its book
+        store.record_group(GroupChange(at=T0, group=Group(id="g1", name="one")))
+        assert [g.id for g in store.groups(status="open")] == ["g1"]
+    finally:
+        store.close()

@@ -16,7 +16,17 @@ from typing import Any
 
 import pytest
 
-from groupops import Decision, Event, Explanation, Member, Membership, MembershipChange
+from groupops import (
+    Decision,
+    Event,
+    Explanation,
+    Group,
+    GroupChange,
+    Member,
+    Membership,
+    MembershipChange,
+    change_group,
+)
 from groupops._outbox import OutboxMessage
 from groupops.plugins._store import Store
 from groupops.plugins.memory import MemoryStore
@@ -202,6 +212,45 @@ def test_membership_history_keeps_every_recorded_change_oldest_first(store: Stor
     # put_membership replaces the membership without touching its history
     store.put_membership(joined)
     assert store.get_membership("m1", "g1") == joined and len(store.membership_history("m1", "g1")) == 4
+
+
+def test_groups_are_kept_with_their_history_oldest_first(store: Store) -> None:
+    assert store.get_group("w1") is None and store.groups() == [] and store.group_history("w1") == []
+    w1 = Group(id="w1", name="杭州·福利社 1群", family="welfare", capacity=200, kind="general")
+    w2 = Group(id="w2", name="杭州·福利社 2群", family="welfare", kind="flash")
+    c7 = Group(id="c7", name="营 第7期", term={"start": T0, "length": "1y"})  # type: ignore[arg-type]
+    seeded = GroupChange(at=T0, group=w1, fields=("name",), source="book")
+    renamed = change_group(w1, (T0 + timedelta(days=2)).astimezone(SHANGHAI), decision="d-rename", name="MarTech")
+    closed = change_group(renamed.group, T0 + timedelta(days=9), decision="d-close", status="closed")
+    # recorded out of order: the history is by instant, the current state the last recorded
+    for change in (seeded, closed, renamed):
+        store.record_group(change)
+    store.put_group(c7)
+    store.record_group(GroupChange(at=T0, group=w2))
+    assert store.get_group("w1") == renamed.group  # the last recorded is the current one
+    history = store.group_history("w1")
+    assert [c.decision for c in history] == [None, "d-rename", "d-close"]
+    assert history[1] == renamed and history[1].at.utcoffset() == timedelta(hours=8)
+    assert history[0].source == "book" and history[2].group.status == "closed"
+    assert store.group_history("c7") == []  # put_group keeps no history
+    assert [g.id for g in store.groups()] == ["c7", "w1", "w2"]
+    assert [g.id for g in store.groups(family="welfare")] == ["w1", "w2"]
+    assert [g.id for g in store.groups(status="open", family="welfare")] == ["w1", "w2"]
+    store.record_group(closed)
+    assert [g.id for g in store.groups(status="closed")] == ["w1"]
+    assert [g.id for g in store.groups(status="open")] == ["c7", "w2"]
+    assert store.groups(family="nope") == [] and store.groups(status="dissolved") == []
+    back = store.get_group("c7")
+    assert back == c7 and back is not None and back.term is not None and str(back.term.length) == "1y"
+
+
+def test_a_rolled_back_transaction_keeps_no_group_change(store: Store) -> None:
+    g = Group(id="g1", name="one")
+    store.record_group(GroupChange(at=T0, group=g))
+    with pytest.raises(RuntimeError), store.transaction():
+        store.record_group(change_group(g, T0 + timedelta(days=1), status="dissolved"))
+        raise RuntimeError("boom")
+    assert store.get_group("g1") == g and [c.at for c in store.group_history("g1")] == [T0]
 
 
 def test_a_rolled_back_transaction_keeps_no_membership_history(store: Store) -> None:
@@ -534,6 +583,7 @@ def write_one_of_everything(store: Store, tag: str) -> None:
     store.add_decision(decision(member=f"m-{tag}"))
     store.add_messages([message(f"k-{tag}")])
     store.set_state(f"s-{tag}", tag)
+    store.record_group(GroupChange(at=T0, group=Group(id=f"g-{tag}", family="welfare")))
 
 
 def snapshot(store: Store) -> dict[str, Any]:
@@ -544,6 +594,7 @@ def snapshot(store: Store) -> dict[str, Any]:
         "decisions": store.decisions(),
         "messages": store.messages(),
         "state": {k: store.get_state(k) for k in ("s-a", "s-b", "s-c", "cursor")},
+        "groups": [(g, store.group_history(g.id)) for g in store.groups()],
     }
 
 
@@ -660,6 +711,8 @@ def test_reopening_the_file_preserves_everything(tmp_path: Path) -> None:
         first.put_membership(membership("m-a", "g2", joined_at=datetime(2024, 1, 1, tzinfo=SHANGHAI)))
         kept = MembershipChange(at=datetime(2024, 1, 1, tzinfo=SHANGHAI), membership=membership("m-h", "g2"), decision="d")
         first.record_membership(kept)
+        grp = GroupChange(at=datetime(2024, 1, 1, tzinfo=SHANGHAI), group=Group(id="g-h", kind="flash"), decision="d")
+        first.record_group(grp)
         claim(first, T0, owner="pass-1", limit=1)
         first.set_state("cursor", "7")
         before = snapshot(first)
@@ -673,6 +726,7 @@ def test_reopening_the_file_preserves_everything(tmp_path: Path) -> None:
         assert back.at.utcoffset() == timedelta(hours=-5) and back.at.microsecond == 1
         assert second.membership_history("m-h", "g2") == [kept]
         assert second.membership_history("m-h", "g2")[0].at.utcoffset() == timedelta(hours=8)
+        assert second.get_group("g-h") == grp.group and second.group_history("g-h") == [grp]
         ms = second.get_membership("m-a", "g2")
         assert ms is not None and ms.joined_at.utcoffset() == timedelta(hours=8)
         leased = second.messages()[0]

@@ -22,15 +22,21 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._examples import example_path
+from ._groups import GroupCreation, create_group
 from ._messaging import ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
     ACTIONS,
     Decision,
     Event,
+    Family,
     Group,
+    GroupChange,
+    GroupStatus,
     Member,
     Membership,
     MembershipChange,
+    Term,
+    change_group,
     decision_id,
 )
 from ._outbox import OutboxMessage
@@ -113,8 +119,12 @@ __all__ = [
     "EvictionCheck",
     "ExplainReport",
     "Explanation",
+    "Family",
     "Group",
+    "GroupChange",
+    "GroupCreation",
     "GroupOpsError",
+    "GroupStatus",
     "History",
     "IngestReport",
     "InputError",
@@ -152,6 +162,7 @@ __all__ = [
     "StoreError",
     "Sum",
     "Tenure",
+    "Term",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
@@ -159,7 +170,9 @@ __all__ = [
     "__version__",
     "admission_check",
     "can_carry_out",
+    "change_group",
     "compile_condition",
+    "create_group",
     "decision_id",
     "dump_rule_book",
     "evaluate",

@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._errors import InputError, PluginError, Problem, RuleError, UnknownGroupError, UnknownMemberError
+from ._groups import current_group, seed_groups
 from ._messaging import Messenger, Quota, can_carry_out
 from ._model import (
     MAX_DATA_DEPTH,
@@ -323,6 +324,7 @@ class Engine:
             with self.store.transaction():
                 self._failures = []
                 self._sync()
+                seed_groups(self.store, self.book, at)
                 made = self._decide_all(at)
                 failures = [f for _, _, f in self._failures]
                 if dry_run:
@@ -751,8 +753,9 @@ class Engine:
     ) -> dict[str, str]:
         locale = self.book.locale
         member = profiles.get(d.member)
-        group = self.book.group(d.group)
-        target = self.book.group(d.target_group) if d.target_group else None
+        # names as the store has them now: a group renamed by a decision shows its new name
+        group = current_group(self.store, self.book.group(d.group))
+        target = current_group(self.store, self.book.group(d.target_group)) if d.target_group else None
         return {
             "member.id": d.member,
             "member.name": (member.name if member and member.name else d.member),

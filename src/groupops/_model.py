@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -35,10 +35,11 @@ from pydantic import (
 )
 
 from .rules._explain import Explanation
-from .rules._time import as_instant
+from .rules._time import DurationField, as_instant
 
 __all__ = [
     "ACTIONS",
+    "BOOK_GROUP_FIELDS",
     "EARLIEST_TIME",
     "LATEST_TIME",
     "MAX_DATA_DEPTH",
@@ -47,15 +48,21 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "Decision",
     "Event",
+    "Family",
     "Group",
+    "GroupChange",
     "GroupKind",
+    "GroupStatus",
     "Id",
     "Member",
     "Membership",
     "MembershipChange",
     "MembershipStatus",
+    "Term",
     "Time",
+    "change_group",
     "decision_id",
+    "name_placeholders",
 ]
 
 EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
@@ -130,7 +137,12 @@ given as a ``datetime`` or an ISO 8601 string with an offset, and kept as an ins
 whatever zone object they were written with."""
 
 Scalar = Text | int | float | bool | None
-GroupKind = Literal["general", "activity", "interest", "paid"]
+GroupKind = Annotated[str, AfterValidator(_non_empty_id)]
+"""A group's kind: an open string (``general``, ``activity``, ``interest``, ``paid``,
+``flash``, ...) that policies select groups by."""
+GroupStatus = Literal["open", "closed", "dissolved"]
+"""Where a group stands: ``open`` (members come and go), ``closed`` (kept, but no policy
+decides on it any more) or ``dissolved`` (gone from the platform)."""
 MembershipStatus = Literal["active", "notified", "evicted", "left", "removed"]
 
 ACTIONS = (
@@ -177,21 +189,146 @@ class Member(_Frozen):
         return value
 
 
-class Group(_Frozen):
-    """A community group named in the rule book.
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
-    ``family`` ties groups of one programme together (the camp's cohorts); ``messenger``
-    names the messenger plugin that reaches it; ``operators`` are who get operator tasks
-    for actions the messenger cannot carry out.
+
+def name_placeholders(pattern: str) -> list[str]:
+    """The placeholders of a family's name pattern, in order: ``["city", "n"]`` for
+    ``"{city}·XX品牌福利社 {n}群"``."""
+    return [m.group(1) for m in _PLACEHOLDER.finditer(pattern)]
+
+
+class Term(_Frozen):
+    """How long a group lasts: from ``start``, for ``length`` (``1y``, ``6mo``, ``90d``)."""
+
+    start: Time
+    length: DurationField
+
+    def end(self, tz: tzinfo | None = None) -> datetime:
+        """The instant the term ends; calendar units (``mo``, ``y``) are counted in
+        ``tz`` (default: the offset ``start`` was written with)."""
+        zone_ = tz if tz is not None else self.start.tzinfo
+        assert zone_ is not None  # Time is always aware
+        return self.length.after(self.start, zone_)
+
+
+class Family(_Frozen):
+    """A group template: groups of one family share a kind, a capacity, a name pattern
+    and their announcement, rules and welcome texts.
+
+    ``name`` is a pattern: ``{n}`` is the group's number in the family and every other
+    placeholder must be a key of ``vars`` (``{city}`` with ``vars: {city: 杭州}``).
     """
 
     id: Id
-    name: str = ""
+    kind: GroupKind = "general"
+    capacity: int | None = Field(default=None, ge=1, strict=True)
+    name: Text = "{n}"
+    announcement: Text = ""
+    rules: Text = ""
+    welcome: Text = ""
+    vars: dict[Text, Text] = Field(default_factory=dict)
+
+    def group_name(self, n: int, **extra: str) -> str:
+        """The name of the family's ``n``-th group: the pattern with ``{n}`` and the
+        family's ``vars`` (then ``extra``) filled in. ``KeyError`` names a placeholder
+        with no value."""
+        values = {**self.vars, **extra, "n": str(n)}
+
+        def fill(m: re.Match[str]) -> str:
+            key = m.group(1)
+            if key not in values:
+                raise KeyError(f"name pattern {self.name!r}: no value for {{{key}}}")
+            return values[key]
+
+        return _PLACEHOLDER.sub(fill, self.name)
+
+
+class Group(_Frozen):
+    """A community group: named in the rule book, or created at run time and kept in
+    the store.
+
+    ``family`` names a family the book declares (a book that declares no ``families``
+    may still use it as a free label, as before); ``kind`` is an open string;
+    ``capacity`` is how many present members it may hold; ``term`` (``{start, length}``)
+    and ``ends_at`` say when it ends (enforced by the policies that use them).
+    ``messenger`` names the messenger plugin that reaches it; ``operators`` are who get
+    operator tasks for actions the messenger cannot carry out. ``status`` is kept by the
+    store (a rule book does not set it).
+    """
+
+    id: Id
+    name: Text = ""
     kind: GroupKind = "general"
     capacity: int | None = Field(default=None, ge=1)
-    family: str | None = None
+    family: Id | None = None
     messenger: str | None = None
     operators: tuple[str, ...] = ()
+    announcement: Text = ""
+    rules: Text = ""
+    welcome: Text = ""
+    term: Term | None = None
+    ends_at: Time | None = None
+    vars: dict[Text, Text] = Field(default_factory=dict)
+    status: GroupStatus = "open"
+
+    @property
+    def display_name(self) -> str:
+        """The name, or the id when the group has no name."""
+        return self.name or self.id
+
+
+BOOK_GROUP_FIELDS: tuple[str, ...] = tuple(f for f in Group.model_fields if f not in ("id", "status"))
+"""The fields of a group a rule book declares (all but ``id`` and ``status``): what
+seeding copies into the store when the book changes them."""
+
+
+class GroupChange(_Frozen):
+    """One state a group took, and the instant it took effect: what a store's group
+    history holds.
+
+    ``fields`` names what changed (every field for a group's first state);
+    ``decision`` is the id of the decision that made the change; ``source`` says where
+    it came from: ``book`` (seeded from the rule book), ``decision`` or ``host``.
+    """
+
+    at: Time
+    group: Group
+    fields: tuple[str, ...] = ()
+    decision: str | None = None
+    source: Literal["book", "decision", "host"] = "host"
+
+
+def change_group(
+    group: Group,
+    at: datetime,
+    *,
+    decision: str | None = None,
+    source: Literal["book", "decision", "host"] | None = None,
+    **fields: Any,
+) -> GroupChange:
+    """Apply ``fields`` to ``group`` and return the change to record (its ``group`` is
+    the new state; pass it to a store's ``record_group``). Pure: nothing is written.
+
+    The new state is validated like any group (``ValueError`` naming the field and the
+    value); ``id`` cannot change. ``source`` defaults to ``decision`` when a decision
+    is given, else ``host``. ``fields`` in the change lists only the fields whose
+    value differs.
+    """
+    if "id" in fields:
+        raise ValueError(f"id: a group's id cannot change (from {group.id!r} to {fields['id']!r})")
+    unknown = sorted(set(fields) - set(Group.model_fields))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: {unknown[0]!r} is not a field of a group")
+    new = Group.model_validate({**group.model_dump(), **fields})
+    changed = tuple(f for f in fields if getattr(new, f) != getattr(group, f))
+    return GroupChange(
+        at=at,
+        group=new,
+        fields=changed,
+        decision=decision,
+        source=source or ("decision" if decision is not None else "host"),
+    )
 
 
 class Membership(_Frozen):

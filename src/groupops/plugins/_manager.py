@@ -17,8 +17,10 @@ from . import hookspecs
 from .hookspecs import PROJECT
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .._engine import Engine
-    from .._model import Decision, Membership
+    from .._model import Decision, Family, Membership
     from .._outbox import OutboxMessage
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
@@ -150,6 +152,35 @@ class Plugins:
             raise PluginError(
                 f"plugin {plugin!r} returned {reason!r} from {hook}: a veto is a non-empty "
                 "string (the reason), or None to let the decision through",
+                plugin=plugin,
+                hook=hook,
+            )
+        return None
+
+    def create_group(
+        self, family: Family, name: str, book: RuleBook, number: int, at: datetime
+    ) -> tuple[str, str] | None:
+        """The id the first answering plugin gave the new group, with that plugin's
+        name; None if no plugin answers. A plugin that raises, or returns anything but
+        None or a non-empty string, is a :class:`PluginError` naming it and the hook."""
+        hook = "groupops_create_group"
+        for impl in self._impls(hook):
+            plugin = plugin_name(impl)
+            try:
+                found: Any = _call(impl, family=family, name=name, book=book, number=number, at=at)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                raise PluginError(
+                    f"plugin {plugin!r} failed in {hook}: {_describe(exc)}", plugin=plugin, hook=hook
+                ) from exc
+            if found is None:
+                continue
+            if isinstance(found, str) and found.strip():
+                return found, plugin
+            raise PluginError(
+                f"plugin {plugin!r} returned {found!r} from {hook}: a group id is a non-empty "
+                "string, or None to let another plugin (or an operator) create the group",
                 plugin=plugin,
                 hook=hook,
             )

@@ -1,6 +1,6 @@
 """The store interface: what the engine needs from wherever a host keeps its data.
 
-A store keeps events, members, memberships, decisions, the outbox and run state.
+A store keeps events, members, memberships, groups, decisions, the outbox and run state.
 Writes made inside :meth:`Store.transaction` commit together or not at all, and a
 transaction excludes every other writer on the same data (other threads, other
 processes): the engine runs a whole evaluation inside one, so two processes running
@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .._model import Decision, Event, Member, Membership, MembershipChange
+from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["Store"]
@@ -81,6 +81,29 @@ class Store(Protocol):
         """Every change :meth:`record_membership` kept for ``member`` in ``group``: oldest
         first (by ``at``, then in the order recorded). Empty if none was kept (a
         membership only ever put, or one older than the store's history)."""
+        ...
+
+    # groups --------------------------------------------------------------------------
+    def put_group(self, group: Group) -> None:
+        """Insert or replace a group (keyed by id), keeping no history."""
+        ...
+
+    def record_group(self, change: GroupChange) -> None:
+        """Insert or replace ``change.group``, as :meth:`put_group` does, and add the
+        change to that group's history."""
+        ...
+
+    def get_group(self, group: str) -> Group | None:
+        """The group ``group`` as it stands now, or None."""
+        ...
+
+    def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
+        """Groups, optionally only those with ``status`` and/or of ``family``, by id."""
+        ...
+
+    def group_history(self, group: str) -> list[GroupChange]:
+        """Every change :meth:`record_group` kept for ``group``: oldest first (by ``at``,
+        then in the order recorded). Empty if none was kept."""
         ...
 
     # decisions -----------------------------------------------------------------------

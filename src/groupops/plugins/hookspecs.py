@@ -9,6 +9,7 @@ entry-point group.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -16,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from .._engine import Engine
     from .._messaging import Messenger
-    from .._model import Decision, Membership
+    from .._model import Decision, Family, Membership
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
     from ._store import Store
@@ -103,4 +104,28 @@ def groupops_observe_decision(decision: Decision, engine: Engine) -> None:
 
     :param decision: the recorded decision.
     :param engine: the engine that made it.
+    """
+
+
+@hookspec(firstresult=True)
+def groupops_create_group(family: Family, name: str, book: RuleBook, number: int, at: datetime) -> str | None:
+    """Stops at the first non-None result. Create a group of ``family`` on the host's
+    platform (a WeCom customer group, a Telegram chat) and return its id.
+
+    Called by :func:`~groupops.create_group` (which kinds call when a family needs a new
+    group, e.g. when every group of it is full), inside the store's transaction. The
+    group is then kept in the store under the returned id, open, with the family's kind,
+    capacity, texts and ``name``. Return None if this plugin does not create groups (of
+    this family): the next plugin is asked, and if none answers an operator task is
+    queued asking a person to create the group by hand (nothing is kept in the store
+    until the group exists). Returning anything but None or a non-empty string, or
+    raising, is a :class:`~groupops.PluginError` naming the plugin; nothing is recorded.
+
+    :param family: the family (template) the group belongs to.
+    :param name: the new group's name, from the family's pattern (``{n}`` = ``number``).
+    :param book: the rule book the engine runs.
+    :param number: the group's number in its family (one more than the groups of the
+        family the store holds).
+    :param at: the instant the group is created at (the run's or the decision's time).
+    :returns: the new group's id, or None.
     """

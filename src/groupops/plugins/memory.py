@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from .._model import Decision, Event, Member, Membership, MembershipChange
+from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["MemoryStore"]
@@ -28,6 +28,8 @@ class MemoryStore:
         self._members: dict[str, Member] = {}
         self._memberships: dict[tuple[str, str], Membership] = {}
         self._history: dict[tuple[str, str], list[MembershipChange]] = {}
+        self._groups: dict[str, Group] = {}
+        self._group_history: dict[str, list[GroupChange]] = {}
         self._decisions: dict[str, Decision] = {}
         self._messages: dict[str, OutboxMessage] = {}
         self._state: dict[str, str] = {}
@@ -38,6 +40,8 @@ class MemoryStore:
         "_members",
         "_memberships",
         "_history",
+        "_groups",
+        "_group_history",
         "_decisions",
         "_messages",
         "_state",
@@ -125,6 +129,35 @@ class MemoryStore:
                 if (group is None or ms.group == group) and (member is None or ms.member == member)
             ]
         return sorted(rows, key=lambda ms: (ms.group, ms.member))
+
+    def put_group(self, group: Group) -> None:
+        with self._lock:
+            self._groups[group.id] = group
+
+    def record_group(self, change: GroupChange) -> None:
+        with self._lock:
+            self._groups[change.group.id] = change.group
+            # a new list, not an append: a transaction's saved copy is shallow
+            self._group_history[change.group.id] = [*self._group_history.get(change.group.id, []), change]
+
+    def get_group(self, group: str) -> Group | None:
+        with self._lock:
+            return self._groups.get(group)
+
+    def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
+        with self._lock:
+            rows = [
+                g
+                for g in self._groups.values()
+                if (status is None or g.status == status) and (family is None or g.family == family)
+            ]
+        return sorted(rows, key=lambda g: g.id)
+
+    def group_history(self, group: str) -> list[GroupChange]:
+        with self._lock:
+            rows = self._group_history.get(group, [])
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].at, i))
+        return [rows[i] for i in order]
 
     def add_decision(self, decision: Decision) -> bool:
         with self._lock:

@@ -42,7 +42,7 @@ from typing import Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .._errors import StoreError
-from .._model import Decision, Event, Member, Membership, MembershipChange
+from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
@@ -153,6 +153,26 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         payload TEXT NOT NULL
     );
     CREATE INDEX membership_history_key ON membership_history (member, grp, at_us, seq);
+    """,
+    # 4: groups in the store: each group as it stands (seeded from the rule book, changed
+    # by decisions) and every state it took. A file migrated from an earlier version has
+    # no groups until an engine seeds them from its book.
+    """
+    CREATE TABLE groups (
+        id      TEXT PRIMARY KEY,
+        status  TEXT NOT NULL,
+        family  TEXT,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX groups_status_family ON groups (status, family);
+    CREATE TABLE group_history (
+        seq      INTEGER PRIMARY KEY,
+        grp      TEXT NOT NULL,
+        at_us    INTEGER NOT NULL,
+        decision TEXT,
+        payload  TEXT NOT NULL
+    );
+    CREATE INDEX group_history_key ON group_history (grp, at_us, seq);
     """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
@@ -576,6 +596,47 @@ class SQLiteStore:
                 params,
             ).fetchall()
         return self._loaded(Membership, rows, "membership")
+
+    # groups --------------------------------------------------------------------------
+    def put_group(self, group: Group) -> None:
+        """Insert or replace a group (keyed by id)."""
+        with self._writing():
+            self._conn.execute(
+                "INSERT INTO groups (id, status, family, payload) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE"
+                " SET status = excluded.status, family = excluded.family, payload = excluded.payload",
+                (group.id, group.status, group.family, group.model_dump_json()),
+            )
+
+    def record_group(self, change: GroupChange) -> None:
+        """Insert or replace the group, and add the change to its history."""
+        with self._writing():
+            self.put_group(change.group)
+            self._conn.execute(
+                "INSERT INTO group_history (grp, at_us, decision, payload) VALUES (?, ?, ?, ?)",
+                (change.group.id, _micros(change.at), change.decision, change.model_dump_json()),
+            )
+
+    def get_group(self, group: str) -> Group | None:
+        """The group as it stands now, or None."""
+        with self._reading():
+            row = self._conn.execute("SELECT payload FROM groups WHERE id = ?", (group,)).fetchone()
+        return None if row is None else self._load(Group, row[0], f"group {group!r}")
+
+    def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
+        """Groups, optionally of one status and/or family, by id."""
+        where, params = _filters(status=status, family=family)
+        with self._reading():
+            rows = self._conn.execute(f"SELECT id, payload FROM groups{where} ORDER BY id", params).fetchall()
+        return self._loaded(Group, rows, "group")
+
+    def group_history(self, group: str) -> list[GroupChange]:
+        """Every change kept for the group, oldest first."""
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT payload FROM group_history WHERE grp = ? ORDER BY at_us, seq", (group,)
+            ).fetchall()
+        return [GroupChange.model_validate_json(payload) for (payload,) in rows]
 
     # decisions -----------------------------------------------------------------------
     def add_decision(self, decision: Decision) -> bool:

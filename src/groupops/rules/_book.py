@@ -2,7 +2,7 @@
 
 Loading validates everything up front and reports every problem with its path::
 
-    policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo)
+    policies[1].when.any[0].within: '7x' is not a duration like '7d' (units: m, h, d, w, mo, y)
 
 A book is data of bounded shape: at most :data:`MAX_BOOK_DEPTH` levels of nesting and
 :data:`MAX_BOOK_VALUES` values once YAML aliases are expanded (a small file whose aliases
@@ -24,7 +24,7 @@ import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
-from .._model import Group
+from .._model import Family, Group, name_placeholders
 from .._validation import problems_from
 from ._conditions import Metric, _Rule, iter_leaves
 from ._policies import Admission, Eviction, Ladder, Policy, Revival
@@ -49,6 +49,15 @@ MAX_BOOK_VALUES = 100_000
 _TOO_DEEP = f"nested more than {MAX_BOOK_DEPTH} levels deep (the limit for a rule book)"
 
 
+_LATER_GROUP_DEFAULTS: dict[str, Any] = {
+    "announcement": "",
+    "rules": "",
+    "welcome": "",
+    "vars": {},
+    "status": "open",
+}
+
+
 class RuleBook(_Rule):
     """Groups and the policies that run them, in one time zone.
 
@@ -59,6 +68,7 @@ class RuleBook(_Rule):
     version: Literal[1] = 1
     timezone: str = "UTC"
     locale: Literal["en", "zh"] = "en"
+    families: tuple[Family, ...] = ()
     groups: tuple[Group, ...] = Field(min_length=1)
     policies: tuple[Policy, ...] = ()
     templates: dict[str, str] = Field(default_factory=dict)
@@ -97,6 +107,14 @@ class RuleBook(_Rule):
             if g.id == group_id:
                 return g
         raise UnknownGroupError(group_id, known=[g.id for g in self.groups])
+
+    def family(self, family_id: str) -> Family:
+        """The family named ``family_id``; ``KeyError`` naming the known ones otherwise."""
+        for f in self.families:
+            if f.id == family_id:
+                return f
+        known = ", ".join(f.id for f in self.families) or "none declared"
+        raise KeyError(f"unknown family {family_id!r} (families: {known})")
 
     def policy(self, policy_id: str) -> Policy:
         """The policy named ``policy_id``; :class:`UnknownPolicyError` otherwise."""
@@ -172,7 +190,17 @@ class RuleBook(_Rule):
 
     def to_data(self) -> dict[str, Any]:
         """The book as plain data (what YAML/JSON/TOML hold); ``load`` reads it back."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        # fields added with groups in the store are left out while they hold their
+        # defaults, so that a book written before them keeps its revision; ``status`` is
+        # the store's (a book's groups are open)
+        if not data["families"]:
+            del data["families"]
+        for g in data["groups"]:
+            for key, default in _LATER_GROUP_DEFAULTS.items():
+                if g.get(key) == default:
+                    del g[key]
+        return data
 
 
 def check_shape(data: Any) -> Problem | None:
@@ -247,7 +275,7 @@ def cross_check(data: Any) -> list[Problem]:
     templates with unknown placeholders."""
     if not isinstance(data, dict):
         return []
-    problems: list[Problem] = []
+    problems: list[Problem] = _check_families(data)
     groups = [(i, g.get("id")) for i, g in _items(data.get("groups")) if isinstance(g, dict)]
     group_ids = [gid for _, gid in groups if isinstance(gid, str)]
     known = set(group_ids)
@@ -312,6 +340,61 @@ def cross_check(data: Any) -> list[Problem]:
         for action, text in templates.items():
             if isinstance(text, str):
                 problems.extend(Problem(f"templates.{action}", m) for m in check_template(text))
+    return problems
+
+
+def _check_families(data: dict[str, Any]) -> list[Problem]:
+    """Families: unique ids, name patterns whose placeholders are ``{n}`` or declared in
+    ``vars``, welcome templates; groups: a ``family`` the book declares (when it declares
+    any), a welcome template, no ``status`` but ``open`` (the store keeps it)."""
+    problems: list[Problem] = []
+    family_ids: list[str] = []
+    for i, f in _items(data.get("families")):
+        if not isinstance(f, dict):
+            continue
+        base = f"families[{i}]"
+        fid = f.get("id")
+        if isinstance(fid, str):
+            if fid in family_ids:
+                problems.append(Problem(f"{base}.id", f"duplicate family id {fid!r}"))
+            family_ids.append(fid)
+        pattern = f.get("name")
+        raw_vars = f.get("vars")
+        variables: dict[Any, Any] = raw_vars if isinstance(raw_vars, dict) else {}
+        if isinstance(pattern, str):
+            allowed = ["n", *sorted(k for k in variables if isinstance(k, str))]
+            for key in name_placeholders(pattern):
+                if key not in allowed:
+                    problems.append(
+                        Problem(
+                            f"{base}.name",
+                            f"{pattern!r}: unknown placeholder {{{key}}} "
+                            f"(known: {', '.join('{' + k + '}' for k in allowed)}; "
+                            f"declare it in {base}.vars)",
+                        )
+                    )
+        welcome = f.get("welcome")
+        if isinstance(welcome, str):
+            problems.extend(Problem(f"{base}.welcome", m) for m in check_template(welcome))
+    declared = set(family_ids)
+    for i, g in _items(data.get("groups")):
+        if not isinstance(g, dict):
+            continue
+        if g.get("status", "open") != "open":
+            problems.append(
+                Problem(
+                    f"groups[{i}].status",
+                    f"{g['status']!r}: a group's status is kept by the store; a rule book's groups are open",
+                )
+            )
+        fam = g.get("family")
+        if family_ids and isinstance(fam, str) and fam not in declared:
+            problems.append(
+                Problem(f"groups[{i}].family", f"unknown family {fam!r} (families: {', '.join(family_ids)})")
+            )
+        welcome = g.get("welcome")
+        if isinstance(welcome, str):
+            problems.extend(Problem(f"groups[{i}].welcome", m) for m in check_template(welcome))
     return problems
 
 

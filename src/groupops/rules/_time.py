@@ -1,9 +1,9 @@
-"""Durations (``30m``, ``12h``, ``7d``, ``2w``, ``3mo``) and RRULE schedules.
+"""Durations (``30m``, ``12h``, ``7d``, ``2w``, ``3mo``, ``1y``) and RRULE schedules.
 
-Minutes and hours are exact elapsed time. Days, weeks and months are calendar units in
-the rule book's time zone: ``7d`` before Sunday 20:00 is the previous Sunday 20:00 local
-time even across a daylight-saving change, and ``1mo`` after 31 January is the end of
-February (python-dateutil's relativedelta).
+Minutes and hours are exact elapsed time. Days, weeks, months and years (``1y`` = 12
+calendar months) are calendar units in the rule book's time zone: ``7d`` before Sunday
+20:00 is the previous Sunday 20:00 local time even across a daylight-saving change, and
+``1mo`` after 31 January is the end of February (python-dateutil's relativedelta).
 
 Bounds, so that a book that passes validation cannot break a run: a duration is at most
 100 years (:data:`MAX_DURATION`), and a schedule fires at most once an hour
@@ -41,7 +41,7 @@ __all__ = [
     "zone",
 ]
 
-DURATION_PATTERN = r"^\s*([0-9]+)\s*(mo|m|h|d|w)\s*$"
+DURATION_PATTERN = r"^\s*([0-9]+)\s*(mo|m|h|d|w|y)\s*$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
 MAX_DURATION = "100 years"
 """The longest duration a rule book may give (``within``, ``notice``, ``grace``, ...)."""
@@ -53,6 +53,7 @@ _MAX_AMOUNT = {
     "d": _DAYS_IN_100_YEARS,
     "w": _DAYS_IN_100_YEARS // 7,
     "mo": 1200,
+    "y": 100,
 }
 MIN_SCHEDULE_GAP = timedelta(hours=1)
 """The shortest time allowed between two occurrences of a schedule (two period ends)."""
@@ -66,6 +67,7 @@ _UNIT_WORDS = {
     "d": ("day", "天"),
     "w": ("week", "周"),
     "mo": ("month", "个月"),
+    "y": ("year", "年"),
 }
 
 
@@ -97,6 +99,8 @@ class Duration:
             return relativedelta(days=n)
         if self.unit == "w":
             return relativedelta(weeks=n)
+        if self.unit == "y":
+            return relativedelta(months=12 * n)
         return relativedelta(months=n)
 
     def before(self, at: datetime, tz: tzinfo) -> datetime:
@@ -147,14 +151,14 @@ def parse_duration(value: object) -> Duration:
                     f"(at most {_MAX_AMOUNT[unit]:,}{unit})"
                 )
             return Duration(amount, unit)
-    raise ValueError(f"{value!r} is not a duration like '7d' (units: m, h, d, w, mo)")
+    raise ValueError(f"{value!r} is not a duration like '7d' (units: m, h, d, w, mo, y)")
 
 
 DurationField = Annotated[
     Duration,
     BeforeValidator(parse_duration),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["7d", "3mo"]}),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["7d", "3mo", "1y"]}),
 ]
 
 

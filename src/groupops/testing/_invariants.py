@@ -192,6 +192,10 @@ def no_eviction_in_grace(
     period's end (grace runs from joining, or from the last revival)."""
     policies = _policies(book, Eviction)
     before = _memberships_before(decisions, memberships)
+    evictions: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for d in _applied(decisions):
+        if d.action == "evict":
+            evictions[(d.member, d.group)].append(d.at)
     out: list[InvariantViolation] = []
     for d in _applied(decisions):
         policy = policies.get(d.policy)
@@ -199,7 +203,7 @@ def no_eviction_in_grace(
             continue
         ms = before.get(d.id)
         end = _period_end(d)
-        if ms is None or end is None or ms.joined_at > d.at:
+        if ms is None or end is None or _rejoined_since(ms, d, evictions[(d.member, d.group)]):
             continue  # rejoined since: the join this decision saw is no longer known
         began = max(ms.joined_at, ms.revived_at) if ms.revived_at is not None else ms.joined_at
         grace_ends = policy.grace.after(began, book.tz)
@@ -213,6 +217,13 @@ def no_eviction_in_grace(
                 )
             )
     return out
+
+
+def _rejoined_since(ms: Membership, d: Decision, evictions: Sequence[datetime]) -> bool:
+    """Whether ``ms`` (today's joining) began after decision ``d``: it was joined later, or
+    an eviction at or after ``d`` ended the joining ``d`` saw and the member came back at
+    or after it (evicted and back within the same minute as ``d``, even)."""
+    return ms.joined_at > d.at or any(d.at <= evicted <= ms.joined_at for evicted in evictions)
 
 
 def no_eviction_of_exempt(

@@ -1,0 +1,230 @@
+"""Groups in the store: seeding them from the rule book, and reading their current state.
+
+The rule book declares groups; the store keeps them as they stand (a kind may rename,
+close or dissolve one, or create a new one at run time) with every change and the
+instant it took effect. Seeding reconciles the two at each run:
+
+- a group the book names and the store lacks is inserted (source ``book``);
+- a field the book *changed* since the store last saw it is copied into the store
+  (recorded in the group's history); a field the book did not change keeps the store's
+  value, so a rename made by a decision survives later runs with the same book;
+- a group the store has and the book no longer names stays as it is (it may have been
+  created at run time); nothing is deleted.
+
+What the book last declared for each group is kept in the store's run state under
+``groups:declared:<id>``, in the same transaction as the change.
+
+:func:`create_group` opens the next group of a family: through the
+``groupops_create_group`` hook when a plugin answers, else as an operator task.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ._errors import PluginError, Problem, RuleError
+from ._messaging import can_carry_out
+from ._model import BOOK_GROUP_FIELDS, Group, GroupChange, change_group
+from ._outbox import OutboxMessage
+from .plugins._store import Store
+from .rules._book import RuleBook
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["GroupCreation", "create_group", "current_group", "declared_fields", "seed_changes", "seed_groups"]
+
+_TASK_TEXT = {
+    "en": "Please create the group {name!r} (family {family!r}, group {number}) and add it to groupops.",
+    "zh": "请创建群「{name}」（{family} 系列第 {number} 个群），并登记到 groupops。",
+}
+
+_DECLARED = "groups:declared:"
+
+
+def declared_fields(group: Group) -> dict[str, Any]:
+    """What a rule book declares about ``group``, as plain data (JSON values)."""
+    data = group.model_dump(mode="json")
+    return {f: data[f] for f in BOOK_GROUP_FIELDS}
+
+
+def seed_changes(
+    book: RuleBook,
+    stored: Mapping[str, Group],
+    declared_before: Mapping[str, Mapping[str, Any]],
+    at: datetime,
+) -> list[GroupChange]:
+    """The changes that bring the store's groups in line with ``book`` at ``at``. Pure.
+
+    ``stored`` holds the store's groups by id; ``declared_before`` what the book declared
+    for each group when it was last seeded (missing: never seeded, so every field the
+    book declares differently from the store is copied).
+    """
+    changes: list[GroupChange] = []
+    for group in book.groups:
+        now = declared_fields(group)
+        current = stored.get(group.id)
+        if current is None:
+            changes.append(GroupChange(at=at, group=group, fields=BOOK_GROUP_FIELDS, source="book"))
+            continue
+        before = declared_before.get(group.id)
+        have = declared_fields(current)
+        # a field the book changed since it was last seeded, and the store holds otherwise
+        changed = [f for f in BOOK_GROUP_FIELDS if before is None or before.get(f) != now[f]]
+        updates = {f: now[f] for f in changed if have[f] != now[f]}
+        if updates:
+            changes.append(change_group(current, at, source="book", **updates))
+    return changes
+
+
+def seed_groups(store: Store, book: RuleBook, at: datetime) -> list[GroupChange]:
+    """Insert or update the store's groups from ``book`` at ``at`` (see the module
+    docstring) and return the changes recorded. A store without group operations (a
+    host's store written before them) is left alone: nothing is recorded."""
+    if not all(hasattr(store, name) for name in ("record_group", "groups")):
+        return []
+    with store.transaction():
+        stored = {g.id: g for g in store.groups()}
+        before: dict[str, dict[str, Any]] = {}
+        for group in book.groups:
+            raw = store.get_state(_DECLARED + group.id)
+            if raw is not None:
+                before[group.id] = json.loads(raw)
+        changes = seed_changes(book, stored, before, at)
+        for change in changes:
+            store.record_group(change)
+        for group in book.groups:
+            text = json.dumps(declared_fields(group), sort_keys=True, ensure_ascii=False)
+            if text != store.get_state(_DECLARED + group.id):
+                store.set_state(_DECLARED + group.id, text)
+    return changes
+
+
+def current_group(store: Store, group: Group) -> Group:
+    """``group`` as the store has it now (its current name, status, texts), or as given
+    when the store does not keep it."""
+    get = getattr(store, "get_group", None)
+    found = get(group.id) if get is not None else None
+    return found if isinstance(found, Group) else group
+
+
+class GroupCreation(BaseModel):
+    """What :func:`create_group` did: ``group`` is the new group as the store now keeps
+    it (a plugin created it on the platform, ``plugin`` names which), or None and
+    ``task`` is the operator task queued because no plugin answered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: str
+    name: str
+    number: int
+    group: Group | None = None
+    plugin: str | None = None
+    task: OutboxMessage | None = None
+
+
+def create_group(
+    engine: Engine,
+    family: str,
+    at: datetime,
+    *,
+    decision: str | None = None,
+    vars: Mapping[str, str] | None = None,
+) -> GroupCreation:
+    """Open the next group of ``family`` at ``at``, in one store transaction.
+
+    Its number is one more than the groups of the family the store holds (whatever their
+    status), its name the family's pattern with ``{n}``, the family's ``vars`` and
+    ``vars``. The ``groupops_create_group`` hook is asked to create it on the platform;
+    the id a plugin returns is kept in the store (open, with the family's kind,
+    capacity, announcement, rules and welcome; history source ``decision`` when
+    ``decision`` is given, else ``host``). When no plugin answers, an operator task is
+    queued instead (to the operators of the family's groups, else ``operators``), keyed
+    by family and number so that asking again before the group exists queues nothing
+    more; nothing is kept in the store until the group exists (the host records it, or
+    the rule book names it).
+
+    Raises :class:`RuleError` for a family the book does not declare, and
+    :class:`PluginError` when a plugin fails or returns an id the store already holds.
+    """
+    book = engine.book
+    try:
+        fam = book.family(family)
+    except KeyError as exc:
+        raise RuleError([Problem("family", str(exc.args[0]))]) from None
+    store = engine.store
+    with store.transaction():
+        siblings = store.groups(family=fam.id)
+        number = len(siblings) + 1
+        try:
+            name = fam.group_name(number, **dict(vars or {}))
+        except KeyError as exc:
+            raise RuleError([Problem("vars", str(exc.args[0]))]) from None
+        answer = engine.plugins.create_group(fam, name, book, number, at)
+        if answer is None:
+            task = _creation_task(engine, fam.id, name, number, siblings, at, decision)
+            store.add_messages([task])
+            return GroupCreation(family=fam.id, name=name, number=number, task=task)
+        group_id, plugin = answer
+        if store.get_group(group_id) is not None:
+            raise PluginError(
+                f"plugin {plugin!r} returned {group_id!r} from groupops_create_group, "
+                "an id the store already holds",
+                plugin=plugin,
+                hook="groupops_create_group",
+            )
+        group = Group(
+            id=group_id,
+            name=name,
+            kind=fam.kind,
+            capacity=fam.capacity,
+            family=fam.id,
+            announcement=fam.announcement,
+            rules=fam.rules,
+            welcome=fam.welcome,
+            vars={**fam.vars, **dict(vars or {})},
+        )
+        store.record_group(
+            GroupChange(
+                at=at,
+                group=group,
+                fields=BOOK_GROUP_FIELDS,
+                decision=decision,
+                source="decision" if decision is not None else "host",
+            )
+        )
+    return GroupCreation(family=fam.id, name=name, number=number, group=group, plugin=plugin)
+
+
+def _creation_task(
+    engine: Engine,
+    family: str,
+    name: str,
+    number: int,
+    siblings: list[Group],
+    at: datetime,
+    decision: str | None,
+) -> OutboxMessage:
+    operators = sorted({op for g in siblings for op in g.operators}) or ["operators"]
+    tasks = (n for n, m in engine.messengers.items() if can_carry_out(m, "task"))
+    via = next(tasks, engine.default_messenger)
+    key = f"create_group:{family}:{number}"
+    text = _TASK_TEXT[engine.book.locale].format(name=name, family=family, number=number)
+    # one task, to the first operator: a group is created once, by one person
+    return OutboxMessage(
+        key=key,
+        decision=decision or key,
+        messenger=via,
+        action="task",
+        member=operators[0],
+        group=f"{family}:{number}",
+        recipient=operators[0],
+        text=text,
+        created_at=at,
+        next_at=at,
+    )
