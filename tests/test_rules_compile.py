@@ -294,3 +294,22 @@ def test_a_metric_counts_in_the_group_or_everywhere_as_its_scope_says():
         assert c.holds(ctx) and asked[-1] == group
     with pytest.raises(go.PluginError, match=r"\(registered: other, score\)"):
         holds({"metric": "ghost", "at_least": 1}, ctx)
+
+
+def test_a_metric_over_an_empty_anchored_window_is_zero_without_asking_the_plugin():
+    asked = []
+
+    def score(history, *, group, start, end):
+        asked.append(start)
+        return 5.0
+
+    metrics = {"score": score}
+    leaf = {"metric": "score", "since": "evicted", "at_most": 0}
+    never = go.Membership(member="m1", group=GROUP, joined_at=AT - timedelta(days=3))
+    later = never.model_copy(update={"evicted_at": AT + timedelta(seconds=1)})
+    now = never.model_copy(update={"evicted_at": AT})
+    assert holds(leaf, ctx_with(metrics=metrics, membership=never))
+    assert holds(leaf, ctx_with(metrics=metrics, membership=later))
+    assert asked == []
+    assert not holds(leaf, ctx_with(metrics=metrics, membership=now))  # the window [at, at]
+    assert asked == [AT]
