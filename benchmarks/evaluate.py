@@ -76,7 +76,7 @@ def by_hand(ms: go.Membership, evs: list[go.Event]) -> tuple[bool, bool, bool]:
             payments += 1
     days = float("inf") if last_checkin is None else (AT - last_checkin).total_seconds() / 86400
     evict = days >= 7 or violations >= 3
-    admit = purchases >= 2 or activities >= 1 or redemptions >= 2
+    admit = purchases > 2 or activities >= 1 or redemptions >= 2  # the book says above: 2
     revive = violations < 3 and (makeups >= 2 or payments >= 1)
     return evict, admit, revive
 

@@ -56,6 +56,7 @@ from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
 from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, dump_rule_book, load_rule_book, rule_book_schema
+from .rules._compile import CompiledCondition, compile_condition
 from .rules._conditions import (
     AllOf,
     AnyOf,
@@ -106,6 +107,7 @@ __all__ = [
     "AtLeastOf",
     "Attr",
     "Community",
+    "CompiledCondition",
     "Condition",
     "ConsoleMessenger",
     "Context",
@@ -183,6 +185,7 @@ __all__ = [
     "admission_check",
     "can_carry_out",
     "change_group",
+    "compile_condition",
     "create_group",
     "decision_id",
     "dump_rule_book",

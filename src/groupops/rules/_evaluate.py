@@ -1,43 +1,26 @@
 """Evaluating conditions against facts, producing explanation trees.
 
 :func:`evaluate` is a pure function of the condition, the member's history, the
-membership and the moment ``at``: it never reads the clock.
+membership and the moment ``at``: it never reads the clock. Both it and :func:`holds`
+run the condition's compiled form (``_compile.py``), compiled once per condition object
+and instant.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
-from .._errors import PluginError
 from .._model import Member, Membership
-from ._conditions import (
-    AllOf,
-    AnyOf,
-    AtLeastOf,
-    Attr,
-    Count,
-    DaysSince,
-    DistinctDays,
-    Label,
-    Metric,
-    Not,
-    Role,
-    Scope,
-    Sum,
-    Tenure,
-    _Windowed,
-)
-from ._explain import Explanation, decisive_children
+from ._compile import CompiledCondition, _compile
+from ._conditions import Scope
+from ._explain import Explanation
 from ._facts import History
 from ._time import to_zone
 
-__all__ = ["Context", "MetricFunction", "evaluate", "holds", "window_start"]
-
-_DAY = 86400.0
+__all__ = ["Context", "MetricFunction", "compiled_for", "evaluate", "holds"]
 
 
 class MetricFunction(Protocol):
@@ -88,226 +71,45 @@ class Context:
         return None if (scope or self.default_scope) == "member" else self.group
 
 
-def _elapsed_days(since: datetime, until: datetime) -> float:
-    # via timestamps: subtracting two datetimes that share a tzinfo gives wall-clock time
-    return (until.timestamp() - since.timestamp()) / _DAY
+_CACHE_SIZE = 1024
+# (id(condition), at, tz, default scope, id(metrics)) -> (condition, metrics, compiled form);
+# the condition and metrics are kept so their ids cannot be reused while cached
+_compiled: dict[tuple[Any, ...], tuple[Any, Any, CompiledCondition]] = {}
 
 
-def window_start(leaf: _Windowed, ctx: Context) -> tuple[datetime | None, bool]:
-    """``(start, empty)``: where the leaf's window starts, and whether it is empty
-    because its anchor never happened."""
-    if leaf.within is not None:
-        return leaf.within.before(ctx.at, ctx.tz), False
-    if leaf.since is not None:
-        start = ctx.anchor(leaf.since)
-        if start is None:
-            return None, True
-        return start, start > ctx.at
-    return None, False
+def compiled_for(condition: Any, ctx: Context) -> CompiledCondition:
+    """``condition`` compiled for ``ctx``'s instant, time zone, scope and metrics.
 
-
-def _windowed(
-    leaf: Any, ctx: Context, test: str, subject: str, measure: Callable[..., float], explain: bool
-) -> Explanation | bool:
-    start, empty = window_start(leaf, ctx)
-    group = ctx.scope_group(leaf.scope)
-    observed = 0.0 if empty else float(measure(group, start, ctx.at))
-    passed: bool = leaf.check(observed)
-    if not explain:
-        return passed
-    return Explanation.model_construct(
-        test=test,
-        passed=passed,
-        subject=subject,
-        observed=observed,
-        expect=leaf.comparators(),
-        window=leaf.window_text(),
-        window_start=start,
-        scope=leaf.scope or ctx.default_scope,
-        field=getattr(leaf, "field", None) if test == "sum" else None,
-    )
-
-
-def _count(leaf: Count, ctx: Context, explain: bool) -> Explanation | bool:
-    h = ctx.history
-    return _windowed(leaf, ctx, "count", leaf.count, lambda g, s, e: h.count(leaf.count, g, s, e), explain)
-
-
-def _sum(leaf: Sum, ctx: Context, explain: bool) -> Explanation | bool:
-    h = ctx.history
-    return _windowed(
-        leaf, ctx, "sum", leaf.sum, lambda g, s, e: h.total(leaf.sum, leaf.field, g, s, e), explain
-    )
-
-
-def _distinct_days(leaf: DistinctDays, ctx: Context, explain: bool) -> Explanation | bool:
-    h = ctx.history
-    kind = leaf.distinct_days
-    return _windowed(
-        leaf, ctx, "distinct_days", kind, lambda g, s, e: h.distinct_days(kind, g, s, e), explain
-    )
-
-
-def _metric(leaf: Metric, ctx: Context, explain: bool) -> Explanation | bool:
-    fn = ctx.metrics.get(leaf.metric)
-    if fn is None:
-        known = ", ".join(sorted(ctx.metrics)) or "none"
-        raise PluginError(f"metric {leaf.metric!r} is not registered by any plugin (registered: {known})")
-    h = ctx.history
-    return _windowed(
-        leaf, ctx, "metric", leaf.metric, lambda g, s, e: fn(h, group=g, start=s, end=e), explain
-    )
-
-
-def _days_since(leaf: DaysSince, ctx: Context, explain: bool) -> Explanation | bool:
-    last = ctx.history.last_at(leaf.days_since, ctx.scope_group(leaf.scope), ctx.at)
-    observed = math.inf if last is None else _elapsed_days(last, ctx.at)
-    passed = leaf.check(observed)
-    if not explain:
-        return passed
-    return Explanation.model_construct(
-        test="days_since",
-        passed=passed,
-        subject=leaf.days_since,
-        observed=observed,
-        expect=leaf.comparators(),
-        scope=leaf.scope or ctx.default_scope,
-    )
-
-
-def _tenure(leaf: Tenure, ctx: Context, explain: bool) -> Explanation | bool:
-    since = ctx.anchor(leaf.tenure)
-    observed = None if since is None else _elapsed_days(since, ctx.at)
-    passed = observed is not None and leaf.check(observed)
-    if not explain:
-        return passed
-    return Explanation.model_construct(
-        test="tenure",
-        passed=passed,
-        subject=leaf.tenure,
-        observed=observed,
-        expect=leaf.comparators(),
-    )
-
-
-def _label(leaf: Label, ctx: Context, explain: bool) -> Explanation | bool:
-    labels = list(ctx.member.labels) if ctx.member is not None else []
-    passed = any(x in labels for x in leaf.label)
-    if not explain:
-        return passed
-    return Explanation.model_construct(
-        test="label",
-        passed=passed,
-        subject=list(leaf.label),
-        observed=labels,
-        expect={"has": list(leaf.label)},
-    )
-
-
-def _role(leaf: Role, ctx: Context, explain: bool) -> Explanation | bool:
-    role = ctx.membership.role if ctx.membership is not None else None
-    passed = role in leaf.role
-    if not explain:
-        return passed
-    return Explanation.model_construct(
-        test="role",
-        passed=passed,
-        subject=list(leaf.role),
-        observed=role,
-        expect={"role": list(leaf.role)},
-    )
-
-
-def _attr(leaf: Attr, ctx: Context, explain: bool) -> Explanation | bool:
-    value = ctx.member.attributes.get(leaf.attr) if ctx.member is not None else None
-    passed = leaf.check(value)
-    if not explain:
-        return passed
-    shown: Any = value
-    if isinstance(value, bool):
-        shown = str(value).lower()
-    elif isinstance(value, int):
-        shown = float(value)
-    return Explanation.model_construct(
-        test="attr",
-        passed=passed,
-        subject=leaf.attr,
-        observed=shown,
-        expect=leaf.expectations(),
-    )
-
-
-def _combine(test: str, children: list[Explanation], k: int | None = None) -> Explanation:
-    results = [c.passed for c in children]
-    if test == "all":
-        passed = all(results)
-    elif test == "any":
-        passed = any(results)
-    elif test == "not":
-        passed = not results[0]
-    else:
-        passed = sum(results) >= (k or 0)
-    return Explanation.model_construct(
-        test=test,
-        passed=passed,
-        k=k,
-        children=tuple(children),
-        decided_by=decisive_children(test, passed, results),
-    )
+    Cached per condition object, so a run that evaluates one condition for every member
+    compiles it once; the mapping form (``{"count": ...}``) is parsed and compiled anew.
+    """
+    # bound lazily: a trailing window's start is computed when a member first needs it
+    if isinstance(condition, dict):
+        return _compile(condition, ctx.at, ctx.tz, ctx.default_scope, ctx.metrics, lazy=True)
+    metrics = ctx.metrics or None
+    key = (id(condition), ctx.at, ctx.tz, ctx.default_scope, id(metrics))
+    hit = _compiled.get(key)
+    if hit is not None and hit[0] is condition and hit[1] is metrics:
+        return hit[2]
+    compiled = _compile(condition, ctx.at, ctx.tz, ctx.default_scope, metrics or {}, lazy=True)
+    if len(_compiled) >= _CACHE_SIZE:
+        _compiled.clear()
+    _compiled[key] = (condition, metrics, compiled)
+    return compiled
 
 
 def evaluate(condition: Any, ctx: Context) -> Explanation:
-    """Evaluate ``condition`` in ``ctx``; the explanation says whether it holds and why.
+    """Evaluate ``condition`` (a model or its mapping form) in ``ctx``; the explanation
+    says whether it holds and why.
 
     Every child of a combinator is evaluated (no short-circuit), so the explanation is
-    complete: an operator sees every requirement, met or not.
+    complete: an operator sees every requirement, met or not. Built from the same
+    compiled form as :func:`holds`, so the two always agree.
     """
-    if isinstance(condition, AllOf):
-        return _combine("all", [evaluate(c, ctx) for c in condition.all])
-    if isinstance(condition, AnyOf):
-        return _combine("any", [evaluate(c, ctx) for c in condition.any])
-    if isinstance(condition, Not):
-        return _combine("not", [evaluate(condition.not_, ctx)])
-    if isinstance(condition, AtLeastOf):
-        return _combine("at_least_of", [evaluate(c, ctx) for c in condition.of], condition.at_least_of)
-    leaf = _LEAVES.get(type(condition))
-    if leaf is None:
-        raise TypeError(f"not a condition: {condition!r}")
-    result = leaf(condition, ctx, True)
-    assert isinstance(result, Explanation)
-    return result
+    return compiled_for(condition, ctx).explain(ctx)
 
 
 def holds(condition: Any, ctx: Context) -> bool:
-    """Whether ``condition`` holds, without building the explanation of passing parts."""
-    if isinstance(condition, AllOf):
-        return all(holds(c, ctx) for c in condition.all)
-    if isinstance(condition, AnyOf):
-        return any(holds(c, ctx) for c in condition.any)
-    if isinstance(condition, Not):
-        return not holds(condition.not_, ctx)
-    if isinstance(condition, AtLeastOf):
-        need = condition.at_least_of
-        got = 0
-        for c in condition.of:
-            got += holds(c, ctx)
-            if got >= need:
-                return True
-        return got >= need
-    leaf = _LEAVES.get(type(condition))
-    if leaf is None:
-        raise TypeError(f"not a condition: {condition!r}")
-    return bool(leaf(condition, ctx, False))
-
-
-_LEAVES: dict[type, Callable[[Any, Context, bool], Explanation | bool]] = {
-    Count: _count,
-    Sum: _sum,
-    DistinctDays: _distinct_days,
-    DaysSince: _days_since,
-    Tenure: _tenure,
-    Metric: _metric,
-    Label: _label,
-    Role: _role,
-    Attr: _attr,
-}
+    """Whether ``condition`` (a model or its mapping form) holds in ``ctx``, without
+    building an explanation."""
+    return compiled_for(condition, ctx).holds(ctx)

@@ -19,7 +19,7 @@ from ..._errors import Problem, RuleError
 from ..._model import Decision, Membership, Time, decision_id
 from ..._reports import Note, Section
 from .._conditions import Condition
-from .._evaluate import Context, evaluate
+from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
 from .._time import Duration, DurationField, ScheduleField, to_zone
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
@@ -320,6 +320,8 @@ class EvictionKind(Kind):
                 if not ms.present or ms.joined_at > min(at, period.notice_at):
                     continue
                 ctx = rt.context(ms, at, default_scope=policy.default_scope, period_start=period.start)
+                if not holds(policy.when, ctx):
+                    continue  # a verdict first: explanations only for the notices given
                 check = eviction_check(policy, ctx, period)
                 if not check.at_risk:
                     continue

@@ -15,7 +15,7 @@ from pydantic import Field
 from ..._model import Decision, Membership
 from ..._reports import Note, Section
 from .._conditions import Condition, _Rule
-from .._evaluate import Context, evaluate
+from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
 from .._time import DurationField
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
@@ -71,20 +71,17 @@ def ladder_move(policy: Ladder, ctx: Context) -> LadderMove | None:
     i = roles.index(ms.role)
     if i + 1 < len(roles):
         up = policy.steps[i + 1]
-        if up.promote is not None:
-            exp = evaluate(up.promote, ctx)
-            if exp.passed:
-                return LadderMove("promote", ms.role, up.role, exp)
+        if up.promote is not None and holds(up.promote, ctx):
+            return LadderMove("promote", ms.role, up.role, evaluate(up.promote, ctx))
     step = policy.steps[i]
     if i == 0 or step.keep is None:
         return None
     if step.grace is not None and ms.promoted_at is not None:
         if ctx.at < step.grace.after(ms.promoted_at, ctx.tz):
             return None
-    exp = evaluate(step.keep, ctx)
-    if exp.passed:
+    if holds(step.keep, ctx):  # a verdict first: the explanation only for a demotion
         return None
-    return LadderMove("demote", ms.role, roles[i - 1], exp)
+    return LadderMove("demote", ms.role, roles[i - 1], evaluate(step.keep, ctx))
 
 
 class LadderKind(Kind):

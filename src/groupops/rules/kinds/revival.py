@@ -15,7 +15,7 @@ from pydantic import Field
 from ..._model import Decision, Membership
 from ..._reports import Note, Section
 from .._conditions import Condition
-from .._evaluate import Context, evaluate
+from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
 from .._time import DurationField, to_zone
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
@@ -92,9 +92,9 @@ class RevivalKind(Kind):
                     if not revival_open(policy, ms, when, rt.tz):
                         continue
                     ctx = rt.context(ms, when, default_scope=policy.default_scope)
-                    exp = revival_check(policy, ctx)
-                    if not exp.passed:
+                    if not holds(policy.when, ctx):
                         continue
+                    exp = revival_check(policy, ctx)
                     d = rt.decide(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
                     after = ms.model_copy(
                         update={"status": "active", "revived_at": when, "revivals": ms.revivals + 1}
