@@ -773,7 +773,7 @@ def test_run_a_failing_veto_hook_is_named_and_the_rest_is_done(club, monkeypatch
         "member 'm2', group 'club'): ValueError: no such customer",
         "groupops: internal error: plugin 'crm_veto' failed in groupops_veto_action (policy 'weekly', "
         "member 'm3', group 'club'): plugin 'crm_veto' returned False from groupops_veto_action: a veto is "
-        "a non-empty string (the reason), or None to let the decision through",
+        "a non-blank string (the reason), or None to let the decision through",
     ]
     # the other decisions were recorded and their messages delivered
     assert {(d.action, d.member) for d in _decisions(club / "club.db")} == {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -153,58 +154,48 @@ class Plugins:
     def veto(self, decision: Decision, membership: Membership | None) -> str | None:
         """The first veto reason any plugin gives, or None.
 
-        Only a non-empty string vetoes. A hook that raises, or returns anything else
+        Only a non-blank string vetoes. A hook that raises, or returns anything else
         that is not None (``False``, ``""``, ``0``, ...), is a :class:`PluginError`
         naming the plugin and the hook."""
-        hook = "groupops_veto_action"
-        for impl in self._impls(hook):
-            plugin = plugin_name(impl)
-            try:
-                reason: Any = _call(impl, decision=decision, membership=membership)
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
-                raise PluginError(
-                    f"plugin {plugin!r} failed in {hook}: {_describe(exc)}", plugin=plugin, hook=hook
-                ) from exc
-            if reason is None:
-                continue
-            if isinstance(reason, str) and reason:
-                return reason
-            raise PluginError(
-                f"plugin {plugin!r} returned {reason!r} from {hook}: a veto is a non-empty "
-                "string (the reason), or None to let the decision through",
-                plugin=plugin,
-                hook=hook,
-            )
-        return None
+        found = self._first_answer(
+            "groupops_veto_action",
+            "a veto is a non-blank string (the reason), or None to let the decision through",
+            decision=decision,
+            membership=membership,
+        )
+        return found[0] if found is not None else None
 
     def create_group(
         self, family: Family, name: str, book: RuleBook, number: int, at: datetime
     ) -> tuple[str, str] | None:
         """The id the first answering plugin gave the new group, with that plugin's
         name; None if no plugin answers. A plugin that raises, or returns anything but
-        None or a non-empty string, is a :class:`PluginError` naming it and the hook."""
-        hook = "groupops_create_group"
+        None or a non-blank string, is a :class:`PluginError` naming it and the hook."""
+        return self._first_answer(
+            "groupops_create_group",
+            "a group id is a non-blank string, or None to let another plugin (or an operator) "
+            "create the group",
+            family=family,
+            name=name,
+            book=book,
+            number=number,
+            at=at,
+        )
+
+    def _first_answer(self, hook: str, meaning: str, **kwargs: Any) -> tuple[str, str] | None:
+        """The first non-None answer to ``hook``, with the name of the plugin that gave it.
+        An answer must be a non-blank string (``meaning`` says what it stands for); one
+        that is not, or a hook that raises, is a :class:`PluginError` naming the plugin."""
         for impl in self._impls(hook):
             plugin = plugin_name(impl)
-            try:
-                found: Any = _call(impl, family=family, name=name, book=book, number=number, at=at)
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
-                raise PluginError(
-                    f"plugin {plugin!r} failed in {hook}: {_describe(exc)}", plugin=plugin, hook=hook
-                ) from exc
-            if found is None:
+            with _as_plugin_error(plugin, hook):
+                answer: Any = _call(impl, **kwargs)
+            if answer is None:
                 continue
-            if isinstance(found, str) and found.strip():
-                return found, plugin
+            if isinstance(answer, str) and answer.strip():
+                return answer, plugin
             raise PluginError(
-                f"plugin {plugin!r} returned {found!r} from {hook}: a group id is a non-empty "
-                "string, or None to let another plugin (or an operator) create the group",
-                plugin=plugin,
-                hook=hook,
+                f"plugin {plugin!r} returned {answer!r} from {hook}: {meaning}", plugin=plugin, hook=hook
             )
         return None
 
@@ -270,16 +261,24 @@ def _guarded_metric(name: str, function: MetricFunction, plugin: str) -> MetricF
 
     @functools.wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with _as_plugin_error(plugin, hook):
             return function(*args, **kwargs)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            raise PluginError(
-                f"plugin {plugin!r} failed in {hook}: {_describe(exc)}", plugin=plugin, hook=hook
-            ) from exc
 
     return guarded
+
+
+@contextmanager
+def _as_plugin_error(plugin: str, hook: str) -> Iterator[None]:
+    """Anything a plugin raises (but KeyboardInterrupt) as a :class:`PluginError` naming
+    the plugin and the hook."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        raise PluginError(
+            f"plugin {plugin!r} failed in {hook}: {_describe(exc)}", plugin=plugin, hook=hook
+        ) from exc
 
 
 def _describe_plugin(pm: pluggy.PluginManager, plugin: object) -> str:

@@ -93,7 +93,7 @@ def groupops_veto_action(decision: Decision, membership: Membership | None) -> s
     Called for every decision ``run`` is about to apply, inside its transaction. Return
     a reason to veto: the decision is recorded as vetoed with that reason, nothing
     changes in the membership and no message is sent. Return None to let it through.
-    Only a non-empty string vetoes: raising, or returning anything else (``False``,
+    Only a non-blank string vetoes: raising, or returning anything else (``False``,
     ``""``, ``0``), is a plugin error that affects only this decision: nothing is
     recorded for it, ``RunReport.failures`` names the plugin, and the next run asks again.
 
@@ -134,7 +134,7 @@ def groupops_create_group(family: Family, name: str, book: RuleBook, number: int
     capacity, texts and ``name``. Return None if this plugin does not create groups (of
     this family): the next plugin is asked, and if none answers an operator task is
     queued asking a person to create the group by hand (nothing is kept in the store
-    until the group exists). Returning anything but None or a non-empty string, or
+    until the group exists). Returning anything but None or a non-blank string, or
     raising, is a :class:`~groupops.PluginError` naming the plugin; nothing is recorded.
 
     :param family: the family (template) the group belongs to.
