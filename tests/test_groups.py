@@ -288,7 +288,7 @@ def test_hook_create_group_unanswered_queues_one_operator_task(tmp_path) -> None
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ("", "returned '' from groupops_create_group: a group id is a non-empty string"),
+        ("", "returned '' from groupops_create_group: a group id is a non-blank string"),
         (42, "returned 42 from groupops_create_group"),
         ("w1", "returned 'w1' from groupops_create_group, an id the store already holds"),
     ],

@@ -302,7 +302,7 @@ def test_hook_veto_action_only_a_non_empty_string_vetoes(answer):
     assert [(d.member, d.status) for d in report.decisions] == [("m2", "applied")]
     [failure] = report.failures
     assert (failure.plugin, failure.hook) == ("Odd", "groupops_veto_action")
-    assert f"returned {answer!r}" in failure.error and "non-empty string" in failure.error
+    assert f"returned {answer!r}" in failure.error and "non-blank string" in failure.error
     assert engine.store.get_decision(go.decision_id("vip", "invite", "m1", "vip", "invite-1")) is None
 
 
