@@ -1,6 +1,6 @@
 """Shared test set-up: Hypothesis profiles.
 
-``ci`` (the default, so the README's test command is deterministic): a fixed 150 examples
+``ci`` (the default, so the README's test command is deterministic): a fixed 100 examples
 per test, derandomized. ``dev``: 60 random examples. ``long``: 2,000 random examples, run
 before each submission (docs/testing.md).
 """
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "ci",
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
