@@ -445,13 +445,17 @@ def decision_reason(d: Decision, locale: str) -> str:
     return text
 
 
-def _who(member: str, names: Mapping[str, Member]) -> str:
+def _who(member: str | None, names: Mapping[str, Member]) -> str:
+    if member is None:
+        return "-"
     m = names.get(member)
     return f"{m.name} ({member})" if m is not None and m.name else member
 
 
 def decision_json(d: Decision, names: Mapping[str, Member], locale: str) -> dict[str, Any]:
-    m = names.get(d.member)
+    """A decision as ``run --json`` prints it: ``member`` and ``group`` are null for a
+    decision about a group alone or a member alone; ``at`` is the moment it is about."""
+    m = names.get(d.member) if d.member is not None else None
     return {
         "id": d.id,
         "at": d.at.isoformat(),
@@ -476,7 +480,7 @@ def _decision_rows(
         [
             d.at.strftime(time_format),
             _action(locale, d.action),
-            d.group,
+            d.group or "-",
             _who(d.member, names),
             decision_reason(d, locale),
         ]
@@ -590,7 +594,7 @@ def demo(db: Path, as_json: bool, locale: str) -> None:
     decisions = result.decisions
     by_group: dict[str, Counter[str]] = {}
     for d in decisions:
-        by_group.setdefault(d.action, Counter())[d.group] += 1
+        by_group.setdefault(d.action, Counter())[d.group or "-"] += 1
     by_action = {a: sum(c.values()) for a, c in by_group.items()}
     if as_json:
         _emit_json(
@@ -1175,7 +1179,7 @@ def _preview(book: RuleBook, db: str, at: datetime, locale: str) -> list[Decisio
         return list(engine.run(at, dry_run=True).decisions)
 
 
-def _key(d: Decision) -> tuple[str, str, str]:
+def _key(d: Decision) -> tuple[str, str | None, str | None]:
     return (d.action, d.member, d.group)
 
 

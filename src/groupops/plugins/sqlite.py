@@ -648,8 +648,8 @@ class SQLiteStore:
                 (
                     decision.id,
                     decision.policy,
-                    decision.member,
-                    decision.group,
+                    decision.member or "",  # the index columns keep '' for "no member / no group"
+                    decision.group or "",
                     decision.action,
                     _micros(decision.at),
                     decision.model_dump_json(),
@@ -825,7 +825,7 @@ def _message_row(
         m.status,
         _micros(m.next_at),
         lease,
-        m.member,
+        m.member or "",  # '' for a message about no member (a post to a group)
         m.messenger,
         m.decision,
         m.recipient,

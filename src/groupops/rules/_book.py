@@ -220,6 +220,10 @@ class RuleBook(_Rule):
             for key, default in _LATER_GROUP_DEFAULTS.items():
                 if g.get(key) == default:
                     del g[key]
+        for policy, dumped in zip(self.policies, data["policies"], strict=True):
+            for key in type(policy).later_fields:
+                if key in dumped and getattr(policy, key) == type(policy).model_fields[key].default:
+                    del dumped[key]
         return data
 
 

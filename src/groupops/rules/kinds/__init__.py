@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from . import admission, eviction, ladder, revival, welcome
-from ._registry import ActionSpec, Kind, KindRegistry, Point, PolicyBase, Register, Runtime, Verdict
+from ._registry import (
+    ActionSpec,
+    Kind,
+    KindRegistry,
+    Point,
+    PolicyBase,
+    Register,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    Verdict,
+)
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -14,6 +25,8 @@ __all__ = [
     "PolicyBase",
     "Register",
     "Runtime",
+    "ScheduledKind",
+    "ScheduledPolicy",
     "Verdict",
     "builtin_kinds",
 ]
