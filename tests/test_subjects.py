@@ -12,7 +12,7 @@ import pytest
 from pydantic import Field, ValidationError
 
 import groupops as go
-from groupops.cli import decision_json
+from groupops.cli._common import decision_json
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
