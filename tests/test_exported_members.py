@@ -85,6 +85,7 @@ PUBLIC = [
     "Section",
     "Store",
     "StoreError",
+    "StrategyContext",
     "Subject",
     "Sum",
     "Tenure",

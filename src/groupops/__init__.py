@@ -104,6 +104,7 @@ from .rules.kinds import (
     Runtime,
     ScheduledKind,
     ScheduledPolicy,
+    StrategyContext,
     Verdict,
 )
 
@@ -188,6 +189,7 @@ __all__ = [
     "Section",
     "Store",
     "StoreError",
+    "StrategyContext",
     "Subject",
     "Sum",
     "Tenure",
