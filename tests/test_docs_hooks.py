@@ -41,7 +41,14 @@ def test_plugin_hooks_have_tests(hook):
 def test_hooks_md_examples_run():
     namespace: dict[str, object] = {}
     blocks = _python_blocks()
-    assert len(blocks) == 2 + len(HOOKS)  # the set-up, one per hook, messenger checks
+    assert len(blocks) == 3 + len(HOOKS)  # the set-up, one per hook, messenger checks, store contract
     for block in blocks:
         # compiled as a user's own file would be, without this module's __future__ imports
         exec(compile(block, str(DOC), "exec", dont_inherit=True), namespace)
+
+
+def test_the_store_contract_example_is_what_our_store_tests_run():
+    [block] = [b for b in _python_blocks() if "StoreContract" in b]
+    imports, classes = block.split("\n\n\n", 1)
+    ours = (TESTS / "test_store_contract.py").read_text(encoding="utf-8")
+    assert imports in ours and classes in ours

@@ -142,8 +142,10 @@ def test_py_typed_is_shipped():
 # groupops.testing's public API, pinned the same way
 TESTING_PUBLIC = [
     "INVARIANTS",
+    "DurableStoreContract",
     "Invariant",
     "InvariantViolation",
+    "StoreContract",
     "Timeline",
     "assert_invariants",
     "check_invariants",
