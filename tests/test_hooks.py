@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -174,6 +175,50 @@ def test_hook_register_metrics_unknown_metric_in_book_is_a_rule_error():
 
     assert "live_minutes" in go.Engine(book, plugins=[Live()], entry_points=False).metrics
 
+
+
+class _Metrics:
+    """A plugin registering the metrics it is given."""
+
+    def __init__(self, **metrics):
+        self.metrics = metrics
+
+    @go.hookimpl
+    def groupops_register_metrics(self, register):
+        for name, function in self.metrics.items():
+            register(name, function)
+
+
+def _live(history, *, group, start, end):
+    return 7.0
+
+
+@pytest.mark.parametrize(
+    ("plugins", "message"),
+    [
+        ([_Metrics(**{"": _live})], "plugin '_Metrics' registered '', which is not a metric name"),
+        ([_Metrics(live_minutes=7.0)], "plugin '_Metrics' registered metric 'live_minutes' as 7.0, which is not callable"),
+    ],
+)
+def test_hook_register_metrics_a_bad_registration_names_the_plugin(plugins, message):
+    with pytest.raises(go.PluginError) as info:
+        go.Engine(BOOK, plugins=plugins, entry_points=False)
+    assert message in str(info.value)
+    assert (info.value.plugin, info.value.hook) == ("_Metrics", "groupops_register_metrics")
+
+
+def test_hook_register_metrics_a_name_taken_twice_names_both_plugins():
+    class Crm(_Metrics):
+        pass
+
+    with pytest.raises(go.PluginError) as info:
+        go.Engine(BOOK, plugins=[_Metrics(live_minutes=_live), Crm(live_minutes=_live)], entry_points=False)
+    m = re.search(
+        r"plugin '(\w+)' registers a second metric named 'live_minutes' \(the first is from '(\w+)'\)",
+        str(info.value),
+    )
+    assert m is not None, str(info.value)
+    assert {m[1], m[2]} == {"Crm", "_Metrics"} and info.value.plugin == m[1]
 
 def test_hook_veto_action_first_reason_wins_and_is_recorded():
     class VetoM1:

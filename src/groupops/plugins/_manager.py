@@ -110,22 +110,31 @@ class Plugins:
         return found
 
     def metrics(self) -> dict[str, MetricFunction]:
-        """Every registered metric by name; a name registered twice is an error.
+        """Every registered metric by name. A registration that is not a name and a
+        function, or a name registered twice, is a :class:`PluginError` naming the
+        plugin (and, for a name taken twice, the plugin that took it first).
 
         Each function is wrapped so that when it raises, the error is a
         :class:`PluginError` naming the plugin that registered it and the metric."""
+        hook = "groupops_register_metrics"
         found: dict[str, MetricFunction] = {}
-        for impl in self._impls("groupops_register_metrics"):
+        owners: dict[str, str] = {}
+        for impl in self._impls(hook):
             plugin = plugin_name(impl)
 
             def register(name: str, function: MetricFunction, *, _plugin: str = plugin) -> None:
+                def error(problem: str) -> PluginError:
+                    return PluginError(f"{hook}: plugin {_plugin!r} {problem}", plugin=_plugin, hook=hook)
+
                 if not isinstance(name, str) or not name:
-                    raise PluginError(f"groupops_register_metrics: {name!r} is not a metric name")
+                    raise error(f"registered {name!r}, which is not a metric name (a non-empty string)")
                 if not callable(function):
-                    raise PluginError(f"groupops_register_metrics: metric {name!r} is not callable")
+                    raise error(f"registered metric {name!r} as {function!r}, which is not callable")
                 if name in found:
-                    raise PluginError(f"groupops_register_metrics: two metrics are named {name!r}")
+                    first = owners[name]
+                    raise error(f"registers a second metric named {name!r} (the first is from {first!r})")
                 found[name] = _guarded_metric(name, function, _plugin)
+                owners[name] = _plugin
 
             _call(impl, register=register)
         return found

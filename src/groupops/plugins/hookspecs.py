@@ -83,7 +83,9 @@ def groupops_register_metrics(register: Callable[[str, MetricFunction], None]) -
     keyword-only) and returns a number; it must be pure. A metric that raises is a
     :class:`~groupops.PluginError` naming the plugin and the metric: in ``run``, it
     affects only the member it was asked about (listed in ``RunReport.failures``, asked
-    again next run); ``explain`` raises it.
+    again next run); ``explain`` raises it. A name that is not a non-empty string, a
+    function that is not callable, or a name another plugin registered already, is a
+    :class:`~groupops.PluginError` naming the plugin (and the one that came first).
 
     :param register: call ``register(name, function)`` once per metric.
     """
