@@ -82,7 +82,7 @@ def test_the_reference_shows_each_spec_as_pluggy_calls_it():
         "groupops_open_store(url: str, book: RuleBook) -> Store | None   (firstresult)"
     )
     assert gen.signature("groupops_observe_decision") == (
-        "groupops_observe_decision(decision: Decision, engine: Engine) -> None"
+        "groupops_observe_decision(decision: Decision, engine: EngineView) -> None"
     )
     block = gen.reference("groupops_open_store")
     assert "paths ending in `.db`, `.sqlite` or `.sqlite3`" in block

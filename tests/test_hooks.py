@@ -257,6 +257,48 @@ def test_hook_observe_decision_after_commit_and_a_failing_observer_does_not_stop
     assert "observer down" in caplog.text
 
 
+
+def test_hook_observe_decision_sees_the_engine_read_only():
+    seen = []
+
+    class Reader:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            assert isinstance(engine, go.EngineView) and isinstance(engine.store, go.ReadOnlyStore)
+            seen.append(
+                (
+                    engine.book.revision,
+                    [d.id for d in engine.decisions(member=decision.member)],
+                    engine.membership(decision.member, "club") is not None,
+                    engine.store.get_decision(decision.id) == decision,
+                    [m.member for m in engine.store.messages(decision=decision.id)],
+                )
+            )
+
+    engine = _engine(Reader())
+    engine.ingest(BUYERS)
+    made = engine.run(AT).decisions
+    assert seen == [(BOOK.revision, [d.id], True, True, [d.member]) for d in made]
+
+
+def test_hook_observe_decision_cannot_run_the_engine_or_write_to_its_store():
+    class Meddler:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            if decision.member == "m1":
+                engine.run(AT)  # before: re-entered the engine from inside its own run
+            else:
+                engine.store.put_member(go.Member(id=decision.member, name="changed by an observer"))
+
+    engine = _engine(Meddler())
+    engine.ingest(BUYERS)
+    report = engine.run(AT)
+    assert [f.member for f in report.failures] == ["m1", "m2"]
+    assert "'run': an observer sees the engine read-only" in report.failures[0].error
+    assert "'put_member': an observer's store is read-only" in report.failures[1].error
+    assert engine.store.get_member("m2") is None  # nothing was written
+    assert len(engine.decisions()) == 2
+
 def test_a_misspelt_hook_fails_naming_plugin_and_hook():
     class Typo:
         @go.hookimpl

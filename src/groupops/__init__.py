@@ -52,6 +52,7 @@ from ._reports import (
 )
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
+from .plugins._view import EngineView, ReadOnlyStore
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
 from .plugins.sqlite import SQLiteStore
@@ -118,6 +119,7 @@ __all__ = [
     "DistinctDays",
     "Duration",
     "Engine",
+    "EngineView",
     "Event",
     "Eviction",
     "EvictionCheck",
@@ -159,6 +161,7 @@ __all__ = [
     "PolicyBase",
     "Problem",
     "Quota",
+    "ReadOnlyStore",
     "RecordingMessenger",
     "Rejected",
     "Revival",

@@ -15,6 +15,7 @@ from pluggy import HookImpl
 from .._errors import PluginError, RuleError
 from .._messaging import Messenger, Quota
 from . import hookspecs
+from ._view import EngineView
 from .hookspecs import PROJECT
 
 if TYPE_CHECKING:
@@ -209,15 +210,16 @@ class Plugins:
         return None
 
     def observe(self, decision: Decision, engine: Engine) -> list[PluginError]:
-        """Tell every observer; an observer that raises (anything but KeyboardInterrupt,
-        SystemExit included) is logged with its plugin's name, the others still run.
-        Returns the failures."""
+        """Tell every observer, which sees the engine read-only (:class:`EngineView`); an
+        observer that raises (anything but KeyboardInterrupt, SystemExit included) is
+        logged with its plugin's name, the others still run. Returns the failures."""
         hook = "groupops_observe_decision"
         failures: list[PluginError] = []
+        view = EngineView(engine)
         for impl in self._impls(hook):
             plugin = plugin_name(impl)
             try:
-                _call(impl, decision=decision, engine=engine)
+                _call(impl, decision=decision, engine=view)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .._engine import Engine
     from .._messaging import Messenger
     from .._model import Decision, Family, Membership
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
     from ..rules.kinds import Kind
     from ._store import Store
+    from ._view import EngineView
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 
@@ -128,7 +128,7 @@ def groupops_veto_action(decision: Decision, membership: Membership | None) -> s
 
 
 @hookspec
-def groupops_observe_decision(decision: Decision, engine: Engine) -> None:
+def groupops_observe_decision(decision: Decision, engine: EngineView) -> None:
     """Every implementation is called; results are ignored. See a decision once recorded.
 
     Called after ``run`` has committed, once per decision (applied or vetoed), in the
@@ -145,8 +145,15 @@ def groupops_observe_decision(decision: Decision, engine: Engine) -> None:
     decision log (``engine.decisions()``), and uses observers for what may be lost:
     metrics, dashboards, cache invalidation.
 
+    An observer sees the engine read-only, as an :class:`~groupops.EngineView`: its
+    ``book``, ``decisions()``, ``membership()`` and ``store`` (a
+    :class:`~groupops.ReadOnlyStore`, every reading method of the store). Running,
+    ingesting, delivering or writing from inside an observer, which would re-enter the
+    engine from inside its own run, is an ``AttributeError`` saying so (reported like any
+    observer failure).
+
     :param decision: the recorded decision.
-    :param engine: the engine that made it.
+    :param engine: the engine that made it, read-only.
     """
 
 
