@@ -29,6 +29,7 @@ PUBLIC = [
     "DistinctDays",
     "Duration",
     "Engine",
+    "EngineView",
     "Event",
     "Eviction",
     "EvictionCheck",
@@ -70,6 +71,7 @@ PUBLIC = [
     "PolicyBase",
     "Problem",
     "Quota",
+    "ReadOnlyStore",
     "RecordingMessenger",
     "Rejected",
     "Revival",
@@ -148,8 +150,10 @@ def test_py_typed_is_shipped():
 # groupops.testing's public API, pinned the same way
 TESTING_PUBLIC = [
     "INVARIANTS",
+    "DurableStoreContract",
     "Invariant",
     "InvariantViolation",
+    "StoreContract",
     "Timeline",
     "assert_invariants",
     "check_invariants",

@@ -53,6 +53,7 @@ from ._reports import (
 )
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
+from .plugins._view import EngineView, ReadOnlyStore
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
 from .plugins.sqlite import SQLiteStore
@@ -133,6 +134,7 @@ __all__ = [
     "DistinctDays",
     "Duration",
     "Engine",
+    "EngineView",
     "Event",
     "Eviction",
     "EvictionCheck",
@@ -174,6 +176,7 @@ __all__ = [
     "PolicyBase",
     "Problem",
     "Quota",
+    "ReadOnlyStore",
     "RecordingMessenger",
     "Rejected",
     "Revival",

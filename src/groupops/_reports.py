@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ._errors import Problem
 from ._model import Decision
 from .rules._explain import Explanation
 
@@ -274,7 +273,3 @@ class ExplainReport(_Report):
     def to_json(self) -> str:
         """The report as JSON text."""
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False)
-
-
-def problem_strings(problems: list[Problem]) -> tuple[str, ...]:
-    return tuple(str(p) for p in problems)

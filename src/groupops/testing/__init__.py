@@ -13,7 +13,11 @@ The public API is exactly the names in ``__all__``:
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
-  :class:`InvariantViolation` naming the member, the decision and its explanation.
+  :class:`InvariantViolation` naming the member, the decision and its explanation;
+- the store contract, for authors of a :class:`~groupops.Store`: subclass
+  :class:`StoreContract` (or :class:`DurableStoreContract`, for a store that keeps its
+  data across a close) in a pytest module and define ``make_store(self, path)``; pytest
+  runs every test of the contract against your store (it needs pytest, not Hypothesis).
 
 ``st.from_type(groupops.Event)`` (and Member, Group, Membership, RuleBook) works once
 this extra is installed, through Hypothesis' entry point. The pytest fixtures
@@ -35,8 +39,10 @@ from ._engines import recording_engine
 
 __all__ = [
     "INVARIANTS",
+    "DurableStoreContract",
     "Invariant",
     "InvariantViolation",
+    "StoreContract",
     "Timeline",
     "assert_invariants",
     "check_invariants",
@@ -65,6 +71,18 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
     _HAVE_HYPOTHESIS = False
 else:
     _HAVE_HYPOTHESIS = True
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - the testing extra installs it
+    _HAVE_PYTEST = False
+else:
+    _HAVE_PYTEST = True
+    # the contract's asserts explain themselves in a failing test, as a test module's do
+    pytest.register_assert_rewrite(f"{__name__}._store_contract")
+
+if _HAVE_PYTEST or TYPE_CHECKING:
+    from ._store_contract import DurableStoreContract, StoreContract
 
 if _HAVE_HYPOTHESIS or TYPE_CHECKING:
     from ._invariants import (
