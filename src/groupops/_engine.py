@@ -222,6 +222,6 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
 
     def membership(self, member: str, group: str) -> Membership | None:
         """The current membership of ``member`` in ``group``, or None."""
-        if group not in {g.id for g in self.book.groups}:
+        if group not in self._known_groups():
             raise UnknownGroupError(group, known=[g.id for g in self.book.groups])
         return self.store.get_membership(member, group)
