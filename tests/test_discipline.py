@@ -30,6 +30,7 @@ def welfare_book(*policies, capacity=2, **extra):
     return go.RuleBook.load(
         {
             "timezone": "Asia/Shanghai",
+            "locale": extra.pop("locale", "zh"),
             "families": [
                 {
                     "id": "welfare",
@@ -80,3 +81,125 @@ def test_ingest_accepts_a_group_created_at_run_time_and_still_refuses_a_typo(tmp
     with go.Engine(welfare_book(), store=str(tmp_path / "g.db"), entry_points=False) as engine:
         assert engine.ingest([ev("l1", "left", "ann", "chat-1", T0 + timedelta(hours=2))]).events == 1
         assert engine.membership("ann", "chat-1").status == "left"
+
+
+# -- violation --------------------------------------------------------------------------------
+
+NO_ADS = {"id": "no-ads", "type": "violation", "groups": ["w1"], "window": "30d", "steps": ["warn", "final_warn", "remove"]}
+
+
+def _violations(engine, *offsets, member="ann", group="w1"):
+    engine.ingest(
+        [ev(f"v{i}", "violation", member, group, T0 + off) for i, off in enumerate(offsets)]
+    )
+
+
+def _joined(engine, member="ann", group="w1", at=T0 - timedelta(days=60), eid=None):
+    engine.ingest([go.Member(id=member, name=member.title()), ev(eid or f"j-{member}-{group}", "joined", member, group, at)])
+
+
+def _steps(decisions):
+    return [(d.action, d.at) for d in sorted(decisions, key=lambda d: d.at)]
+
+
+def test_offences_escalate_warn_final_warn_remove_each_at_its_own_time(tmp_path):
+    with go.Engine(welfare_book(NO_ADS), store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        _joined(engine)
+        days = [timedelta(days=1), timedelta(days=2), timedelta(days=3)]
+        _violations(engine, *days)
+        made = engine.run(T0 + timedelta(days=10)).decisions  # a late run catches up
+        assert _steps(made) == [("warn", T0 + days[0]), ("final_warn", T0 + days[1]), ("remove", T0 + days[2])]
+        ms = engine.membership("ann", "w1")
+        assert (ms.status, ms.left_at) == ("removed", T0 + days[2])
+        assert not engine.run(T0 + timedelta(days=10)).decisions  # a rerun: nothing more
+        texts = {m.action: m.text for m in engine.store.messages()}
+    assert texts["warn"] == "Ann，这是您 30d 内第 1 次违反杭州·XX品牌福利社 1群群规，请遵守群规。再次违规：最后警告。"
+    assert "第 2 次" in texts["final_warn"] and "再次违规：移出本群" in texts["final_warn"]
+    assert texts["remove"] == "Ann 因 30d 内第 3 次违反群规，已被移出杭州·XX品牌福利社 1群。"
+
+
+def test_offences_decay_after_the_window_and_one_exactly_at_its_edge_still_counts(tmp_path):
+    with go.Engine(welfare_book(NO_ADS), store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        _joined(engine)
+        # 40 days apart: two first warnings; then exactly 30 days after the second: a second offence
+        _violations(engine, timedelta(0), timedelta(days=40), timedelta(days=70))
+        made = engine.run(T0 + timedelta(days=80)).decisions
+    assert [d.action for d in sorted(made, key=lambda d: d.at)] == ["warn", "warn", "final_warn"]
+    assert [d.explanation.observed for d in sorted(made, key=lambda d: d.at)] == [1, 1, 2]
+
+
+def test_the_third_offence_and_a_rerun_split_in_time_decide_the_same_once(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    offsets = [timedelta(hours=h) for h in (1, 5, 9)]
+    with go.Engine(welfare_book(NO_ADS), store=str(tmp_path / "a" / "g.db"), entry_points=False) as one:
+        _joined(one)
+        _violations(one, *offsets)
+        once = one.run(T0 + timedelta(days=1)).decisions
+    with go.Engine(welfare_book(NO_ADS), store=str(tmp_path / "b" / "g.db"), entry_points=False) as split:
+        _joined(split)
+        made = []
+        for i, off in enumerate(offsets):
+            split.ingest([ev(f"v{i}", "violation", "ann", "w1", T0 + off)])
+            made += split.run(T0 + off + timedelta(minutes=1)).decisions
+            made += split.run(T0 + off + timedelta(minutes=1)).decisions  # the rerun
+    assert sorted(d.id for d in once) == sorted(d.id for d in made)
+    assert [d.action for d in made] == ["warn", "final_warn", "remove"]
+
+
+def test_penalties_and_a_removed_member_is_never_revived(tmp_path):
+    policy = {
+        **NO_ADS,
+        "steps": [{"penalty": "fine", "text": "请在群里发一个红包"}, {"penalty": "mute", "for": "1d"}, "remove"],
+    }
+    revival = {"id": "back", "type": "revival", "groups": ["w1"], "within": "30d", "when": {"count": "payment", "at_least": 0}}
+    with go.Engine(welfare_book(policy, revival), store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        _joined(engine)
+        _violations(engine, timedelta(hours=1), timedelta(hours=2), timedelta(hours=3))
+        made = engine.run(T0 + timedelta(days=1)).decisions
+        assert [d.action for d in made] == ["fine", "mute", "remove"]
+        assert not engine.run(T0 + timedelta(days=2)).decisions  # revival never reopens 'removed'
+        assert engine.membership("ann", "w1").status == "removed"
+        texts = {m.action: m.text for m in engine.store.messages()}
+    assert "请在群里发一个红包" in texts["fine"] and "再次违规：禁言 1d" in texts["fine"]
+    assert "禁言至 2026-03-03 11:00" in texts["mute"]
+
+
+def test_a_text_only_messenger_turns_remove_and_mute_into_operator_tasks(tmp_path):
+    messenger = go.RecordingMessenger.text_only()
+    book = welfare_book({**NO_ADS, "steps": [{"penalty": "mute", "for": "2h"}, "remove"]})
+    with go.Engine(book, store=str(tmp_path / "g.db"), plugins=[_Messengers(messenger)], entry_points=False,
+                   default_messenger=messenger.name) as engine:
+        _joined(engine)
+        _joined(engine, member="boss", eid="j-boss")
+        engine.put_membership(engine.membership("boss", "w1").model_copy(update={"role": "owner"}))
+        _violations(engine, timedelta(hours=1), timedelta(hours=2))
+        engine.run(T0 + timedelta(days=1))
+        engine.deliver(T0 + timedelta(days=1))
+    tasks = [(m.action, m.recipient) for m in messenger.delivered if m.audience == "operators"]
+    assert tasks == [("task", "boss"), ("task", "boss")]
+    assert all(m.action in ("message", "task") for m in messenger.delivered)
+
+
+class _Messengers:
+    def __init__(self, *messengers):
+        self.messengers = messengers
+
+    @go.hookimpl
+    def groupops_register_messengers(self, register):
+        for m in self.messengers:
+            register(m)
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ({"penalty": "mute"}, "a mute needs 'for'"),
+        ({"penalty": "fine"}, "a fine needs 'text'"),
+        ({"penalty": "ban"}, "penalty"),
+        ("kick", "steps"),
+    ],
+)
+def test_a_bad_step_is_refused_naming_the_field(step, message):
+    with pytest.raises(go.RuleError, match=message):
+        welfare_book({**NO_ADS, "steps": [step]})

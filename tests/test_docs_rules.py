@@ -179,6 +179,11 @@ def check_policy(policy, exp):
     ``open``. Ladder: ``move`` ("promote member -> active" or null). Welcome:
     ``welcome_due``. Admission, revival and eviction: the explanation of ``when`` as for
     conditions."""
+    if isinstance(policy, go.Violation) and "steps_taken" in exp:
+        # {offence number: the action it takes}
+        got = {n: go.offence_step(policy, n) for n in exp["steps_taken"]}
+        assert {n: s if isinstance(s, str) else s.penalty for n, s in got.items()} == exp["steps_taken"]
+        return
     if "at" not in exp and "periods" not in exp:
         return
     tz = ZoneInfo(exp.get("tz", "Asia/Shanghai"))
@@ -269,7 +274,7 @@ RESULT_KEYS = {
     "move",
     "welcome_due",
 }
-OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics"}
+OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken"}
 
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=str)

@@ -106,6 +106,7 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
+from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
 
@@ -166,6 +167,7 @@ __all__ = [
     "Not",
     "Note",
     "OutboxMessage",
+    "Penalty",
     "Period",
     "PluginError",
     "PluginFailure",
@@ -196,6 +198,7 @@ __all__ = [
     "UnknownMemberError",
     "UnknownPolicyError",
     "Verdict",
+    "Violation",
     "Welcome",
     "__version__",
     "admission_check",
@@ -214,6 +217,7 @@ __all__ = [
     "in_grace",
     "ladder_move",
     "load_rule_book",
+    "offence_step",
     "parse_duration",
     "registered_kinds",
     "revival_check",

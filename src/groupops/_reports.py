@@ -156,6 +156,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "top_unguarded": "{role} is the top rung of this ladder: there is no higher role to be "
         "promoted to, and no keep condition, so no rule demotes it",
         "no_history": "no membership history reaches back to {at}: shown with the current membership",
+        "offences": "offences within {window}: {count}; the next one means {next}",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -168,11 +169,13 @@ _NOTES: dict[str, dict[str, str]] = {
         "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
         "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
         "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
+        "offences": "{window} 内违规 {count} 次；再次违规：{next}",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
     "en": {},  # the type names themselves
-    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎"},
+    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎",
+           "violation": "违规", "limit": "限额", "deadline": "限期", "capacity": "容量", "term": "期限"},
 }
 _MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
     "en": {},
@@ -225,7 +228,7 @@ class Note(_Report):
     """A fact beside the requirement table (grace, the period's end, the revival window).
 
     ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
-    ``revivals``, ``welcome``, ``top`` (the role is a ladder's top rung and a keep
+    ``revivals``, ``welcome``, ``offences``, ``top`` (the role is a ladder's top rung and a keep
     condition guards it), ``top_unguarded`` (top rung, nothing demotes it) or
     ``no_history`` (the store keeps no membership history that far back, so the current
     membership was used); ``values`` fill its text."""

@@ -42,9 +42,10 @@ class Ingesting(EngineBase):
         An event naming a group neither the rule book nor the store knows is a bad record
         (most often a typo, which no policy would ever see), rejected with a problem
         naming the group and the known ones. A group created at run time (by
-        :func:`~groupops.create_group` or a decision) is kept in the store, and accepted. With ``check_groups=False`` it is stored, and the report's
-        ``unknown_groups`` lists the groups the book does not know (for a host that
-        ingests before it has a rule book, like ``groupops ingest`` without ``--rules``).
+        :func:`~groupops.create_group` or a decision) is kept in the store, and accepted.
+        With ``check_groups=False`` it is stored, and the report's ``unknown_groups``
+        lists the groups the book does not know (for a host that ingests before it has a
+        rule book, like ``groupops ingest`` without ``--rules``).
         """
         events: list[Event] = []
         members: list[Member] = []
