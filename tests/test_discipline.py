@@ -115,7 +115,7 @@ def test_offences_escalate_warn_final_warn_remove_each_at_its_own_time(tmp_path)
         texts = {m.action: m.text for m in engine.store.messages()}
     assert texts["warn"] == "Ann，这是您 30d 内第 1 次违反杭州·XX品牌福利社 1群群规，请遵守群规。再次违规：最后警告。"
     assert "第 2 次" in texts["final_warn"] and "再次违规：移出本群" in texts["final_warn"]
-    assert texts["remove"] == "Ann 因 30d 内第 3 次违反群规，已被移出杭州·XX品牌福利社 1群。"
+    assert texts["remove"] == "Ann 已被移出杭州·XX品牌福利社 1群：30d 内第 3 次违反群规。"
 
 
 def test_offences_decay_after_the_window_and_one_exactly_at_its_edge_still_counts(tmp_path):
@@ -203,3 +203,82 @@ class _Messengers:
 def test_a_bad_step_is_refused_naming_the_field(step, message):
     with pytest.raises(go.RuleError, match=message):
         welfare_book({**NO_ADS, "steps": [step]})
+
+
+# -- limit ------------------------------------------------------------------------------------
+
+TWO_GROUPS = {"id": "two-groups", "type": "limit", "max": {"general": 1, "activity": 1}, "per_family": 1, "action": "remove"}
+MORE_GROUPS = [
+    {"id": "g2", "name": "Second general", "kind": "general"},
+    {"id": "a1", "name": "Activity one", "kind": "activity"},
+    {"id": "a2", "name": "Activity two", "kind": "activity"},
+]
+
+
+def test_a_join_over_the_limit_removes_the_newest_membership_naming_the_group_held(tmp_path):
+    book = welfare_book(TWO_GROUPS, groups=MORE_GROUPS, locale="en")
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([
+            go.Member(id="ann", name="Ann"),
+            ev("j1", "joined", "ann", "w1", T0),
+            ev("j2", "joined", "ann", "a1", T0 + timedelta(hours=1)),   # one of each kind: fine
+            ev("j3", "joined", "ann", "g2", T0 + timedelta(hours=2)),   # a second general group
+        ])
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.group, d.at) == ("remove", "g2", T0 + timedelta(hours=2))
+        assert engine.membership("ann", "g2").status == "removed"
+        assert engine.membership("ann", "w1").present and engine.membership("ann", "a1").present
+        [msg] = engine.store.messages(decision=d.id)
+        assert msg.text == "Ann has been removed from Second general: already in 杭州·XX品牌福利社 1群 (at most 1 general group each)."
+        assert not engine.run(T0 + timedelta(days=1)).decisions
+
+
+def test_leaving_and_then_joining_another_group_is_not_a_breach(tmp_path):
+    book = welfare_book(TWO_GROUPS, groups=MORE_GROUPS)
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([
+            ev("j1", "joined", "ann", "a1", T0),
+            ev("l1", "left", "ann", "a1", T0 + timedelta(hours=1)),
+            ev("j2", "joined", "ann", "a2", T0 + timedelta(hours=1)),   # the same second as leaving
+        ])
+        assert engine.run(T0 + timedelta(days=1)).decisions == ()
+
+
+def test_two_joins_at_one_instant_the_second_by_group_id_is_over_the_limit_and_refused(tmp_path):
+    book = welfare_book({**TWO_GROUPS, "action": "refuse"}, groups=MORE_GROUPS)
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([ev("j2", "joined", "ann", "a2", T0), ev("j1", "joined", "ann", "a1", T0)])
+        [d] = engine.run(T0 + timedelta(hours=1)).decisions
+        assert (d.action, d.group) == ("refuse", "a2")
+        [msg] = engine.store.messages(decision=d.id)
+        assert msg.text == "ann，您无法加入Activity two：您已在Activity one（每人最多 1 个activity群）。"
+
+
+def test_a_breach_that_was_over_by_the_run_is_still_decided_at_its_time_if_the_member_is_still_in(tmp_path):
+    # joined g2 while in w1, left w1 an hour later: the breach happened; g2 is the newest join
+    book = welfare_book(TWO_GROUPS, groups=MORE_GROUPS)
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([
+            ev("j1", "joined", "ann", "w1", T0),
+            ev("j2", "joined", "ann", "g2", T0 + timedelta(hours=1)),
+            ev("l1", "left", "ann", "w1", T0 + timedelta(hours=2)),
+        ])
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.group, d.at) == ("remove", "g2", T0 + timedelta(hours=1))
+
+
+def test_per_family_counts_groups_of_one_family_created_at_run_time(tmp_path):
+    host = Platform()
+    book = welfare_book({"id": "one-welfare", "type": "limit", "per_family": 1})
+    with go.Engine(book, store=str(tmp_path / "g.db"), plugins=[host], entry_points=False) as engine:
+        engine.run(T0)
+        go.create_group(engine, "welfare", T0)
+        engine.ingest([ev("j1", "joined", "ann", "w1", T0), ev("j2", "joined", "ann", "chat-1", T0 + timedelta(hours=1))])
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.group) == ("remove", "chat-1")
+        assert "同一系列 welfare 每人最多 1 个群" in engine.store.messages(decision=d.id)[0].text
+
+
+def test_a_limit_needs_max_or_per_family():
+    with pytest.raises(go.RuleError, match="give 'max'"):
+        welfare_book({"id": "x", "type": "limit"})

@@ -184,6 +184,13 @@ def check_policy(policy, exp):
         got = {n: go.offence_step(policy, n) for n in exp["steps_taken"]}
         assert {n: s if isinstance(s, str) else s.penalty for n, s in got.items()} == exp["steps_taken"]
         return
+    if isinstance(policy, go.Limit) and "breach" in exp:
+        # {join: a group, held: the groups held, reason: the words, or null}
+        spec = exp["breach"]
+        held = [go.Group.model_validate(g) for g in spec["held"]]
+        reason = go.limit_breach(policy, go.Group.model_validate(spec["join"]), held, spec.get("locale", "en"))
+        assert reason == spec["reason"]
+        return
     if "at" not in exp and "periods" not in exp:
         return
     tz = ZoneInfo(exp.get("tz", "Asia/Shanghai"))
@@ -274,7 +281,7 @@ RESULT_KEYS = {
     "move",
     "welcome_due",
 }
-OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken"}
+OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken", "breach"}
 
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=str)

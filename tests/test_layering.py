@@ -25,7 +25,8 @@ GENERIC = [
     SRC / "plugins" / "builtin.py",
 ]
 
-KIND_WORDS = {k.name for k in BUILTIN_KINDS} | {a.name for k in BUILTIN_KINDS for a in k.actions}
+# "limit" names a kind and is also SQL's LIMIT, a parameter of the store's queries
+KIND_WORDS = ({k.name for k in BUILTIN_KINDS} | {a.name for k in BUILTIN_KINDS for a in k.actions}) - {"limit"}
 KIND_NAMES = {
     name
     for module in (admission, eviction, ladder, revival, welcome)

@@ -106,6 +106,7 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
+from .rules.kinds.limit import Limit, limit_breach
 from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
@@ -155,6 +156,7 @@ __all__ = [
     "Ladder",
     "LadderMove",
     "LadderStep",
+    "Limit",
     "Member",
     "Membership",
     "MembershipChange",
@@ -216,6 +218,7 @@ __all__ = [
     "hookimpl",
     "in_grace",
     "ladder_move",
+    "limit_breach",
     "load_rule_book",
     "offence_step",
     "parse_duration",

@@ -157,6 +157,8 @@ _NOTES: dict[str, dict[str, str]] = {
         "promoted to, and no keep condition, so no rule demotes it",
         "no_history": "no membership history reaches back to {at}: shown with the current membership",
         "offences": "offences within {window}: {count}; the next one means {next}",
+        "limit": "over a limit: {reason}",
+        "within_limits": "within the group limits",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -170,6 +172,8 @@ _NOTES: dict[str, dict[str, str]] = {
         "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
         "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
         "offences": "{window} 内违规 {count} 次；再次违规：{next}",
+        "limit": "超出限额：{reason}",
+        "within_limits": "未超出群数量限制",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
@@ -228,7 +232,8 @@ class Note(_Report):
     """A fact beside the requirement table (grace, the period's end, the revival window).
 
     ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
-    ``revivals``, ``welcome``, ``offences``, ``top`` (the role is a ladder's top rung and a keep
+    ``revivals``, ``welcome``, ``offences``, ``limit``, ``within_limits``, ``top`` (the
+    role is a ladder's top rung and a keep
     condition guards it), ``top_unguarded`` (top rung, nothing demotes it) or
     ``no_history`` (the store keeps no membership history that far back, so the current
     membership was used); ``values`` fill its text."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, eviction, ladder, revival, violation, welcome
+from . import admission, eviction, ladder, limit, revival, violation, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -38,6 +38,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     ladder.KIND,
     welcome.KIND,
     violation.KIND,
+    limit.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them, then
 the newer ones in the order they were added."""

@@ -19,6 +19,7 @@ from .._conditions import Count, _Rule
 from .._evaluate import evaluate
 from .._explain import Explanation
 from .._time import Duration, DurationField, to_zone
+from ._membership import REMOVE, present_at, removed
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
 
 __all__ = ["KIND", "Penalty", "Violation", "ViolationKind", "offence_step"]
@@ -98,6 +99,12 @@ _NEXT: dict[str, dict[str, str]] = {
 }
 
 
+_REASON = {
+    "en": "offence {offence} against its rules within {window}",
+    "zh": "{window} 内第 {offence} 次违反群规",
+}
+
+
 def step_words(step: Step, locale: str) -> str:
     """What a step does, in ``locale`` (``removal from the group``, ``禁言 1d``)."""
     words = _NEXT.get(locale, _NEXT["en"])[_action(step)]
@@ -113,7 +120,7 @@ class ViolationKind(Kind):
     order = 30
     model = Violation
     label: ClassVar[Mapping[str, str]] = {"en": "violation", "zh": "违规"}
-    placeholders = frozenset({"offence", "window", "next", "penalty", "until"})
+    placeholders = frozenset({"offence", "window", "next", "penalty", "until", "reason"})
     actions = (
         ActionSpec(
             "warn",
@@ -135,16 +142,7 @@ class ViolationKind(Kind):
             },
             {"en": "final warning", "zh": "最后警告"},
         ),
-        ActionSpec(
-            "remove",
-            {
-                "en": "{member.name} has been removed from {group.name}: offence {offence} against "
-                "its rules within {window}.",
-                "zh": "{member.name} 因 {window} 内第 {offence} 次违反群规，已被移出{group.name}。",
-            },
-            {"en": "remove", "zh": "移除"},
-            platform=True,
-        ),
+        REMOVE,
         ActionSpec(
             "fine",
             {
@@ -188,7 +186,7 @@ class ViolationKind(Kind):
         if group is not None and group.status != "open":
             return []  # a closed group: no policy decides on it any more
         ms = rt.membership(event.member, event.group)
-        if ms is None or not _present_at(ms, when):
+        if ms is None or not present_at(ms, when):
             return []
         period = f"offence-{event.id}"
         with rt.isolated(policy.id, ms, when):
@@ -209,9 +207,12 @@ class ViolationKind(Kind):
                 "next": step_words(offence_step(policy, n + 1), rt.locale),
                 "penalty": step.text if isinstance(step, Penalty) else "",
                 "until": "",
+                "reason": _REASON[rt.locale if rt.locale in _REASON else "en"].format(
+                    offence=n, window=policy.window
+                ),
             }
             if action == "remove" and ms.present:
-                after = ms.model_copy(update={"status": "removed", "left_at": when})
+                after = removed(ms, when)
             if isinstance(step, Penalty) and step.for_ is not None:
                 until = step.for_.after(to_zone(when, rt.tz), rt.tz)
                 values["until"] = until.strftime("%Y-%m-%d %H:%M")
@@ -238,16 +239,6 @@ class ViolationKind(Kind):
                 values={"count": str(n), "window": str(policy.window), "next": step_words(step, rt.locale)},
             )
         ]
-
-
-def _present_at(ms: Membership, when: datetime) -> bool:
-    """Whether the membership's current joining covers ``when`` (present then)."""
-    if ms.joined_at > when:
-        return False
-    if ms.present:
-        return True
-    ended = ms.left_at or ms.evicted_at
-    return ended is not None and ended > when
 
 
 KIND = ViolationKind()
