@@ -282,3 +282,68 @@ def test_per_family_counts_groups_of_one_family_created_at_run_time(tmp_path):
 def test_a_limit_needs_max_or_per_family():
     with pytest.raises(go.RuleError, match="give 'max'"):
         welfare_book({"id": "x", "type": "limit"})
+
+
+# -- deadline ---------------------------------------------------------------------------------
+
+SHARE = {
+    "id": "share-on-join", "type": "deadline", "groups": ["c7"], "within": "24h", "remind": "12h",
+    "when": {"count": "share", "since": "joined", "at_least": 1},
+}
+C7 = [{"id": "c7", "name": "萌芽微创业营 第7期", "kind": "general", "capacity": 100,
+       "term": {"start": "2026-03-01T00:00:00+08:00", "length": "1y"}}]
+
+
+def _deadline_engine(tmp_path, *events, name="g.db"):
+    engine = go.Engine(welfare_book(SHARE, groups=C7), store=str(tmp_path / name), entry_points=False)
+    engine.ingest([go.Member(id="ann", name="Ann"), ev("j", "joined", "ann", "c7", T0), *events])
+    return engine
+
+
+def test_a_share_exactly_at_24h_is_in_time_and_a_reminder_went_out_at_12h(tmp_path):
+    with _deadline_engine(tmp_path, ev("s", "share", "ann", "c7", T0 + timedelta(hours=24))) as engine:
+        made = engine.run(T0 + timedelta(days=3)).decisions
+        assert [(d.action, d.at) for d in made] == [("notice", T0 + timedelta(hours=12))]
+        [notice] = engine.store.messages(decision=made[0].id)
+        assert notice.text.startswith("Ann，您将于 2026-03-03 09:00 被移出萌芽微创业营 第7期：")
+        assert engine.membership("ann", "c7").present
+        assert not engine.run(T0 + timedelta(days=4)).decisions
+
+
+def test_a_share_one_second_late_is_removed_at_the_deadline(tmp_path):
+    late = ev("s", "share", "ann", "c7", T0 + timedelta(hours=24, seconds=1))
+    with _deadline_engine(tmp_path, late) as engine:
+        made = engine.run(T0 + timedelta(days=3)).decisions
+        assert [(d.action, d.at) for d in made] == [
+            ("notice", T0 + timedelta(hours=12)), ("remove", T0 + timedelta(hours=24))
+        ]
+        assert engine.membership("ann", "c7").status == "removed"
+        [msg] = engine.store.messages(decision=made[1].id)
+        assert msg.text.startswith("Ann 已被移出萌芽微创业营 第7期：入群 24h 内未完成：")
+
+
+def test_a_member_who_shares_before_the_reminder_hears_nothing_and_runs_split_in_time_agree(tmp_path):
+    early = ev("s", "share", "ann", "c7", T0 + timedelta(hours=2))
+    instants = [T0 + timedelta(hours=h) for h in (1, 11, 12, 13, 23, 24, 30)]
+    with _deadline_engine(tmp_path, early) as engine:
+        assert [d for at in instants for d in engine.run(at).decisions] == []
+    # without the share: the same decisions, however the runs are split
+    with _deadline_engine(tmp_path, name="a.db") as one, _deadline_engine(tmp_path, name="b.db") as split:
+        once = one.run(T0 + timedelta(days=5)).decisions
+        many = [d for at in instants for d in split.run(at).decisions]
+        assert [(d.id, d.at) for d in once] == [(d.id, d.at) for d in many]
+        assert [d.action for d in many] == ["notice", "remove"]
+
+
+def test_the_deadline_runs_from_each_members_own_join_and_a_rejoin_starts_a_new_one(tmp_path):
+    with _deadline_engine(tmp_path, ev("j-bob", "joined", "bob", "c7", T0 + timedelta(hours=20))) as engine:
+        made = engine.run(T0 + timedelta(hours=30)).decisions
+        assert [(d.member, d.action) for d in made] == [("ann", "notice"), ("ann", "remove")]
+        engine.ingest([ev("j2", "joined", "ann", "c7", T0 + timedelta(days=2))])
+        made = engine.run(T0 + timedelta(days=4)).decisions
+        assert [(d.member, d.action, d.at) for d in made] == [
+            ("bob", "notice", T0 + timedelta(hours=32)),
+            ("bob", "remove", T0 + timedelta(hours=44)),
+            ("ann", "notice", T0 + timedelta(days=2, hours=12)),
+            ("ann", "remove", T0 + timedelta(days=3)),
+        ]

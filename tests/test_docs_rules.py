@@ -191,6 +191,14 @@ def check_policy(policy, exp):
         reason = go.limit_breach(policy, go.Group.model_validate(spec["join"]), held, spec.get("locale", "en"))
         assert reason == spec["reason"]
         return
+    if isinstance(policy, go.Deadline) and "moments" in exp:
+        # {joined: an instant, remind: the reminder's instant or null, deadline: an instant}
+        spec, tz = exp["moments"], ZoneInfo(exp.get("tz", "Asia/Shanghai"))
+        remind, deadline = go.deadline_moments(policy, _aware(spec["joined"], tz), tz)
+        assert (remind is None) is (spec["remind"] is None)
+        assert remind is None or _same(remind, spec["remind"])
+        assert _same(deadline, spec["deadline"])
+        return
     if "at" not in exp and "periods" not in exp:
         return
     tz = ZoneInfo(exp.get("tz", "Asia/Shanghai"))
@@ -281,7 +289,7 @@ RESULT_KEYS = {
     "move",
     "welcome_due",
 }
-OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken", "breach"}
+OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken", "breach", "moments"}
 
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=str)

@@ -106,6 +106,7 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
+from .rules.kinds.deadline import Deadline, deadline_moments
 from .rules.kinds.limit import Limit, limit_breach
 from .rules.kinds.violation import Penalty, Violation, offence_step
 
@@ -128,6 +129,7 @@ __all__ = [
     "Context",
     "Count",
     "DaysSince",
+    "Deadline",
     "Decision",
     "DecisionSubject",
     "DeliveryReport",
@@ -208,6 +210,7 @@ __all__ = [
     "change_group",
     "compile_condition",
     "create_group",
+    "deadline_moments",
     "decision_id",
     "dump_rule_book",
     "evaluate",

@@ -132,6 +132,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "to be invited to {group}",
         "promote": "to become {role}",
         "keep": "to stay {role}",
+        "by_deadline": "to meet by {deadline}",
     },
     "zh": {
         "stay": "留下的条件",
@@ -140,6 +141,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "受邀加入 {group} 的条件",
         "promote": "晋升为 {role} 的条件",
         "keep": "保持 {role} 的条件",
+        "by_deadline": "需在 {deadline} 前满足",
     },
 }
 _NOTES: dict[str, dict[str, str]] = {
@@ -212,7 +214,7 @@ class Section(_Report):
     """One part of an explain report: a titled requirement tree.
 
     ``kind`` is one of ``stay``, ``exempt``, ``come_back``, ``invited``, ``promote``,
-    ``keep``; ``values`` fill its title (the group or role it names)."""
+    ``keep``, ``by_deadline``; ``values`` fill its title (the group or role it names)."""
 
     kind: str
     explanation: Explanation

@@ -168,6 +168,8 @@ class RuleBook(_Rule):
                         out.append((f"{base}.steps[{j}].promote", s.promote))
                     if s.keep is not None:
                         out.append((f"{base}.steps[{j}].keep", s.keep))
+            elif getattr(p, "when", None) is not None:  # a newer kind's own condition
+                out.append((f"{base}.when", p.when))
         return out
 
     def template(self, action: str, policy: Any = None) -> str | None:

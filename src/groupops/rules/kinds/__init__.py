@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, eviction, ladder, limit, revival, violation, welcome
+from . import admission, deadline, eviction, ladder, limit, revival, violation, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -39,6 +39,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     welcome.KIND,
     violation.KIND,
     limit.KIND,
+    deadline.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them, then
 the newer ones in the order they were added."""
