@@ -347,3 +347,131 @@ def test_the_deadline_runs_from_each_members_own_join_and_a_rejoin_starts_a_new_
             ("ann", "notice", T0 + timedelta(days=2, hours=12)),
             ("ann", "remove", T0 + timedelta(days=3)),
         ]
+
+
+# -- capacity, routing and terms --------------------------------------------------------------
+
+CAPACITY = {"id": "capacity", "type": "capacity"}
+
+
+def _joins(engine, group, members, at, prefix="j"):
+    engine.ingest([ev(f"{prefix}-{m}", "joined", m, group, at) for m in members])
+
+
+def test_joins_at_the_last_place_and_beyond_at_one_second_tie_by_member_id(tmp_path):
+    book = welfare_book({**CAPACITY, "overflow": "remove"}, groups=[{**C7[0], "capacity": 3}])
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        _joins(engine, "c7", ["m1", "m2"], T0)
+        _joins(engine, "c7", ["m4", "m3"], T0 + timedelta(hours=1))   # the 3rd and 4th place, one second
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.member, d.at) == ("remove", "m4", T0 + timedelta(hours=1))
+        assert "本群已满（3 人）" in engine.store.messages(decision=d.id)[0].text
+        present = [ms.member for ms in engine.store.memberships(group="c7") if ms.present]
+        assert sorted(present) == ["m1", "m2", "m3"]
+
+
+def test_a_leave_frees_a_place(tmp_path):
+    book = welfare_book({**CAPACITY, "overflow": "remove"}, capacity=2)
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        _joins(engine, "w1", ["m1", "m2"], T0)
+        engine.ingest([ev("l-m1", "left", "m1", "w1", T0 + timedelta(hours=1))])
+        _joins(engine, "w1", ["m3"], T0 + timedelta(hours=1))
+        assert engine.run(T0 + timedelta(days=1)).decisions == ()
+        _joins(engine, "w1", ["m4"], T0 + timedelta(hours=2))
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.member) == ("remove", "m4")
+
+
+def test_a_join_beyond_capacity_is_routed_to_a_sibling_with_room(tmp_path):
+    book = welfare_book(CAPACITY, capacity=1, groups=[{"id": "w2", "name": "杭州·XX品牌福利社 2群", "family": "welfare", "capacity": 1}], locale="en")
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        _joins(engine, "w1", ["m1"], T0)
+        _joins(engine, "w1", ["m2"], T0 + timedelta(hours=1))
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.member, d.target_group) == ("route", "m2", "w2")
+        assert engine.store.messages(decision=d.id)[0].text == (
+            "m2, 杭州·XX品牌福利社 1群 is full: please join 杭州·XX品牌福利社 2群 instead."
+        )
+        assert engine.membership("m2", "w1").status == "left"
+
+
+def test_routing_fills_the_fullest_group_with_room_then_opens_the_next_group_once(tmp_path):
+    host = Platform()
+    book = welfare_book(capacity=2)
+    with go.Engine(book, store=str(tmp_path / "g.db"), plugins=[host], entry_points=False) as engine:
+        engine.run(T0)
+        assert engine.route("m1", "welfare", T0).group.id == "w1"
+        _joins(engine, "w1", ["m1", "m2"], T0)
+        first = engine.route("m3", "welfare", T0 + timedelta(hours=1))
+        assert first.group is not None and first.group.id == "chat-1"
+        assert first.group.name == "杭州·XX品牌福利社 2群" and first.group.welcome == "欢迎 {member.name} 加入{group.name}！"
+        assert first.decision is not None and first.decision.action == "create_group"
+        again = engine.route("m4", "welfare", T0 + timedelta(hours=2))
+        assert again.group.id == "chat-1" and again.decision is None   # the new group has room
+        assert host.calls == [("welfare", "杭州·XX品牌福利社 2群", 2)]
+        assert engine.route("m1", "welfare", T0 + timedelta(hours=2)).reason == "已在杭州·XX品牌福利社 1群"
+
+
+def test_routing_when_all_groups_are_full_twice_queues_one_task_until_the_group_exists(tmp_path):
+    book = welfare_book(capacity=1)
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.run(T0)
+        _joins(engine, "w1", ["m1"], T0)
+        first = engine.route("m2", "welfare", T0 + timedelta(hours=1))
+        second = engine.route("m3", "welfare", T0 + timedelta(hours=2))
+        assert first.group is None and second.group is None
+        assert first.decision is not None and second.decision == first.decision
+        assert first.reason == "该系列的群都已满，正在开第 2 个群"
+        tasks = engine.store.messages()
+        assert [m.action for m in tasks] == ["task"] and "杭州·XX品牌福利社 2群" in tasks[0].text
+        # the operator opens it and the host records it: routing sends people there
+        engine.store.record_group(go.GroupChange(at=T0 + timedelta(hours=3), group=go.Group(
+            id="w2", name="杭州·XX品牌福利社 2群", family="welfare", capacity=1)))
+        assert engine.route("m3", "welfare", T0 + timedelta(hours=3)).group.id == "w2"
+        # a leave frees a place in w1
+        engine.ingest([ev("l-m1", "left", "m1", "w1", T0 + timedelta(hours=4))])
+        assert engine.route("m4", "welfare", T0 + timedelta(hours=4)).group.id == "w1"
+
+
+def test_routing_never_sends_a_member_over_a_limit_and_says_why(tmp_path):
+    book = welfare_book({"id": "two-groups", "type": "limit", "max": {"general": 1}},
+                        groups=[{"id": "g9", "name": "Other general"}], locale="en")
+    with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.run(T0)
+        _joins(engine, "g9", ["m1"], T0)
+        routing = engine.route("m1", "welfare", T0 + timedelta(hours=1))
+        assert routing.group is None and routing.decision is None
+        assert routing.reason == "routing skipped: already in Other general (at most 1 general group each)"
+
+
+def test_routing_an_unknown_family_is_a_rule_error():
+    with go.Engine(welfare_book(), entry_points=False) as engine, pytest.raises(go.RuleError, match="wefare"):
+        engine.route("m1", "wefare", T0)
+
+
+def test_a_term_ends_the_group_once_and_no_policy_decides_on_it_after(tmp_path):
+    term = {"id": "cohorts", "type": "term"}
+    groups = [{**C7[0], "term": {"start": "2026-03-01T00:00:00+08:00", "length": "10d"}}]
+    with go.Engine(welfare_book(term, NO_ADS | {"groups": ["c7"]}, groups=groups), store=str(tmp_path / "g.db"),
+                   entry_points=False) as engine:
+        engine.ingest([ev("j", "joined", "ann", "c7", T0),
+                       ev("v1", "violation", "ann", "c7", T0 + timedelta(days=1)),
+                       ev("v2", "violation", "ann", "c7", T0 + timedelta(days=20))])
+        made = engine.run(T0 + timedelta(days=30)).decisions
+        end = datetime(2026, 3, 11, tzinfo=CST)
+        assert [(d.action, d.at) for d in made] == [("warn", T0 + timedelta(days=1)), ("cohort_end", end)]
+        assert (made[1].member, made[1].group) == (None, "c7")
+        assert engine.store.get_group("c7").status == "closed"
+        assert not engine.run(T0 + timedelta(days=31)).decisions
+        [post] = engine.store.messages(decision=made[1].id)
+        assert (post.audience, post.recipient) == ("group", "c7")
+
+
+def test_no_kind_records_a_decision_on_a_group_after_it_closed(tmp_path):
+    term = {"id": "cohorts", "type": "term"}
+    hello = {"id": "hello", "type": "welcome", "groups": ["c7"], "within": "30d"}
+    groups = [{**C7[0], "term": {"start": "2026-03-01T00:00:00+08:00", "length": "10d"}}]
+    with go.Engine(welfare_book(term, hello, groups=groups), store=str(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([ev("j1", "joined", "ann", "c7", T0), ev("j2", "joined", "bob", "c7", T0 + timedelta(days=12))])
+        made = engine.run(T0 + timedelta(days=13)).decisions
+    assert [(d.action, d.member) for d in made] == [("welcome", "ann"), ("cohort_end", None)]

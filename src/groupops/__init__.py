@@ -22,7 +22,7 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._examples import example_path
-from ._groups import GroupCreation, create_group
+from ._groups import GroupCreation, Routing, create_group, route
 from ._messaging import ANY_ACTION, ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
     ACTIONS,
@@ -106,8 +106,10 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
+from .rules.kinds.capacity import Capacity
 from .rules.kinds.deadline import Deadline, deadline_moments
 from .rules.kinds.limit import Limit, limit_breach
+from .rules.kinds.term import TermEnd
 from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
@@ -122,6 +124,7 @@ __all__ = [
     "AtLeastOf",
     "Attr",
     "Audience",
+    "Capacity",
     "Community",
     "CompiledCondition",
     "Condition",
@@ -183,6 +186,7 @@ __all__ = [
     "Rejected",
     "Revival",
     "Role",
+    "Routing",
     "RuleBook",
     "RuleError",
     "RunReport",
@@ -198,6 +202,7 @@ __all__ = [
     "Sum",
     "Tenure",
     "Term",
+    "TermEnd",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
@@ -229,6 +234,7 @@ __all__ = [
     "revival_check",
     "revival_deadline",
     "revival_open",
+    "route",
     "rule_book_schema",
     "welcome_due",
 ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ._errors import Problem, RuleError, UnknownGroupError
-from ._groups import seed_groups
+from ._groups import Routing, route, seed_groups
 from ._messaging import Messenger
 from ._model import (
     Decision,
@@ -213,6 +213,11 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
             revision=self.book.revision,
             failures=tuple(failures),
         )
+
+    def route(self, member: str, family: str, at: datetime) -> Routing:
+        """The group of ``family`` a newcomer should join at ``at``, opening the family's
+        next group when every one is full (see :func:`groupops.route`)."""
+        return route(self, member, family, to_zone(at, self.book.tz))
 
     # -- queries ---------------------------------------------------------------------
 

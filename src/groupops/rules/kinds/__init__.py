@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, deadline, eviction, ladder, limit, revival, violation, welcome
+from . import admission, capacity, deadline, eviction, ladder, limit, revival, term, violation, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -40,6 +40,8 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     violation.KIND,
     limit.KIND,
     deadline.KIND,
+    capacity.KIND,
+    term.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them, then
 the newer ones in the order they were added."""
