@@ -199,6 +199,20 @@ def check_policy(policy, exp):
         assert remind is None or _same(remind, spec["remind"])
         assert _same(deadline, spec["deadline"])
         return
+    if isinstance(policy, go.Capacity) and "route_order" in exp:
+        # {groups: groups, each with its present members, order: the ids routing fills in order}
+        spec = exp["route_order"]
+        counted = [(go.Group.model_validate({k: v for k, v in g.items() if k != "present"}), g["present"])
+                   for g in spec["groups"]]
+        assert [g.id for g in go.route_order(counted)] == spec["order"]
+        return
+    if isinstance(policy, go.TermEnd) and "term_ends" in exp:
+        # {at: an instant, groups: groups, ended: the ids whose term ended by then}
+        spec, tz = exp["term_ends"], ZoneInfo("Asia/Shanghai")
+        groups = [go.Group.model_validate(g) for g in spec["groups"]]
+        ends = go.term_ends(policy, groups, tz, _aware(spec["at"], tz))
+        assert [gid for _, gid in ends] == spec["ended"]
+        return
     if "at" not in exp and "periods" not in exp:
         return
     tz = ZoneInfo(exp.get("tz", "Asia/Shanghai"))
@@ -289,7 +303,7 @@ RESULT_KEYS = {
     "move",
     "welcome_due",
 }
-OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken", "breach", "moments"}
+OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken", "breach", "moments", "route_order", "term_ends"}
 
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=str)

@@ -127,7 +127,9 @@ PUBLIC = [
     "revival_deadline",
     "revival_open",
     "route",
+    "route_order",
     "rule_book_schema",
+    "term_ends",
     "welcome_due",
 ]
 

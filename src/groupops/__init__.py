@@ -106,10 +106,10 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
-from .rules.kinds.capacity import Capacity
+from .rules.kinds.capacity import Capacity, route_order
 from .rules.kinds.deadline import Deadline, deadline_moments
 from .rules.kinds.limit import Limit, limit_breach
-from .rules.kinds.term import TermEnd
+from .rules.kinds.term import TermEnd, term_ends
 from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
@@ -235,6 +235,8 @@ __all__ = [
     "revival_deadline",
     "revival_open",
     "route",
+    "route_order",
     "rule_book_schema",
+    "term_ends",
     "welcome_due",
 ]

@@ -6,14 +6,14 @@ group (a post in it), and the group is closed: no policy decides anything more o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, tzinfo
 from typing import ClassVar, Literal
 
-from ..._model import Decision, change_group
+from ..._model import Decision, Group, change_group
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
 
-__all__ = ["KIND", "TermEnd", "TermKind"]
+__all__ = ["KIND", "TermEnd", "TermKind", "term_ends"]
 
 
 class TermEnd(PolicyBase):
@@ -26,6 +26,19 @@ class TermEnd(PolicyBase):
 
     def group_ids(self) -> tuple[str, ...]:
         return self.groups
+
+
+def term_ends(
+    policy: TermEnd, groups: Iterable[Group], tz: tzinfo, at: datetime
+) -> list[tuple[datetime, str]]:
+    """``(term end, group id)`` of the open groups of ``policy`` whose term ended by
+    ``at``, in time order (calendar lengths counted in ``tz``)."""
+    ends = [
+        (g.term.end(tz), g.id)
+        for g in groups
+        if g.term is not None and g.status == "open" and (not policy.groups or g.id in policy.groups)
+    ]
+    return sorted(e for e in ends if e[0] <= at)
 
 
 class TermKind(Kind):
@@ -48,14 +61,7 @@ class TermKind(Kind):
     )
 
     def due(self, policy: TermEnd, rt: Runtime, at: datetime) -> list[Point]:
-        points = []
-        for g in rt.groups():
-            if g.term is None or g.status != "open" or (policy.groups and g.id not in policy.groups):
-                continue
-            end = g.term.end(rt.tz)
-            if end <= at:
-                points.append(Point(end, 0, g.id))
-        return points
+        return [Point(end, 0, gid) for end, gid in term_ends(policy, rt.groups(), rt.tz, at)]
 
     def decide_at_point(
         self, policy: TermEnd, point: Point, rt: Runtime, at: datetime
