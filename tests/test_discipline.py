@@ -475,3 +475,54 @@ def test_no_kind_records_a_decision_on_a_group_after_it_closed(tmp_path):
         engine.ingest([ev("j1", "joined", "ann", "c7", T0), ev("j2", "joined", "bob", "c7", T0 + timedelta(days=12))])
         made = engine.run(T0 + timedelta(days=13)).decisions
     assert [(d.action, d.member) for d in made] == [("welcome", "ann"), ("cohort_end", None)]
+
+
+# -- placements never put a member over a limit ------------------------------------------------
+
+
+def test_an_admission_that_would_break_a_limit_is_skipped_and_explain_says_why(tmp_path):
+    vip = {"id": "vip", "type": "admission", "from": ["w1"], "to": "p1", "when": {"count": "purchase", "at_least": 1}}
+    limit = {"id": "one-paid", "type": "limit", "max": {"paid": 1}}
+    groups = [{"id": "p1", "name": "VIP 1", "kind": "paid"}, {"id": "p0", "name": "VIP 0", "kind": "paid"}]
+    with go.Engine(welfare_book(vip, limit, groups=groups, locale="en"), store=str(tmp_path / "g.db"),
+                   entry_points=False) as engine:
+        engine.ingest([
+            ev("j1", "joined", "ann", "w1", T0), ev("j2", "joined", "ann", "p0", T0),
+            ev("j3", "joined", "bob", "w1", T0),
+            go.Event(id="b1", kind="purchase", member="ann", at=T0), go.Event(id="b2", kind="purchase", member="bob", at=T0),
+        ])
+        made = engine.run(T0 + timedelta(hours=1)).decisions
+        assert [(d.action, d.member) for d in made] == [("invite", "bob")]
+        report = engine.explain("ann", "w1", "vip", T0 + timedelta(hours=1))
+        assert [n.text() for n in report.notes] == [
+            "not invited while a limit turns the member back: already in VIP 0 (at most 1 paid group each)"
+        ]
+
+
+def test_an_overflow_is_not_routed_where_a_limit_would_turn_it_back_but_leaving_the_full_group_counts(tmp_path):
+    w2 = {"id": "w2", "name": "杭州·XX品牌福利社 2群", "family": "welfare", "capacity": 1}
+    per_family = {"id": "one-welfare", "type": "limit", "per_family": 1}
+    kinds = {"id": "one-general", "type": "limit", "max": {"general": 1}}
+    other = {"id": "g9", "name": "Other general", "kind": "general"}
+    # ann holds no other group: routed from w1 to w2 (she leaves w1 for it)
+    with go.Engine(welfare_book(per_family, CAPACITY, capacity=1, groups=[w2]), entry_points=False) as engine:
+        _joins(engine, "w1", ["bob"], T0)
+        _joins(engine, "w1", ["ann"], T0 + timedelta(hours=1))
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.member, d.target_group) == ("route", "ann", "w2")
+    # cai also holds another general group: w2 would break the kind limit, so she is removed
+    with go.Engine(welfare_book(CAPACITY, kinds, capacity=1, groups=[w2, other]), entry_points=False) as engine:
+        _joins(engine, "w1", ["bob"], T0)
+        _joins(engine, "g9", ["cai"], T0)
+        engine.ingest([ev("j-cai-w1", "joined", "cai", "w1", T0 + timedelta(hours=1))])
+        made = engine.run(T0 + timedelta(days=1)).decisions
+        assert [(d.policy, d.action, d.member) for d in made] == [("capacity", "remove", "cai")]
+
+
+def test_explain_works_for_a_member_of_a_group_created_at_run_time(tmp_path):
+    with go.Engine(welfare_book(NO_ADS | {"groups": ["w1"]}), plugins=[Platform()], entry_points=False) as engine:
+        engine.run(T0)
+        go.create_group(engine, "welfare", T0)
+        engine.ingest([ev("j1", "joined", "ann", "chat-1", T0)])
+        report = engine.explain("ann", "chat-1", "no-ads", T0 + timedelta(hours=1))
+        assert [n.text("zh") for n in report.notes] == ["30d 内违规 0 次；再次违规：警告"]

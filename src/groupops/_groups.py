@@ -35,7 +35,6 @@ from .plugins._store import Store
 from .rules._book import RuleBook
 from .rules.kinds._membership import present_at
 from .rules.kinds.capacity import Capacity, route_order
-from .rules.kinds.limit import Limit, limit_breach
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -282,9 +281,9 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
 
     Of the family's open groups with room (present members below ``capacity``; a leave
     frees a place), the fullest first, so that groups fill one at a time; ties by id
-    (:func:`~groupops.rules.kinds.capacity.route_order`). A member already present in a
-    group of the family is sent there. No group that a ``limit`` policy of the book
-    would turn the member back from is offered: when that rules out every group with
+    (:func:`~groupops.route_order`). A member already present in a group of the family
+    is sent there. No group a policy of the book would turn the member back from (a
+    ``limit``: :meth:`Kind.refuses`) is offered: when that rules out every group with
     room, ``group`` is None and ``reason`` names the limit.
 
     When every group is full, one ``create_group`` decision is recorded for the
@@ -313,28 +312,18 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
             if g.status == "open" and mine is not None and present_at(mine, at):
                 already = words["already"].format(group=g.display_name)
                 return Routing(member=member, family=fam.id, group=g, reason=already)
-        with_room = route_order(counted)
-        held = _held(engine, member, at)
+        from .engine._deciding import _Runtime  # the engine's own view, as kinds see it
+
+        rt = _Runtime(engine, {})
         refusals: list[str] = []
-        for g in with_room:
-            limits = [p for p in book.policies if isinstance(p, Limit)]
-            reasons = [r for p in limits if (r := limit_breach(p, g, held, book.locale)) is not None]
-            if not reasons:
+        for g in route_order(counted):
+            reason = rt.refusal(member, g.id, at)
+            if reason is None:
                 return Routing(member=member, family=fam.id, group=g)
-            refusals.append(reasons[0])
+            refusals.append(reason)
         if refusals:
             return Routing(member=member, family=fam.id, reason=words["limit"].format(reason=refusals[0]))
         return _open_next(engine, member, fam.id, siblings, at, words)
-
-
-def _held(engine: Engine, member: str, at: datetime) -> list[Group]:
-    store = engine.store
-    held: list[Group] = []
-    for ms in store.memberships(member=member):
-        group = store.get_group(ms.group)
-        if group is not None and group.status == "open" and present_at(ms, at):
-            held.append(group)
-    return held
 
 
 def _open_next(

@@ -161,6 +161,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "offences": "offences within {window}: {count}; the next one means {next}",
         "limit": "over a limit: {reason}",
         "within_limits": "within the group limits",
+        "refused": "not invited while a limit turns the member back: {reason}",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -176,6 +177,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "offences": "{window} 内违规 {count} 次；再次违规：{next}",
         "limit": "超出限额：{reason}",
         "within_limits": "未超出群数量限制",
+        "refused": "受限额约束，暂不邀请：{reason}",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
@@ -234,7 +236,7 @@ class Note(_Report):
     """A fact beside the requirement table (grace, the period's end, the revival window).
 
     ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
-    ``revivals``, ``welcome``, ``offences``, ``limit``, ``within_limits``, ``top`` (the
+    ``revivals``, ``welcome``, ``offences``, ``limit``, ``within_limits``, ``refused``, ``top`` (the
     role is a ladder's top rung and a keep
     condition guards it), ``top_unguarded`` (top rung, nothing demotes it) or
     ``no_history`` (the store keeps no membership history that far back, so the current

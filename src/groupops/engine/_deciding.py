@@ -351,6 +351,16 @@ class _Runtime:
     def apply(self, verdict: Verdict) -> Decision | None:
         return self._engine._apply(verdict, self._profiles)
 
+    def refusal(self, member: str, group: str, at: datetime, *, leaving: str | None = None) -> str | None:
+        target = self.group(group)
+        if target is None:
+            return None
+        for policy in self._engine.book.policies:
+            reason = self._engine._kind(policy).refuses(policy, self, member, target, at, leaving=leaving)
+            if reason is not None:
+                return reason
+        return None
+
 
 def _failure(
     exc: PluginError,

@@ -233,6 +233,14 @@ class Runtime(Protocol):
 
     def apply(self, verdict: Verdict) -> Decision | None: ...
 
+    def refusal(self, member: str, group: str, at: datetime, *, leaving: str | None = None) -> str | None:
+        """Why a policy of the book would turn ``member`` back from joining ``group`` at
+        ``at`` (each kind's :meth:`Kind.refuses`, in book order: the first reason), or
+        None; ``leaving`` is a group the member leaves for it (a routing out of a full
+        group). A kind that places members (an invitation, a routing) asks it first, so
+        that it never puts a member over a limit."""
+        ...
+
 
 @dataclass(frozen=True)
 class Point:
@@ -301,6 +309,14 @@ class Kind:
     def message_values(self, policy: Any, decision: Decision, locale: str) -> dict[str, str]:
         """Extra template placeholders for a decision's messages."""
         return {}
+
+    def refuses(
+        self, policy: Any, rt: Runtime, member: str, group: Group, at: datetime, *, leaving: str | None = None
+    ) -> str | None:
+        """Why ``policy`` would turn ``member`` back from joining ``group`` at ``at`` (and
+        leaving the group ``leaving``, if given), in the book's locale, or None (the
+        default: a kind that constrains no joins)."""
+        return None
 
     def action(self, name: str) -> ActionSpec | None:
         return next((a for a in self.actions if a.name == name), None)

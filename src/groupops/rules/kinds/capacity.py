@@ -103,7 +103,7 @@ class CapacityKind(Kind):
             if rank <= group.capacity:
                 return []
             period = f"joined-{ms.joined_at.isoformat()}"
-            target = self._target(policy, rt, group, when) if policy.overflow == "route" else None
+            target = self._target(policy, rt, group, when, ms.member) if policy.overflow == "route" else None
             if target is not None:
                 d = rt.decide(policy.id, "route", ms, period, when, None, target_group=target.id)
                 after = ms.model_copy(update={"status": "left", "left_at": when}) if ms.present else None
@@ -117,13 +117,16 @@ class CapacityKind(Kind):
         return []
 
     @staticmethod
-    def _target(policy: Capacity, rt: Runtime, full: Group, when: datetime) -> Group | None:
+    def _target(
+        policy: Capacity, rt: Runtime, full: Group, when: datetime, member: str
+    ) -> Group | None:
         if full.family is None:
             return None
         siblings = [g for g in rt.groups() if g.family == full.family and g.id != full.id]
         counted = [(g, present_count(rt.memberships(g.id), when)) for g in siblings]
-        order = route_order(counted)
-        return order[0] if order else None
+        # never where a limit would turn the member back
+        open_to = (g for g in route_order(counted) if rt.refusal(member, g.id, when, leaving=full.id) is None)
+        return next(open_to, None)
 
 
 _FULL = {

@@ -137,6 +137,22 @@ class LimitKind(Kind):
             return [recorded] if recorded is not None else []
         return []
 
+    def refuses(
+        self,
+        policy: Limit,
+        rt: Runtime,
+        member: str,
+        group: Group,
+        at: datetime,
+        *,
+        leaving: str | None = None,
+    ) -> str | None:
+        """Why joining ``group`` at ``at`` (leaving ``leaving``) would break the limit."""
+        if policy.groups and group.id not in policy.groups:
+            return None
+        held = [g for g in held_groups(rt, member, at) if g.id not in (group.id, leaving)]
+        return limit_breach(policy, group, held, rt.locale)
+
     def explain(
         self, policy: Limit, rt: Runtime, ms: Membership, at: datetime
     ) -> tuple[list[Any], list[Any]]:
