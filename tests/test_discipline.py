@@ -526,3 +526,12 @@ def test_explain_works_for_a_member_of_a_group_created_at_run_time(tmp_path):
         engine.ingest([ev("j1", "joined", "ann", "chat-1", T0)])
         report = engine.explain("ann", "chat-1", "no-ads", T0 + timedelta(hours=1))
         assert [n.text("zh") for n in report.notes] == ["30d 内违规 0 次；再次违规：警告"]
+
+
+def test_the_100th_and_101st_joins_of_a_cohort_at_one_second(tmp_path):
+    with go.Engine(welfare_book({**CAPACITY, "overflow": "remove"}, groups=C7), entry_points=False) as engine:
+        _joins(engine, "c7", [f"m{i:03d}" for i in range(1, 99)], T0)            # 98 members
+        _joins(engine, "c7", ["m101", "m099", "m100"], T0 + timedelta(hours=1))  # the 99th to 101st, one second
+        [d] = engine.run(T0 + timedelta(days=1)).decisions
+        assert (d.action, d.member) == ("remove", "m101")
+        assert sum(ms.present for ms in engine.store.memberships(group="c7")) == 100

@@ -174,7 +174,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
         "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
         "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
-        "offences": "{window} 内违规 {count} 次；再次违规：{next}",
+        "offences": "{window} 内违规 {count} 次；再次违规：{next_zh}",
         "limit": "超出限额：{reason}",
         "within_limits": "未超出群数量限制",
         "refused": "受限额约束，暂不邀请：{reason}",

@@ -147,7 +147,7 @@ class DeadlineKind(Kind):
                 return made, []
             if not met:
                 exp = evaluate(policy.when, ctx)
-                d = rt.decide(policy.id, "remove", ms, period, point.when, exp.negate())
+                d = rt.decide(policy.id, "remove", ms, period, point.when, exp)
                 values = {"reason": self._reason(policy, exp, rt.locale)}
                 recorded = rt.apply(Verdict(d, ms, removed(ms, point.when), deadline=deadline, values=values))
                 made += [recorded] if recorded is not None else []

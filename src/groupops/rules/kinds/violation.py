@@ -236,7 +236,12 @@ class ViolationKind(Kind):
         return [], [
             Note(
                 kind="offences",
-                values={"count": str(n), "window": str(policy.window), "next": step_words(step, rt.locale)},
+                values={
+                    "count": str(n),
+                    "window": str(policy.window),
+                    "next": step_words(step, "en"),
+                    "next_zh": step_words(step, "zh"),
+                },
             )
         ]
 
