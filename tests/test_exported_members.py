@@ -162,6 +162,7 @@ TESTING_PUBLIC = [
     "INVARIANTS",
     "Invariant",
     "InvariantViolation",
+    "MEMBERSHIP_INVARIANTS",
     "Timeline",
     "assert_invariants",
     "check_invariants",
@@ -170,6 +171,7 @@ TESTING_PUBLIC = [
     "events",
     "groups",
     "histories",
+    "joins_and_leaves",
     "ladder_moves_one_step",
     "members",
     "memberships",
@@ -177,11 +179,14 @@ TESTING_PUBLIC = [
     "no_eviction_of_exempt",
     "notice_before_eviction",
     "recording_engine",
+    "removed_never_revived",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
     "rule_books",
+    "within_capacity",
+    "within_limits",
 ]
 
 
