@@ -160,9 +160,9 @@ def test_py_typed_is_shipped():
 # groupops.testing's public API, pinned the same way
 TESTING_PUBLIC = [
     "INVARIANTS",
+    "MEMBERSHIP_INVARIANTS",
     "Invariant",
     "InvariantViolation",
-    "MEMBERSHIP_INVARIANTS",
     "Timeline",
     "assert_invariants",
     "check_invariants",

@@ -38,9 +38,9 @@ from ._engines import recording_engine
 
 __all__ = [
     "INVARIANTS",
+    "MEMBERSHIP_INVARIANTS",
     "Invariant",
     "InvariantViolation",
-    "MEMBERSHIP_INVARIANTS",
     "Timeline",
     "assert_invariants",
     "check_invariants",
