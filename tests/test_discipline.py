@@ -535,3 +535,20 @@ def test_the_100th_and_101st_joins_of_a_cohort_at_one_second(tmp_path):
         [d] = engine.run(T0 + timedelta(days=1)).decisions
         assert (d.action, d.member) == ("remove", "m101")
         assert sum(ms.present for ms in engine.store.memberships(group="c7")) == 100
+
+
+def test_two_joins_at_one_instant_come_out_the_same_when_the_second_arrives_after_a_run(tmp_path):
+    # the join whose group id sorts last is the newer, whichever run sees which
+    limit = welfare_book(TWO_GROUPS, groups=MORE_GROUPS)
+    cap = welfare_book({**CAPACITY, "overflow": "remove"}, capacity=1)
+    for book, first, second, over in (
+        (limit, ev("j2", "joined", "ann", "a2", T0), ev("j1", "joined", "ann", "a1", T0), ("ann", "a2")),
+        (cap, ev("jb", "joined", "bob", "w1", T0), ev("ja", "joined", "ann", "w1", T0), ("bob", "w1")),
+    ):
+        with go.Engine(book, entry_points=False) as engine:
+            engine.ingest([first])
+            assert engine.run(T0 + timedelta(minutes=1)).decisions == ()
+            engine.ingest([second])
+            [d] = engine.run(T0 + timedelta(minutes=2)).decisions
+            assert (d.member, d.group, d.at) == (*over, T0)
+            assert engine.membership(*over).status == "removed"

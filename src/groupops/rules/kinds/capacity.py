@@ -93,15 +93,21 @@ class CapacityKind(Kind):
             return []
         if ms.joined_at != event.at or not present_at(ms, when):
             return []
+        # everyone present then, in join order (ties by member id): those beyond the
+        # capacity are over it, this join or one at the same instant checked before it
+        present = [o for o in rt.memberships(group.id) if present_at(o, when)]
+        ranked = sorted(present, key=lambda o: (o.joined_at, o.member))
+        made: list[Decision] = []
+        for over in ranked[group.capacity :]:
+            made += self._overflow(policy, rt, group, over, when)
+        return made
+
+    def _overflow(
+        self, policy: Capacity, rt: Runtime, group: Group, ms: Membership, when: datetime
+    ) -> list[Decision]:
+        """Route ``ms`` to a sibling with room, else remove it (once: by its joining)."""
+        assert group.capacity is not None
         with rt.isolated(policy.id, ms, when):
-            members = rt.memberships(group.id)
-            rank = sum(
-                1
-                for o in members
-                if present_at(o, when) and (o.joined_at, o.member) <= (ms.joined_at, ms.member)
-            )
-            if rank <= group.capacity:
-                return []
             period = f"joined-{ms.joined_at.isoformat()}"
             target = self._target(policy, rt, group, when, ms.member) if policy.overflow == "route" else None
             if target is not None:

@@ -103,6 +103,41 @@ def held_groups(rt: Runtime, member: str, when: datetime, *, before: Membership 
     return held
 
 
+def _present(rt: Runtime, member: str, when: datetime) -> list[tuple[Group, Membership]]:
+    """The open groups ``member`` was in at ``when``, with the memberships."""
+    found: list[tuple[Group, Membership]] = []
+    for g in rt.groups():
+        ms = rt.membership(member, g.id) if g.status == "open" else None
+        if ms is not None and present_at(ms, when):
+            found.append((g, ms))
+    return found
+
+
+def _order(held: tuple[Group, Membership]) -> tuple[datetime, str]:
+    """Which of two joins is the newer: the later, and at one instant the one whose group
+    id sorts last."""
+    return held[1].joined_at, held[0].id
+
+
+def _newest_over(
+    policy: Limit, group: Group, present: list[tuple[Group, Membership]]
+) -> tuple[Group, Membership] | None:
+    """Of the memberships ``present`` (``group``'s among them), the newest over a limit
+    that ``group``'s kind or family breaks, or None. Deciding on the newest, not on the
+    join that triggered, makes two joins at one instant come out the same whichever is
+    checked first, in one run or in two."""
+    most = policy.max.get(group.kind)
+    if most is not None:
+        same = [gm for gm in present if gm[0].kind == group.kind]
+        if len(same) > most:
+            return max(same, key=_order)
+    if policy.per_family is not None and group.family is not None:
+        same = [gm for gm in present if gm[0].family == group.family]
+        if len(same) > policy.per_family:
+            return max(same, key=_order)
+    return None
+
+
 class LimitKind(Kind):
     """Checks each join against the member's other groups."""
 
@@ -125,15 +160,20 @@ class LimitKind(Kind):
             return []
         if ms.joined_at != event.at or not present_at(ms, when):
             return []  # not the joining this event opened, or gone again before it
-        with rt.isolated(policy.id, ms, when):
-            held = held_groups(rt, ms.member, when, before=ms)
-            reason = limit_breach(policy, group, held, rt.locale)
+        present = _present(rt, ms.member, when)
+        newest = _newest_over(policy, group, present)
+        if newest is None:
+            return []
+        over_group, over = newest  # the newest join over the limit: this one, or one at the same instant
+        with rt.isolated(policy.id, over, when):
+            held = [g for g, m in present if g.id != over_group.id and _order((g, m)) < _order(newest)]
+            reason = limit_breach(policy, over_group, held, rt.locale)
             if reason is None:
                 return []
-            d = rt.decide(policy.id, policy.action, ms, f"joined-{ms.joined_at.isoformat()}", when, None)
-            after = removed(ms, when) if ms.present else None
+            d = rt.decide(policy.id, policy.action, over, f"joined-{over.joined_at.isoformat()}", when, None)
+            after = removed(over, when) if over.present else None
             values = {"reason": reason, "held": _names(held, _WORDS.get(rt.locale, _WORDS["en"])["sep"])}
-            recorded = rt.apply(Verdict(d, ms, after, values=values))
+            recorded = rt.apply(Verdict(d, over, after, values=values))
             return [recorded] if recorded is not None else []
         return []
 
