@@ -22,7 +22,7 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._examples import example_path
-from ._groups import GroupCreation, create_group
+from ._groups import GroupCreation, Routing, create_group, route
 from ._messaging import ANY_ACTION, ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
     ACTIONS,
@@ -108,6 +108,11 @@ from .rules.kinds import (
     StrategyContext,
     Verdict,
 )
+from .rules.kinds.capacity import Capacity, route_order
+from .rules.kinds.deadline import Deadline, deadline_moments
+from .rules.kinds.limit import Limit, limit_breach
+from .rules.kinds.term import TermEnd, term_ends
+from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
 
@@ -121,6 +126,7 @@ __all__ = [
     "AtLeastOf",
     "Attr",
     "Audience",
+    "Capacity",
     "Community",
     "CompiledCondition",
     "Condition",
@@ -128,6 +134,7 @@ __all__ = [
     "Context",
     "Count",
     "DaysSince",
+    "Deadline",
     "Decision",
     "DecisionSubject",
     "DeliveryReport",
@@ -157,6 +164,7 @@ __all__ = [
     "Ladder",
     "LadderMove",
     "LadderStep",
+    "Limit",
     "Member",
     "Membership",
     "MembershipChange",
@@ -169,6 +177,7 @@ __all__ = [
     "Not",
     "Note",
     "OutboxMessage",
+    "Penalty",
     "Period",
     "PluginError",
     "PluginFailure",
@@ -181,6 +190,7 @@ __all__ = [
     "Rejected",
     "Revival",
     "Role",
+    "Routing",
     "RuleBook",
     "RuleError",
     "RunReport",
@@ -197,10 +207,12 @@ __all__ = [
     "Sum",
     "Tenure",
     "Term",
+    "TermEnd",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
     "Verdict",
+    "Violation",
     "Welcome",
     "__version__",
     "admission_check",
@@ -208,6 +220,7 @@ __all__ = [
     "change_group",
     "compile_condition",
     "create_group",
+    "deadline_moments",
     "decision_id",
     "dump_rule_book",
     "evaluate",
@@ -218,12 +231,17 @@ __all__ = [
     "hookimpl",
     "in_grace",
     "ladder_move",
+    "limit_breach",
     "load_rule_book",
+    "offence_step",
     "parse_duration",
     "registered_kinds",
     "revival_check",
     "revival_deadline",
     "revival_open",
+    "route",
+    "route_order",
     "rule_book_schema",
+    "term_ends",
     "welcome_due",
 ]

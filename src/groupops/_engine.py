@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ._errors import Problem, RuleError, UnknownGroupError
-from ._groups import seed_groups
+from ._groups import Routing, route, seed_groups
 from ._messaging import Messenger
 from ._model import (
     Decision,
@@ -214,6 +214,11 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
             failures=tuple(failures),
         )
 
+    def route(self, member: str, family: str, at: datetime) -> Routing:
+        """The group of ``family`` a newcomer should join at ``at``, opening the family's
+        next group when every one is full (see :func:`groupops.route`)."""
+        return route(self, member, family, to_zone(at, self.book.tz))
+
     # -- queries ---------------------------------------------------------------------
 
     def decisions(self, **filters: str) -> list[Decision]:
@@ -222,6 +227,6 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
 
     def membership(self, member: str, group: str) -> Membership | None:
         """The current membership of ``member`` in ``group``, or None."""
-        if group not in {g.id for g in self.book.groups}:
+        if group not in self._known_groups():
             raise UnknownGroupError(group, known=[g.id for g in self.book.groups])
         return self.store.get_membership(member, group)

@@ -131,6 +131,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "to be invited to {group}",
         "promote": "to become {role}",
         "keep": "to stay {role}",
+        "by_deadline": "to meet by {deadline}",
     },
     "zh": {
         "stay": "留下的条件",
@@ -139,6 +140,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "受邀加入 {group} 的条件",
         "promote": "晋升为 {role} 的条件",
         "keep": "保持 {role} 的条件",
+        "by_deadline": "需在 {deadline} 前满足",
     },
 }
 _NOTES: dict[str, dict[str, str]] = {
@@ -155,6 +157,10 @@ _NOTES: dict[str, dict[str, str]] = {
         "top_unguarded": "{role} is the top rung of this ladder: there is no higher role to be "
         "promoted to, and no keep condition, so no rule demotes it",
         "no_history": "no membership history reaches back to {at}: shown with the current membership",
+        "offences": "offences within {window}: {count}; the next one means {next}",
+        "limit": "over a limit: {reason}",
+        "within_limits": "within the group limits",
+        "refused": "not invited while a limit turns the member back: {reason}",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -167,11 +173,16 @@ _NOTES: dict[str, dict[str, str]] = {
         "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
         "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
         "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
+        "offences": "{window} 内违规 {count} 次；再次违规：{next_zh}",
+        "limit": "超出限额：{reason}",
+        "within_limits": "未超出群数量限制",
+        "refused": "受限额约束，暂不邀请：{reason}",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
     "en": {},  # the type names themselves
-    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎"},
+    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎",
+           "violation": "违规", "limit": "限额", "deadline": "限期", "capacity": "容量", "term": "期限"},
 }
 _MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
     "en": {},
@@ -204,7 +215,7 @@ class Section(_Report):
     """One part of an explain report: a titled requirement tree.
 
     ``kind`` is one of ``stay``, ``exempt``, ``come_back``, ``invited``, ``promote``,
-    ``keep``; ``values`` fill its title (the group or role it names)."""
+    ``keep``, ``by_deadline``; ``values`` fill its title (the group or role it names)."""
 
     kind: str
     explanation: Explanation
@@ -224,7 +235,8 @@ class Note(_Report):
     """A fact beside the requirement table (grace, the period's end, the revival window).
 
     ``kind`` is one of ``grace``, ``period``, ``off_ladder``, ``locked``, ``window``,
-    ``revivals``, ``welcome``, ``top`` (the role is a ladder's top rung and a keep
+    ``revivals``, ``welcome``, ``offences``, ``limit``, ``within_limits``, ``refused``, ``top`` (the
+    role is a ladder's top rung and a keep
     condition guards it), ``top_unguarded`` (top rung, nothing demotes it) or
     ``no_history`` (the store keeps no membership history that far back, so the current
     membership was used); ``values`` fill its text."""

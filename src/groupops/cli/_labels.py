@@ -68,6 +68,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "closed": "closed",
         "dissolved": "dissolved",
         "groups_none": "No groups in {db}: a run seeds them from the rule book (or pass --rules).",
+        "route_to": "{member} → {group} ({name})",
         "groups_need_rules": "--rules is needed to read groups from {db!r} (not a SQLite file)",
     },
     "zh": {
@@ -127,6 +128,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "closed": "已关闭",
         "dissolved": "已解散",
         "groups_none": "{db} 中还没有群：运行一次会按规则登记（或加 --rules）。",
+        "route_to": "{member} → {group}（{name}）",
         "groups_need_rules": "从 {db!r} 读取群需要 --rules（它不是 SQLite 文件）",
     },
 }

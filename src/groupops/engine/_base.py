@@ -51,6 +51,8 @@ class EngineBase:
 
         def _sync(self) -> None: ...  # ingest
 
+        def _known_groups(self) -> set[str]: ...  # ingest
+
         def _record_membership(
             self, membership: Membership, at: datetime, decision: str | None = None
         ) -> None: ...  # ingest

@@ -192,6 +192,16 @@ class Deciding(EngineBase):
             **extra,
         )
 
+    def _ended_by(self, group_id: str, at: datetime) -> bool:
+        """Whether ``group_id`` was closed or dissolved at or before ``at`` (as the store
+        keeps it; a store without groups: never)."""
+        get = getattr(self.store, "get_group", None)
+        group = get(group_id) if get is not None else None
+        if group is None or group.status == "open":
+            return False
+        changes = [c for c in self.store.group_history(group_id) if "status" in c.fields]
+        return not changes or changes[-1].at <= at
+
     def _apply(self, verdict: Verdict, profiles: Mapping[str, Member]) -> Decision | None:
         """Record one decision, its membership change and its messages, and return it,
         unless a plugin vetoes it (then only the vetoed decision is recorded, and
@@ -202,6 +212,9 @@ class Deciding(EngineBase):
         decision, before, after = verdict.decision, verdict.before, verdict.after
         if self.store.get_decision(decision.id) is not None:
             return None
+        ended = decision.group is not None and self._ended_by(decision.group, decision.at)
+        if ended and verdict.group is None:
+            return None  # a closed or dissolved group: no policy decides on it any more
         reason = self.plugins.veto(decision, before)
         if reason is not None:
             vetoed = decision.model_copy(update={"status": "vetoed", "veto_reason": reason})
@@ -337,6 +350,16 @@ class _Runtime:
 
     def apply(self, verdict: Verdict) -> Decision | None:
         return self._engine._apply(verdict, self._profiles)
+
+    def refusal(self, member: str, group: str, at: datetime, *, leaving: str | None = None) -> str | None:
+        target = self.group(group)
+        if target is None:
+            return None
+        for policy in self._engine.book.policies:
+            reason = self._engine._kind(policy).refuses(policy, self, member, target, at, leaving=leaving)
+            if reason is not None:
+                return reason
+        return None
 
 
 def _failure(

@@ -34,7 +34,8 @@ class Explaining(EngineBase):
         database older than the history), the current membership is used and a
         ``no_history`` note says so. Nothing is recorded."""
         at = to_zone(at, self.book.tz)
-        self.book.group(group)
+        if group not in self._known_groups():  # the book's groups and those the store keeps
+            self.book.group(group)  # raises UnknownGroupError naming the book's
         p = self.book.policy(policy)
         self._sync()
         ms, known = self._membership_then(member, group, p.id, at)

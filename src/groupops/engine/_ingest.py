@@ -39,16 +39,18 @@ class Ingesting(EngineBase):
         set aside in ``rejected`` with its problems; the rest goes through. ``joined``
         and ``left`` events open and close memberships (``data.role`` sets the role).
 
-        An event naming a group the rule book does not know is a bad record (most often
-        a typo, which no policy would ever see), rejected with a problem naming the group
-        and the known ones. With ``check_groups=False`` it is stored, and the report's
-        ``unknown_groups`` lists the groups the book does not know (for a host that
-        ingests before it has a rule book, like ``groupops ingest`` without ``--rules``).
+        An event naming a group neither the rule book nor the store knows is a bad record
+        (most often a typo, which no policy would ever see), rejected with a problem
+        naming the group and the known ones. A group created at run time (by
+        :func:`~groupops.create_group` or a decision) is kept in the store, and accepted.
+        With ``check_groups=False`` it is stored, and the report's ``unknown_groups``
+        lists the groups the book does not know (for a host that ingests before it has a
+        rule book, like ``groupops ingest`` without ``--rules``).
         """
         events: list[Event] = []
         members: list[Member] = []
         rejected: list[Rejected] = []
-        known = {g.id for g in self.book.groups}
+        known = self._known_groups()
         unknown: set[str] = set()
         for index, record in enumerate(records):
             try:
@@ -83,6 +85,15 @@ class Ingesting(EngineBase):
             unknown_groups=tuple(sorted(unknown)),
         )
 
+    def _known_groups(self) -> set[str]:
+        """The groups events may name: the book's, and every group the store keeps (a
+        store without group operations knows the book's only)."""
+        known = {g.id for g in self.book.groups}
+        groups = getattr(self.store, "groups", None)
+        if groups is not None:
+            known.update(g.id for g in groups())
+        return known
+
     def _presence(self, event: Event) -> None:
         """Open or close a membership from a joined/left event, by event time."""
         assert event.group is not None
@@ -113,7 +124,8 @@ class Ingesting(EngineBase):
 
         The change is kept in the membership's history as taking effect at ``at``
         (default: the latest moment the membership names, such as its ``joined_at``)."""
-        self.book.group(membership.group)
+        if membership.group not in self._known_groups():
+            self.book.group(membership.group)  # raises UnknownGroupError naming the book's
         self._record_membership(membership, at if at is not None else _latest_moment(membership))
 
     def _record_membership(self, membership: Membership, at: datetime, decision: str | None = None) -> None:

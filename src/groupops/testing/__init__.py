@@ -10,6 +10,9 @@ The public API is exactly the names in ``__all__``:
 - :func:`recording_engine`, an engine for tests that stands a recording messenger in
   for every messenger the book names and loads no installed plugins unless asked
   (it needs no Hypothesis);
+- :func:`joins_and_leaves` (consistent joins and leaves, with ties) and the membership
+  constraint checks in :data:`MEMBERSHIP_INVARIANTS` (:func:`within_limits`,
+  :func:`within_capacity`, :func:`removed_never_revived`);
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
@@ -39,6 +42,7 @@ from ._engines import recording_engine
 
 __all__ = [
     "INVARIANTS",
+    "MEMBERSHIP_INVARIANTS",
     "DurableStoreContract",
     "Invariant",
     "InvariantViolation",
@@ -51,6 +55,7 @@ __all__ = [
     "events",
     "groups",
     "histories",
+    "joins_and_leaves",
     "ladder_moves_one_step",
     "members",
     "memberships",
@@ -58,11 +63,14 @@ __all__ = [
     "no_eviction_of_exempt",
     "notice_before_eviction",
     "recording_engine",
+    "removed_never_revived",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
     "rule_books",
+    "within_capacity",
+    "within_limits",
 ]
 
 try:
@@ -100,6 +108,12 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         revivals_within_max,
         revived_met_criteria,
     )
+    from ._invariants_membership import (
+        MEMBERSHIP_INVARIANTS,
+        removed_never_revived,
+        within_capacity,
+        within_limits,
+    )
     from ._strategies import (
         Timeline,
         conditions,
@@ -111,6 +125,7 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         replay,
         rule_books,
     )
+    from ._strategies_membership import joins_and_leaves
 
 
 def __getattr__(name: str) -> Any:

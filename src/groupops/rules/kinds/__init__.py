@@ -1,8 +1,8 @@
-"""Policy kinds: the registry and the five built-in kinds, one module each."""
+"""Policy kinds: the registry and the built-in kinds, one module each."""
 
 from __future__ import annotations
 
-from . import admission, eviction, ladder, revival, welcome
+from . import admission, capacity, deadline, eviction, ladder, limit, revival, term, violation, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -39,8 +39,14 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     revival.KIND,
     ladder.KIND,
     welcome.KIND,
+    violation.KIND,
+    limit.KIND,
+    deadline.KIND,
+    capacity.KIND,
+    term.KIND,
 )
-"""The five built-in kinds, in the order the engine has always decided them."""
+"""The built-in kinds: the first five in the order the engine has always decided them, then
+the newer ones in the order they were added."""
 
 
 def builtin_kinds() -> KindRegistry:

@@ -234,6 +234,14 @@ class Runtime(Protocol):
 
     def apply(self, verdict: Verdict) -> Decision | None: ...
 
+    def refusal(self, member: str, group: str, at: datetime, *, leaving: str | None = None) -> str | None:
+        """Why a policy of the book would turn ``member`` back from joining ``group`` at
+        ``at`` (each kind's :meth:`Kind.refuses`, in book order: the first reason), or
+        None; ``leaving`` is a group the member leaves for it (a routing out of a full
+        group). A kind that places members (an invitation, a routing) asks it first, so
+        that it never puts a member over a limit."""
+        ...
+
 
 @dataclass(frozen=True)
 class StrategyContext:
@@ -325,6 +333,14 @@ class Kind:
         :func:`groupops.testing.rule_books` (any ``id``: it is replaced), or None when
         such a book cannot hold one (an admission needs two groups). A kind without a
         strategy is never drawn. Import Hypothesis inside: it is a testing extra."""
+        return None
+
+    def refuses(
+        self, policy: Any, rt: Runtime, member: str, group: Group, at: datetime, *, leaving: str | None = None
+    ) -> str | None:
+        """Why ``policy`` would turn ``member`` back from joining ``group`` at ``at`` (and
+        leaving the group ``leaving``, if given), in the book's locale, or None (the
+        default: a kind that constrains no joins)."""
         return None
 
     def action(self, name: str) -> ActionSpec | None:
