@@ -51,6 +51,7 @@ PUBLIC = [
     "Ladder",
     "LadderMove",
     "LadderStep",
+    "LedgerEntry",
     "Member",
     "Membership",
     "MembershipChange",

@@ -22,6 +22,7 @@ from groupops import (
     Explanation,
     Group,
     GroupChange,
+    LedgerEntry,
     Member,
     Membership,
     MembershipChange,
@@ -281,6 +282,43 @@ def test_put_membership_replaces_by_member_and_group(store: Store) -> None:
     assert back == evicted
     assert back is not None and back.evicted_at is not None
     assert back.evicted_at.utcoffset() == timedelta(hours=-5)
+
+
+# points ledger -----------------------------------------------------------------------
+def entry(cause: str, points: float, *, member: str = "m1", at: datetime = T0, **kw: Any) -> LedgerEntry:
+    return LedgerEntry.make(
+        member=member,
+        at=at,
+        points=points,
+        kind="earn" if points >= 0 else "redeem",
+        cause=cause,
+        cause_type=kw.pop("cause_type", "event"),
+        policy=kw.pop("policy", "points"),
+    )
+
+
+def test_ledger_entries_are_kept_once_per_cause_by_time_then_recording_order(store: Store) -> None:
+    later = entry("e2", 5, at=T0 + timedelta(hours=1))
+    first = entry("e1", 1)
+    same_instant = entry("d1", 100, cause_type="decision", policy="invite")
+    assert store.add_entries([later, first]) == [True, True]
+    assert store.add_entries([same_instant, entry("e1", 7)]) == [True, False]  # e1 paid already
+    assert store.entries() == [first, same_instant, later]
+    assert store.entries(policy="invite") == [same_instant]
+    assert store.entries(member="m2") == []
+    assert sum(e.points for e in store.entries(member="m1")) == 106
+
+
+def test_a_rolled_back_transaction_keeps_no_ledger_entry(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_entries([entry("e1", 1)])
+        raise RuntimeError("boom")
+    assert store.entries() == []
+
+
+def test_a_ledger_entry_must_carry_the_sign_of_its_kind() -> None:
+    with pytest.raises(ValueError, match=r"points: -5\.0 for a 'earn' entry; it must be zero or more"):
+        LedgerEntry.make(member="m1", at=T0, points=-5, kind="earn", cause="e1", cause_type="event", policy="p")
 
 
 # decisions ---------------------------------------------------------------------------
