@@ -91,6 +91,7 @@ class EngineBase:
             default_scope: str,
             period_start: datetime | None = None,
             group: str | None = None,
+            world: Any = None,
         ) -> Context: ...
 
         def _decision(

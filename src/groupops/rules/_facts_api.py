@@ -18,6 +18,7 @@ from .._model import Member, Membership
 from ._evaluate import Context, MetricFunction, evaluate, holds
 from ._explain import Explanation
 from ._facts import Community
+from ._world import World
 
 __all__ = ["Facts", "GroupActivity", "MemoryFacts", "Subject"]
 
@@ -110,10 +111,13 @@ class MemoryFacts:
         community: Community,
         profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
         metrics: Mapping[str, MetricFunction] | None = None,
+        *,
+        world: World | None = None,
     ) -> None:
         self._community = community
         self._profiles = profiles
         self._metrics = dict(metrics or {})
+        self._world = world
 
     @property
     def tz(self) -> tzinfo:
@@ -137,6 +141,7 @@ class MemoryFacts:
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=subject.period_start,
             metrics=self._metrics,
+            world=self._world,
         )
 
     def verdicts(

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Protocol
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Event, Group, GroupChange, Member, Membership, Time
+from ..._model import Decision, Event, Group, GroupChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
@@ -117,7 +117,9 @@ class Verdict:
     messages speak of (``about``, default the changed one), the ``deadline`` the
     messages quote, the change it makes to a group (``group``: from
     :func:`~groupops.change_group`, recorded with the decision; its messages already use
-    the new name) and extra template placeholders (``values``).
+    the new name), extra template placeholders (``values``) and points ledger
+    ``entries`` the decision causes (recorded with it, in the same transaction; an
+    entry whose cause was recorded before adds nothing).
 
     A decision about a member alone or a group alone has no membership: ``before`` is
     None."""
@@ -129,6 +131,7 @@ class Verdict:
     deadline: datetime | None = None
     group: GroupChange | None = None
     values: Mapping[str, str] = field(default_factory=dict)
+    entries: tuple[LedgerEntry, ...] = ()
 
 
 class Runtime(Protocol):
@@ -184,6 +187,32 @@ class Runtime(Protocol):
         default_scope: str,
         period_start: datetime | None = None,
     ) -> Context: ...
+
+    def member_context(
+        self,
+        member: str,
+        at: datetime,
+        *,
+        group: str | None = None,
+        default_scope: str = "member",
+        period_start: datetime | None = None,
+    ) -> Context:
+        """An evaluation context for a member alone (a member-level decision): with
+        ``group``, the member's membership there (if any) is the one conditions read and
+        ``scope: group`` counts there; without, events count member-wide. Conditions over
+        other members and the ledger (``referees``, ``member_of``, ``points``) work."""
+        ...
+
+    def entries(self, *, member: str | None = None) -> list[LedgerEntry]:
+        """The points ledger (of ``member``), by time then recording order, as recorded
+        so far in this run."""
+        ...
+
+    def add_entries(self, entries: list[LedgerEntry]) -> list[bool]:
+        """Record points entries caused by events (per entry: True if new, False if its
+        cause was recorded before). Entries a decision causes go in its
+        :class:`Verdict` instead."""
+        ...
 
     def isolated(
         self,
