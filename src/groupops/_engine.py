@@ -25,6 +25,7 @@ from ._groups import seed_groups
 from ._messaging import Messenger
 from ._model import (
     Decision,
+    LedgerEntry,
     Membership,
 )
 from ._reports import (
@@ -36,6 +37,7 @@ from .engine._delivery import Delivering
 from .engine._explain import Explaining
 from .engine._ingest import Ingesting, parse_json_record
 from .engine._messages import Composing
+from .engine._world import entries_of
 from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
@@ -219,6 +221,16 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
     def decisions(self, **filters: str) -> list[Decision]:
         """Recorded decisions (filters: policy, member, group, action)."""
         return self.store.decisions(**filters)
+
+    def ledger(self, member: str | None = None) -> list[LedgerEntry]:
+        """The points ledger (of ``member``): every earning and redemption recorded, each
+        with its cause, by time then recording order."""
+        return entries_of(self.store, member=member)
+
+    def balance(self, member: str, at: datetime | None = None) -> float:
+        """The member's points: the sum of the member's ledger entries (at or before
+        ``at``, when given)."""
+        return sum(e.points for e in entries_of(self.store, member=member) if at is None or e.at <= at)
 
     def membership(self, member: str, group: str) -> Membership | None:
         """The current membership of ``member`` in ``group``, or None."""

@@ -156,6 +156,9 @@ _NOTES: dict[str, dict[str, str]] = {
         "top_unguarded": "{role} is the top rung of this ladder: there is no higher role to be "
         "promoted to, and no keep condition, so no rule demotes it",
         "no_history": "no membership history reaches back to {at}: shown with the current membership",
+        "points": "points balance: {balance}",
+        "rewarded": "rewarded already on {at}: a reward is paid once per member",
+        "duty": "duty periods met in a row: {met}; missed in a row: {missed}",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -168,11 +171,24 @@ _NOTES: dict[str, dict[str, str]] = {
         "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
         "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
         "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
+        "points": "积分余额：{balance}",
+        "rewarded": "已于 {at} 获得奖励：每位成员只奖励一次",
+        "duty": "连续达标 {met} 期；连续未达标 {missed} 期",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
     "en": {},  # the type names themselves
-    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎"},
+    "zh": {
+        "admission": "邀请",
+        "eviction": "淘汰",
+        "revival": "复活",
+        "ladder": "阶梯",
+        "welcome": "欢迎",
+        "points": "积分",
+        "referral_reward": "推荐奖励",
+        "vote": "投票",
+        "duty": "值守",
+    },
 }
 _MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
     "en": {},
@@ -228,7 +244,9 @@ class Note(_Report):
     ``revivals``, ``welcome``, ``top`` (the role is a ladder's top rung and a keep
     condition guards it), ``top_unguarded`` (top rung, nothing demotes it) or
     ``no_history`` (the store keeps no membership history that far back, so the current
-    membership was used); ``values`` fill its text."""
+    membership was used), ``points`` (the member's balance), ``rewarded`` (a referral
+    reward already paid) or ``duty`` (duty periods met and missed in a row); ``values``
+    fill its text."""
 
     kind: str
     values: dict[str, str] = Field(default_factory=dict)

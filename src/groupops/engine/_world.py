@@ -72,8 +72,8 @@ class StoreWorld:
         return self._store.memberships(member=member)
 
     def referees(self, member: str) -> Sequence[str]:
-        if self._referees is None:
-            self._referees = referees_by_referrer(self._profiles)
+        if self._referees is None:  # every profile, not only those the caller loaded
+            self._referees = referees_by_referrer({m.id: m for m in self._store.members()})
         return self._referees.get(member, ())
 
     def balance(self, member: str, at: datetime) -> float:
