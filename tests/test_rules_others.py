@@ -48,6 +48,9 @@ class World:
     def referees(self, member: str) -> list[str]:
         return sorted(m.id for m in self.members.values() if m.referrer == member)
 
+    def referrers(self) -> list[str]:
+        return sorted({m.referrer for m in self.members.values() if m.referrer is not None})
+
     def balance(self, member: str, at: datetime) -> float:
         return sum(e.points for e in self.entries if e.member == member and e.at <= at)
 

@@ -42,6 +42,7 @@ from ._model import (
     decision_id,
 )
 from ._outbox import Audience, OutboxMessage
+from ._referrals import ReferralGeneration, ReferralTree, referral_tree
 from ._reports import (
     DeliveryReport,
     ExplainReport,
@@ -176,6 +177,8 @@ __all__ = [
     "Problem",
     "Quota",
     "RecordingMessenger",
+    "ReferralGeneration",
+    "ReferralTree",
     "Rejected",
     "Revival",
     "Role",
@@ -217,6 +220,7 @@ __all__ = [
     "ladder_move",
     "load_rule_book",
     "parse_duration",
+    "referral_tree",
     "registered_kinds",
     "revival_check",
     "revival_deadline",

@@ -28,6 +28,7 @@ from ._model import (
     LedgerEntry,
     Membership,
 )
+from ._referrals import ReferralTree, referral_tree
 from ._reports import (
     PluginFailure,
     RunReport,
@@ -37,7 +38,7 @@ from .engine._delivery import Delivering
 from .engine._explain import Explaining
 from .engine._ingest import Ingesting, parse_json_record
 from .engine._messages import Composing
-from .engine._world import entries_of
+from .engine._world import entries_of, referral_events
 from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
@@ -226,6 +227,13 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
         """The points ledger (of ``member``): every earning and redemption recorded, each
         with its cause, by time then recording order."""
         return entries_of(self.store, member=member)
+
+    def referral_tree(self) -> ReferralTree:
+        """The referral tree of the store's member profiles and ``referral`` events:
+        sizes, referrers and conversion per generation, depth, beside the S = m·2ⁿ plan
+        (see :func:`~groupops.referral_tree`)."""
+        self._sync()
+        return referral_tree(self.store.members(), referral_events(self._community))
 
     def balance(self, member: str, at: datetime | None = None) -> float:
         """The member's points: the sum of the member's ledger entries (at or before

@@ -132,6 +132,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "to be invited to {group}",
         "promote": "to become {role}",
         "keep": "to stay {role}",
+        "rewarded": "to be rewarded",
     },
     "zh": {
         "stay": "留下的条件",
@@ -140,6 +141,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "受邀加入 {group} 的条件",
         "promote": "晋升为 {role} 的条件",
         "keep": "保持 {role} 的条件",
+        "rewarded": "获得奖励的条件",
     },
 }
 _NOTES: dict[str, dict[str, str]] = {
@@ -221,7 +223,7 @@ class Section(_Report):
     """One part of an explain report: a titled requirement tree.
 
     ``kind`` is one of ``stay``, ``exempt``, ``come_back``, ``invited``, ``promote``,
-    ``keep``; ``values`` fill its title (the group or role it names)."""
+    ``keep``, ``rewarded``; ``values`` fill its title (the group or role it names)."""
 
     kind: str
     explanation: Explanation

@@ -8,20 +8,25 @@ from datetime import datetime
 from typing import Any
 
 from .._errors import StoreError
-from .._model import LedgerEntry, Member, Membership
+from .._model import LATEST_TIME, Event, LedgerEntry, Member, Membership
+from .._referrals import REFERRAL_EVENT, referees_of, referral_edges
 from ..plugins._store import Store
 from ..rules._facts import Community, History
 
-__all__ = ["StoreWorld", "add_entries_to", "entries_of", "referees_by_referrer"]
+__all__ = ["StoreWorld", "add_entries_to", "entries_of", "referral_events"]
 
 
-def referees_by_referrer(profiles: Mapping[str, Member]) -> dict[str, tuple[str, ...]]:
-    """Each referrer's referees (members whose profile names them), sorted."""
-    found: dict[str, list[str]] = {}
-    for profile in profiles.values():
-        if profile.referrer is not None:
-            found.setdefault(profile.referrer, []).append(profile.id)
-    return {r: tuple(sorted(ids)) for r, ids in found.items()}
+def referral_events(community: Community) -> list[Event]:
+    """The ``referral`` events the facts hold (only their member, time and data are
+    kept there: the ids are made up, in member and time order)."""
+    found: list[Event] = []
+    for member in sorted(community.members()):
+        history = community.history(member)
+        for i, (at, value, data) in enumerate(history.events(REFERRAL_EVENT, None, None, LATEST_TIME)):
+            found.append(
+                Event(id=f"{member}#{i}", kind=REFERRAL_EVENT, member=member, at=at, value=value, data=data)
+            )
+    return found
 
 
 def _ledger_method(store: Store, name: str) -> Any:
@@ -71,10 +76,17 @@ class StoreWorld:
     def memberships_of(self, member: str) -> Sequence[Membership]:
         return self._store.memberships(member=member)
 
-    def referees(self, member: str) -> Sequence[str]:
+    def _tree(self) -> dict[str, tuple[str, ...]]:
         if self._referees is None:  # every profile, not only those the caller loaded
-            self._referees = referees_by_referrer({m.id: m for m in self._store.members()})
-        return self._referees.get(member, ())
+            edges = referral_edges(self._store.members(), referral_events(self._community))
+            self._referees = referees_of(edges)
+        return self._referees
+
+    def referees(self, member: str) -> Sequence[str]:
+        return self._tree().get(member, ())
+
+    def referrers(self) -> Sequence[str]:
+        return sorted(self._tree())
 
     def balance(self, member: str, at: datetime) -> float:
         return sum(e.points for e in entries_of(self._store, member=member) if e.at <= at)

@@ -83,7 +83,18 @@ class Facts(Protocol):
         ...
 
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
-        """Per member: the members whose profile names them as ``referrer``, sorted."""
+        """Per member: the members they referred (whose profile names them as
+        ``referrer``, or, where the facts know them, whom their ``referral`` events
+        name in ``data.referee``), sorted."""
+        ...
+
+    def referrers(self) -> list[str]:
+        """Every member who referred someone (as :meth:`referees` counts), sorted."""
+        ...
+
+    def balances(self, members: Sequence[str], at: datetime) -> list[float]:
+        """Per member: the points balance at ``at`` (the sum of the member's ledger
+        entries at or before it; 0 without a ledger)."""
         ...
 
     def ranking(
@@ -187,7 +198,19 @@ class MemoryFacts:
                     speakers[g].add(member)
         return [GroupActivity(group=g, events=events[g], speakers=len(speakers[g])) for g in groups]
 
+    def referrers(self) -> list[str]:
+        if self._world is not None:
+            return list(self._world.referrers())
+        return sorted({p.referrer for p in self._members().values() if p.referrer is not None})
+
+    def balances(self, members: Sequence[str], at: datetime) -> list[float]:
+        world = self._world
+        return [world.balance(m, at) if world is not None else 0.0 for m in members]
+
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
+        if self._world is not None:
+            world = self._world
+            return [tuple(world.referees(m)) for m in members]
         by_referrer: dict[str, list[str]] = {}
         for profile in self._members().values():
             if profile.referrer is not None:

@@ -39,7 +39,12 @@ class World(Protocol):
         ...
 
     def referees(self, member: str) -> Sequence[str]:
-        """The members whose profile names ``member`` as ``referrer``, sorted."""
+        """The members ``member`` referred (their profile names ``member`` as
+        ``referrer``, or a ``referral`` event of ``member`` names them), sorted."""
+        ...
+
+    def referrers(self) -> Sequence[str]:
+        """Every member who referred someone, sorted."""
         ...
 
     def balance(self, member: str, at: datetime) -> float:
