@@ -20,7 +20,7 @@ from ._explain import Explanation
 from ._facts import Community
 from ._world import World
 
-__all__ = ["Facts", "GroupActivity", "MemoryFacts", "Subject"]
+__all__ = ["Facts", "GroupActivity", "LoggedEvent", "MemoryFacts", "Subject"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,16 @@ class GroupActivity:
     group: str
     events: int
     speakers: int
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One event as :meth:`Facts.event_log` lists it."""
+
+    member: str
+    at: datetime
+    value: float
+    data: Mapping[str, Any]
 
 
 @runtime_checkable
@@ -86,6 +96,13 @@ class Facts(Protocol):
         """Per member: the members they referred (whose profile names them as
         ``referrer``, or, where the facts know them, whom their ``referral`` events
         name in ``data.referee``), sorted."""
+        ...
+
+    def event_log(
+        self, kind: str, groups: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[LoggedEvent]]:
+        """Per group: the events of ``kind`` posted in exactly that group (not member-wide
+        ones) in the window, by time, then member (ballots of a vote)."""
         ...
 
     def referrers(self) -> list[str]:
@@ -197,6 +214,20 @@ class MemoryFacts:
                     events[g] += n
                     speakers[g].add(member)
         return [GroupActivity(group=g, events=events[g], speakers=len(speakers[g])) for g in groups]
+
+    def event_log(
+        self, kind: str, groups: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[LoggedEvent]]:
+        out: list[list[LoggedEvent]] = []
+        members = sorted(self._community.members())
+        for g in groups:
+            found = [
+                LoggedEvent(member=m, at=t, value=v, data=d)
+                for m in members
+                for t, v, d in self._community.history(m).events_in(kind, g, start, at)
+            ]
+            out.append(sorted(found, key=lambda e: (e.at, e.member)))
+        return out
 
     def referrers(self) -> list[str]:
         if self._world is not None:
