@@ -133,6 +133,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "promote": "to become {role}",
         "keep": "to stay {role}",
         "rewarded": "to be rewarded",
+        "duty": "to meet the {role} duty this period",
     },
     "zh": {
         "stay": "留下的条件",
@@ -142,6 +143,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "promote": "晋升为 {role} 的条件",
         "keep": "保持 {role} 的条件",
         "rewarded": "获得奖励的条件",
+        "duty": "本期完成 {role} 职责的条件",
     },
 }
 _NOTES: dict[str, dict[str, str]] = {
@@ -223,7 +225,7 @@ class Section(_Report):
     """One part of an explain report: a titled requirement tree.
 
     ``kind`` is one of ``stay``, ``exempt``, ``come_back``, ``invited``, ``promote``,
-    ``keep``, ``rewarded``; ``values`` fill its title (the group or role it names)."""
+    ``keep``, ``rewarded``, ``duty``; ``values`` fill its title (the group or role it names)."""
 
     kind: str
     explanation: Explanation

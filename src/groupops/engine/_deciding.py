@@ -333,6 +333,14 @@ class _Runtime:
     ) -> AbstractContextManager[None]:
         return self._engine._isolated(policy, ms, at, member=member, group=group)
 
+    def held_back(self, ms: Membership, role: str, at: datetime) -> str | None:
+        engine = self._engine
+        for policy in engine.book.policies:
+            kind = engine.kinds.get(policy.type)
+            if type(kind).holds_back is not Kind.holds_back and kind.holds_back(policy, self, ms, role, at):
+                return str(policy.id)
+        return None
+
     def failures(self) -> int:
         return len(self._engine._failures)
 

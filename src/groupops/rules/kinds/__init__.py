@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, eviction, ladder, points, referral_reward, revival, vote, welcome
+from . import admission, duty, eviction, ladder, points, referral_reward, revival, vote, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -40,6 +40,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     points.KIND,
     referral_reward.KIND,
     vote.KIND,
+    duty.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them,
 then the engagement kinds."""

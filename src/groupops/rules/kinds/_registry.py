@@ -228,6 +228,11 @@ class Runtime(Protocol):
         about the subject is recorded, and the next run asks again."""
         ...
 
+    def held_back(self, ms: Membership, role: str, at: datetime) -> str | None:
+        """The id of a policy that holds the membership back from ``role`` at ``at``
+        (see :meth:`Kind.holds_back`), or None."""
+        ...
+
     def failures(self) -> int: ...
 
     def scratch(self, key: str) -> dict[str, Any]: ...
@@ -330,6 +335,12 @@ class Kind:
     def message_values(self, policy: Any, decision: Decision, locale: str) -> dict[str, str]:
         """Extra template placeholders for a decision's messages."""
         return {}
+
+    def holds_back(self, policy: Any, rt: Runtime, ms: Membership, role: str, at: datetime) -> bool:
+        """Whether this policy holds the membership back from ``role`` at ``at`` (a
+        ladder asks before promoting onto it; a duty that removed the role holds the
+        member back while its condition fails). By default: never."""
+        return False
 
     def action(self, name: str) -> ActionSpec | None:
         return next((a for a in self.actions if a.name == name), None)
