@@ -82,7 +82,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "col_balance": "balance",
         "col_entries": "entries",
         "col_at": "at",
-        "col_change": "points",
+        "col_change": "amount",
         "col_entry_kind": "entry",
         "col_cause": "cause",
         "col_policy": "policy",

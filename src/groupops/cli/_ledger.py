@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .._model import LedgerEntry
 from ..engine._world import entries_of
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
@@ -15,10 +16,10 @@ from ._common import UserError, _db_option, _emit_json, _table, command
 from ._labels import _t
 
 
-@command(name="points", short_help="Points balances, or one member's ledger.")
+@command(short_help="Points balances, or one member's ledger.")
 @_db_option
 @click.option("--member", help="Show this member's ledger: every entry with its cause.")
-def ledger(db: str, member: str | None, as_json: bool, locale: str) -> None:
+def points(db: str, member: str | None, as_json: bool, locale: str) -> None:
     """Every member's points balance (the sum of their ledger entries), highest first;
     with --member, that member's entries (time, points, earned or redeemed, the event
     or decision that caused it, the policy) and balance. The database is opened
@@ -48,11 +49,8 @@ def ledger(db: str, member: str | None, as_json: bool, locale: str) -> None:
             click.echo(_t(locale, "ledger_member_none", member=member, db=db))
             return
         headers = [_t(locale, f"col_{c}") for c in ("at", "change", "entry_kind", "cause", "policy")]
-        kinds = {"earn": _t(locale, "earn"), "redeem": _t(locale, "redeem_entry")}
-        body = [
-            [e.at.isoformat(timespec="minutes"), _num(e.points), kinds[e.kind], e.cause, e.policy]
-            for e in entries
-        ]
+        earned, redeemed = _t(locale, "earn"), _t(locale, "redeem_entry")
+        body = [_entry_row(e, earned, redeemed) for e in entries]
         click.echo(_table(headers, body, right=[1]))
         click.echo(_t(locale, "ledger_balance", member=member, balance=_num(balance)))
         return
@@ -73,3 +71,8 @@ def ledger(db: str, member: str | None, as_json: bool, locale: str) -> None:
     click.echo(
         _table(headers, [[r["member"], _num(r["balance"]), str(r["entries"])] for r in rows], right=[1, 2])
     )
+
+
+def _entry_row(e: LedgerEntry, earned: str, redeemed: str) -> list[str]:
+    kind = redeemed if e.points < 0 else earned
+    return [e.at.isoformat(timespec="minutes"), _num(e.points), kind, e.cause, e.policy]
