@@ -150,11 +150,13 @@ def test_py_typed_is_shipped():
 
 # groupops.testing's public API, pinned the same way
 TESTING_PUBLIC = [
+    "ENGAGEMENT_INVARIANTS",
     "INVARIANTS",
     "Invariant",
     "InvariantViolation",
     "Timeline",
     "assert_invariants",
+    "ballots",
     "check_invariants",
     "conditions",
     "decision_ids_are_stable",
@@ -162,17 +164,22 @@ TESTING_PUBLIC = [
     "groups",
     "histories",
     "ladder_moves_one_step",
+    "ledger_is_consistent",
     "members",
     "memberships",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "points_activity",
     "recording_engine",
+    "referral_forests",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
+    "rewards_paid_once",
     "rule_books",
+    "vote_winners_are_top_n",
 ]
 
 

@@ -13,7 +13,11 @@ The public API is exactly the names in ``__all__``:
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
-  :class:`InvariantViolation` naming the member, the decision and its explanation.
+  :class:`InvariantViolation` naming the member, the decision and its explanation;
+- for the engagement economy: :func:`referral_forests`, :func:`points_activity` and
+  :func:`ballots` (strategies), :func:`rewards_paid_once` and
+  :func:`vote_winners_are_top_n` (record-level, in :data:`ENGAGEMENT_INVARIANTS`) and
+  :func:`ledger_is_consistent` (the points ledger, from an engine).
 
 ``st.from_type(groupops.Event)`` (and Member, Group, Membership, RuleBook) works once
 this extra is installed, through Hypothesis' entry point. The pytest fixtures
@@ -34,11 +38,13 @@ from .._errors import MissingExtraError
 from ._engines import recording_engine
 
 __all__ = [
+    "ENGAGEMENT_INVARIANTS",
     "INVARIANTS",
     "Invariant",
     "InvariantViolation",
     "Timeline",
     "assert_invariants",
+    "ballots",
     "check_invariants",
     "conditions",
     "decision_ids_are_stable",
@@ -46,17 +52,22 @@ __all__ = [
     "groups",
     "histories",
     "ladder_moves_one_step",
+    "ledger_is_consistent",
     "members",
     "memberships",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "points_activity",
     "recording_engine",
+    "referral_forests",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
+    "rewards_paid_once",
     "rule_books",
+    "vote_winners_are_top_n",
 ]
 
 try:
@@ -82,6 +93,12 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         revivals_within_max,
         revived_met_criteria,
     )
+    from ._invariants_engagement import (
+        ENGAGEMENT_INVARIANTS,
+        ledger_is_consistent,
+        rewards_paid_once,
+        vote_winners_are_top_n,
+    )
     from ._strategies import (
         Timeline,
         conditions,
@@ -93,6 +110,7 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         replay,
         rule_books,
     )
+    from ._strategies_engagement import ballots, points_activity, referral_forests
 
 
 def __getattr__(name: str) -> Any:
