@@ -142,3 +142,15 @@ def test_the_strategies_refuse_impossible_requests() -> None:
         referral_forests(min_size=3, max_size=1).example()
     with pytest.raises(InvalidArgument, match="must be a strategy"):
         ballots(voters="a", candidates=st.just("b"), group="w1", times=november).example()  # type: ignore[arg-type]
+
+
+def test_the_example_in_docs_testing_md_runs() -> None:
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text(encoding="utf-8")
+    section = page[page.index("### The engagement economy") : page.index("## pytest fixtures")]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "testing.md", "exec"), namespace)
+    namespace["test_my_points_and_votes"]()  # type: ignore[operator]
