@@ -184,3 +184,24 @@ def test_a_duty_policy_is_validated() -> None:
         engine(None, {**VOLUNTEERS, "relieve_to": "volunteer"})
     with pytest.raises(go.RuleError, match="give exactly one of 'text'"):
         engine(None, {**VOLUNTEERS, "reward": {"every": 4}})
+
+
+def test_a_reward_in_points_is_an_entry_caused_by_the_thank_decision() -> None:
+    in_points = {**VOLUNTEERS, "reward": {"every": 2, "points": 20}}
+    with engine(None, in_points) as e:
+        e.ingest([x for week in range(2) for x in duties(week)])
+        assert decided(e, 1) == [("thank", "2026-11-08")]
+        (thank,) = e.decisions(action="thank")
+        (entry,) = e.ledger("v")
+        assert (entry.points, entry.cause, entry.cause_type) == (20.0, thank.id, "decision")
+
+
+def test_explain_shows_the_duty_this_period_and_the_streak_in_english_and_chinese() -> None:
+    with engine() as e:
+        e.ingest(duties(0) + duties(1, n=1))
+        decided(e, 1)
+        report = e.explain("v", "camp", "volunteers", SUNDAYS[1] + timedelta(days=1))
+        assert report.sections[0].title == "to meet the volunteer duty this period"
+        assert report.sections[0].title_text("zh") == "本期完成 volunteer 职责的条件"
+        assert [n.text() for n in report.notes] == ["duty periods met in a row: 0; missed in a row: 1"]
+        assert [n.text("zh") for n in report.notes] == ["连续达标 0 期；连续未达标 1 期"]

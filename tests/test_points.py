@@ -73,6 +73,8 @@ def test_a_redemption_above_the_balance_is_refused_with_the_reason_and_the_balan
         assert e.balance("m1") == 45
         (msg,) = e.store.messages(decision=refused.id)
         assert msg.text == "m1, your redemption of 50 points was refused: your balance is too low (45 < 50)."
+        (note,) = e.explain("m1", "w1", "points", T0 + timedelta(hours=1)).notes
+        assert (note.text(), note.text("zh")) == ("points balance: 45", "积分余额：45")
 
 
 def test_a_redemption_equal_to_the_balance_is_granted_and_leaves_zero() -> None:

@@ -244,3 +244,19 @@ def test_a_referral_event_adds_an_edge_unless_a_profile_names_the_referrer_or_it
 def test_an_empty_community_has_an_empty_tree() -> None:
     tree = go.referral_tree([go.Member(id="a")])
     assert (tree.seeds, tree.depth, tree.generations, tree.planned) == (0, 0, (), 0)
+
+
+def test_explain_shows_what_a_reward_needs_and_that_it_was_paid() -> None:
+    with go.Engine(reward_book(), entry_points=False) as engine:
+        engine.ingest([*referred("b", "c"), join("b", 0), join("c", 0)])
+        before = engine.explain("ann", "w1", "invite-three", T0 + timedelta(days=8))
+        assert before.sections[0].title == "to be rewarded" and not before.sections[0].explanation.passed
+        assert before.notes == ()
+        engine.ingest([{"id": "d", "referrer": "ann"}, join("d", 0)])
+        engine.run(T0 + timedelta(days=8))
+        after = engine.explain("ann", "w1", "invite-three", T0 + timedelta(days=9))
+        assert (
+            after.sections[0].explanation.summary()
+            == "3 referees qualify (b, c, d); needs at least 3 referees"
+        )
+        assert [n.text("zh") for n in after.notes] == ["已于 2026-11-10 09:00 获得奖励：每位成员只奖励一次"]
