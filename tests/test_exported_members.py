@@ -88,6 +88,7 @@ PUBLIC = [
     "Section",
     "Store",
     "StoreError",
+    "StrategyContext",
     "Subject",
     "Sum",
     "Tenure",

@@ -4,11 +4,14 @@ list (Engine v2, items 4 and 8)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import Field, ValidationError
 
 import groupops as go
@@ -340,3 +343,30 @@ class _Messengers:
     def groupops_register_messengers(self, register):
         for m in self.messengers:
             register(m)
+
+
+def _memory_engine(messenger):
+    plugin = DigestPlugin(messenger)
+    kinds = go.registered_kinds(plugins=[plugin], entry_points=False)
+    book = go.RuleBook.load(_book(schedule="FREQ=DAILY;BYHOUR=8,20"), kinds=kinds)
+    return go.Engine(book, plugins=[plugin], entry_points=False, default_messenger=messenger.name)
+
+
+@functools.cache
+def _hourly() -> list:
+    every = _memory_engine(go.RecordingMessenger())
+    _history(every)
+    return _decided(every, [T0 + timedelta(hours=h) for h in range(97)])
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=96), min_size=1, max_size=6, unique=True))
+def test_any_split_of_runs_decides_what_a_run_every_hour_decides_and_a_rerun_nothing(hours):
+    whole = _hourly()
+    split = _memory_engine(go.RecordingMessenger())
+    _history(split)
+    instants = [T0] + [T0 + timedelta(hours=h) for h in sorted(hours)] + [T0 + timedelta(hours=96)]
+    parts = _decided(split, instants)
+    assert sorted(parts, key=str) == sorted(whole, key=str)
+    assert len(set(parts)) == len(parts)
+    assert not split.run(instants[-1]).decisions

@@ -106,6 +106,7 @@ from .rules.kinds import (
     Runtime,
     ScheduledKind,
     ScheduledPolicy,
+    StrategyContext,
     Verdict,
 )
 
@@ -193,6 +194,7 @@ __all__ = [
     "Section",
     "Store",
     "StoreError",
+    "StrategyContext",
     "Subject",
     "Sum",
     "Tenure",

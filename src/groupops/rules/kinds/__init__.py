@@ -13,6 +13,7 @@ from ._registry import (
     Runtime,
     ScheduledKind,
     ScheduledPolicy,
+    StrategyContext,
     Verdict,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "Runtime",
     "ScheduledKind",
     "ScheduledPolicy",
+    "StrategyContext",
     "Verdict",
     "builtin_kinds",
 ]

@@ -9,7 +9,7 @@ hands it, so a kind module imports neither pluggy nor a store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -37,6 +37,7 @@ __all__ = [
     "Runtime",
     "ScheduledKind",
     "ScheduledPolicy",
+    "StrategyContext",
     "Verdict",
 ]
 
@@ -269,6 +270,23 @@ class Runtime(Protocol):
 
 
 @dataclass(frozen=True)
+class StrategyContext:
+    """What a kind's testing strategy (:meth:`Kind.strategy`) may draw from, for one
+    rule book that :func:`groupops.testing.rule_books` is drawing: the book's group ids
+    and time-zone name, and Hypothesis strategies of group subsets (``some_groups``, a
+    tuple of one or more ids), of conditions that say who is at risk (``when``: an
+    eviction's ``when``), of conditions a member works to meet (``good``: a promotion, an
+    admission) and of durations (``durations(units, max_amount)``)."""
+
+    groups: tuple[str, ...]
+    timezone: str
+    some_groups: Any
+    when: Any
+    good: Any
+    durations: Callable[[Sequence[str], int], Any]
+
+
+@dataclass(frozen=True)
 class Point:
     """A scheduled moment a kind asked to be called back at: ``when``, ``what`` (the
     kind's own tag, ordering points at one instant: lower first) and ``payload``."""
@@ -341,6 +359,13 @@ class Kind:
         ladder asks before promoting onto it; a duty that removed the role holds the
         member back while its condition fails). By default: never."""
         return False
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        """A Hypothesis strategy of one valid policy of this kind in a book drawn by
+        :func:`groupops.testing.rule_books` (any ``id``: it is replaced), or None when
+        such a book cannot hold one (an admission needs two groups). A kind without a
+        strategy is never drawn. Import Hypothesis inside: it is a testing extra."""
+        return None
 
     def action(self, name: str) -> ActionSpec | None:
         return next((a for a in self.actions if a.name == name), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -21,8 +21,8 @@ from ..._reports import Note, Section
 from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from .._time import Duration, DurationField, ScheduleField, to_zone
-from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
+from .._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
+from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = [
     "ANNOUNCE_MAX",
@@ -437,6 +437,54 @@ class EvictionKind(Kind):
             )
         )
         return sections, notes
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        tz = zone(ctx.timezone)
+
+        @st.composite
+        def policies(draw: st.DrawFn) -> Eviction:
+            rule, shortest = draw(st.sampled_from(SCHEDULES))
+            longest_notice_hours = max(1, int(shortest.total_seconds() // 3600) - 1)
+            notice = draw(
+                st.integers(min_value=1, max_value=min(longest_notice_hours, 72)).map(
+                    lambda h: Duration(h, "h")
+                )
+                | st.integers(min_value=1, max_value=max(1, min(3, shortest.days - 1))).map(
+                    lambda d: Duration(d, "d")
+                )
+            )
+            if notice.unit == "d" and timedelta(days=notice.amount) >= shortest:
+                notice = Duration(min(notice.amount * 24, longest_notice_hours), "h")
+            start = draw(
+                st.none()
+                | st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)).map(
+                    lambda d: d.replace(second=0, microsecond=0, tzinfo=tz).astimezone(UTC).astimezone(tz)
+                )
+            )
+            return Eviction(
+                id="eviction",
+                groups=draw(ctx.some_groups),
+                schedule=parse_schedule(rule),
+                notice=notice,
+                grace=draw(st.none() | ctx.durations(("h", "d"), 10)),
+                start=start,
+                exempt=draw(ctx.good) if draw(st.booleans()) else None,
+                when=draw(ctx.when),
+            )
+
+        return policies()
+
+
+SCHEDULES: tuple[tuple[str, timedelta], ...] = (
+    ("FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", timedelta(days=7)),
+    ("FREQ=DAILY;BYHOUR=21", timedelta(days=1)),
+    ("FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9;BYMINUTE=30", timedelta(days=3)),
+    ("FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=10", timedelta(days=28)),
+)
+"""The schedules the kind's testing strategy draws, with their shortest period (notices
+are drawn shorter than it)."""
 
 
 def _display(rt: Runtime, member: str) -> str:
