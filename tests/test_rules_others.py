@@ -157,3 +157,20 @@ def test_new_leaves_are_validated_with_the_field_and_value_named() -> None:
         CONDITION.validate_python({"referees": {"member_of": "w1"}})
     with pytest.raises(ValueError, match="member_of"):
         CONDITION.validate_python({"member_of": []})
+
+
+def test_the_book_finds_metrics_and_leaves_inside_a_referees_condition() -> None:
+    book = go.RuleBook.load(
+        {
+            "groups": [{"id": "w1"}],
+            "policies": [
+                {
+                    "id": "fans",
+                    "type": "referral_reward",
+                    "when": {"referees": {"metric": "live_minutes", "at_least": 30}, "at_least": 2},
+                    "reward": {"text": "a mug"},
+                }
+            ],
+        }
+    )
+    assert book.metrics_used() == {"live_minutes"}

@@ -154,3 +154,31 @@ def test_the_example_in_docs_testing_md_runs() -> None:
     namespace: dict[str, object] = {}
     exec(compile(block, "testing.md", "exec"), namespace)
     namespace["test_my_points_and_votes"]()  # type: ignore[operator]
+
+
+ENGAGEMENT_TYPES = ["points", "referral_reward", "vote", "duty"]
+
+
+@given(data=st.data())
+@settings(deadline=None, max_examples=max(10, settings.default.max_examples // 4))  # engine runs: a quarter
+def test_the_engagement_kinds_keep_their_laws_over_generated_books_and_histories(data) -> None:
+    import dataclasses
+
+    from groupops.testing import histories, replay, rule_books
+
+    book = data.draw(rule_books(policy_types=ENGAGEMENT_TYPES, min_policies=1, max_policies=4))
+    timeline = data.draw(histories(book=book, max_members=5, max_events=30, max_days=40, max_runs=4))
+    forest = data.draw(referral_forests(ids=st.sampled_from([m.id for m in timeline.members]), max_size=5))
+    referrer = {m.id: m.referrer for m in forest}
+    members = tuple(m.model_copy(update={"referrer": referrer.get(m.id)}) for m in timeline.members)
+    # what histories() does not make: ballots and redemptions, within the timeline
+    ids = st.sampled_from([m.id for m in members])
+    span = st.integers(0, int((timeline.end - timeline.start).total_seconds() // 60))
+    times = span.map(lambda minutes: timeline.start + timedelta(minutes=minutes))
+    extra = data.draw(ballots(voters=ids, candidates=ids, group=book.groups[0].id, times=times, max_size=10))
+    extra += data.draw(points_activity(members=ids, times=times, earn=(), max_size=5))
+    with go.Engine(book, entry_points=False) as engine:
+        engine.ingest(extra)
+        replay(dataclasses.replace(timeline, members=members), engine)
+        assert ledger_is_consistent(engine) == []
+        assert check_invariants(engine, invariants=[*INVARIANTS, *ENGAGEMENT_INVARIANTS]) == []

@@ -413,7 +413,11 @@ CONDITION_TYPES: tuple[type, ...] = _union_classes(Condition)
 
 
 def iter_leaves(cond: Any) -> list[Any]:
-    """Every leaf of a condition, depth first."""
+    """Every leaf of a condition, depth first; a ``referees`` leaf is followed by the
+    leaves of the condition it asks of each referee (so a metric or an event kind used
+    there is found too)."""
+    if isinstance(cond, Referees):
+        return [cond, *iter_leaves(cond.referees)]
     if isinstance(cond, AllOf):
         return [x for c in cond.all for x in iter_leaves(c)]
     if isinstance(cond, AnyOf):

@@ -19,7 +19,7 @@ from ..._reports import Note, Section
 from .._conditions import Condition, _Rule
 from .._evaluate import evaluate, holds
 from .._explain import Explanation, _num
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, StrategyContext, Verdict
 
 __all__ = ["KIND", "Duty", "DutyKind", "DutyReward", "DutyStreak", "duty_streak"]
 
@@ -263,6 +263,29 @@ class DutyKind(ScheduledKind):
     def message_values(self, policy: Duty, decision: Decision, locale: str) -> dict[str, str]:
         reward = policy.reward.describe(locale) if policy.reward is not None else ""
         return {"duty_role": policy.role, "reward": reward, "left": "", "missed": "", "met": ""}
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        reward = st.none() | st.builds(
+            DutyReward, every=st.integers(1, 4), text=st.sampled_from(["志愿者感谢礼", "a badge"])
+        )
+        return st.builds(
+            lambda groups, schedule, when, miss, reward: Duty(
+                id="duty",
+                groups=groups,
+                role="volunteer",
+                schedule=schedule,
+                when=when,
+                miss=miss,
+                reward=reward,
+            ),
+            ctx.some_groups,
+            st.sampled_from(("FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", "FREQ=DAILY;BYHOUR=21")),
+            ctx.good,
+            st.integers(1, 3),
+            reward,
+        )
 
 
 KIND = DutyKind()

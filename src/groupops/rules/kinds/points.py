@@ -18,7 +18,7 @@ from pydantic import Field, FiniteFloat, model_validator
 from ..._model import Decision, Event, LedgerEntry
 from ..._reports import Note
 from .._explain import _num
-from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
+from ._registry import ActionSpec, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Points", "PointsKind", "available_points"]
 
@@ -152,6 +152,21 @@ class PointsKind(Kind):
     def explain(self, policy: Points, rt: Runtime, ms: Any, at: datetime) -> tuple[list[Any], list[Any]]:
         balance = sum(e.points for e in rt.entries(member=ms.member) if e.at <= at)
         return [], [Note(kind="points", values={"balance": _num(float(balance))})]
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        earn = st.dictionaries(
+            st.sampled_from(["checkin", "share", "message"]), st.integers(1, 10).map(float), max_size=3
+        )
+
+        @st.composite
+        def policies(draw: st.DrawFn) -> Points:
+            earns = draw(earn)
+            redeem = draw(st.sampled_from(["redemption", None])) if earns else "redemption"
+            return Points(id="points", earn=earns, redeem=redeem)
+
+        return policies()
 
 
 KIND = PointsKind()

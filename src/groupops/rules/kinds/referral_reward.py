@@ -16,7 +16,7 @@ from ..._reports import Note, Section
 from .._conditions import AllOf, AnyOf, AtLeastOf, Condition, MemberOf, Not, Referees, Scope, _Rule
 from .._evaluate import evaluate, holds
 from .._explain import _num
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "ReferralReward", "ReferralRewardKind", "Reward", "referee_group"]
 
@@ -172,6 +172,22 @@ class ReferralRewardKind(Kind):
                 Note(kind="rewarded", values={"at": done.at.astimezone(rt.tz).strftime("%Y-%m-%d %H:%M")})
             )
         return sections, notes
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        @st.composite
+        def policies(draw: st.DrawFn) -> ReferralReward:
+            inner = draw(ctx.good)
+            when = Referees(referees=inner, at_least=draw(st.integers(1, 3)))
+            reward = draw(
+                st.builds(Reward, points=st.integers(1, 200).map(float))
+                | st.builds(Reward, text=st.sampled_from(["a mug", "一本签名书"]))
+            )
+            group = draw(st.none() | st.sampled_from(ctx.groups))
+            return ReferralReward(id="referral", when=when, reward=reward, group=group)
+
+        return policies()
 
 
 KIND = ReferralRewardKind()

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ..._model import Decision
 from .._facts_api import LoggedEvent
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, StrategyContext, Verdict
 
 __all__ = ["KIND", "Tally", "Vote", "VoteKind", "tally"]
 
@@ -167,6 +167,33 @@ class VoteKind(ScheduledKind):
 
     def message_values(self, policy: Vote, decision: Decision, locale: str) -> dict[str, str]:
         return {"rank": str(decision.rank or "")}
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        return st.builds(
+            lambda groups, schedule, winners, ties, once: Vote(
+                id="vote",
+                groups=groups,
+                schedule=schedule,
+                winners=winners,
+                ties=ties,
+                one_vote_per_member=once,
+            ),
+            ctx.some_groups,
+            st.sampled_from(_SCHEDULES),
+            st.integers(1, 4),
+            st.sampled_from(["earliest", "member", "all"]),
+            st.booleans(),
+        )
+
+
+_SCHEDULES = (
+    "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
+    "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=20",
+    "FREQ=DAILY;BYHOUR=21",
+)
+
 
 
 def _listing(won: Sequence[Tally], rt: Runtime, locale: str) -> str:
