@@ -620,7 +620,7 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
         ).stdout
     )
     page = out.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 5
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)  # nothing to fetch
     summary = demo_doc["summary"]
@@ -642,6 +642,11 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
     vip = next(r for r in doc["composition"] if r["group"] == "vip-hz")
     assert vip["counts"]["guests"] == 4 and vip["total"] == sum(vip["counts"].values())
     assert "target" in page and "72%" in page  # the default target mix, summing to 100 %
+    # the referral tree beside S = m·2ⁿ: the demo's referred customers
+    referrals = doc["referrals"]
+    assert referrals["seeds"] > 0 and referrals["planned"] == referrals["seeds"] * 2 ** referrals["depth"]
+    assert sum(g["size"] for g in referrals["generations"]) == referrals["members"]
+    assert "Referral tree per generation against S = m·2ⁿ" in page
 
     zh = tmp_path / "zh.html"
     cli(

@@ -29,3 +29,7 @@ def test_recipe_runs(recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_there_is_a_recipe_for_a_welfare_family_on_wecom() -> None:
     assert "welfare-family-wecom.md" in [p.name for p in RECIPES]
+
+
+def test_there_is_a_recipe_for_the_points_mall_and_the_star_vote() -> None:
+    assert "points-mall-and-star-vote.md" in [p.name for p in RECIPES]

@@ -33,6 +33,7 @@ from ._model import (
     Group,
     GroupChange,
     GroupStatus,
+    LedgerEntry,
     Member,
     Membership,
     MembershipChange,
@@ -41,6 +42,7 @@ from ._model import (
     decision_id,
 )
 from ._outbox import Audience, OutboxMessage
+from ._referrals import ReferralGeneration, ReferralTree, referral_tree
 from ._reports import (
     DeliveryReport,
     ExplainReport,
@@ -164,6 +166,7 @@ __all__ = [
     "Ladder",
     "LadderMove",
     "LadderStep",
+    "LedgerEntry",
     "Limit",
     "Member",
     "Membership",
@@ -187,6 +190,8 @@ __all__ = [
     "Quota",
     "ReadOnlyStore",
     "RecordingMessenger",
+    "ReferralGeneration",
+    "ReferralTree",
     "Rejected",
     "Revival",
     "Role",
@@ -235,6 +240,7 @@ __all__ = [
     "load_rule_book",
     "offence_step",
     "parse_duration",
+    "referral_tree",
     "registered_kinds",
     "revival_check",
     "revival_deadline",

@@ -25,8 +25,10 @@ from ._groups import Routing, route, seed_groups
 from ._messaging import Messenger
 from ._model import (
     Decision,
+    LedgerEntry,
     Membership,
 )
+from ._referrals import ReferralTree, referral_tree
 from ._reports import (
     PluginFailure,
     RunReport,
@@ -36,6 +38,7 @@ from .engine._delivery import Delivering
 from .engine._explain import Explaining
 from .engine._ingest import Ingesting, parse_json_record
 from .engine._messages import Composing
+from .engine._world import entries_of, referral_events
 from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
@@ -224,6 +227,23 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
     def decisions(self, **filters: str) -> list[Decision]:
         """Recorded decisions (filters: policy, member, group, action)."""
         return self.store.decisions(**filters)
+
+    def ledger(self, member: str | None = None) -> list[LedgerEntry]:
+        """The points ledger (of ``member``): every earning and redemption recorded, each
+        with its cause, by time then recording order."""
+        return entries_of(self.store, member=member)
+
+    def referral_tree(self) -> ReferralTree:
+        """The referral tree of the store's member profiles and ``referral`` events:
+        sizes, referrers and conversion per generation, depth, beside the S = m·2ⁿ plan
+        (see :func:`~groupops.referral_tree`)."""
+        self._sync()
+        return referral_tree(self.store.members(), referral_events(self._community))
+
+    def balance(self, member: str, at: datetime | None = None) -> float:
+        """The member's points: the sum of the member's ledger entries (at or before
+        ``at``, when given)."""
+        return sum(e.points for e in entries_of(self.store, member=member) if at is None or e.at <= at)
 
     def membership(self, member: str, group: str) -> Membership | None:
         """The current membership of ``member`` in ``group``, or None."""

@@ -55,6 +55,7 @@ __all__ = [
     "GroupKind",
     "GroupStatus",
     "Id",
+    "LedgerEntry",
     "Member",
     "Membership",
     "MembershipChange",
@@ -63,6 +64,7 @@ __all__ = [
     "Time",
     "change_group",
     "decision_id",
+    "ledger_entry_id",
     "name_placeholders",
 ]
 
@@ -478,6 +480,8 @@ class Decision(_Frozen):
     to_role: str | None = None
     status: Literal["applied", "vetoed", "preview"] = "applied"
     veto_reason: str | None = None
+    rank: int | None = Field(default=None, ge=1)
+    reason: str | None = None
 
     @classmethod
     def make(
@@ -526,7 +530,7 @@ class Decision(_Frozen):
         """
         exp = self.explanation
         if exp is None:
-            return ""
+            return self.reason or ""
         if self.action in ("notice", "evict"):
             return exp.negate().missing(locale)
         if self.action == "spare":
@@ -534,3 +538,59 @@ class Decision(_Frozen):
         if self.action == "demote":
             return exp.missing(locale)
         return exp.summary(locale)
+
+
+def ledger_entry_id(cause_type: str, cause: str) -> str:
+    """The id of the points entry a cause makes: one entry per event or decision, ever,
+    so recording the same cause twice (a rerun, a second policy) adds nothing."""
+    return f"{cause_type}:{cause}"
+
+
+class LedgerEntry(_Frozen):
+    """One entry of the points ledger: ``points`` earned (positive) or redeemed
+    (negative) by ``member`` at ``at``, because of ``cause`` (an event id or a decision
+    id, as ``cause_type`` says), written by ``policy``.
+
+    ``id`` is :func:`ledger_entry_id` of the cause: a cause pays at most once. A
+    member's balance at an instant is the sum of the member's entries at or before it.
+    """
+
+    id: Id
+    member: Id
+    at: Time
+    points: Annotated[float, Field(allow_inf_nan=False)]
+    kind: Literal["earn", "redeem"]
+    cause: Id
+    cause_type: Literal["event", "decision"]
+    policy: Id
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        member: str,
+        at: datetime,
+        points: float,
+        kind: Literal["earn", "redeem"],
+        cause: str,
+        cause_type: Literal["event", "decision"],
+        policy: str,
+    ) -> LedgerEntry:
+        """An entry whose id is derived from its cause."""
+        return cls(
+            id=ledger_entry_id(cause_type, cause),
+            member=member,
+            at=at,
+            points=points,
+            kind=kind,
+            cause=cause,
+            cause_type=cause_type,
+            policy=policy,
+        )
+
+    @model_validator(mode="after")
+    def _signed(self) -> LedgerEntry:
+        if (self.kind == "earn") != (self.points >= 0):
+            sign = "zero or more" if self.kind == "earn" else "negative"
+            raise ValueError(f"points: {self.points!r} for a {self.kind!r} entry; it must be {sign}")
+        return self

@@ -132,6 +132,8 @@ _TITLES: dict[str, dict[str, str]] = {
         "promote": "to become {role}",
         "keep": "to stay {role}",
         "by_deadline": "to meet by {deadline}",
+        "rewarded": "to be rewarded",
+        "duty": "to meet the {role} duty this period",
     },
     "zh": {
         "stay": "留下的条件",
@@ -141,6 +143,8 @@ _TITLES: dict[str, dict[str, str]] = {
         "promote": "晋升为 {role} 的条件",
         "keep": "保持 {role} 的条件",
         "by_deadline": "需在 {deadline} 前满足",
+        "rewarded": "获得奖励的条件",
+        "duty": "本期完成 {role} 职责的条件",
     },
 }
 _NOTES: dict[str, dict[str, str]] = {
@@ -161,6 +165,9 @@ _NOTES: dict[str, dict[str, str]] = {
         "limit": "over a limit: {reason}",
         "within_limits": "within the group limits",
         "refused": "not invited while a limit turns the member back: {reason}",
+        "points": "points balance: {balance}",
+        "rewarded": "rewarded already on {at}: a reward is paid once per member",
+        "duty": "duty periods met in a row: {met}; missed in a row: {missed}",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -177,12 +184,29 @@ _NOTES: dict[str, dict[str, str]] = {
         "limit": "超出限额：{reason}",
         "within_limits": "未超出群数量限制",
         "refused": "受限额约束，暂不邀请：{reason}",
+        "points": "积分余额：{balance}",
+        "rewarded": "已于 {at} 获得奖励：每位成员只奖励一次",
+        "duty": "连续达标 {met} 期；连续未达标 {missed} 期",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
     "en": {},  # the type names themselves
-    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎",
-           "violation": "违规", "limit": "限额", "deadline": "限期", "capacity": "容量", "term": "期限"},
+    "zh": {
+        "admission": "邀请",
+        "eviction": "淘汰",
+        "revival": "复活",
+        "ladder": "阶梯",
+        "welcome": "欢迎",
+        "violation": "违规",
+        "limit": "限额",
+        "deadline": "限期",
+        "capacity": "容量",
+        "term": "期限",
+        "points": "积分",
+        "referral_reward": "推荐奖励",
+        "vote": "投票",
+        "duty": "值守",
+    },
 }
 _MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
     "en": {},
@@ -215,7 +239,8 @@ class Section(_Report):
     """One part of an explain report: a titled requirement tree.
 
     ``kind`` is one of ``stay``, ``exempt``, ``come_back``, ``invited``, ``promote``,
-    ``keep``, ``by_deadline``; ``values`` fill its title (the group or role it names)."""
+    ``keep``, ``by_deadline``, ``rewarded``, ``duty``; ``values`` fill its title (the group
+    or role it names)."""
 
     kind: str
     explanation: Explanation
@@ -239,7 +264,9 @@ class Note(_Report):
     role is a ladder's top rung and a keep
     condition guards it), ``top_unguarded`` (top rung, nothing demotes it) or
     ``no_history`` (the store keeps no membership history that far back, so the current
-    membership was used); ``values`` fill its text."""
+    membership was used), ``points`` (the member's balance), ``rewarded`` (a referral
+    reward already paid) or ``duty`` (duty periods met and missed in a row); ``values``
+    fill its text."""
 
     kind: str
     values: dict[str, str] = Field(default_factory=dict)

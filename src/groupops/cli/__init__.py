@@ -1,5 +1,5 @@
 """The ``groupops`` command line: demo, check, schema, ingest, run, diff, explain, groups,
-route, report.
+route, report, points, referrals.
 
 This package is the edge of the library: it parses arguments, reads files, prints, and
 turns errors into exit codes. It is the only place that may read the wall clock
@@ -22,7 +22,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import _check, _demo, _diff, _explain, _groups, _ingest, _report, _route, _run
+from . import _check, _demo, _diff, _explain, _groups, _ingest, _ledger, _referrals, _report, _route, _run
 from ._common import EXIT_CODES, _Main
 
 __all__ = ["main"]
@@ -50,3 +50,5 @@ main.add_command(_ingest.ingest)
 main.add_command(_report.report)
 main.add_command(_route.route)
 main.add_command(_run.run)
+main.add_command(_ledger.points)
+main.add_command(_referrals.referrals)

@@ -93,6 +93,7 @@ class EngineBase:
             default_scope: str,
             period_start: datetime | None = None,
             group: str | None = None,
+            world: Any = None,
         ) -> Context: ...
 
         def _decision(

@@ -15,6 +15,7 @@ from .._errors import PluginError, Problem, RuleError
 from .._model import (
     Decision,
     Group,
+    LedgerEntry,
     Member,
     Membership,
 )
@@ -25,6 +26,7 @@ from ..rules._facts_api import Facts, MemoryFacts
 from ..rules.kinds import Kind, Point, Verdict
 from ._base import EngineBase
 from ._schedule import _Triggers
+from ._world import StoreWorld, add_entries_to, entries_of
 
 log = logging.getLogger("groupops.engine")
 
@@ -150,6 +152,7 @@ class Deciding(EngineBase):
         default_scope: str,
         period_start: datetime | None = None,
         group: str | None = None,
+        world: StoreWorld | None = None,
     ) -> Context:
         return Context(
             at=at,
@@ -161,6 +164,7 @@ class Deciding(EngineBase):
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=period_start,
             metrics=self.metrics,
+            world=world or StoreWorld(self.store, self._community, profiles),
         )
 
     def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
@@ -223,6 +227,8 @@ class Deciding(EngineBase):
             return None
         if after is not None:
             self._record_membership(after, decision.at, decision.id)
+        if verdict.entries:
+            add_entries_to(self.store, verdict.entries)
         if verdict.group is not None:
             change = verdict.group.model_copy(update={"decision": decision.id, "source": "decision"})
             self.store.record_group(change)
@@ -242,6 +248,7 @@ class _Runtime:
         self._profiles = profiles
         self._scratch: dict[str, dict[str, Any]] = {}
         self._facts: Facts | None = None
+        self._world = StoreWorld(engine.store, engine._community, profiles)
 
     @property
     def tz(self) -> tzinfo:
@@ -262,7 +269,9 @@ class _Runtime:
     @property
     def facts(self) -> Facts:
         if self._facts is None:
-            self._facts = MemoryFacts(self._engine._community, self._profiles, self._engine.metrics)
+            self._facts = MemoryFacts(
+                self._engine._community, self._profiles, self._engine.metrics, world=self._world
+            )
         return self._facts
 
     def get_state(self, key: str) -> str | None:
@@ -287,7 +296,38 @@ class _Runtime:
         self, ms: Membership, at: datetime, *, default_scope: str, period_start: datetime | None = None
     ) -> Context:
         engine = self._engine
-        return engine._context(ms, at, self._profiles, default_scope=default_scope, period_start=period_start)
+        return engine._context(
+            ms, at, self._profiles, default_scope=default_scope, period_start=period_start, world=self._world
+        )
+
+    def member_context(
+        self,
+        member: str,
+        at: datetime,
+        *,
+        group: str | None = None,
+        default_scope: str = "member",
+        period_start: datetime | None = None,
+    ) -> Context:
+        engine = self._engine
+        return Context(
+            at=at,
+            tz=engine.book.tz,
+            history=engine._community.history(member),
+            group=group or "",
+            member=self._profiles.get(member) or Member(id=member),
+            membership=engine.store.get_membership(member, group) if group else None,
+            default_scope=default_scope,  # type: ignore[arg-type]
+            period_start=period_start,
+            metrics=engine.metrics,
+            world=self._world,
+        )
+
+    def entries(self, *, member: str | None = None) -> list[LedgerEntry]:
+        return entries_of(self._engine.store, member=member)
+
+    def add_entries(self, entries: list[LedgerEntry]) -> list[bool]:
+        return add_entries_to(self._engine.store, entries)
 
     def groups(self) -> list[Group]:
         return self._engine.store.groups()
@@ -305,6 +345,14 @@ class _Runtime:
         group: str | None = None,
     ) -> AbstractContextManager[None]:
         return self._engine._isolated(policy, ms, at, member=member, group=group)
+
+    def held_back(self, ms: Membership, role: str, at: datetime) -> str | None:
+        engine = self._engine
+        for policy in engine.book.policies:
+            kind = engine.kinds.get(policy.type)
+            if type(kind).holds_back is not Kind.holds_back and kind.holds_back(policy, self, ms, role, at):
+                return str(policy.id)
+        return None
 
     def failures(self) -> int:
         return len(self._engine._failures)

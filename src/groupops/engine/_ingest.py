@@ -46,9 +46,14 @@ class Ingesting(EngineBase):
         With ``check_groups=False`` it is stored, and the report's ``unknown_groups``
         lists the groups the book does not know (for a host that ingests before it has a
         rule book, like ``groupops ingest`` without ``--rules``).
+
+        A member profile whose ``referrer`` would close a cycle of referrers (A referred
+        B referred A, or A referred A) with the stored profiles and those before it in
+        the batch is rejected, with a problem naming the cycle's members.
         """
         events: list[Event] = []
         members: list[Member] = []
+        origins: dict[int, tuple[int, Any]] = {}  # id(profile) -> (index, record)
         rejected: list[Rejected] = []
         known = self._known_groups()
         unknown: set[str] = set()
@@ -68,6 +73,9 @@ class Ingesting(EngineBase):
                 events.append(parsed)
             else:
                 members.append(parsed)
+                origins[id(parsed)] = (index, record)
+        if any(m.referrer is not None for m in members):
+            members = self._without_referral_cycles(members, origins, rejected)
         with self.store.transaction():
             for m in members:
                 self.store.put_member(m)
@@ -81,7 +89,7 @@ class Ingesting(EngineBase):
             events=len(new_events),
             members=len(members),
             duplicates=tuple(e.id for e, is_new in zip(events, fresh, strict=True) if not is_new),
-            rejected=tuple(rejected),
+            rejected=tuple(sorted(rejected, key=lambda r: r.index)),
             unknown_groups=tuple(sorted(unknown)),
         )
 
@@ -93,6 +101,32 @@ class Ingesting(EngineBase):
         if groups is not None:
             known.update(g.id for g in groups())
         return known
+
+    def _without_referral_cycles(
+        self, members: list[Member], origins: Mapping[int, tuple[int, Any]], rejected: list[Rejected]
+    ) -> list[Member]:
+        """The profiles of a batch that close no cycle of referrers (A referred B referred
+        A), checked against the stored profiles and the batch before them; a profile
+        that would close one is set aside with a problem naming the cycle's members."""
+        referrer_of = {m.id: m.referrer for m in self.store.members() if m.referrer is not None}
+        kept: list[Member] = []
+        for m in members:
+            cycle = _referral_cycle(m.id, m.referrer, referrer_of)
+            if cycle is None:
+                kept.append(m)
+                if m.referrer is None:
+                    referrer_of.pop(m.id, None)
+                else:
+                    referrer_of[m.id] = m.referrer
+                continue
+            problem = Problem(
+                "referrer",
+                f"{m.referrer!r} would make a cycle of referrers: {' → '.join(map(repr, cycle))} "
+                "(a member cannot be referred, directly or not, by someone they referred)",
+            )
+            index, record = origins[id(m)]
+            rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
+        return kept
 
     def _presence(self, event: Event) -> None:
         """Open or close a membership from a joined/left event, by event time."""
@@ -144,6 +178,23 @@ class Ingesting(EngineBase):
             for seq, event in self.store.events_after(self._seq):
                 self._community.add(event)
                 self._seq = seq
+
+
+def _referral_cycle(member: str, referrer: str | None, referrer_of: Mapping[str, str]) -> list[str] | None:
+    """The cycle ``member`` -> ``referrer`` -> ... -> ``member`` that naming ``referrer``
+    would close, as the members in order (first and last ``member``), or None."""
+    chain = [member]
+    seen = {member}
+    current = referrer
+    while current is not None:
+        chain.append(current)
+        if current == member:
+            return chain
+        if current in seen:  # a cycle elsewhere (stored before this check): not ours
+            return None
+        seen.add(current)
+        current = referrer_of.get(current)
+    return None
 
 
 def _latest(*moments: datetime | None) -> datetime:

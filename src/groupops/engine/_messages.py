@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from .._groups import current_group
 from .._messaging import can_carry_out
@@ -15,6 +16,7 @@ from .._model import (
 )
 from .._outbox import Audience, OutboxMessage
 from ..rules._templates import GROUP_TASK_TEMPLATES, TASK_TEMPLATES, render_template
+from ..rules.kinds import ActionSpec
 from ._base import EngineBase
 
 
@@ -66,6 +68,12 @@ class Composing(EngineBase):
         policy = self.book.policy(d.policy)
         return self._kind(policy).message_values(policy, d, self.book.locale)
 
+    def _action_spec(self, policy: Any, action: str) -> ActionSpec | None:
+        """The action as the deciding policy's kind declares it (two kinds may each
+        declare an action of one name, with their own words), else as the first kind
+        that declares it does (``task``, an action of another kind)."""
+        return self._kind(policy).action(action) or self.kinds.action(action)
+
     def _render(
         self,
         action: str,
@@ -76,7 +84,7 @@ class Composing(EngineBase):
         policy = self.book.policy(policy_id)
         text = self.book.template(action, policy)
         if text is None:
-            spec = self.kinds.action(action)
+            spec = self._action_spec(policy, action)
             text = (spec.template(self.book.locale) if spec else None) or fallback.get(
                 self.book.locale, fallback["en"]
             )
@@ -90,7 +98,7 @@ class Composing(EngineBase):
         group = self._group_now(d.group)
         name = (group.messenger if group is not None else None) or self.default_messenger
         messenger = self.messengers.get(name)
-        spec = self.kinds.action(d.action)
+        spec = self._action_spec(self.book.policy(d.policy), d.action)
         audience: Audience = spec.audience if spec is not None else "member"
         if audience == "member" and d.member is None:
             audience = "group"  # a member action about a group alone is posted in it

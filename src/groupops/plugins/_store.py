@@ -14,7 +14,17 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LedgerEntry,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["Store"]
@@ -124,6 +134,18 @@ class Store(Protocol):
         action: str | None = None,
     ) -> list[Decision]:
         """Decisions matching every filter given, in the order they were recorded."""
+        ...
+
+    # points ledger -------------------------------------------------------------------
+    def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        """Record points entries; per entry, True if new, False if its id (its cause)
+        was recorded already (and nothing is written for it). Written inside the
+        transaction of the decision or run that causes them."""
+        ...
+
+    def entries(self, *, member: str | None = None, policy: str | None = None) -> list[LedgerEntry]:
+        """Points entries matching every filter given, by ``at`` then in the order
+        recorded."""
         ...
 
     # outbox --------------------------------------------------------------------------

@@ -8,7 +8,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LedgerEntry,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["MemoryStore"]
@@ -33,6 +43,7 @@ class MemoryStore:
         self._decisions: dict[str, Decision] = {}
         self._messages: dict[str, OutboxMessage] = {}
         self._state: dict[str, str] = {}
+        self._entries: dict[str, LedgerEntry] = {}
 
     _TABLES = (
         "_events",
@@ -45,6 +56,7 @@ class MemoryStore:
         "_decisions",
         "_messages",
         "_state",
+        "_entries",
     )
 
     @contextmanager
@@ -165,6 +177,25 @@ class MemoryStore:
                 return False
             self._decisions[decision.id] = decision
             return True
+
+    def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        with self._lock:
+            out: list[bool] = []
+            for entry in entries:
+                fresh = entry.id not in self._entries
+                if fresh:
+                    self._entries[entry.id] = entry
+                out.append(fresh)
+            return out
+
+    def entries(self, *, member: str | None = None, policy: str | None = None) -> list[LedgerEntry]:
+        with self._lock:
+            found = [
+                e
+                for e in self._entries.values()
+                if (member is None or e.member == member) and (policy is None or e.policy == policy)
+            ]
+        return sorted(found, key=lambda e: e.at)  # stable: recording order within one instant
 
     def get_decision(self, decision_id: str) -> Decision | None:
         with self._lock:

@@ -42,7 +42,17 @@ from typing import Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .._errors import StoreError
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LedgerEntry,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
@@ -173,6 +183,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         payload  TEXT NOT NULL
     );
     CREATE INDEX group_history_key ON group_history (grp, at_us, seq);
+    """,
+    # 5: the points ledger: one entry per cause (an event or a decision), earned or
+    # redeemed, written in the transaction of the run that decided it.
+    """
+    CREATE TABLE ledger (
+        seq     INTEGER PRIMARY KEY,
+        id      TEXT NOT NULL UNIQUE,
+        member  TEXT NOT NULL,
+        policy  TEXT NOT NULL,
+        at_us   INTEGER NOT NULL,
+        points  REAL NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX ledger_member ON ledger (member, at_us, seq);
     """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
@@ -676,6 +700,30 @@ class SQLiteStore:
         with self._reading():
             rows = self._conn.execute(f"SELECT payload FROM decisions{where} ORDER BY seq", params).fetchall()
         return [Decision.model_validate_json(payload) for (payload,) in rows]
+
+    # points ledger -------------------------------------------------------------------
+    def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        """Record points entries; per entry, True if new, False if its id (its cause)
+        was recorded already."""
+        out: list[bool] = []
+        with self._writing():
+            for e in entries:
+                cursor = self._conn.execute(
+                    "INSERT INTO ledger (id, member, policy, at_us, points, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    (e.id, e.member, e.policy, _micros(e.at), e.points, e.model_dump_json()),
+                )
+                out.append(cursor.rowcount == 1)
+        return out
+
+    def entries(self, *, member: str | None = None, policy: str | None = None) -> list[LedgerEntry]:
+        """Points entries matching every filter given, by ``at`` then in the order recorded."""
+        where, params = _filters(member=member, policy=policy)
+        with self._reading():
+            rows = self._conn.execute(
+                f"SELECT id, payload FROM ledger{where} ORDER BY at_us, seq", params
+            ).fetchall()
+        return self._loaded(LedgerEntry, rows, "ledger entry")
 
     # outbox --------------------------------------------------------------------------
     _UPSERT_MESSAGE = (

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -49,8 +49,11 @@ from ._conditions import (
     DaysSince,
     DistinctDays,
     Label,
+    MemberOf,
     Metric,
     Not,
+    Points,
+    Referees,
     Role,
     Scope,
     Sum,
@@ -589,6 +592,86 @@ class _Plan:
 
         return _StaticLeaf("attr", leaf, measure, _attr_check(leaf), describe, None)
 
+    # -- leaves over other members and the points ledger -----------------------------------
+
+    def _member_of(self, leaf: MemberOf) -> _StaticLeaf:
+        wanted = leaf.member_of
+
+        def measure(s: Subject, start: float | None, end: float) -> list[str]:
+            world = getattr(s, "world", None)
+            member = _member_id(s)
+            if world is None or member is None:
+                ms = s.membership
+                return [ms.group] if ms is not None and ms.present else []
+            return sorted({ms.group for ms in world.memberships_of(member) if ms.present})
+
+        def check(groups: Sequence[str]) -> bool:
+            return any(g in groups for g in wanted)
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="member_of",
+                passed=passed,
+                subject=list(wanted),
+                observed=observed,
+                expect={"member_of": list(wanted)},
+            )
+
+        return _StaticLeaf("member_of", leaf, measure, check, describe, None)
+
+    def _points(self, leaf: Points) -> _StaticLeaf:
+        def measure(s: Subject, start: float | None, end: float) -> float:
+            world = getattr(s, "world", None)
+            member = _member_id(s)
+            if world is None or member is None:
+                return 0.0
+            return float(world.balance(member, datetime.fromtimestamp(end, tz=UTC)))
+
+        expect = leaf.comparators()
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="points", passed=passed, subject=leaf.points, observed=observed, expect=dict(expect)
+            )
+
+        return self._numeric("points", leaf, measure, describe)
+
+    def _referees(self, leaf: Referees) -> _StaticLeaf:
+        inner = leaf.referees
+
+        def qualifying(s: Subject) -> list[str]:
+            from ._evaluate import holds  # evaluating a referee's condition is evaluating
+
+            world = getattr(s, "world", None)
+            member = _member_id(s)
+            peer = getattr(s, "peer", None)
+            if world is None or member is None or peer is None:
+                return []
+            return [r for r in world.referees(member) if holds(inner, peer(r))]
+
+        def measure(s: Subject, start: float | None, end: float) -> float:
+            return float(len(qualifying(s)))
+
+        expect = leaf.comparators()
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="referees",
+                passed=passed,
+                subject=qualifying(s),
+                observed=observed,
+                expect=dict(expect),
+            )
+
+        return self._numeric("referees", leaf, measure, describe)
+
+
+def _member_id(s: Subject) -> str | None:
+    """Who the subject is: its profile's id, else its membership's member."""
+    if s.member is not None:
+        return s.member.id
+    return s.membership.member if s.membership is not None else None
+
 
 _LEAF_TESTS: dict[type, str] = {
     Count: "count",
@@ -600,6 +683,9 @@ _LEAF_TESTS: dict[type, str] = {
     Label: "label",
     Role: "role",
     Attr: "attr",
+    MemberOf: "member_of",
+    Points: "points",
+    Referees: "referees",
 }
 
 

@@ -41,8 +41,11 @@ __all__ = [
     "DaysSince",
     "DistinctDays",
     "Label",
+    "MemberOf",
     "Metric",
     "Not",
+    "Points",
+    "Referees",
     "Role",
     "Scope",
     "Sum",
@@ -262,6 +265,36 @@ class Attr(_Rule):
         return True
 
 
+class MemberOf(_Rule):
+    """The member is in a group (or any of several) at the moment: ``{member_of: w1}``.
+
+    Reads every membership of the member (not only the one being evaluated); without
+    them (a :class:`~groupops.Context` with no ``world``) only the evaluated membership."""
+
+    member_of: Names = Field(min_length=1)
+
+    _as_tuple = field_validator("member_of", mode="before")(_tuple_of_str)
+
+
+class Points(_Compared):
+    """The member's points: ``{points: balance, at_least: 100}``, the sum of the member's
+    entries in the points ledger at or before the moment (0 with no ledger)."""
+
+    points: Literal["balance"]
+
+
+class Referees(_Compared):
+    """How many of the member's referees (members whose profile names the member as
+    ``referrer``) meet a condition, each evaluated as of the same moment:
+    ``{referees: {tenure: joined, at_least: 7}, at_least: 3}``.
+
+    A referee's condition reads the referee's own events, profile and membership in the
+    group being evaluated; a member-level evaluation has no group, so its ``tenure`` and
+    ``role`` read nothing unless the policy names the group."""
+
+    referees: Condition
+
+
 class AllOf(_Rule):
     """Every child holds."""
 
@@ -305,6 +338,9 @@ _TAGS: dict[str, type[_Rule]] = {
     "label": Label,
     "role": Role,
     "attr": Attr,
+    "member_of": MemberOf,
+    "points": Points,
+    "referees": Referees,
     "all": AllOf,
     "any": AnyOf,
     "not": Not,
@@ -346,6 +382,9 @@ Condition = Annotated[
     | Annotated[Label, Tag("<label>")]
     | Annotated[Role, Tag("<role>")]
     | Annotated[Attr, Tag("<attr>")]
+    | Annotated[MemberOf, Tag("<member_of>")]
+    | Annotated[Points, Tag("<points>")]
+    | Annotated[Referees, Tag("<referees>")]
     | Annotated[AllOf, Tag("<all>")]
     | Annotated[AnyOf, Tag("<any>")]
     | Annotated[Not, Tag("<not>")]
@@ -359,7 +398,7 @@ Condition = Annotated[
     ),
 ]
 
-for _model in (AllOf, AnyOf, Not, AtLeastOf):
+for _model in (AllOf, AnyOf, Not, AtLeastOf, Referees):
     _model.model_rebuild()
 
 
@@ -374,7 +413,11 @@ CONDITION_TYPES: tuple[type, ...] = _union_classes(Condition)
 
 
 def iter_leaves(cond: Any) -> list[Any]:
-    """Every leaf of a condition, depth first."""
+    """Every leaf of a condition, depth first; a ``referees`` leaf is followed by the
+    leaves of the condition it asks of each referee (so a metric or an event kind used
+    there is found too)."""
+    if isinstance(cond, Referees):
+        return [cond, *iter_leaves(cond.referees)]
     if isinstance(cond, AllOf):
         return [x for c in cond.all for x in iter_leaves(c)]
     if isinstance(cond, AnyOf):

@@ -18,8 +18,9 @@ from .._model import Member, Membership
 from ._evaluate import Context, MetricFunction, evaluate, holds
 from ._explain import Explanation
 from ._facts import Community
+from ._world import World
 
-__all__ = ["Facts", "GroupActivity", "MemoryFacts", "Subject"]
+__all__ = ["Facts", "GroupActivity", "LoggedEvent", "MemoryFacts", "Subject"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,16 @@ class GroupActivity:
     group: str
     events: int
     speakers: int
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One event as :meth:`Facts.event_log` lists it."""
+
+    member: str
+    at: datetime
+    value: float
+    data: Mapping[str, Any]
 
 
 @runtime_checkable
@@ -82,7 +93,25 @@ class Facts(Protocol):
         ...
 
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
-        """Per member: the members whose profile names them as ``referrer``, sorted."""
+        """Per member: the members they referred (whose profile names them as
+        ``referrer``, or, where the facts know them, whom their ``referral`` events
+        name in ``data.referee``), sorted."""
+        ...
+
+    def event_log(
+        self, kind: str, groups: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[LoggedEvent]]:
+        """Per group: the events of ``kind`` posted in exactly that group (not member-wide
+        ones) in the window, by time, then member (ballots of a vote)."""
+        ...
+
+    def referrers(self) -> list[str]:
+        """Every member who referred someone (as :meth:`referees` counts), sorted."""
+        ...
+
+    def balances(self, members: Sequence[str], at: datetime) -> list[float]:
+        """Per member: the points balance at ``at`` (the sum of the member's ledger
+        entries at or before it; 0 without a ledger)."""
         ...
 
     def ranking(
@@ -110,10 +139,13 @@ class MemoryFacts:
         community: Community,
         profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
         metrics: Mapping[str, MetricFunction] | None = None,
+        *,
+        world: World | None = None,
     ) -> None:
         self._community = community
         self._profiles = profiles
         self._metrics = dict(metrics or {})
+        self._world = world
 
     @property
     def tz(self) -> tzinfo:
@@ -137,6 +169,7 @@ class MemoryFacts:
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=subject.period_start,
             metrics=self._metrics,
+            world=self._world,
         )
 
     def verdicts(
@@ -182,7 +215,33 @@ class MemoryFacts:
                     speakers[g].add(member)
         return [GroupActivity(group=g, events=events[g], speakers=len(speakers[g])) for g in groups]
 
+    def event_log(
+        self, kind: str, groups: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[LoggedEvent]]:
+        out: list[list[LoggedEvent]] = []
+        members = sorted(self._community.members())
+        for g in groups:
+            found = [
+                LoggedEvent(member=m, at=t, value=v, data=d)
+                for m in members
+                for t, v, d in self._community.history(m).events_in(kind, g, start, at)
+            ]
+            out.append(sorted(found, key=lambda e: (e.at, e.member)))
+        return out
+
+    def referrers(self) -> list[str]:
+        if self._world is not None:
+            return list(self._world.referrers())
+        return sorted({p.referrer for p in self._members().values() if p.referrer is not None})
+
+    def balances(self, members: Sequence[str], at: datetime) -> list[float]:
+        world = self._world
+        return [world.balance(m, at) if world is not None else 0.0 for m in members]
+
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
+        if self._world is not None:
+            world = self._world
+            return [tuple(world.referees(m)) for m in members]
         by_referrer: dict[str, list[str]] = {}
         for profile in self._members().values():
             if profile.referrer is not None:

@@ -21,6 +21,10 @@ The public API is exactly the names in ``__all__``:
   :class:`StoreContract` (or :class:`DurableStoreContract`, for a store that keeps its
   data across a close) in a pytest module and define ``make_store(self, path)``; pytest
   runs every test of the contract against your store (it needs pytest, not Hypothesis).
+- for the engagement economy: :func:`referral_forests`, :func:`points_activity` and
+  :func:`ballots` (strategies), :func:`rewards_paid_once` and
+  :func:`vote_winners_are_top_n` (record-level, in :data:`ENGAGEMENT_INVARIANTS`) and
+  :func:`ledger_is_consistent` (the points ledger, from an engine).
 
 ``st.from_type(groupops.Event)`` (and Member, Group, Membership, RuleBook) works once
 this extra is installed, through Hypothesis' entry point. The pytest fixtures
@@ -41,6 +45,7 @@ from .._errors import MissingExtraError
 from ._engines import recording_engine
 
 __all__ = [
+    "ENGAGEMENT_INVARIANTS",
     "INVARIANTS",
     "MEMBERSHIP_INVARIANTS",
     "DurableStoreContract",
@@ -49,6 +54,7 @@ __all__ = [
     "StoreContract",
     "Timeline",
     "assert_invariants",
+    "ballots",
     "check_invariants",
     "conditions",
     "decision_ids_are_stable",
@@ -57,18 +63,23 @@ __all__ = [
     "histories",
     "joins_and_leaves",
     "ladder_moves_one_step",
+    "ledger_is_consistent",
     "members",
     "memberships",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "points_activity",
     "recording_engine",
+    "referral_forests",
     "removed_never_revived",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
+    "rewards_paid_once",
     "rule_books",
+    "vote_winners_are_top_n",
     "within_capacity",
     "within_limits",
 ]
@@ -108,6 +119,12 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         revivals_within_max,
         revived_met_criteria,
     )
+    from ._invariants_engagement import (
+        ENGAGEMENT_INVARIANTS,
+        ledger_is_consistent,
+        rewards_paid_once,
+        vote_winners_are_top_n,
+    )
     from ._invariants_membership import (
         MEMBERSHIP_INVARIANTS,
         removed_never_revived,
@@ -125,6 +142,7 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         replay,
         rule_books,
     )
+    from ._strategies_engagement import ballots, points_activity, referral_forests
     from ._strategies_membership import joins_and_leaves
 
 

@@ -34,6 +34,7 @@ from .._model import (
     Event,
     Group,
     GroupChange,
+    LedgerEntry,
     Member,
     Membership,
     MembershipChange,
@@ -57,6 +58,18 @@ NEW_YORK = timezone(timedelta(hours=-5))
 # builders ----------------------------------------------------------------------------
 def event(id: str, *, member: str = "m1", group: str | None = "g1", at: datetime = T0, **kw: Any) -> Event:
     return Event(id=id, kind=kw.pop("kind", "checkin"), member=member, group=group, at=at, **kw)
+
+
+def entry(cause: str, points: float, *, member: str = "m1", at: datetime = T0, **kw: Any) -> LedgerEntry:
+    return LedgerEntry.make(
+        member=member,
+        at=at,
+        points=points,
+        kind="earn" if points >= 0 else "redeem",
+        cause=cause,
+        cause_type=kw.pop("cause_type", "event"),
+        policy=kw.pop("policy", "points"),
+    )
 
 
 def membership(member: str, group: str, **kw: Any) -> Membership:
@@ -328,6 +341,24 @@ class StoreContract:
             raise RuntimeError("boom")
         assert [c.at for c in store.membership_history("m1", "g1")] == [T0]
         assert store.get_membership("m1", "g1") == membership("m1", "g1")
+
+    # points ledger ---------------------------------------------------------------
+    def test_ledger_entries_are_kept_once_per_cause_by_time_then_recording_order(self, store: Store) -> None:
+        later = entry("e2", 5, at=T0 + timedelta(hours=1))
+        first = entry("e1", 1)
+        same_instant = entry("d1", 100, cause_type="decision", policy="invite")
+        assert store.add_entries([later, first]) == [True, True]
+        assert store.add_entries([same_instant, entry("e1", 7)]) == [True, False]  # e1 paid already
+        assert store.entries() == [first, same_instant, later]
+        assert store.entries(policy="invite") == [same_instant]
+        assert store.entries(member="m2") == []
+        assert sum(e.points for e in store.entries(member="m1")) == 106
+
+    def test_a_rolled_back_transaction_keeps_no_ledger_entry(self, store: Store) -> None:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.add_entries([entry("e1", 1)])
+            raise RuntimeError("boom")
+        assert store.entries() == []
 
     def test_put_membership_replaces_by_member_and_group(self, store: Store) -> None:
         store.put_membership(membership("m1", "g1"))

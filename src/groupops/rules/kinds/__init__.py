@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from . import admission, capacity, deadline, eviction, ladder, limit, revival, term, violation, welcome
+from . import (
+    admission,
+    capacity,
+    deadline,
+    duty,
+    eviction,
+    ladder,
+    limit,
+    points,
+    referral_reward,
+    revival,
+    term,
+    violation,
+    vote,
+    welcome,
+)
 from ._registry import (
     ActionSpec,
     Kind,
@@ -44,6 +59,10 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     deadline.KIND,
     capacity.KIND,
     term.KIND,
+    points.KIND,
+    referral_reward.KIND,
+    vote.KIND,
+    duty.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them, then
 the newer ones in the order they were added."""

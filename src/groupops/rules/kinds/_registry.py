@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Protocol
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Event, Group, GroupChange, Member, Membership, Time
+from ..._model import Decision, Event, Group, GroupChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
@@ -118,7 +118,9 @@ class Verdict:
     messages speak of (``about``, default the changed one), the ``deadline`` the
     messages quote, the change it makes to a group (``group``: from
     :func:`~groupops.change_group`, recorded with the decision; its messages already use
-    the new name) and extra template placeholders (``values``).
+    the new name), extra template placeholders (``values``) and points ledger
+    ``entries`` the decision causes (recorded with it, in the same transaction; an
+    entry whose cause was recorded before adds nothing).
 
     A decision about a member alone or a group alone has no membership: ``before`` is
     None."""
@@ -130,6 +132,7 @@ class Verdict:
     deadline: datetime | None = None
     group: GroupChange | None = None
     values: Mapping[str, str] = field(default_factory=dict)
+    entries: tuple[LedgerEntry, ...] = ()
 
 
 class Runtime(Protocol):
@@ -186,6 +189,32 @@ class Runtime(Protocol):
         period_start: datetime | None = None,
     ) -> Context: ...
 
+    def member_context(
+        self,
+        member: str,
+        at: datetime,
+        *,
+        group: str | None = None,
+        default_scope: str = "member",
+        period_start: datetime | None = None,
+    ) -> Context:
+        """An evaluation context for a member alone (a member-level decision): with
+        ``group``, the member's membership there (if any) is the one conditions read and
+        ``scope: group`` counts there; without, events count member-wide. Conditions over
+        other members and the ledger (``referees``, ``member_of``, ``points``) work."""
+        ...
+
+    def entries(self, *, member: str | None = None) -> list[LedgerEntry]:
+        """The points ledger (of ``member``), by time then recording order, as recorded
+        so far in this run."""
+        ...
+
+    def add_entries(self, entries: list[LedgerEntry]) -> list[bool]:
+        """Record points entries caused by events (per entry: True if new, False if its
+        cause was recorded before). Entries a decision causes go in its
+        :class:`Verdict` instead."""
+        ...
+
     def isolated(
         self,
         policy: str,
@@ -198,6 +227,11 @@ class Runtime(Protocol):
         """Decide about one subject (a membership, else ``member`` and/or ``group``) under
         one policy: a plugin failing meanwhile is reported in the run's failures, nothing
         about the subject is recorded, and the next run asks again."""
+        ...
+
+    def held_back(self, ms: Membership, role: str, at: datetime) -> str | None:
+        """The id of a policy that holds the membership back from ``role`` at ``at``
+        (see :meth:`Kind.holds_back`), or None."""
         ...
 
     def failures(self) -> int: ...
@@ -328,6 +362,12 @@ class Kind:
         """Extra template placeholders for a decision's messages."""
         return {}
 
+    def holds_back(self, policy: Any, rt: Runtime, ms: Membership, role: str, at: datetime) -> bool:
+        """Whether this policy holds the membership back from ``role`` at ``at`` (a
+        ladder asks before promoting onto it; a duty that removed the role holds the
+        member back while its condition fails). By default: never."""
+        return False
+
     def strategy(self, ctx: StrategyContext) -> Any:
         """A Hypothesis strategy of one valid policy of this kind in a book drawn by
         :func:`groupops.testing.rule_books` (any ``id``: it is replaced), or None when
@@ -356,8 +396,9 @@ class KindRegistry:
             self.register(k)
 
     def register(self, kind: Kind) -> None:
-        """Add a kind; a second kind with one name, or one that declares an action
-        another kind declares differently, is a :class:`RuleError`."""
+        """Add a kind; a second kind with one name is a :class:`RuleError`. Two kinds
+        may each declare an action of one name (``refuse``, ``remove``): a decision's
+        words, platform need and audience come from its own policy's kind."""
         if not isinstance(kind, Kind) or not kind.name:
             raise RuleError(
                 [Problem("kinds", f"{kind!r} is not a policy kind (a groupops Kind with a name)")]
