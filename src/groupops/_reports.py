@@ -121,6 +121,7 @@ class DeliveryReport(_Report):
     retrying: tuple[str, ...] = ()
     held: tuple[str, ...] = ()
     dead: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
 
 
 # section titles and notes, by kind: {name} placeholders are filled from ``values``

@@ -57,6 +57,10 @@ class EngineBase:
 
         def _kind(self, policy: Any) -> Kind: ...  # deciding
 
+        def _present_groups(self, member: str) -> Mapping[str, str]: ...  # deciding
+
+        def member_context(self, member: str, at: datetime, profiles: Mapping[str, Member]) -> Context: ...
+
         def _isolated(
             self,
             policy: str,

@@ -161,6 +161,26 @@ class Deciding(EngineBase):
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=period_start,
             metrics=self.metrics,
+            present_in=self._present_groups(ms.member),
+        )
+
+    def _present_groups(self, member: str) -> Mapping[str, str]:
+        """The groups ``member`` is present in (id -> kind), read from the store when a
+        condition first asks (``member_of``)."""
+        return _Presence(self, member)
+
+    def member_context(self, member: str, at: datetime, profiles: Mapping[str, Member]) -> Context:
+        """A context for ``member`` alone (also one in no group): member-wide scope."""
+        return Context(
+            at=at,
+            tz=self.book.tz,
+            history=self._community.history(member),
+            group="",
+            member=profiles.get(member),
+            membership=None,
+            default_scope="member",
+            metrics=self.metrics,
+            present_in=self._present_groups(member),
         )
 
     def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
@@ -220,6 +240,35 @@ class Deciding(EngineBase):
         return decision
 
 
+class _Presence(Mapping[str, str]):
+    """A member's present groups (id -> kind), loaded from the store on first use."""
+
+    def __init__(self, engine: EngineBase, member: str) -> None:
+        self._engine = engine
+        self._member = member
+        self._loaded: dict[str, str] | None = None
+
+    def _groups(self) -> dict[str, str]:
+        if self._loaded is None:
+            store = self._engine.store
+            found: dict[str, str] = {}
+            for ms in store.memberships(member=self._member):
+                if ms.present:
+                    group = store.get_group(ms.group)
+                    found[ms.group] = group.kind if group is not None else ""
+            self._loaded = found
+        return self._loaded
+
+    def __getitem__(self, key: str) -> str:
+        return self._groups()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups())
+
+    def __len__(self) -> int:
+        return len(self._groups())
+
+
 class _Runtime:
     """What a kind sees of the engine during one run (or one explanation): the
     :class:`~groupops.rules.kinds.Runtime` protocol over this engine's store and facts."""
@@ -249,7 +298,10 @@ class _Runtime:
     @property
     def facts(self) -> Facts:
         if self._facts is None:
-            self._facts = MemoryFacts(self._engine._community, self._profiles, self._engine.metrics)
+            engine = self._engine
+            self._facts = MemoryFacts(
+                engine._community, self._profiles, engine.metrics, presence=engine._present_groups
+            )
         return self._facts
 
     def get_state(self, key: str) -> str | None:
@@ -275,6 +327,9 @@ class _Runtime:
     ) -> Context:
         engine = self._engine
         return engine._context(ms, at, self._profiles, default_scope=default_scope, period_start=period_start)
+
+    def member_context(self, member: str, at: datetime) -> Context:
+        return self._engine.member_context(member, at, self._profiles)
 
     def groups(self) -> list[Group]:
         return self._engine.store.groups()

@@ -8,17 +8,19 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .._messaging import Messenger, Quota
+from .._model import Member
 from .._outbox import OutboxMessage
 from .._reports import DeliveryReport
 from ..rules._time import to_zone
+from ..rules.kinds import Kind
 from ._base import EngineBase
-from ._deciding import _describe
+from ._deciding import _describe, _Runtime
 
 log = logging.getLogger("groupops.engine")
 
@@ -64,6 +66,7 @@ class Delivering(EngineBase):
             retrying=tuple(outcome.retrying),
             held=tuple(outcome.held),
             dead=tuple(outcome.dead),
+            cancelled=tuple(outcome.cancelled),
         )
 
     def _now(self) -> datetime:
@@ -125,6 +128,14 @@ class Delivering(EngineBase):
             # the lease could run out while the messenger works: leave it to a fresh claim
             self._release(owner, [msg])
             return False
+        reason = self._stale(msg, at)
+        if reason is not None:
+            cancelled = msg.model_copy(
+                update={"status": "cancelled", "lease_until": None, "lease_owner": None, "last_error": reason}
+            )
+            if self.store.update_message(cancelled, owner=owner):
+                outcome.cancelled.append(msg.key)
+            return False
         messenger = self.messengers.get(msg.messenger)
         if messenger is None:
             missing = LookupError(f"no messenger named {msg.messenger!r} is registered")
@@ -153,6 +164,22 @@ class Delivering(EngineBase):
             name=f"groupops-deliver-{msg.key[:12]}",
         ).start()
         return True
+
+    def _stale(self, msg: OutboxMessage, at: datetime) -> str | None:
+        """Why ``msg`` is no longer wanted (its kind says, e.g. the member joined the group
+        an invitation is for), or None. Asked only of kinds that can say so."""
+        if not any(type(k).stale is not Kind.stale for k in self.kinds):
+            return None
+        decision = self.store.get_decision(msg.decision)
+        if decision is None:
+            return None
+        policy = next((p for p in self.book.policies if p.id == decision.policy), None)
+        if policy is None:
+            return None
+        kind = self._kind(policy)
+        if type(kind).stale is Kind.stale:
+            return None
+        return kind.stale(policy, decision, _Runtime(self, _StoredProfiles(self)), at)
 
     def _record(
         self, at: datetime, owner: str, msg: OutboxMessage, error: BaseException | None, outcome: _Outcome
@@ -201,6 +228,26 @@ class _Outcome:
     retrying: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     dead: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+
+class _StoredProfiles(Mapping[str, Member]):
+    """Member profiles read from the store on demand (delivery loads none up front)."""
+
+    def __init__(self, engine: EngineBase) -> None:
+        self._store = engine.store
+
+    def __getitem__(self, key: str) -> Member:
+        found = self._store.get_member(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([m.id for m in self._store.members()])
+
+    def __len__(self) -> int:
+        return len(self._store.members())
 
 
 def _deliver_into(

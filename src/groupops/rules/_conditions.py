@@ -20,6 +20,7 @@ from pydantic import (
     Discriminator,
     Field,
     FiniteFloat,
+    PrivateAttr,
     Tag,
     WithJsonSchema,
     field_validator,
@@ -40,10 +41,14 @@ __all__ = [
     "DaysSince",
     "DistinctDays",
     "Label",
+    "MemberOf",
     "Metric",
     "Not",
+    "Referrer",
     "Role",
     "Scope",
+    "Segment",
+    "Source",
     "Sum",
     "Tenure",
     "condition_key",
@@ -261,6 +266,98 @@ class Attr(_Rule):
         return True
 
 
+class Source(_Rule):
+    """The member's source channel is one of the names: ``{source: 导购}`` or
+    ``{source: [sdr, sales]}`` (a member with no source fails)."""
+
+    source: Names = Field(min_length=1)
+
+    _as_tuple = field_validator("source", mode="before")(_tuple_of_str)
+
+
+class Referrer(_Rule):
+    """Who brought the member: ``{referrer: sdr-zhang}``, ``{referrer: [a, b]}``, or
+    ``{referrer: any}`` for anyone at all (a member nobody brought fails)."""
+
+    referrer: Names = Field(min_length=1)
+
+    _as_tuple = field_validator("referrer", mode="before")(_tuple_of_str)
+
+    @property
+    def anyone(self) -> bool:
+        """True for ``{referrer: any}``."""
+        return self.referrer == ("any",)
+
+
+class GroupKinds(_Rule):
+    """``{kind: paid}`` inside ``member_of``: any group of that kind (or kinds)."""
+
+    kind: Names = Field(min_length=1)
+
+    _as_tuple = field_validator("kind", mode="before")(_tuple_of_str)
+
+
+_MEMBER_OF_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            {
+                "type": "object",
+                "properties": {"kind": _NAMES_SCHEMA.json_schema},
+                "required": ["kind"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+
+
+class MemberOf(_Rule):
+    """The member is present in a group: ``{member_of: vip}``, ``{member_of: [vip, camp]}``,
+    or in any group of a kind: ``{member_of: {kind: paid}}``. Counts the member's
+    memberships in every group, not only the one a policy evaluates."""
+
+    member_of: Annotated[
+        Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Tag("<groups>")]
+        | Annotated[GroupKinds, Tag("<kinds>")],
+        Discriminator(lambda v: "<kinds>" if isinstance(v, dict | GroupKinds) else "<groups>"),
+        _MEMBER_OF_SCHEMA,
+    ]
+
+    _as_tuple = field_validator("member_of", mode="before")(_tuple_of_str)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MemberOf:
+        if isinstance(self.member_of, tuple) and not self.member_of:
+            raise ValueError("member_of: names no group; give a group id, a list of them or {kind: ...}")
+        return self
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The group ids named (empty for ``{kind: ...}``)."""
+        return self.member_of if isinstance(self.member_of, tuple) else ()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The group kinds named (empty for group ids)."""
+        return self.member_of.kind if isinstance(self.member_of, GroupKinds) else ()
+
+
+class Segment(_Rule):
+    """A named segment of the rule book's ``segments``: ``{segment: bplus-sdr}`` holds
+    when the segment's condition holds. Loading the book resolves the name (an unknown
+    name, or segments that refer to each other in a circle, is a :class:`RuleError`)."""
+
+    segment: Annotated[str, Field(min_length=1)]
+    _definition: Any = PrivateAttr(default=None)
+
+    @property
+    def definition(self) -> Any:
+        """The segment's condition, once a rule book resolved it (else None)."""
+        return self._definition
+
+
 class AllOf(_Rule):
     """Every child holds."""
 
@@ -304,6 +401,10 @@ _TAGS: dict[str, type[_Rule]] = {
     "label": Label,
     "role": Role,
     "attr": Attr,
+    "source": Source,
+    "referrer": Referrer,
+    "member_of": MemberOf,
+    "segment": Segment,
     "all": AllOf,
     "any": AnyOf,
     "not": Not,
@@ -345,6 +446,10 @@ Condition = Annotated[
     | Annotated[Label, Tag("<label>")]
     | Annotated[Role, Tag("<role>")]
     | Annotated[Attr, Tag("<attr>")]
+    | Annotated[Source, Tag("<source>")]
+    | Annotated[Referrer, Tag("<referrer>")]
+    | Annotated[MemberOf, Tag("<member_of>")]
+    | Annotated[Segment, Tag("<segment>")]
     | Annotated[AllOf, Tag("<all>")]
     | Annotated[AnyOf, Tag("<any>")]
     | Annotated[Not, Tag("<not>")]
@@ -373,3 +478,8 @@ def iter_leaves(cond: Any) -> list[Any]:
     if isinstance(cond, AtLeastOf):
         return [x for c in cond.of for x in iter_leaves(c)]
     return [cond]
+
+
+def segment_refs(cond: Any) -> list[Segment]:
+    """Every ``{segment: ...}`` reference in a condition (not following definitions)."""
+    return [leaf for leaf in iter_leaves(cond) if isinstance(leaf, Segment)]

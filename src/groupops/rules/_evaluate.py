@@ -48,6 +48,9 @@ class Context:
     default_scope: Scope = "group"
     period_start: datetime | None = None
     metrics: Mapping[str, MetricFunction] = field(default_factory=dict)
+    present_in: Mapping[str, str] | None = None
+    """The groups the member is present in (group id -> the group's kind), for
+    ``member_of``; None: only ``membership`` is known (present there, or nowhere)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", to_zone(self.at, self.tz))

@@ -110,10 +110,13 @@ class MemoryFacts:
         community: Community,
         profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
         metrics: Mapping[str, MetricFunction] | None = None,
+        *,
+        presence: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self._community = community
         self._profiles = profiles
         self._metrics = dict(metrics or {})
+        self._presence = presence  # member -> present groups (id -> kind), for member_of
 
     @property
     def tz(self) -> tzinfo:
@@ -137,6 +140,7 @@ class MemoryFacts:
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=subject.period_start,
             metrics=self._metrics,
+            present_in=self._presence(ms.member) if self._presence is not None else None,
         )
 
     def verdicts(

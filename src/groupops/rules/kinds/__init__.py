@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, eviction, ladder, revival, welcome
+from . import admission, eviction, invite, ladder, revival, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -37,8 +37,10 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     revival.KIND,
     ladder.KIND,
     welcome.KIND,
+    invite.KIND,
 )
-"""The five built-in kinds, in the order the engine has always decided them."""
+"""The built-in kinds: the first five in the order the engine has always decided them,
+then the segment kinds."""
 
 
 def builtin_kinds() -> KindRegistry:

@@ -185,6 +185,12 @@ class Runtime(Protocol):
         period_start: datetime | None = None,
     ) -> Context: ...
 
+    def member_context(self, member: str, at: datetime) -> Context:
+        """An evaluation context for ``member`` alone (also one in no group): conditions
+        count events in every group (``scope: member``), ``member_of`` sees every group
+        the member is present in, and there is no membership (``role``, ``tenure`` fail)."""
+        ...
+
     def isolated(
         self,
         policy: str,
@@ -301,6 +307,13 @@ class Kind:
     def message_values(self, policy: Any, decision: Decision, locale: str) -> dict[str, str]:
         """Extra template placeholders for a decision's messages."""
         return {}
+
+    def stale(self, policy: Any, decision: Decision, rt: Runtime, at: datetime) -> str | None:
+        """Why the messages of ``decision`` should no longer be delivered at ``at`` (an
+        invitation to a group the member has joined since), or None to deliver them.
+        Asked by delivery before each attempt; a stale message is ``cancelled`` with
+        the reason as its ``last_error``."""
+        return None
 
     def action(self, name: str) -> ActionSpec | None:
         return next((a for a in self.actions if a.name == name), None)
