@@ -70,6 +70,7 @@ PUBLIC = [
     "PolicyBase",
     "Problem",
     "Quota",
+    "Rate",
     "RecordingMessenger",
     "Rejected",
     "Revival",

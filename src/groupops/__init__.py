@@ -23,7 +23,15 @@ from ._errors import (
 )
 from ._examples import example_path
 from ._groups import GroupCreation, create_group
-from ._messaging import ANY_ACTION, ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
+from ._messaging import (
+    ANY_ACTION,
+    ConsoleMessenger,
+    Messenger,
+    Quota,
+    Rate,
+    RecordingMessenger,
+    can_carry_out,
+)
 from ._model import (
     ACTIONS,
     Decision,
@@ -173,6 +181,7 @@ __all__ = [
     "PolicyBase",
     "Problem",
     "Quota",
+    "Rate",
     "RecordingMessenger",
     "Rejected",
     "Revival",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ __all__ = [
     "Rejected",
     "RunReport",
     "Section",
+    "Waiting",
 ]
 
 
@@ -122,6 +123,20 @@ class DeliveryReport(_Report):
     held: tuple[str, ...] = ()
     dead: tuple[str, ...] = ()
     cancelled: tuple[str, ...] = ()
+
+
+class Waiting(_Report):
+    """Messages the outbox still has to deliver, of one messenger, action and status
+    (``pending`` or ``held``): how many, when the first and the last of them are due
+    (``next_at``), and the last reason one was held or failed (a quota or rate used up)."""
+
+    messenger: str
+    action: str
+    status: Literal["pending", "held"]
+    count: int
+    first_at: AwareDatetime
+    last_at: AwareDatetime
+    reason: str | None = None
 
 
 # section titles and notes, by kind: {name} placeholders are filled from ``values``

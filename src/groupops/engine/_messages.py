@@ -74,7 +74,9 @@ class Composing(EngineBase):
         fallback: Mapping[str, str] = TASK_TEMPLATES,
     ) -> str:
         policy = self.book.policy(policy_id)
-        text = self.book.template(action, policy)
+        text = None if action in policy.templates else self._kind(policy).policy_template(policy, action)
+        if text is None:
+            text = self.book.template(action, policy)
         if text is None:
             spec = self.kinds.action(action)
             text = (spec.template(self.book.locale) if spec else None) or fallback.get(

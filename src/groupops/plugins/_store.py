@@ -162,6 +162,14 @@ class Store(Protocol):
         ``recipient`` after ``since``, oldest first: what a quota counts."""
         ...
 
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        """``delivered_at`` of the ``action`` messages delivered through ``messenger``
+        after ``since`` (to ``recipient`` only, if given), oldest first: what a
+        messenger's per-action :class:`~groupops.Rate` counts."""
+        ...
+
     def messages(
         self,
         *,

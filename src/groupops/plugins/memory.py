@@ -235,6 +235,21 @@ class MemoryStore:
                 and m.delivered_at > since
             )
 
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        with self._lock:
+            return sorted(
+                m.delivered_at
+                for m in self._messages.values()
+                if m.status == "delivered"
+                and m.messenger == messenger
+                and m.action == action
+                and (recipient is None or m.recipient == recipient)
+                and m.delivered_at is not None
+                and m.delivered_at > since
+            )
+
     def messages(
         self,
         *,

@@ -37,7 +37,7 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -173,6 +173,21 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         payload  TEXT NOT NULL
     );
     CREATE INDEX group_history_key ON group_history (grp, at_us, seq);
+    """,
+    # 5: label history (every set of labels a member held, from when, and the decision
+    # that set it), and per-action rates answered by an index on the action each message
+    # carries in its payload.
+    """
+    CREATE TABLE label_history (
+        seq      INTEGER PRIMARY KEY,
+        member   TEXT NOT NULL,
+        at_us    INTEGER NOT NULL,
+        decision TEXT,
+        payload  TEXT NOT NULL
+    );
+    CREATE INDEX label_history_key ON label_history (member, at_us, seq);
+    CREATE INDEX outbox_action_delivered
+        ON outbox (messenger, json_extract(payload, '$.action'), delivered_us);
     """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
@@ -772,6 +787,23 @@ class SQLiteStore:
             for m in (OutboxMessage.model_validate_json(payload) for (payload,) in rows)
             if m.delivered_at is not None
         ]
+
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        """When ``action`` messages through ``messenger`` (to ``recipient``, if given) were
+        delivered, for those delivered after ``since``, oldest first (what a rate counts)."""
+        sql = (
+            "SELECT delivered_us FROM outbox WHERE messenger = ? AND json_extract(payload, '$.action') = ?"
+            " AND delivered_us > ? AND status = 'delivered'"
+        )
+        params: list[Any] = [messenger, action, _micros(since)]
+        if recipient is not None:
+            sql += " AND recipient = ?"
+            params.append(recipient)
+        with self._reading():
+            rows = self._conn.execute(sql + " ORDER BY delivered_us", params).fetchall()
+        return [_EPOCH + timedelta(microseconds=us) for (us,) in rows]
 
     def messages(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, eviction, invite, ladder, revival, welcome
+from . import admission, broadcast, eviction, invite, ladder, revival, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -38,6 +38,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     ladder.KIND,
     welcome.KIND,
     invite.KIND,
+    broadcast.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them,
 then the segment kinds."""

@@ -308,6 +308,12 @@ class Kind:
         """Extra template placeholders for a decision's messages."""
         return {}
 
+    def policy_template(self, policy: Any, action: str) -> str | None:
+        """The template a policy of this kind gives ``action`` in a field of its own (a
+        broadcast's ``text``), or None. The policy's ``templates`` still win; the book's
+        templates and the action's defaults come after."""
+        return None
+
     def stale(self, policy: Any, decision: Decision, rt: Runtime, at: datetime) -> str | None:
         """Why the messages of ``decision`` should no longer be delivered at ``at`` (an
         invitation to a group the member has joined since), or None to deliver them.
