@@ -48,6 +48,7 @@ PUBLIC = [
     "Kind",
     "KindRegistry",
     "Label",
+    "LabelChange",
     "Ladder",
     "LadderMove",
     "LadderStep",

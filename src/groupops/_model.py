@@ -55,6 +55,7 @@ __all__ = [
     "GroupKind",
     "GroupStatus",
     "Id",
+    "LabelChange",
     "Member",
     "Membership",
     "MembershipChange",
@@ -369,6 +370,28 @@ class MembershipChange(_Frozen):
     at: Time
     membership: Membership
     decision: str | None = None
+
+
+class LabelChange(_Frozen):
+    """The labels a member held from an instant on: what a store's label history holds.
+
+    ``labels`` is the whole set after the change; ``decision`` is the id of the decision
+    that made it (a ``tier`` move), or None for a change the host made; ``source`` says
+    which: ``decision`` or ``host``.
+    """
+
+    at: Time
+    member: Id
+    labels: tuple[Text, ...] = ()
+    decision: str | None = None
+    source: Literal["decision", "host"] = "host"
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_sorted(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple | set | frozenset):
+            return tuple(sorted(set(value)))
+        return value
 
 
 class Event(_Frozen):

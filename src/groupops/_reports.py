@@ -172,6 +172,8 @@ _NOTES: dict[str, dict[str, str]] = {
         "top_unguarded": "{role} is the top rung of this ladder: there is no higher role to be "
         "promoted to, and no keep condition, so no rule demotes it",
         "no_history": "no membership history reaches back to {at}: shown with the current membership",
+        "tier": "label now: {label}",
+        "tier_since": "{label} since {at}",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -184,11 +186,24 @@ _NOTES: dict[str, dict[str, str]] = {
         "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
         "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
         "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
+        "tier": "当前标签：{label}",
+        "tier_since": "自 {at} 起为 {label}",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
     "en": {},  # the type names themselves
-    "zh": {"admission": "邀请", "eviction": "淘汰", "revival": "复活", "ladder": "阶梯", "welcome": "欢迎"},
+    "zh": {
+        "admission": "邀请",
+        "eviction": "淘汰",
+        "revival": "复活",
+        "ladder": "阶梯",
+        "welcome": "欢迎",
+        "invite": "批量邀请",
+        "broadcast": "群发",
+        "tier": "等级",
+        "campaign": "活动",
+        "handoff": "移交销售",
+    },
 }
 _MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
     "en": {},

@@ -15,6 +15,7 @@ from .._errors import PluginError, Problem, RuleError
 from .._model import (
     Decision,
     Group,
+    LabelChange,
     Member,
     Membership,
 )
@@ -233,6 +234,21 @@ class Deciding(EngineBase):
         if verdict.group is not None:
             change = verdict.group.model_copy(update={"decision": decision.id, "source": "decision"})
             self.store.record_group(change)
+        if verdict.labels is not None and decision.member is not None:
+            relabel = LabelChange(
+                at=decision.at,
+                member=decision.member,
+                labels=verdict.labels,
+                decision=decision.id,
+                source="decision",
+            )
+            self.store.record_labels(relabel)
+            if isinstance(profiles, dict):  # later policies of this run see the new labels
+                profile = self.store.get_member(decision.member)
+                if profile is not None:
+                    profiles[decision.member] = profile
+        if verdict.silent:
+            return decision
         subject = verdict.about or after or before
         context = self._message_context(decision, subject, profiles, deadline=verdict.deadline)
         context.update(verdict.values)
@@ -330,6 +346,9 @@ class _Runtime:
 
     def member_context(self, member: str, at: datetime) -> Context:
         return self._engine.member_context(member, at, self._profiles)
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        return self._engine.store.label_history(member)
 
     def groups(self) -> list[Group]:
         return self._engine.store.groups()

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from .._errors import UnknownMemberError
 from .._model import (
+    LabelChange,
     Membership,
     MembershipChange,
 )
@@ -20,6 +21,24 @@ from ._deciding import _Runtime
 
 class Explaining(EngineBase):
     """Explain: the requirement table for one member under one policy."""
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Who had which labels when: every change of ``member``'s labels the store kept
+        (by decisions, such as a ``tier`` move, or by the host through the store's
+        ``record_labels``), oldest first."""
+        return self.store.label_history(member)
+
+    def labels_at(self, member: str, at: datetime) -> tuple[str, ...] | None:
+        """The labels ``member`` held at ``at``, from the label history: those of the
+        last change at or before ``at``. None when no kept change is that old (the
+        history does not reach back; the profile holds only the labels now)."""
+        at = to_zone(at, self.book.tz)
+        held: tuple[str, ...] | None = None
+        for change in self.store.label_history(member):
+            if change.at > at:
+                break
+            held = change.labels
+        return held
 
     def explain(self, member: str, group: str, policy: str, at: datetime) -> ExplainReport:
         """The requirement table for one member under one policy at ``at``: each

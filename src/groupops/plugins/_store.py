@@ -14,7 +14,17 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LabelChange,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["Store"]
@@ -57,6 +67,17 @@ class Store(Protocol):
 
     def members(self) -> list[Member]:
         """Every member profile, by id."""
+        ...
+
+    def record_labels(self, change: LabelChange) -> None:
+        """Set the member's labels to ``change.labels`` (the profile is replaced with
+        them; a member with no profile gets one with only the id and labels) and add the
+        change to the member's label history."""
+        ...
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Every change :meth:`record_labels` kept for ``member``: oldest first (by
+        ``at``, then in the order recorded). Empty if none was kept."""
         ...
 
     # memberships ---------------------------------------------------------------------

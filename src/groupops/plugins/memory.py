@@ -8,7 +8,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LabelChange,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["MemoryStore"]
@@ -30,6 +40,7 @@ class MemoryStore:
         self._history: dict[tuple[str, str], list[MembershipChange]] = {}
         self._groups: dict[str, Group] = {}
         self._group_history: dict[str, list[GroupChange]] = {}
+        self._label_history: dict[str, list[LabelChange]] = {}
         self._decisions: dict[str, Decision] = {}
         self._messages: dict[str, OutboxMessage] = {}
         self._state: dict[str, str] = {}
@@ -42,6 +53,7 @@ class MemoryStore:
         "_history",
         "_groups",
         "_group_history",
+        "_label_history",
         "_decisions",
         "_messages",
         "_state",
@@ -99,6 +111,19 @@ class MemoryStore:
     def members(self) -> list[Member]:
         with self._lock:
             return [self._members[k] for k in sorted(self._members)]
+
+    def record_labels(self, change: LabelChange) -> None:
+        with self._lock:
+            profile = self._members.get(change.member) or Member(id=change.member)
+            self._members[change.member] = profile.model_copy(update={"labels": change.labels})
+            # a new list, not an append: a transaction's saved copy is shallow
+            self._label_history[change.member] = [*self._label_history.get(change.member, []), change]
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        with self._lock:
+            rows = self._label_history.get(member, [])
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].at, i))
+        return [rows[i] for i in order]
 
     def get_membership(self, member: str, group: str) -> Membership | None:
         with self._lock:

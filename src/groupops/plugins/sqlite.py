@@ -42,7 +42,17 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .._errors import StoreError
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LabelChange,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
@@ -644,6 +654,25 @@ class SQLiteStore:
         with self._reading():
             rows = self._conn.execute(f"SELECT id, payload FROM groups{where} ORDER BY id", params).fetchall()
         return self._loaded(Group, rows, "group")
+
+    def record_labels(self, change: LabelChange) -> None:
+        """Set the member's labels (replacing the profile with them) and add the change
+        to the member's label history, in one transaction."""
+        with self._writing():
+            profile = self.get_member(change.member) or Member(id=change.member)
+            self.put_member(profile.model_copy(update={"labels": change.labels}))
+            self._conn.execute(
+                "INSERT INTO label_history (member, at_us, decision, payload) VALUES (?, ?, ?, ?)",
+                (change.member, _micros(change.at), change.decision, change.model_dump_json()),
+            )
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Every label change kept for the member, oldest first."""
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT payload FROM label_history WHERE member = ? ORDER BY at_us, seq", (member,)
+            ).fetchall()
+        return [LabelChange.model_validate_json(payload) for (payload,) in rows]
 
     def group_history(self, group: str) -> list[GroupChange]:
         """Every change kept for the group, oldest first."""

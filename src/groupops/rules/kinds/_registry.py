@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Protocol
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Event, Group, GroupChange, Member, Membership, Time
+from ..._model import Decision, Event, Group, GroupChange, LabelChange, Member, Membership, Time
 from ..._outbox import Audience
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
@@ -117,7 +117,9 @@ class Verdict:
     messages speak of (``about``, default the changed one), the ``deadline`` the
     messages quote, the change it makes to a group (``group``: from
     :func:`~groupops.change_group`, recorded with the decision; its messages already use
-    the new name) and extra template placeholders (``values``).
+    the new name), extra template placeholders (``values``), the member's new set of
+    ``labels`` (recorded with the decision in the store's label history; None: no
+    change) and whether the decision sends no message at all (``silent``).
 
     A decision about a member alone or a group alone has no membership: ``before`` is
     None."""
@@ -129,6 +131,8 @@ class Verdict:
     deadline: datetime | None = None
     group: GroupChange | None = None
     values: Mapping[str, str] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
+    silent: bool = False
 
 
 class Runtime(Protocol):
@@ -184,6 +188,10 @@ class Runtime(Protocol):
         default_scope: str,
         period_start: datetime | None = None,
     ) -> Context: ...
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """The member's label changes the store kept, oldest first."""
+        ...
 
     def member_context(self, member: str, at: datetime) -> Context:
         """An evaluation context for ``member`` alone (also one in no group): conditions
