@@ -165,3 +165,18 @@ def test_no_member_gets_two_messages_of_one_broadcast(tmp_path_factory, labels, 
             engine.deliver(AT + timedelta(minutes=100 + k))
     got = Counter(m.recipient for m in messenger.delivered)
     assert got == {m.id: 1 for m in members if "A" in m.labels or m.source == "sdr"}
+
+
+def test_a_messenger_with_malformed_rates_is_refused_naming_the_plugin():
+    class Bad:
+        name = "bad"
+        actions = frozenset({"message"})
+        quota = None
+        def __init__(self):
+            self.rates = {"broadcast": 3}
+
+        def deliver(self, message):
+            pass
+
+    with pytest.raises(go.PluginError, match=r"rates \{'broadcast': 3\} is not a mapping of action names to groupops.Rate"):
+        go.Engine(go.RuleBook.load(_book()), plugins=[_Messengers(Bad())], entry_points=False)

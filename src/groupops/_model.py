@@ -485,6 +485,9 @@ class Decision(_Frozen):
     failed for a spare); the next step's ``promote`` for ``promote``; the current step's
     ``keep`` for ``demote``; the policy's ``when`` for ``revive`` and ``invite``. It is
     None for a decision without a condition (``welcome``). :meth:`reasons` words it.
+
+    ``assignee`` is who a decision hands its subject to (a ``handoff``'s salesperson or
+    queue); ``from_role`` and ``to_role`` are the labels of a ``tier`` move.
     """
 
     id: str
@@ -499,6 +502,7 @@ class Decision(_Frozen):
     target_group: str | None = None
     from_role: str | None = None
     to_role: str | None = None
+    assignee: str | None = None
     status: Literal["applied", "vetoed", "preview"] = "applied"
     veto_reason: str | None = None
 

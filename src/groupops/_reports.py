@@ -148,6 +148,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "to be invited to {group}",
         "promote": "to become {role}",
         "keep": "to stay {role}",
+        "handoff": "to be handed to {to}",
     },
     "zh": {
         "stay": "留下的条件",
@@ -156,6 +157,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "invited": "受邀加入 {group} 的条件",
         "promote": "晋升为 {role} 的条件",
         "keep": "保持 {role} 的条件",
+        "handoff": "移交给 {to} 的条件",
     },
 }
 _NOTES: dict[str, dict[str, str]] = {
@@ -174,6 +176,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "no_history": "no membership history reaches back to {at}: shown with the current membership",
         "tier": "label now: {label}",
         "tier_since": "{label} since {at}",
+        "handed_off": "handed to {to} at {at}",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -188,6 +191,7 @@ _NOTES: dict[str, dict[str, str]] = {
         "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
         "tier": "当前标签：{label}",
         "tier_since": "自 {at} 起为 {label}",
+        "handed_off": "已于 {at} 移交给 {to}",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {

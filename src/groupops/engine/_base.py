@@ -80,7 +80,9 @@ class EngineBase:
             deadline: datetime | None = None,
         ) -> dict[str, str]: ...  # messages
 
-        def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]: ...
+        def _messages_for(
+            self, d: Decision, context: Mapping[str, str], *, recipients: tuple[str, ...] | None = None
+        ) -> list[OutboxMessage]: ...
 
         def _decide_all(self, at: datetime) -> list[Decision]: ...  # deciding
 

@@ -252,7 +252,7 @@ class Deciding(EngineBase):
         subject = verdict.about or after or before
         context = self._message_context(decision, subject, profiles, deadline=verdict.deadline)
         context.update(verdict.values)
-        self.store.add_messages(self._messages_for(decision, context))
+        self.store.add_messages(self._messages_for(decision, context, recipients=verdict.recipients))
         return decision
 
 

@@ -34,7 +34,7 @@ from pydantic import (
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
 from .._model import Family, Group, name_placeholders
 from .._validation import problems_from
-from ._conditions import Condition, Metric, Segment, _Rule, iter_leaves
+from ._conditions import Condition, Metric, Segment, _Rule, condition_key, iter_leaves
 from ._policies import Admission, Eviction, Ladder, Policy, Revival, policy_union
 from ._templates import check_template
 from ._time import zone
@@ -169,7 +169,7 @@ class RuleBook(_Rule):
 
     def conditions(self) -> list[tuple[str, Any]]:
         """Every condition in the book with its path (``policies[0].when``)."""
-        out: list[tuple[str, Any]] = []
+        out: list[tuple[str, Any]] = [(f"segments.{name}", cond) for name, cond in self.segments.items()]
         for i, p in enumerate(self.policies):
             base = f"policies[{i}]"
             if isinstance(p, Admission | Revival):
@@ -184,6 +184,8 @@ class RuleBook(_Rule):
                         out.append((f"{base}.steps[{j}].promote", s.promote))
                     if s.keep is not None:
                         out.append((f"{base}.steps[{j}].keep", s.keep))
+            else:
+                out += _conditions_in(p, base)
         return out
 
     def template(self, action: str, policy: Any = None) -> str | None:
@@ -243,6 +245,24 @@ class RuleBook(_Rule):
                 if key in dumped and getattr(policy, key) == type(policy).model_fields[key].default:
                     del dumped[key]
         return data
+
+
+def _conditions_in(value: Any, path: str) -> list[tuple[str, Any]]:
+    """Every condition a policy of another kind holds in its fields (``when``,
+    ``segment``, a tier's ``steps``), with its path."""
+    if condition_key(value) is not None:
+        return [(path, value)]
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found += _conditions_in(getattr(value, name), f"{path}.{name}")
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            found += _conditions_in(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += _conditions_in(item, f"{path}.{key}")
+    return found
 
 
 def _segment_uses(value: Any, path: str) -> list[tuple[str, Segment]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, broadcast, eviction, invite, ladder, revival, tier, welcome
+from . import admission, broadcast, eviction, handoff, invite, ladder, revival, tier, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -40,6 +40,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     invite.KIND,
     broadcast.KIND,
     tier.KIND,
+    handoff.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them,
 then the segment kinds."""

@@ -133,6 +133,9 @@ class Verdict:
     values: Mapping[str, str] = field(default_factory=dict)
     labels: tuple[str, ...] | None = None
     silent: bool = False
+    recipients: tuple[str, ...] | None = None
+    """Who an ``operators`` message goes to instead of the group's operators (a
+    handoff's salesperson or queue)."""
 
 
 class Runtime(Protocol):
