@@ -22,7 +22,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import _check, _demo, _diff, _explain, _groups, _ingest, _report, _run
+from . import _campaign, _check, _demo, _diff, _explain, _groups, _ingest, _report, _run, _standing
 from ._common import EXIT_CODES, _Main
 
 __all__ = ["main"]
@@ -40,6 +40,7 @@ def main() -> None:
 
 
 # the commands: one line each (see the module docstring)
+main.add_command(_campaign.campaign)
 main.add_command(_check.check)
 main.add_command(_check.schema)
 main.add_command(_demo.demo)
@@ -49,3 +50,4 @@ main.add_command(_groups.groups)
 main.add_command(_ingest.ingest)
 main.add_command(_report.report)
 main.add_command(_run.run)
+main.add_command(_standing.standing)

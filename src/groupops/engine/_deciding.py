@@ -19,7 +19,7 @@ from .._model import (
     Member,
     Membership,
 )
-from .._reports import PluginFailure
+from .._reports import PluginFailure, StandingReport
 from ..rules._evaluate import Context
 from ..rules._explain import Explanation
 from ..rules._facts_api import Facts, MemoryFacts
@@ -349,6 +349,9 @@ class _Runtime:
 
     def label_history(self, member: str) -> list[LabelChange]:
         return self._engine.store.label_history(member)
+
+    def standing(self, member: str, at: datetime) -> StandingReport:
+        return self._engine._standing(member, at, self)
 
     def groups(self) -> list[Group]:
         return self._engine.store.groups()

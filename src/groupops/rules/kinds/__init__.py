@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from . import admission, broadcast, eviction, handoff, invite, ladder, revival, tier, welcome
+from . import (
+    admission,
+    broadcast,
+    campaign,
+    eviction,
+    handoff,
+    invite,
+    ladder,
+    revival,
+    standing,
+    tier,
+    welcome,
+)
 from ._registry import (
     ActionSpec,
     Kind,
@@ -41,6 +53,8 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     broadcast.KIND,
     tier.KIND,
     handoff.KIND,
+    campaign.KIND,
+    standing.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them,
 then the segment kinds."""

@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from ..._errors import Problem, RuleError
 from ..._model import Decision, Event, Group, GroupChange, LabelChange, Member, Membership, Time
 from ..._outbox import Audience
+from ..._reports import StandingItem, StandingReport
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
 from .._explain import Explanation
@@ -196,6 +197,10 @@ class Runtime(Protocol):
         """The member's label changes the store kept, oldest first."""
         ...
 
+    def standing(self, member: str, at: datetime) -> StandingReport:
+        """``member``'s standing at ``at`` under every policy (see :meth:`Engine.standing`)."""
+        ...
+
     def member_context(self, member: str, at: datetime) -> Context:
         """An evaluation context for ``member`` alone (also one in no group): conditions
         count events in every group (``scope: member``), ``member_of`` sees every group
@@ -318,6 +323,30 @@ class Kind:
     def message_values(self, policy: Any, decision: Decision, locale: str) -> dict[str, str]:
         """Extra template placeholders for a decision's messages."""
         return {}
+
+    def standing(self, policy: Any, rt: Runtime, member: str, at: datetime) -> list[StandingItem]:
+        """Where ``member`` stands under ``policy`` at ``at``, for
+        :meth:`Engine.standing`: by default, :meth:`explain` for each of the member's
+        memberships in the policy's groups (present, or evicted: what brings them back),
+        those with something to meet. A member-wide kind (``tier``) gives its own; a kind
+        whose decisions are not the member's to act on gives nothing."""
+        items: list[StandingItem] = []
+        for group in policy.group_ids():
+            ms = rt.membership(member, group)
+            if ms is None or not (ms.present or ms.status == "evicted"):
+                continue
+            sections, notes = self.explain(policy, rt, ms, at)
+            if sections:
+                items.append(
+                    StandingItem(
+                        policy=policy.id,
+                        policy_type=self.name,
+                        group=group,
+                        sections=tuple(sections),
+                        notes=tuple(notes),
+                    )
+                )
+        return items
 
     def policy_template(self, policy: Any, action: str) -> str | None:
         """The template a policy of this kind gives ``action`` in a field of its own (a

@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._model import Decision, Member, Membership
-from ..._reports import Note, Section
+from ..._reports import Note, Section, StandingItem
 from .._conditions import Condition
 from .._evaluate import Context, evaluate
 from .._explain import Explanation
@@ -168,6 +168,26 @@ class TierKind(Kind):
             if held:
                 notes.append(Note(kind="tier_since", values={"label": held[-1], "at": change.at.isoformat()}))
         return sections, notes
+
+    def standing(self, policy: Tier, rt: Runtime, member: str, at: datetime) -> list[StandingItem]:
+        """The member's label now and the condition of the next label up (none at the top)."""
+        ctx = rt.member_context(member, at)
+        current = current_tier(policy, ctx.member)
+        notes = [Note(kind="tier", values={"label": current or "-"})]
+        rank = policy.labels.index(current) if current is not None else 0
+        sections = []
+        if rank + 1 < len(policy.labels):
+            up = policy.labels[rank + 1]
+            sections.append(
+                Section(kind="promote", values={"role": up}, explanation=evaluate(policy.steps[up], ctx))
+            )
+        else:
+            notes.append(Note(kind="tier_top", values={"label": policy.labels[-1]}))
+        return [
+            StandingItem(
+                policy=policy.id, policy_type=self.name, sections=tuple(sections), notes=tuple(notes)
+            )
+        ]
 
     def message_values(self, policy: Tier, decision: Decision, locale: str) -> dict[str, str]:
         return {"tier": decision.to_role or "", "tier.from": decision.from_role or ""}

@@ -1,0 +1,54 @@
+"""The standing kind: answer a member who asks where they stand (a ``standing`` event,
+e.g. the member asks the bot) with their standing under every policy.
+
+Trigger: ``on: standing`` (by default), decided at the event's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from ..._model import Decision, Event
+from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
+
+__all__ = ["KIND", "Standing", "StandingKind"]
+
+
+class Standing(PolicyBase):
+    """Send a member their standing (every policy that concerns them, with what they meet
+    and miss) when they ask: on each ``standing`` event (or the event kinds in ``on``),
+    one ``standing`` message in the book's locale, through the default messenger."""
+
+    type: Literal["standing"] = "standing"
+
+    default_on: ClassVar[tuple[str, ...]] = ("standing",)
+
+
+class StandingKind(Kind):
+    """Answers each ``standing`` request once."""
+
+    name = "standing"
+    order = 95
+    model = Standing
+    label: ClassVar[Mapping[str, str]] = {"en": "standing", "zh": "进度查询"}
+    placeholders = frozenset({"standing"})
+    actions = (
+        ActionSpec("standing", {"en": "{standing}", "zh": "{standing}"}, {"en": "standing", "zh": "进度"}),
+    )
+
+    def on_event(
+        self, policy: Standing, event: Event, rt: Runtime, when: datetime, at: datetime
+    ) -> list[Decision]:
+        with rt.isolated(policy.id, None, when, member=event.member):
+            report = rt.standing(event.member, when)
+            d = rt.decide_about(
+                policy.id, "standing", member=event.member, period=f"event-{event.id}", at=when
+            )
+            recorded = rt.apply(Verdict(d, values={"standing": report.render(rt.locale)}))
+            return [recorded] if recorded is not None else []
+        return []
+
+
+KIND = StandingKind()
