@@ -22,6 +22,7 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._examples import example_path
+from ._funnel import FunnelRow, funnel
 from ._groups import GroupCreation, create_group
 from ._messaging import (
     ANY_ACTION,
@@ -51,6 +52,7 @@ from ._model import (
 )
 from ._outbox import Audience, OutboxMessage
 from ._reports import (
+    CampaignReport,
     DeliveryReport,
     ExplainReport,
     IngestReport,
@@ -59,6 +61,9 @@ from ._reports import (
     Rejected,
     RunReport,
     Section,
+    StandingItem,
+    StandingReport,
+    Waiting,
 )
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
@@ -77,9 +82,13 @@ from .rules._conditions import (
     DaysSince,
     DistinctDays,
     Label,
+    MemberOf,
     Metric,
     Not,
+    Referrer,
     Role,
+    Segment,
+    Source,
     Sum,
     Tenure,
 )
@@ -115,6 +124,12 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
+from .rules.kinds.broadcast import Broadcast
+from .rules.kinds.campaign import Campaign
+from .rules.kinds.handoff import Handoff, handoff_assignee
+from .rules.kinds.invite import Invite
+from .rules.kinds.standing import Standing
+from .rules.kinds.tier import Tier, TierMove, current_tier, tier_move
 
 __version__ = "0.1.0"
 
@@ -128,6 +143,9 @@ __all__ = [
     "AtLeastOf",
     "Attr",
     "Audience",
+    "Broadcast",
+    "Campaign",
+    "CampaignReport",
     "Community",
     "CompiledCondition",
     "Condition",
@@ -148,15 +166,18 @@ __all__ = [
     "Explanation",
     "Facts",
     "Family",
+    "FunnelRow",
     "Group",
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
     "GroupOpsError",
     "GroupStatus",
+    "Handoff",
     "History",
     "IngestReport",
     "InputError",
+    "Invite",
     "Kind",
     "KindRegistry",
     "Label",
@@ -165,6 +186,7 @@ __all__ = [
     "LadderMove",
     "LadderStep",
     "Member",
+    "MemberOf",
     "Membership",
     "MembershipChange",
     "MemoryFacts",
@@ -185,6 +207,7 @@ __all__ = [
     "Quota",
     "Rate",
     "RecordingMessenger",
+    "Referrer",
     "Rejected",
     "Revival",
     "Role",
@@ -197,16 +220,24 @@ __all__ = [
     "ScheduledKind",
     "ScheduledPolicy",
     "Section",
+    "Segment",
+    "Source",
+    "Standing",
+    "StandingItem",
+    "StandingReport",
     "Store",
     "StoreError",
     "Subject",
     "Sum",
     "Tenure",
     "Term",
+    "Tier",
+    "TierMove",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
     "Verdict",
+    "Waiting",
     "Welcome",
     "__version__",
     "admission_check",
@@ -214,6 +245,7 @@ __all__ = [
     "change_group",
     "compile_condition",
     "create_group",
+    "current_tier",
     "decision_id",
     "dump_rule_book",
     "evaluate",
@@ -221,6 +253,8 @@ __all__ = [
     "eviction_period",
     "eviction_periods",
     "example_path",
+    "funnel",
+    "handoff_assignee",
     "hookimpl",
     "in_grace",
     "ladder_move",
@@ -231,5 +265,6 @@ __all__ = [
     "revival_deadline",
     "revival_open",
     "rule_book_schema",
+    "tier_move",
     "welcome_due",
 ]
