@@ -169,6 +169,7 @@ def test_py_typed_is_shipped():
 # groupops.testing's public API, pinned the same way
 TESTING_PUBLIC = [
     "INVARIANTS",
+    "SEGMENT_INVARIANTS",
     "Invariant",
     "InvariantViolation",
     "Timeline",
@@ -178,19 +179,26 @@ TESTING_PUBLIC = [
     "decision_ids_are_stable",
     "events",
     "groups",
+    "handoff_at_most_once",
     "histories",
+    "invited_at_most_twice",
     "ladder_moves_one_step",
     "members",
     "memberships",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "one_message_per_broadcast",
     "recording_engine",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
     "rule_books",
+    "segment_conditions",
+    "sourced_members",
+    "tier_label_in_set",
+    "tier_policies",
 ]
 
 

@@ -13,7 +13,11 @@ The public API is exactly the names in ``__all__``:
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
-  :class:`InvariantViolation` naming the member, the decision and its explanation.
+  :class:`InvariantViolation` naming the member, the decision and its explanation;
+- for segments: :func:`sourced_members`, :func:`segment_conditions` and
+  :func:`tier_policies`, and the checks in :data:`SEGMENT_INVARIANTS` (part of
+  :data:`INVARIANTS`): :func:`one_message_per_broadcast`, :func:`invited_at_most_twice`,
+  :func:`tier_label_in_set` and :func:`handoff_at_most_once`.
 
 ``st.from_type(groupops.Event)`` (and Member, Group, Membership, RuleBook) works once
 this extra is installed, through Hypothesis' entry point. The pytest fixtures
@@ -35,6 +39,7 @@ from ._engines import recording_engine
 
 __all__ = [
     "INVARIANTS",
+    "SEGMENT_INVARIANTS",
     "Invariant",
     "InvariantViolation",
     "Timeline",
@@ -44,19 +49,26 @@ __all__ = [
     "decision_ids_are_stable",
     "events",
     "groups",
+    "handoff_at_most_once",
     "histories",
+    "invited_at_most_twice",
     "ladder_moves_one_step",
     "members",
     "memberships",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "one_message_per_broadcast",
     "recording_engine",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
     "rule_books",
+    "segment_conditions",
+    "sourced_members",
+    "tier_label_in_set",
+    "tier_policies",
 ]
 
 try:
@@ -82,6 +94,13 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         revivals_within_max,
         revived_met_criteria,
     )
+    from ._invariants_segments import (
+        SEGMENT_INVARIANTS,
+        handoff_at_most_once,
+        invited_at_most_twice,
+        one_message_per_broadcast,
+        tier_label_in_set,
+    )
     from ._strategies import (
         Timeline,
         conditions,
@@ -93,6 +112,7 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         replay,
         rule_books,
     )
+    from ._strategies_segments import segment_conditions, sourced_members, tier_policies
 
 
 def __getattr__(name: str) -> Any:
