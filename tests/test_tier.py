@@ -66,8 +66,8 @@ def test_a_jump_of_three_rungs_is_one_decision_and_the_profile_keeps_other_label
     ]
     assert made[0].explanation.summary() == "payment 5 times ever; needs at least 5 times"
     assert profile.labels == ("B+", "die_hard")
-    assert [(c.at, c.labels, c.decision, c.source) for c in history] == [
-        (AT, ("B+", "die_hard"), made[0].id, "decision")
+    assert [(c.at, c.labels, c.previous, c.decision, c.source) for c in history] == [
+        (AT, ("B+", "die_hard"), ("B+", "unpaid"), made[0].id, "decision")
     ]
     assert messages == []  # a tier change is silent unless the policy says notify
 
@@ -217,6 +217,11 @@ def test_label_history_is_queryable_through_the_engine(tmp_path):
         engine.run(AT + timedelta(days=1))
         history = engine.label_history("ann")
         assert [c.labels for c in history] == [("B", "first_paid"), ("B", "die_hard")]
-        assert engine.labels_at("ann", AT - timedelta(seconds=1)) is None  # before any kept change
+        assert [c.previous for c in history] == [("B",), ("B", "first_paid")]
+        # before the first kept change: what the member held just before it
+        assert engine.labels_at("ann", AT - timedelta(seconds=1)) == ("B",)
         assert engine.labels_at("ann", AT + timedelta(hours=12)) == ("B", "first_paid")
         assert engine.labels_at("ann", AT + timedelta(days=2)) == ("B", "die_hard")
+        # a change the host made without saying what came before: the history cannot say
+        engine.store.record_labels(go.LabelChange(at=AT - timedelta(days=30), member="bob", labels=("A",)))
+        assert engine.labels_at("bob", AT - timedelta(days=31)) is None

@@ -375,18 +375,20 @@ class MembershipChange(_Frozen):
 class LabelChange(_Frozen):
     """The labels a member held from an instant on: what a store's label history holds.
 
-    ``labels`` is the whole set after the change; ``decision`` is the id of the decision
-    that made it (a ``tier`` move), or None for a change the host made; ``source`` says
-    which: ``decision`` or ``host``.
+    ``labels`` is the whole set after the change and ``previous`` the set just before it
+    (None: not known); ``decision`` is the id of the decision that made it (a ``tier``
+    move), or None for a change the host made; ``source`` says which: ``decision`` or
+    ``host``.
     """
 
     at: Time
     member: Id
     labels: tuple[Text, ...] = ()
+    previous: tuple[Text, ...] | None = None
     decision: str | None = None
     source: Literal["decision", "host"] = "host"
 
-    @field_validator("labels", mode="before")
+    @field_validator("labels", "previous", mode="before")
     @classmethod
     def _labels_sorted(cls, value: Any) -> Any:
         if isinstance(value, list | tuple | set | frozenset):

@@ -235,10 +235,12 @@ class Deciding(EngineBase):
             change = verdict.group.model_copy(update={"decision": decision.id, "source": "decision"})
             self.store.record_group(change)
         if verdict.labels is not None and decision.member is not None:
+            held = self.store.get_member(decision.member)
             relabel = LabelChange(
                 at=decision.at,
                 member=decision.member,
                 labels=verdict.labels,
+                previous=held.labels if held is not None else (),
                 decision=decision.id,
                 source="decision",
             )

@@ -14,6 +14,7 @@ from ..rules._time import to_zone
 from ..rules.kinds.campaign import Campaign, campaign_rate, target_met
 from ._base import EngineBase
 from ._deciding import _Runtime
+from ._explain import labels_then
 
 
 class Segments(EngineBase):
@@ -21,12 +22,8 @@ class Segments(EngineBase):
 
     def _profile_at(self, member: Member, at: datetime) -> Member:
         """``member`` with the labels the label history says they held at ``at`` (the
-        profile's own labels when no kept change is that old)."""
-        held: tuple[str, ...] | None = None
-        for change in self.store.label_history(member.id):
-            if change.at > at:
-                break
-            held = change.labels
+        profile's own labels when the history does not say)."""
+        held = labels_then(self.store.label_history(member.id), at)
         return member if held is None else member.model_copy(update={"labels": held})
 
     def _context_then(self, member: Member, at: datetime) -> Context:
