@@ -2,6 +2,7 @@
 one message per member of a segment, deduplicated across reruns and overlapping
 segments, spread over time by the messenger's rates, with what is waiting reported."""
 
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+
+# engine-backed properties: a few examples by default, many under HYPOTHESIS_PROFILE=long
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+ENGINE_EXAMPLES = 300
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 MINUTE = go.Duration(1, "m")
@@ -143,7 +148,11 @@ def test_broadcast_text_with_an_unknown_placeholder_is_refused_naming_it():
         go.RuleBook.load(_book(text="hi {member.nick}"))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=ENGINE_EXAMPLES if LONG else 15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     labels=st.lists(st.sets(st.sampled_from(["A", "B"]), max_size=2), min_size=1, max_size=8),
     sources=st.lists(st.sampled_from([None, "sdr"]), min_size=8, max_size=8),
@@ -172,11 +181,14 @@ def test_a_messenger_with_malformed_rates_is_refused_naming_the_plugin():
         name = "bad"
         actions = frozenset({"message"})
         quota = None
+
         def __init__(self):
             self.rates = {"broadcast": 3}
 
         def deliver(self, message):
             pass
 
-    with pytest.raises(go.PluginError, match=r"rates \{'broadcast': 3\} is not a mapping of action names to groupops.Rate"):
+    with pytest.raises(
+        go.PluginError, match=r"rates \{'broadcast': 3\} is not a mapping of action names to groupops.Rate"
+    ):
         go.Engine(go.RuleBook.load(_book()), plugins=[_Messengers(Bad())], entry_points=False)

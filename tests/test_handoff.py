@@ -2,12 +2,17 @@
 salesperson who brought them (else to the default queue) once per member ever, with
 the reasons; the host's CRM receives it through a messenger or the observer hook."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+
+# engine-backed properties: a few examples by default, many under HYPOTHESIS_PROFILE=long
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+ENGINE_EXAMPLES = 300
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -118,7 +123,11 @@ def test_explain_says_what_a_lead_misses_and_who_would_get_them(tmp_path):
     assert section.explanation.missing() == "company_size is 10.0; needs at least 50"
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=ENGINE_EXAMPLES if LONG else 20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     runs=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3)), min_size=1, max_size=5),
     referrer=st.sampled_from([None, "sdr-zhang"]),

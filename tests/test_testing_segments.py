@@ -2,6 +2,7 @@
 policies; the invariants hold on engines running the segment kinds and catch logs that
 break them."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,6 +23,9 @@ from groupops.testing import (
     tier_policies,
 )
 
+# engine-backed properties: a few examples by default, many under HYPOTHESIS_PROFILE=long
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+ENGINE_EXAMPLES = 300
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
@@ -82,7 +86,11 @@ def _book(tier):
     )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=ENGINE_EXAMPLES if LONG else 15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     tier=tier_policies(ids=st.just("tier"), event_kinds=st.just("payment")),
     members=st.lists(sourced_members(), min_size=1, max_size=5, unique_by=lambda m: m.id),

@@ -2,6 +2,7 @@
 to the highest label that holds, in one decision; down only with ``demote``; the label
 is always one of the set; the store keeps who had which label when."""
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+
+# engine-backed properties: a few examples by default, many under HYPOTHESIS_PROFILE=long
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+ENGINE_EXAMPLES = 300
 
 AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LABELS = ["unpaid", "first_paid", "premium", "die_hard"]
@@ -177,7 +182,11 @@ def test_explain_shows_each_step_and_the_label_history(tmp_path):
     ]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=ENGINE_EXAMPLES if LONG else 25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     batches=st.lists(st.lists(st.sampled_from([10.0, 600.0]), max_size=4), min_size=1, max_size=4),
     demote=st.booleans(),
