@@ -177,3 +177,50 @@ def test_the_cli_shows_a_standing_from_a_sqlite_file(tmp_path):
     )
     assert "Ann 的当前进度" in zh.stdout
     gops("standing", "nobody", "--db", db, "--rules", rules, cwd=tmp_path, ok=False)
+
+
+def test_a_standing_answer_uses_the_members_own_locale(tmp_path):
+    messenger = go.RecordingMessenger()
+
+    class P:
+        @go.hookimpl
+        def groupops_register_messengers(self, register):
+            register(messenger)
+
+    book = go.RuleBook.load(_book("en"))
+    with go.Engine(
+        book, store=str(tmp_path / "g.db"), plugins=[P()], entry_points=False, default_messenger="recording"
+    ) as engine:
+        _ann(engine)
+        engine.ingest(
+            [
+                go.Member(id="ann", name="Ann", attributes={"locale": "zh"}),
+                go.Event(id="ask-1", member="ann", kind="standing", at=AT),
+            ]
+        )
+        engine.run(AT + timedelta(minutes=1))
+        engine.deliver(AT + timedelta(minutes=1))
+    [answer] = [m for m in messenger.delivered if m.action == "standing"]
+    assert answer.text.startswith("Ann 的当前进度")
+
+
+def test_the_cli_explains_a_member_wide_policy_with_its_label_history(tmp_path):
+    db, rules = tmp_path / "g.db", tmp_path / "book.yaml"
+    rules.write_text(yaml.safe_dump(_book(), allow_unicode=True), encoding="utf-8")
+    with go.Engine(go.RuleBook.load(_book()), store=str(db), entry_points=False) as engine:
+        _ann(engine)
+    out = gops(
+        "explain",
+        "ann",
+        "--policy",
+        "paying",
+        "--db",
+        db,
+        "--rules",
+        rules,
+        "--at",
+        AT.isoformat(),
+        cwd=tmp_path,
+    ).stdout
+    assert "to become premium:" in out and "label now: first_paid" in out
+    assert "first_paid since 2026-03-06T11:00:00+00:00" in out

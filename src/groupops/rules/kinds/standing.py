@@ -19,11 +19,20 @@ __all__ = ["KIND", "Standing", "StandingKind"]
 class Standing(PolicyBase):
     """Send a member their standing (every policy that concerns them, with what they meet
     and miss) when they ask: on each ``standing`` event (or the event kinds in ``on``),
-    one ``standing`` message in the book's locale, through the default messenger."""
+    one ``standing`` message in the member's locale (their ``locale`` attribute, ``en``
+    or ``zh``; else the book's), through the default messenger."""
 
     type: Literal["standing"] = "standing"
 
     default_on: ClassVar[tuple[str, ...]] = ("standing",)
+
+
+def member_locale(rt: Runtime, member: str) -> str:
+    """The member's own locale (their ``locale`` attribute, ``en`` or ``zh``), else the
+    book's."""
+    profile = rt.profiles.get(member)
+    own = profile.attributes.get("locale") if profile is not None else None
+    return own if isinstance(own, str) and own in ("en", "zh") else rt.locale
 
 
 class StandingKind(Kind):
@@ -46,7 +55,8 @@ class StandingKind(Kind):
             d = rt.decide_about(
                 policy.id, "standing", member=event.member, period=f"event-{event.id}", at=when
             )
-            recorded = rt.apply(Verdict(d, values={"standing": report.render(rt.locale)}))
+            text = report.render(member_locale(rt, event.member))
+            recorded = rt.apply(Verdict(d, values={"standing": text}))
             return [recorded] if recorded is not None else []
         return []
 
