@@ -33,3 +33,7 @@ def test_there_is_a_recipe_for_a_welfare_family_on_wecom() -> None:
 
 def test_there_is_a_recipe_for_the_points_mall_and_the_star_vote() -> None:
     assert "points-mall-and-star-vote.md" in [p.name for p in RECIPES]
+
+
+def test_there_is_a_recipe_for_segments_and_campaigns() -> None:
+    assert "segments-and-campaigns.md" in [p.name for p in RECIPES]

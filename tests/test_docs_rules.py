@@ -131,6 +131,7 @@ def _context(exp, *, default_scope="group", period_start=None):
         default_scope=exp.get("default_scope", default_scope),
         period_start=None if start is None else _aware(start, tz),
         metrics=METRICS,
+        present_in=exp.get("present_in"),
     )
 
 
@@ -284,7 +285,17 @@ def _error_text(exc):
     return "\n".join(map(str, problems_from(exc)))
 
 
-CONTEXT_KEYS = {"at", "tz", "events", "member", "membership", "group", "period_start", "default_scope"}
+CONTEXT_KEYS = {
+    "at",
+    "tz",
+    "events",
+    "member",
+    "membership",
+    "group",
+    "period_start",
+    "default_scope",
+    "present_in",
+}
 RESULT_KEYS = {
     "passed",
     "observed",

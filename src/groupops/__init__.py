@@ -22,8 +22,17 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._examples import example_path
+from ._funnel import FunnelRow, funnel
 from ._groups import GroupCreation, Routing, create_group, route
-from ._messaging import ANY_ACTION, ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
+from ._messaging import (
+    ANY_ACTION,
+    ConsoleMessenger,
+    Messenger,
+    Quota,
+    Rate,
+    RecordingMessenger,
+    can_carry_out,
+)
 from ._model import (
     ACTIONS,
     Decision,
@@ -33,6 +42,7 @@ from ._model import (
     Group,
     GroupChange,
     GroupStatus,
+    LabelChange,
     LedgerEntry,
     Member,
     Membership,
@@ -44,6 +54,7 @@ from ._model import (
 from ._outbox import Audience, OutboxMessage
 from ._referrals import ReferralGeneration, ReferralTree, referral_tree
 from ._reports import (
+    CampaignReport,
     DeliveryReport,
     ExplainReport,
     IngestReport,
@@ -52,6 +63,9 @@ from ._reports import (
     Rejected,
     RunReport,
     Section,
+    StandingItem,
+    StandingReport,
+    Waiting,
 )
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
@@ -71,9 +85,13 @@ from .rules._conditions import (
     DaysSince,
     DistinctDays,
     Label,
+    MemberOf,
     Metric,
     Not,
+    Referrer,
     Role,
+    Segment,
+    Source,
     Sum,
     Tenure,
 )
@@ -110,10 +128,16 @@ from .rules.kinds import (
     StrategyContext,
     Verdict,
 )
+from .rules.kinds.broadcast import Broadcast
+from .rules.kinds.campaign import Campaign
 from .rules.kinds.capacity import Capacity, route_order
 from .rules.kinds.deadline import Deadline, deadline_moments
+from .rules.kinds.handoff import Handoff, handoff_assignee
+from .rules.kinds.invite import Invite
 from .rules.kinds.limit import Limit, limit_breach
+from .rules.kinds.standing import Standing
 from .rules.kinds.term import TermEnd, term_ends
+from .rules.kinds.tier import Tier, TierMove, current_tier, tier_move
 from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
@@ -128,6 +152,9 @@ __all__ = [
     "AtLeastOf",
     "Attr",
     "Audience",
+    "Broadcast",
+    "Campaign",
+    "CampaignReport",
     "Capacity",
     "Community",
     "CompiledCondition",
@@ -151,24 +178,29 @@ __all__ = [
     "Explanation",
     "Facts",
     "Family",
+    "FunnelRow",
     "Group",
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
     "GroupOpsError",
     "GroupStatus",
+    "Handoff",
     "History",
     "IngestReport",
     "InputError",
+    "Invite",
     "Kind",
     "KindRegistry",
     "Label",
+    "LabelChange",
     "Ladder",
     "LadderMove",
     "LadderStep",
     "LedgerEntry",
     "Limit",
     "Member",
+    "MemberOf",
     "Membership",
     "MembershipChange",
     "MemoryFacts",
@@ -188,10 +220,12 @@ __all__ = [
     "PolicyBase",
     "Problem",
     "Quota",
+    "Rate",
     "ReadOnlyStore",
     "RecordingMessenger",
     "ReferralGeneration",
     "ReferralTree",
+    "Referrer",
     "Rejected",
     "Revival",
     "Role",
@@ -205,6 +239,11 @@ __all__ = [
     "ScheduledKind",
     "ScheduledPolicy",
     "Section",
+    "Segment",
+    "Source",
+    "Standing",
+    "StandingItem",
+    "StandingReport",
     "Store",
     "StoreError",
     "StrategyContext",
@@ -213,11 +252,14 @@ __all__ = [
     "Tenure",
     "Term",
     "TermEnd",
+    "Tier",
+    "TierMove",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
     "Verdict",
     "Violation",
+    "Waiting",
     "Welcome",
     "__version__",
     "admission_check",
@@ -225,6 +267,7 @@ __all__ = [
     "change_group",
     "compile_condition",
     "create_group",
+    "current_tier",
     "deadline_moments",
     "decision_id",
     "dump_rule_book",
@@ -233,6 +276,8 @@ __all__ = [
     "eviction_period",
     "eviction_periods",
     "example_path",
+    "funnel",
+    "handoff_assignee",
     "hookimpl",
     "in_grace",
     "ladder_move",
@@ -249,5 +294,6 @@ __all__ = [
     "route_order",
     "rule_book_schema",
     "term_ends",
+    "tier_move",
     "welcome_due",
 ]

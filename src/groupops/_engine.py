@@ -38,6 +38,7 @@ from .engine._delivery import Delivering
 from .engine._explain import Explaining
 from .engine._ingest import Ingesting, parse_json_record
 from .engine._messages import Composing
+from .engine._segments import Segments
 from .engine._world import entries_of, referral_events
 from .plugins._manager import Plugins
 from .plugins._store import Store
@@ -60,7 +61,7 @@ class _Pending:
     context: dict[str, str]
 
 
-class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
+class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
     """Runs one rule book against one store.
 
     :param book: the rule book.

@@ -55,6 +55,7 @@ __all__ = [
     "GroupKind",
     "GroupStatus",
     "Id",
+    "LabelChange",
     "LedgerEntry",
     "Member",
     "Membership",
@@ -373,6 +374,30 @@ class MembershipChange(_Frozen):
     decision: str | None = None
 
 
+class LabelChange(_Frozen):
+    """The labels a member held from an instant on: what a store's label history holds.
+
+    ``labels`` is the whole set after the change and ``previous`` the set just before it
+    (None: not known); ``decision`` is the id of the decision that made it (a ``tier``
+    move), or None for a change the host made; ``source`` says which: ``decision`` or
+    ``host``.
+    """
+
+    at: Time
+    member: Id
+    labels: tuple[Text, ...] = ()
+    previous: tuple[Text, ...] | None = None
+    decision: str | None = None
+    source: Literal["decision", "host"] = "host"
+
+    @field_validator("labels", "previous", mode="before")
+    @classmethod
+    def _labels_sorted(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple | set | frozenset):
+            return tuple(sorted(set(value)))
+        return value
+
+
 class Event(_Frozen):
     """Something that happened: a check-in, a purchase, a violation, a join.
 
@@ -464,6 +489,9 @@ class Decision(_Frozen):
     failed for a spare); the next step's ``promote`` for ``promote``; the current step's
     ``keep`` for ``demote``; the policy's ``when`` for ``revive`` and ``invite``. It is
     None for a decision without a condition (``welcome``). :meth:`reasons` words it.
+
+    ``assignee`` is who a decision hands its subject to (a ``handoff``'s salesperson or
+    queue); ``from_role`` and ``to_role`` are the labels of a ``tier`` move.
     """
 
     id: str
@@ -478,6 +506,7 @@ class Decision(_Frozen):
     target_group: str | None = None
     from_role: str | None = None
     to_role: str | None = None
+    assignee: str | None = None
     status: Literal["applied", "vetoed", "preview"] = "applied"
     veto_reason: str | None = None
     rank: int | None = Field(default=None, ge=1)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._errors import InputError, Problem
+from ._funnel import FUNNEL_STAGES, FunnelRow, funnel_rows
 from ._model import ACTIONS
 from ._referrals import REFERRAL_EVENT, ReferralTree, referral_tree
 from .plugins._store import Store
@@ -43,14 +44,9 @@ DEFAULT_TARGET_MIX: dict[str, float] = {"guests": 4, "lecturers": 6, "kols": 8, 
 """The healthy group the method describes: about 4 % notable guests, 6 % lecturers, 8 %
 KOLs, 10 % active members and 70 % ordinary ones. Those add up to 98 %; the 2 % the
 list leaves out go to ordinary members (the rest of the list), so the mix sums to 100 %."""
-FUNNEL_STAGES: tuple[str, ...] = ("acquired", "activated", "retained", "converted")
 LIFECYCLE_ACTIONS: tuple[str, ...] = ("notice", "evict", "revive")
 GROWTH_ACTIONS: tuple[str, ...] = ("invite", "promote", "demote")
 STAFF_ROLES = frozenset({"owner", "admin", "assistant"})
-# roles that are not customers: they never count as converted
-_NOT_CUSTOMERS = STAFF_ROLES | {"guest", "lecturer"}
-_PRESENCE_KINDS = frozenset({"joined", "left"})
-RETENTION_WINDOW = timedelta(days=28)
 
 _ROLE_TO_BUCKET = {
     "guest": "guests",
@@ -91,21 +87,6 @@ def role_bucket(role: str) -> str | None:
     if role in STAFF_ROLES:
         return None
     return _ROLE_TO_BUCKET.get(role, "ordinary")
-
-
-@dataclass(frozen=True)
-class FunnelRow:
-    """Members from one source channel at each stage of the funnel; ``source`` is None
-    for members whose profile names no channel (the "unknown channel" row)."""
-
-    source: str | None
-    acquired: int
-    activated: int
-    retained: int
-    converted: int
-
-    def stage(self, name: str) -> int:
-        return int(getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -154,6 +135,7 @@ class ReportData:
     periods: tuple[PeriodRow, ...]
     totals: dict[str, int] = field(default_factory=dict)
     referrals: ReferralTree | None = None
+    referrers: tuple[FunnelRow, ...] = ()
 
     @property
     def chart_count(self) -> int:
@@ -199,44 +181,14 @@ def collect(
     at = to_zone(at, tz)
     events = [e for e in events if e.at <= at]
     decisions = [d for d in decisions if d.at <= at]
-    group_kind = {g.id: g.kind for g in book.groups}
     memberships = [ms for ms in store.memberships() if ms.joined_at <= at]
 
-    # funnel -------------------------------------------------------------------------
-    last_seen: dict[str, datetime] = {}
-    for e in events:
-        if e.kind not in _PRESENCE_KINDS and (e.member not in last_seen or e.at > last_seen[e.member]):
-            last_seen[e.member] = e.at
-    converted = {
-        ms.member
-        for ms in memberships
-        if group_kind.get(ms.group) == "paid" and ms.role not in _NOT_CUSTOMERS
-    }
-    still_in = {ms.member for ms in memberships if ms.present}
-    # a member is in the report from their first event (joining included) by ``at``: a
-    # profile has no time of its own, and a report dated before any data shows nobody
-    known = {e.member for e in events}
-    profiles = [m for m in store.members() if m.id in known]
-    by_source: dict[str | None, list[str]] = {}
-    for m in profiles:
-        by_source.setdefault(m.source or None, []).append(m.id)
-    funnel = sorted(
-        (
-            FunnelRow(
-                source=source,
-                acquired=len(ids),
-                activated=sum(1 for i in ids if i in last_seen),
-                retained=sum(
-                    1
-                    for i in ids
-                    if i in still_in and i in last_seen and last_seen[i] > at - RETENTION_WINDOW
-                ),
-                converted=sum(1 for i in ids if i in converted),
-            )
-            for source, ids in by_source.items()
-        ),
-        key=lambda r: (r.source is None, -r.acquired, r.source or ""),  # the unknown channel last
-    )
+    # funnel: the library's, per source channel ------------------------------------------
+    kinds = {g.id: g.kind for g in book.groups}
+    profiles = store.members()
+    funnel = funnel_rows(events, memberships, profiles, kinds, until=at, tz_book=book)
+    by_referrer = funnel_rows(events, memberships, profiles, kinds, until=at, by="referrer")
+    referrers = tuple(r for r in by_referrer if r.key is not None)
 
     # composition --------------------------------------------------------------------
     composition: list[CompositionRow] = []
@@ -271,10 +223,11 @@ def collect(
         since=first.astimezone(tz),
         timezone=book.timezone,
         revision=book.revision,
-        members=len(profiles),
+        members=sum(r.acquired for r in funnel),
         events=len(events),
         decisions=len(decisions),
-        funnel=tuple(funnel),
+        funnel=funnel,
+        referrers=referrers,
         composition=tuple(composition),
         target_mix=dict(target_mix),
         periods=tuple(periods),
@@ -305,6 +258,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "decisions": data.decisions,
         "totals": data.totals,
         "funnel": [{"source": r.source, **{s: r.stage(s) for s in FUNNEL_STAGES}} for r in data.funnel],
+        "referrers": [{"referrer": r.key, **{s: r.stage(s) for s in FUNNEL_STAGES}} for r in data.referrers],
         "composition": [
             {"group": r.group, "name": r.name, "total": r.total, "counts": r.counts} for r in data.composition
         ],
@@ -341,6 +295,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "funnel_title": "Acquisition → activation → retention → conversion, per source channel",
         "funnel_note": "Acquired: members from the channel. Activated: did anything besides joining. "
         "Retained: still in a group and active in the last 28 days. Converted: joined a paid group.",
+        "referrers_title": "Referrers: members brought, activated, converted",
+        "referrers_note": "One row per referrer (a salesperson or a friend) named on members' profiles.",
+        "referrer": "referrer",
         "acquired": "acquired",
         "activated": "activated",
         "retained": "retained",
@@ -392,6 +349,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "funnel_title": "各渠道：获客 → 激活 → 留存 → 转化",
         "funnel_note": "获客：来自该渠道的成员。激活：除入群外有任何行为。"
         "留存：仍在群内且近 28 天有行为。转化：加入付费群。",
+        "referrers_title": "推荐人：带来、激活、转化的成员",
+        "referrers_note": "每位推荐人（销售或朋友）一行，按成员资料中的推荐人统计。",
+        "referrer": "推荐人",
         "acquired": "获客",
         "activated": "激活",
         "retained": "留存",
@@ -709,6 +669,22 @@ footer { margin-top: 18px; color: var(--muted); font-size: 12px; }
 """
 
 
+def _referrers_panel(data: ReportData, locale: str) -> str:
+    """Members each referrer brought, activated and converted (a table; nothing when no
+    profile names a referrer)."""
+    if not data.referrers:
+        return ""
+    stages = FUNNEL_STAGES[1:]
+    table = _table(
+        [_L(locale, "referrer"), *(_L(locale, s) for s in FUNNEL_STAGES)],
+        [
+            [r.key, r.acquired, *(f"{r.stage(s)} ({_pct(r.stage(s), r.acquired)})" for s in stages)]
+            for r in data.referrers
+        ],
+    )
+    return _panel(_L(locale, "referrers_title"), _L(locale, "referrers_note"), "", "", table) + "\n"
+
+
 def render_html(data: ReportData, *, locale: str = "en") -> str:
     """The report as one HTML document: inline CSS and SVG, no scripts, no links out."""
 
@@ -802,7 +778,8 @@ def render_html(data: ReportData, *, locale: str = "en") -> str:
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
         f"<header><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></header>\n"
         f'<div class="tiles">{tiles_html}</div>\n'
-        f"{funnel}\n{composition}\n{period_panel('lifecycle', LIFECYCLE_ACTIONS)}\n"
+        f"{funnel}\n{_referrers_panel(data, locale)}{composition}\n"
+        f"{period_panel('lifecycle', LIFECYCLE_ACTIONS)}\n"
         f"{period_panel('growth', GROWTH_ACTIONS)}\n"
         f"{_referrals_panel(data.referrals, locale)}\n"
         f"<footer>{_e(L('footer'))}</footer>\n</main>\n</body>\n</html>\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -11,6 +11,7 @@ from ._model import Decision
 from .rules._explain import Explanation
 
 __all__ = [
+    "CampaignReport",
     "DeliveryReport",
     "ExplainReport",
     "IngestReport",
@@ -19,6 +20,9 @@ __all__ = [
     "Rejected",
     "RunReport",
     "Section",
+    "StandingItem",
+    "StandingReport",
+    "Waiting",
 ]
 
 
@@ -120,6 +124,61 @@ class DeliveryReport(_Report):
     retrying: tuple[str, ...] = ()
     held: tuple[str, ...] = ()
     dead: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+
+
+class CampaignReport(_Report):
+    """How a ``campaign`` stands: the ``size`` of its segment at ``start``, how many of
+    those ``reached`` the goal at ``at`` (its ``end``, or earlier while it runs:
+    ``finished`` says which), the ``rate`` (None for an empty segment), the ``target``
+    and whether it is ``met`` (None for an empty segment); the members, by id."""
+
+    policy: str
+    start: AwareDatetime
+    end: AwareDatetime
+    at: AwareDatetime
+    finished: bool
+    size: int
+    reached: int
+    rate: float | None
+    target: float
+    met: bool | None
+    members: tuple[str, ...] = ()
+    reached_members: tuple[str, ...] = ()
+
+    def render(self, locale: str = "en") -> str:
+        """A few lines an operator reads (en or zh)."""
+        rate = "-" if self.rate is None else f"{self.rate:.1%}"
+        target = f"{self.target:.1%}"
+        if locale == "zh":
+            met = {True: "已达成", False: "未达成", None: "无成员，无法判断"}[self.met]
+            state = "已结束" if self.finished else "进行中"
+            return (
+                f"活动 {self.policy}（{state}，{self.start.isoformat()} 至 {self.end.isoformat()}）\n"
+                f"  开始时人群：{self.size} 人\n  达成目标：{self.reached} 人\n"
+                f"  转化率：{rate}（目标 {target}）：{met}"
+            )
+        met = {True: "met", False: "not met", None: "no members: nothing to judge"}[self.met]
+        state = "finished" if self.finished else "running"
+        return (
+            f"campaign {self.policy} ({state}, {self.start.isoformat()} to {self.end.isoformat()})\n"
+            f"  segment at start: {self.size}\n  reached the goal: {self.reached}\n"
+            f"  rate: {rate} (target {target}): {met}"
+        )
+
+
+class Waiting(_Report):
+    """Messages the outbox still has to deliver, of one messenger, action and status
+    (``pending`` or ``held``): how many, when the first and the last of them are due
+    (``next_at``), and the last reason one was held or failed (a quota or rate used up)."""
+
+    messenger: str
+    action: str
+    status: Literal["pending", "held"]
+    count: int
+    first_at: AwareDatetime
+    last_at: AwareDatetime
+    reason: str | None = None
 
 
 # section titles and notes, by kind: {name} placeholders are filled from ``values``
@@ -134,6 +193,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "by_deadline": "to meet by {deadline}",
         "rewarded": "to be rewarded",
         "duty": "to meet the {role} duty this period",
+        "handoff": "to be handed to {to}",
     },
     "zh": {
         "stay": "留下的条件",
@@ -145,6 +205,7 @@ _TITLES: dict[str, dict[str, str]] = {
         "by_deadline": "需在 {deadline} 前满足",
         "rewarded": "获得奖励的条件",
         "duty": "本期完成 {role} 职责的条件",
+        "handoff": "移交给 {to} 的条件",
     },
 }
 _NOTES: dict[str, dict[str, str]] = {
@@ -168,6 +229,10 @@ _NOTES: dict[str, dict[str, str]] = {
         "points": "points balance: {balance}",
         "rewarded": "rewarded already on {at}: a reward is paid once per member",
         "duty": "duty periods met in a row: {met}; missed in a row: {missed}",
+        "tier": "label now: {label}",
+        "tier_since": "{label} since {at}",
+        "handed_off": "handed to {to} at {at}",
+        "tier_top": "{label} is the highest label",
     },
     "zh": {
         "grace": "本期仍在新人保护期内",
@@ -187,6 +252,10 @@ _NOTES: dict[str, dict[str, str]] = {
         "points": "积分余额：{balance}",
         "rewarded": "已于 {at} 获得奖励：每位成员只奖励一次",
         "duty": "连续达标 {met} 期；连续未达标 {missed} 期",
+        "tier": "当前标签：{label}",
+        "tier_since": "自 {at} 起为 {label}",
+        "handed_off": "已于 {at} 移交给 {to}",
+        "tier_top": "{label} 已是最高等级",
     },
 }
 _POLICY_TYPES: dict[str, dict[str, str]] = {
@@ -206,6 +275,11 @@ _POLICY_TYPES: dict[str, dict[str, str]] = {
         "referral_reward": "推荐奖励",
         "vote": "投票",
         "duty": "值守",
+        "invite": "批量邀请",
+        "broadcast": "群发",
+        "tier": "等级",
+        "campaign": "活动",
+        "handoff": "移交销售",
     },
 }
 _MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
@@ -312,3 +386,49 @@ class ExplainReport(_Report):
     def to_json(self) -> str:
         """The report as JSON text."""
         return json.dumps(self.model_dump(mode="json"), ensure_ascii=False)
+
+
+class StandingItem(_Report):
+    """Where a member stands under one policy (in one group, or member-wide when
+    ``group`` is None): what they meet and miss (``sections``) and the facts beside them
+    (``notes``), as :meth:`Engine.explain` words them."""
+
+    policy: str
+    policy_type: str
+    group: str | None = None
+    sections: tuple[Section, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+class StandingReport(_Report):
+    """A member's standing at ``at``: every policy that concerns them, with what they meet
+    and what they miss — progress toward the next tier, rung or paid group, and how far
+    they are from a notice (see :meth:`Engine.standing`)."""
+
+    member: str
+    name: str = ""
+    at: AwareDatetime
+    items: tuple[StandingItem, ...] = ()
+
+    def render(self, locale: str = "en") -> str:
+        """The standing as the member reads it (en or zh): each policy, each requirement
+        ✓ met or ✗ not, and the notes."""
+        who = self.name or self.member
+        zh = locale == "zh"
+        when = self.at.isoformat()
+        lines = [f"{who} 的当前进度（{when}）：" if zh else f"Where {who} stands at {when}:"]
+        if not self.items:
+            lines.append("  没有与您相关的规则。" if zh else "  No rule concerns you yet.")
+        colon = "：" if zh else ":"
+        for item in self.items:
+            kind = policy_type_text(item.policy_type, locale)
+            where = f"（{item.group}）" if zh and item.group else f" in {item.group}" if item.group else ""
+            head = f"{item.policy}（{kind}）" if zh else f"{item.policy} ({kind})"
+            lines.append(f"  {head}{where}{colon}")
+            for n in item.notes:
+                lines.append(f"    {n.text(locale)}")
+            for section in item.sections:
+                lines.append(f"    {section.title_text(locale)}{colon}")
+                tree = section.explanation.render(locale, indent="  ")
+                lines.append("      " + tree.replace("\n", "\n      "))
+        return "\n".join(lines)

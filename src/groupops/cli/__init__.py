@@ -22,7 +22,21 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import _check, _demo, _diff, _explain, _groups, _ingest, _ledger, _referrals, _report, _route, _run
+from . import (
+    _campaign,
+    _check,
+    _demo,
+    _diff,
+    _explain,
+    _groups,
+    _ingest,
+    _ledger,
+    _referrals,
+    _report,
+    _route,
+    _run,
+    _standing,
+)
 from ._common import EXIT_CODES, _Main
 
 __all__ = ["main"]
@@ -40,6 +54,7 @@ def main() -> None:
 
 
 # the commands: one line each (see the module docstring)
+main.add_command(_campaign.campaign)
 main.add_command(_check.check)
 main.add_command(_check.schema)
 main.add_command(_demo.demo)
@@ -52,3 +67,4 @@ main.add_command(_route.route)
 main.add_command(_run.run)
 main.add_command(_ledger.points)
 main.add_command(_referrals.referrals)
+main.add_command(_standing.standing)

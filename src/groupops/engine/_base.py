@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .._messaging import Messenger
     from .._model import Decision, Member, Membership
     from .._outbox import OutboxMessage
-    from .._reports import PluginFailure
+    from .._reports import PluginFailure, StandingReport
     from ..plugins._manager import Plugins
     from ..plugins._store import Store
     from ..rules._book import RuleBook
@@ -59,6 +59,12 @@ class EngineBase:
 
         def _kind(self, policy: Any) -> Kind: ...  # deciding
 
+        def _present_groups(self, member: str) -> Mapping[str, str]: ...  # deciding
+
+        def _standing(self, member: str, at: datetime, rt: Any) -> StandingReport: ...  # segments
+
+        def member_context(self, member: str, at: datetime, profiles: Mapping[str, Member]) -> Context: ...
+
         def _isolated(
             self,
             policy: str,
@@ -78,7 +84,9 @@ class EngineBase:
             deadline: datetime | None = None,
         ) -> dict[str, str]: ...  # messages
 
-        def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]: ...
+        def _messages_for(
+            self, d: Decision, context: Mapping[str, str], *, recipients: tuple[str, ...] | None = None
+        ) -> list[OutboxMessage]: ...
 
         def _decide_all(self, at: datetime) -> list[Decision]: ...  # deciding
 

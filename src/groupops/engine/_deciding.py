@@ -15,11 +15,12 @@ from .._errors import PluginError, Problem, RuleError
 from .._model import (
     Decision,
     Group,
+    LabelChange,
     LedgerEntry,
     Member,
     Membership,
 )
-from .._reports import PluginFailure
+from .._reports import PluginFailure, StandingReport
 from ..rules._evaluate import Context
 from ..rules._explain import Explanation
 from ..rules._facts_api import Facts, MemoryFacts
@@ -165,6 +166,27 @@ class Deciding(EngineBase):
             period_start=period_start,
             metrics=self.metrics,
             world=world or StoreWorld(self.store, self._community, profiles),
+            present_in=self._present_groups(ms.member),
+        )
+
+    def _present_groups(self, member: str) -> Mapping[str, str]:
+        """The groups ``member`` is present in (id -> kind), read from the store when a
+        condition first asks (``member_of``)."""
+        return _Presence(self, member)
+
+    def member_context(self, member: str, at: datetime, profiles: Mapping[str, Member]) -> Context:
+        """A context for ``member`` alone (also one in no group): member-wide scope."""
+        return Context(
+            at=at,
+            tz=self.book.tz,
+            history=self._community.history(member),
+            group="",
+            member=profiles.get(member),
+            membership=None,
+            default_scope="member",
+            metrics=self.metrics,
+            world=StoreWorld(self.store, self._community, profiles),
+            present_in=self._present_groups(member),
         )
 
     def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
@@ -232,11 +254,57 @@ class Deciding(EngineBase):
         if verdict.group is not None:
             change = verdict.group.model_copy(update={"decision": decision.id, "source": "decision"})
             self.store.record_group(change)
+        if verdict.labels is not None and decision.member is not None:
+            held = self.store.get_member(decision.member)
+            relabel = LabelChange(
+                at=decision.at,
+                member=decision.member,
+                labels=verdict.labels,
+                previous=held.labels if held is not None else (),
+                decision=decision.id,
+                source="decision",
+            )
+            self.store.record_labels(relabel)
+            if isinstance(profiles, dict):  # later policies of this run see the new labels
+                profile = self.store.get_member(decision.member)
+                if profile is not None:
+                    profiles[decision.member] = profile
+        if verdict.silent:
+            return decision
         subject = verdict.about or after or before
         context = self._message_context(decision, subject, profiles, deadline=verdict.deadline)
         context.update(verdict.values)
-        self.store.add_messages(self._messages_for(decision, context))
+        self.store.add_messages(self._messages_for(decision, context, recipients=verdict.recipients))
         return decision
+
+
+class _Presence(Mapping[str, str]):
+    """A member's present groups (id -> kind), loaded from the store on first use."""
+
+    def __init__(self, engine: EngineBase, member: str) -> None:
+        self._engine = engine
+        self._member = member
+        self._loaded: dict[str, str] | None = None
+
+    def _groups(self) -> dict[str, str]:
+        if self._loaded is None:
+            store = self._engine.store
+            found: dict[str, str] = {}
+            for ms in store.memberships(member=self._member):
+                if ms.present:
+                    group = store.get_group(ms.group)
+                    found[ms.group] = group.kind if group is not None else ""
+            self._loaded = found
+        return self._loaded
+
+    def __getitem__(self, key: str) -> str:
+        return self._groups()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups())
+
+    def __len__(self) -> int:
+        return len(self._groups())
 
 
 class _Runtime:
@@ -269,8 +337,13 @@ class _Runtime:
     @property
     def facts(self) -> Facts:
         if self._facts is None:
+            engine = self._engine
             self._facts = MemoryFacts(
-                self._engine._community, self._profiles, self._engine.metrics, world=self._world
+                engine._community,
+                self._profiles,
+                engine.metrics,
+                world=self._world,
+                presence=engine._present_groups,
             )
         return self._facts
 
@@ -321,6 +394,7 @@ class _Runtime:
             period_start=period_start,
             metrics=engine.metrics,
             world=self._world,
+            present_in=engine._present_groups(member),
         )
 
     def entries(self, *, member: str | None = None) -> list[LedgerEntry]:
@@ -328,6 +402,12 @@ class _Runtime:
 
     def add_entries(self, entries: list[LedgerEntry]) -> list[bool]:
         return add_entries_to(self._engine.store, entries)
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        return self._engine.store.label_history(member)
+
+    def standing(self, member: str, at: datetime) -> StandingReport:
+        return self._engine._standing(member, at, self)
 
     def groups(self) -> list[Group]:
         return self._engine.store.groups()

@@ -82,7 +82,9 @@ class Composing(EngineBase):
         fallback: Mapping[str, str] = TASK_TEMPLATES,
     ) -> str:
         policy = self.book.policy(policy_id)
-        text = self.book.template(action, policy)
+        text = None if action in policy.templates else self._kind(policy).policy_template(policy, action)
+        if text is None:
+            text = self.book.template(action, policy)
         if text is None:
             spec = self._action_spec(policy, action)
             text = (spec.template(self.book.locale) if spec else None) or fallback.get(
@@ -90,11 +92,14 @@ class Composing(EngineBase):
             )
         return render_template(text, context)
 
-    def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]:
+    def _messages_for(
+        self, d: Decision, context: Mapping[str, str], *, recipients: tuple[str, ...] | None = None
+    ) -> list[OutboxMessage]:
         """The decision's messages: to its audience through the group's messenger (the
         default messenger for a member in no group) when that messenger can carry the
         action out; otherwise, the text the member may still be told, and one task per
-        operator of the group."""
+        operator of the group. ``recipients`` replace the group's operators (a handoff
+        goes to its salesperson)."""
         group = self._group_now(d.group)
         name = (group.messenger if group is not None else None) or self.default_messenger
         messenger = self.messengers.get(name)
@@ -123,7 +128,7 @@ class Composing(EngineBase):
             )
 
         text = self._render(d.action, d.policy, context)
-        operators = self._operators(d.group)
+        operators = list(recipients) if recipients else self._operators(d.group)
         if messenger is not None and can_carry_out(messenger, d.action, platform=platform, audience=audience):
             if audience == "operators":
                 return [message(d.action, op, name, text, "operators") for op in operators]

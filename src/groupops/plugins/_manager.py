@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,7 @@ import pluggy
 from pluggy import HookImpl
 
 from .._errors import PluginError, RuleError
-from .._messaging import Messenger, Quota
+from .._messaging import Messenger, Quota, Rate
 from . import hookspecs
 from ._view import EngineView
 from .hookspecs import PROJECT
@@ -345,6 +345,12 @@ def _checked_messenger(messenger: object, plugin: str) -> Messenger:
     quota = getattr(messenger, "quota", None)
     if quota is not None and not isinstance(quota, Quota):
         wrong.append(f"quota {quota!r} is not a groupops.Quota or None")
+    rates = getattr(messenger, "rates", None)
+    if rates is not None and not (
+        isinstance(rates, Mapping)
+        and all(isinstance(k, str) and isinstance(v, Rate) for k, v in rates.items())
+    ):
+        wrong.append(f"rates {rates!r} is not a mapping of action names to groupops.Rate")
     if wrong:
         raise PluginError(
             f"groupops_register_messengers: plugin {plugin} registered {messenger!r}, which is not a "

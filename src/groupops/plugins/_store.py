@@ -20,6 +20,7 @@ from .._model import (
     Group,
     GroupChange,
     GroupStatus,
+    LabelChange,
     LedgerEntry,
     Member,
     Membership,
@@ -67,6 +68,17 @@ class Store(Protocol):
 
     def members(self) -> list[Member]:
         """Every member profile, by id."""
+        ...
+
+    def record_labels(self, change: LabelChange) -> None:
+        """Set the member's labels to ``change.labels`` (the profile is replaced with
+        them; a member with no profile gets one with only the id and labels) and add the
+        change to the member's label history."""
+        ...
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Every change :meth:`record_labels` kept for ``member``: oldest first (by
+        ``at``, then in the order recorded). Empty if none was kept."""
         ...
 
     # memberships ---------------------------------------------------------------------
@@ -182,6 +194,14 @@ class Store(Protocol):
     def delivery_times(self, *, messenger: str, recipient: str, since: datetime) -> list[datetime]:
         """``delivered_at`` of the messages delivered through ``messenger`` to
         ``recipient`` after ``since``, oldest first: what a quota counts."""
+        ...
+
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        """``delivered_at`` of the ``action`` messages delivered through ``messenger``
+        after ``since`` (to ``recipient`` only, if given), oldest first: what a
+        messenger's per-action :class:`~groupops.Rate` counts."""
         ...
 
     def messages(

@@ -37,7 +37,7 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -48,6 +48,7 @@ from .._model import (
     Group,
     GroupChange,
     GroupStatus,
+    LabelChange,
     LedgerEntry,
     Member,
     Membership,
@@ -197,6 +198,21 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         payload TEXT NOT NULL
     );
     CREATE INDEX ledger_member ON ledger (member, at_us, seq);
+    """,
+    # 6: label history (every set of labels a member held, from when, and the decision
+    # that set it), and per-action rates answered by an index on the action each message
+    # carries in its payload.
+    """
+    CREATE TABLE label_history (
+        seq      INTEGER PRIMARY KEY,
+        member   TEXT NOT NULL,
+        at_us    INTEGER NOT NULL,
+        decision TEXT,
+        payload  TEXT NOT NULL
+    );
+    CREATE INDEX label_history_key ON label_history (member, at_us, seq);
+    CREATE INDEX outbox_action_delivered
+        ON outbox (messenger, json_extract(payload, '$.action'), delivered_us);
     """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
@@ -654,6 +670,25 @@ class SQLiteStore:
             rows = self._conn.execute(f"SELECT id, payload FROM groups{where} ORDER BY id", params).fetchall()
         return self._loaded(Group, rows, "group")
 
+    def record_labels(self, change: LabelChange) -> None:
+        """Set the member's labels (replacing the profile with them) and add the change
+        to the member's label history, in one transaction."""
+        with self._writing():
+            profile = self.get_member(change.member) or Member(id=change.member)
+            self.put_member(profile.model_copy(update={"labels": change.labels}))
+            self._conn.execute(
+                "INSERT INTO label_history (member, at_us, decision, payload) VALUES (?, ?, ?, ?)",
+                (change.member, _micros(change.at), change.decision, change.model_dump_json()),
+            )
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Every label change kept for the member, oldest first."""
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT payload FROM label_history WHERE member = ? ORDER BY at_us, seq", (member,)
+            ).fetchall()
+        return [LabelChange.model_validate_json(payload) for (payload,) in rows]
+
     def group_history(self, group: str) -> list[GroupChange]:
         """Every change kept for the group, oldest first."""
         with self._reading():
@@ -820,6 +855,23 @@ class SQLiteStore:
             for m in (OutboxMessage.model_validate_json(payload) for (payload,) in rows)
             if m.delivered_at is not None
         ]
+
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        """When ``action`` messages through ``messenger`` (to ``recipient``, if given) were
+        delivered, for those delivered after ``since``, oldest first (what a rate counts)."""
+        sql = (
+            "SELECT delivered_us FROM outbox WHERE messenger = ? AND json_extract(payload, '$.action') = ?"
+            " AND delivered_us > ? AND status = 'delivered'"
+        )
+        params: list[Any] = [messenger, action, _micros(since)]
+        if recipient is not None:
+            sql += " AND recipient = ?"
+            params.append(recipient)
+        with self._reading():
+            rows = self._conn.execute(sql + " ORDER BY delivered_us", params).fetchall()
+        return [_EPOCH + timedelta(microseconds=us) for (us,) in rows]
 
     def messages(
         self,

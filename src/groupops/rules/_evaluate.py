@@ -52,6 +52,9 @@ class Context:
     world: World | None = None
     """Other members and the points ledger (``referees``, ``member_of``, ``points``);
     None: only this member's own history and membership are known."""
+    present_in: Mapping[str, str] | None = None
+    """The groups the member is present in (group id -> the group's kind), for
+    ``member_of``; None: only ``membership`` is known (present there, or nowhere)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", to_zone(self.at, self.tz))

@@ -26,7 +26,7 @@ _NUMERIC_TESTS = frozenset(
 )
 _NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
 _NEGATE = {"at_least": "below", "below": "at_least", "at_most": "above", "above": "at_most"}
-_SELF_NEGATING = frozenset({"has", "role", "in", "equals", "member_of"})
+_SELF_NEGATING = frozenset({"has", "role", "in", "equals", "present", "member_of", "member_of_kind"})
 
 
 def decisive_children(test: str, passed: bool, results: list[bool]) -> tuple[int, ...]:
@@ -301,13 +301,21 @@ def _requirement(leaf: Explanation, locale: str, unit: str = "") -> str:
             else:
                 parts.append(("not " if leaf.negated else "") + shown)
             continue
-        if key == "member_of":
+        if key == "present":
             if locale == "zh":
-                shown = "、".join(map(str, value))
-                parts.append(("不是" if leaf.negated else "是") + f" {shown} 的成员")
+                parts.append("没有推荐人" if leaf.negated else "有推荐人")
             else:
-                shown = " or ".join(map(str, value))
-                parts.append(("not " if leaf.negated else "") + f"a member of {shown}")
+                parts.append("no referrer" if leaf.negated else "a referrer")
+            continue
+        if key in ("member_of", "member_of_kind"):
+            sep = "、" if locale == "zh" else " or "
+            shown = sep.join(map(str, value))
+            if locale == "zh":
+                what = f"{shown} 类群" if key == "member_of_kind" else f"群 {shown}"
+                parts.append(("不在" if leaf.negated else "在") + what)
+            else:
+                what = f"a group of kind {shown}" if key == "member_of_kind" else shown
+                parts.append(("not in " if leaf.negated else "in ") + what)
             continue
         if key == "in":
             word = (
@@ -463,6 +471,14 @@ def _leaf_en(leaf: Explanation) -> str:
         return f"{subject} is {shown}; needs {need}"
     if t == "role":
         return f"role is {obs}; needs {need}"
+    if t in ("source", "referrer"):
+        shown = "none" if obs is None else repr(obs)
+        return f"{t} is {shown}; needs {need}"
+    if t == "member_of":
+        key = next(iter(leaf.expect), "member_of")
+        have = ", ".join(obs) if isinstance(obs, list) and obs else "none"
+        what = "in groups of kind" if key == "member_of_kind" else "in groups"
+        return f"{what}: {have}; needs {need}"
     return f"{subject} is {_num(obs)} {_window_en(leaf)}; needs {need}"
 
 
@@ -498,6 +514,14 @@ def _leaf_zh_raw(leaf: Explanation) -> str:
         return f"{subject} 为 {shown}（要求{_requirement(leaf, 'zh')}）"
     if t == "role":
         return f"角色为 {obs}（要求{_requirement(leaf, 'zh')}）"
+    if t in ("source", "referrer"):
+        name = "来源渠道" if t == "source" else "推荐人"
+        shown = "无" if obs is None else repr(obs)
+        return f"{name}为 {shown}（要求{_requirement(leaf, 'zh')}）"
+    if t == "member_of":
+        have = "、".join(obs) if isinstance(obs, list) and obs else "无"
+        what = "所在群类型" if next(iter(leaf.expect), "") == "member_of_kind" else "所在群"
+        return f"{what}：{have}（要求{_requirement(leaf, 'zh')}）"
     return f"{_window_zh(leaf)}{subject} 为 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
 
 

@@ -141,11 +141,13 @@ class MemoryFacts:
         metrics: Mapping[str, MetricFunction] | None = None,
         *,
         world: World | None = None,
+        presence: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self._community = community
         self._profiles = profiles
         self._metrics = dict(metrics or {})
         self._world = world
+        self._presence = presence  # member -> present groups (id -> kind), for member_of
 
     @property
     def tz(self) -> tzinfo:
@@ -170,6 +172,7 @@ class MemoryFacts:
             period_start=subject.period_start,
             metrics=self._metrics,
             world=self._world,
+            present_in=self._presence(ms.member) if self._presence is not None else None,
         )
 
     def verdicts(

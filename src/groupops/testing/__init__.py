@@ -25,6 +25,10 @@ The public API is exactly the names in ``__all__``:
   :func:`ballots` (strategies), :func:`rewards_paid_once` and
   :func:`vote_winners_are_top_n` (record-level, in :data:`ENGAGEMENT_INVARIANTS`) and
   :func:`ledger_is_consistent` (the points ledger, from an engine).
+- for segments: :func:`sourced_members`, :func:`segment_conditions` and
+  :func:`tier_policies`, and the checks in :data:`SEGMENT_INVARIANTS` (part of
+  :data:`INVARIANTS`): :func:`one_message_per_broadcast`, :func:`invited_at_most_twice`,
+  :func:`tier_label_in_set` and :func:`handoff_at_most_once`.
 
 ``st.from_type(groupops.Event)`` (and Member, Group, Membership, RuleBook) works once
 this extra is installed, through Hypothesis' entry point. The pytest fixtures
@@ -48,6 +52,7 @@ __all__ = [
     "ENGAGEMENT_INVARIANTS",
     "INVARIANTS",
     "MEMBERSHIP_INVARIANTS",
+    "SEGMENT_INVARIANTS",
     "DurableStoreContract",
     "Invariant",
     "InvariantViolation",
@@ -60,7 +65,9 @@ __all__ = [
     "decision_ids_are_stable",
     "events",
     "groups",
+    "handoff_at_most_once",
     "histories",
+    "invited_at_most_twice",
     "joins_and_leaves",
     "ladder_moves_one_step",
     "ledger_is_consistent",
@@ -69,6 +76,7 @@ __all__ = [
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "one_message_per_broadcast",
     "points_activity",
     "recording_engine",
     "referral_forests",
@@ -79,6 +87,10 @@ __all__ = [
     "revived_met_criteria",
     "rewards_paid_once",
     "rule_books",
+    "segment_conditions",
+    "sourced_members",
+    "tier_label_in_set",
+    "tier_policies",
     "vote_winners_are_top_n",
     "within_capacity",
     "within_limits",
@@ -131,6 +143,13 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         within_capacity,
         within_limits,
     )
+    from ._invariants_segments import (
+        SEGMENT_INVARIANTS,
+        handoff_at_most_once,
+        invited_at_most_twice,
+        one_message_per_broadcast,
+        tier_label_in_set,
+    )
     from ._strategies import (
         Timeline,
         conditions,
@@ -144,6 +163,7 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
     )
     from ._strategies_engagement import ballots, points_activity, referral_forests
     from ._strategies_membership import joins_and_leaves
+    from ._strategies_segments import segment_conditions, sourced_members, tier_policies
 
 
 def __getattr__(name: str) -> Any:

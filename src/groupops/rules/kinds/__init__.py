@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from . import (
     admission,
+    broadcast,
+    campaign,
     capacity,
     deadline,
     duty,
     eviction,
+    handoff,
+    invite,
     ladder,
     limit,
     points,
     referral_reward,
     revival,
+    standing,
     term,
+    tier,
     violation,
     vote,
     welcome,
@@ -63,6 +69,12 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     referral_reward.KIND,
     vote.KIND,
     duty.KIND,
+    invite.KIND,
+    broadcast.KIND,
+    tier.KIND,
+    handoff.KIND,
+    campaign.KIND,
+    standing.KIND,
 )
 """The built-in kinds: the first five in the order the engine has always decided them, then
 the newer ones in the order they were added."""

@@ -18,8 +18,9 @@ from typing import Annotated, Any, ClassVar, Protocol
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Event, Group, GroupChange, LedgerEntry, Member, Membership, Time
+from ..._model import Decision, Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
+from ..._reports import StandingItem, StandingReport
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
 from .._explain import Explanation
@@ -118,9 +119,11 @@ class Verdict:
     messages speak of (``about``, default the changed one), the ``deadline`` the
     messages quote, the change it makes to a group (``group``: from
     :func:`~groupops.change_group`, recorded with the decision; its messages already use
-    the new name), extra template placeholders (``values``) and points ledger
-    ``entries`` the decision causes (recorded with it, in the same transaction; an
-    entry whose cause was recorded before adds nothing).
+    the new name), extra template placeholders (``values``), points ledger ``entries``
+    the decision causes (recorded with it, in the same transaction; an entry whose cause
+    was recorded before adds nothing), the member's new set of ``labels`` (recorded with
+    the decision in the store's label history; None: no change) and whether the decision
+    sends no message at all (``silent``).
 
     A decision about a member alone or a group alone has no membership: ``before`` is
     None."""
@@ -133,6 +136,11 @@ class Verdict:
     group: GroupChange | None = None
     values: Mapping[str, str] = field(default_factory=dict)
     entries: tuple[LedgerEntry, ...] = ()
+    labels: tuple[str, ...] | None = None
+    silent: bool = False
+    recipients: tuple[str, ...] | None = None
+    """Who an ``operators`` message goes to instead of the group's operators (a
+    handoff's salesperson or queue)."""
 
 
 class Runtime(Protocol):
@@ -188,6 +196,14 @@ class Runtime(Protocol):
         default_scope: str,
         period_start: datetime | None = None,
     ) -> Context: ...
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """The member's label changes the store kept, oldest first."""
+        ...
+
+    def standing(self, member: str, at: datetime) -> StandingReport:
+        """``member``'s standing at ``at`` under every policy (see :meth:`Engine.standing`)."""
+        ...
 
     def member_context(
         self,
@@ -381,6 +397,43 @@ class Kind:
         """Why ``policy`` would turn ``member`` back from joining ``group`` at ``at`` (and
         leaving the group ``leaving``, if given), in the book's locale, or None (the
         default: a kind that constrains no joins)."""
+        return None
+
+    def standing(self, policy: Any, rt: Runtime, member: str, at: datetime) -> list[StandingItem]:
+        """Where ``member`` stands under ``policy`` at ``at``, for
+        :meth:`Engine.standing`: by default, :meth:`explain` for each of the member's
+        memberships in the policy's groups (present, or evicted: what brings them back),
+        those with something to meet. A member-wide kind (``tier``) gives its own; a kind
+        whose decisions are not the member's to act on gives nothing."""
+        items: list[StandingItem] = []
+        for group in policy.group_ids():
+            ms = rt.membership(member, group)
+            if ms is None or not (ms.present or ms.status == "evicted"):
+                continue
+            sections, notes = self.explain(policy, rt, ms, at)
+            if sections:
+                items.append(
+                    StandingItem(
+                        policy=policy.id,
+                        policy_type=self.name,
+                        group=group,
+                        sections=tuple(sections),
+                        notes=tuple(notes),
+                    )
+                )
+        return items
+
+    def policy_template(self, policy: Any, action: str) -> str | None:
+        """The template a policy of this kind gives ``action`` in a field of its own (a
+        broadcast's ``text``), or None. The policy's ``templates`` still win; the book's
+        templates and the action's defaults come after."""
+        return None
+
+    def stale(self, policy: Any, decision: Decision, rt: Runtime, at: datetime) -> str | None:
+        """Why the messages of ``decision`` should no longer be delivered at ``at`` (an
+        invitation to a group the member has joined since), or None to deliver them.
+        Asked by delivery before each attempt; a stale message is ``cancelled`` with
+        the reason as its ``last_error``."""
         return None
 
     def action(self, name: str) -> ActionSpec | None:

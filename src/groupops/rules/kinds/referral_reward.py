@@ -70,7 +70,7 @@ class ReferralReward(PolicyBase):
 
 def _member_of_groups(cond: Any) -> set[str]:
     if isinstance(cond, MemberOf):
-        return set(cond.member_of)
+        return set(cond.groups)
     if isinstance(cond, Referees):
         return _member_of_groups(cond.referees)
     if isinstance(cond, AllOf):
