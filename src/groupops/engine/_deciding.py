@@ -198,9 +198,15 @@ class Deciding(EngineBase):
         returned). Nothing happens if it was recorded before (a rerun): None.
 
         Messages speak of ``verdict.about`` (the source membership of an invitation),
-        else of the membership as it is after the decision."""
+        else of the membership as it is after the decision.
+
+        Nothing is decided on a group that was closed or dissolved at or before the
+        decision's time, whatever the kind (built-in or plugin): such a verdict is
+        dropped here and None returned, as for a rerun."""
         decision, before, after = verdict.decision, verdict.before, verdict.after
         if self.store.get_decision(decision.id) is not None:
+            return None
+        if decision.group is not None and self._ended_by(decision.group, decision.at):
             return None
         reason = self.plugins.veto(decision, before)
         if reason is not None:
@@ -218,6 +224,19 @@ class Deciding(EngineBase):
         context.update(verdict.values)
         self.store.add_messages(self._messages_for(decision, context))
         return decision
+
+
+    def _ended_by(self, group_id: str, at: datetime) -> bool:
+        """Whether ``group_id`` was closed or dissolved at or before ``at`` (and not
+        opened again since): the store's current status, dated by its history."""
+        get = getattr(self.store, "get_group", None)
+        group = get(group_id) if get is not None else None
+        if not isinstance(group, Group) or group.status == "open":
+            return False
+        history = getattr(self.store, "group_history", None)
+        changes = history(group_id) if history is not None else []
+        ended = [c.at for c in changes if "status" in c.fields and c.group.status != "open"]
+        return not ended or ended[-1] <= at
 
 
 class _Runtime:
