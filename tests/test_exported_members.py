@@ -40,6 +40,7 @@ PUBLIC = [
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
+    "GroupHealthFacts",
     "GroupOpsError",
     "GroupStatus",
     "History",

@@ -77,7 +77,7 @@ from .rules._conditions import (
 from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
 from .rules._facts import Community, History
-from .rules._facts_api import Facts, GroupActivity, MemoryFacts, Subject
+from .rules._facts_api import Facts, GroupActivity, GroupHealthFacts, MemoryFacts, Subject
 from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from .rules._semantics import (
     EvictionCheck,
@@ -143,6 +143,7 @@ __all__ = [
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
+    "GroupHealthFacts",
     "GroupOpsError",
     "GroupStatus",
     "History",
