@@ -42,7 +42,9 @@ def _history(engine, *, joined_at):
 
 
 def _close(engine, group, at, status="dissolved"):
-    engine.store.record_group(go.change_group(engine.store.get_group(group), at, decision="d-close", status=status))
+    engine.store.record_group(
+        go.change_group(engine.store.get_group(group), at, decision="d-close", status=status)
+    )
 
 
 def test_a_builtin_kind_decides_nothing_on_a_group_dissolved_before_the_decision(tmp_path):

@@ -337,6 +337,9 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
         else:
             for j, gid in enumerate(_str_list(p.get("groups"))):
                 ref(f"{base}.groups[{j}]", gid)
+        for key in ("group", "invite_to"):  # the group kinds' single references (issue 15)
+            if isinstance(p.get(key), str):
+                ref(f"{base}.{key}", p[key])
         if p.get("type") == "ladder":
             first: dict[str, int] = {}
             for j, step in _items(p.get("steps")):

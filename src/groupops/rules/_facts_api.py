@@ -111,7 +111,9 @@ class Facts(Protocol):
         member-wide ones are in no group), in time order, ties by id."""
         ...
 
-    def group_last_seen(self, groups: Sequence[str], kinds: Sequence[str], at: datetime) -> list[datetime | None]:
+    def group_last_seen(
+        self, groups: Sequence[str], kinds: Sequence[str], at: datetime
+    ) -> list[datetime | None]:
         """Per group: the time of its last event of ``kinds`` at or before ``at``."""
         ...
 
@@ -243,8 +245,11 @@ class MemoryFacts:
                         )
         return [sorted(found[g], key=lambda e: (e.at, e.id)) for g in groups]
 
-    def group_last_seen(self, groups: Sequence[str], kinds: Sequence[str], at: datetime) -> list[datetime | None]:
-        return [max((e.at for e in events), default=None) for events in self.group_events(groups, kinds, None, at)]
+    def group_last_seen(
+        self, groups: Sequence[str], kinds: Sequence[str], at: datetime
+    ) -> list[datetime | None]:
+        found = self.group_events(groups, kinds, None, at)
+        return [max((e.at for e in events), default=None) for events in found]
 
     def group_health(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, eviction, ladder, revival, welcome
+from . import admission, digest, dissolve, eviction, ladder, revival, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -37,6 +37,8 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     revival.KIND,
     ladder.KIND,
     welcome.KIND,
+    digest.KIND,
+    dissolve.KIND,
 )
 """The five built-in kinds, in the order the engine has always decided them."""
 
