@@ -106,6 +106,9 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
+from .rules.kinds.digest import Digest
+from .rules.kinds.dissolve import Dissolve
+from .rules.kinds.health import GroupHealth, Health, group_health, health_score
 
 __version__ = "0.1.0"
 
@@ -129,6 +132,8 @@ __all__ = [
     "Decision",
     "DecisionSubject",
     "DeliveryReport",
+    "Digest",
+    "Dissolve",
     "DistinctDays",
     "Duration",
     "Engine",
@@ -143,9 +148,11 @@ __all__ = [
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
+    "GroupHealth",
     "GroupHealthFacts",
     "GroupOpsError",
     "GroupStatus",
+    "Health",
     "History",
     "IngestReport",
     "InputError",
@@ -211,6 +218,8 @@ __all__ = [
     "eviction_period",
     "eviction_periods",
     "example_path",
+    "group_health",
+    "health_score",
     "hookimpl",
     "in_grace",
     "ladder_move",

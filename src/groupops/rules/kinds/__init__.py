@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import admission, digest, dissolve, eviction, ladder, revival, welcome
+from . import admission, digest, dissolve, eviction, health, ladder, revival, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -39,6 +39,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     welcome.KIND,
     digest.KIND,
     dissolve.KIND,
+    health.KIND,
 )
 """The five built-in kinds, in the order the engine has always decided them."""
 
