@@ -91,8 +91,8 @@ class GroupHealth:
     ``members``: present members; ``share``: the share of them who spoke; ``score``:
     :func:`health_score` (0-100); ``trend``: the score minus the window before's;
     ``days_since``: days since its last talk event (never: since its first joining);
-    ``state``: by the
-    policy's rules (``active`` without rules)."""
+    ``state``: by the policy's rules (``active`` without rules); ``dormant_speakers``:
+    the speakers the dormant rule counts (None without one)."""
 
     group: str
     name: str
@@ -111,6 +111,7 @@ class GroupHealth:
     trend: int
     days_since: float
     state: HealthState
+    dormant_speakers: int | None = None
 
 
 def health_score(*, share: float, topics: int, questions: int, answered: int, messages: int) -> int:
@@ -200,6 +201,7 @@ def group_health(
                 trend=score - previous,
                 days_since=days,
                 state=_state(policy, spoke, days),
+                dormant_speakers=spoke,
             )
         )
     return out
@@ -216,7 +218,8 @@ def _words(h: GroupHealth, policy: Health, locale: str) -> str:
     return f"{spoke}; last message {days}; score {h.score}"
 
 
-def _explanation(h: GroupHealth, policy: Health, speakers: int | None) -> Explanation | None:
+def _explanation(h: GroupHealth, policy: Health) -> Explanation | None:
+    speakers = h.dormant_speakers
     leaves = []
     if policy.dormant is not None and speakers is not None:
         rule = policy.dormant
@@ -296,13 +299,6 @@ class HealthKind(ScheduledKind):
             if found:
                 opened[g.id] = min(ms.joined_at for ms in found)
         rows = group_health(rt.facts, groups, members, when, rt.tz, policy=policy, opened=opened)
-        speakers: dict[str, int] = {}
-        if policy.dormant is not None:
-            rule = policy.dormant
-            found = rt.facts.group_activity(
-                [g.id for g in groups], [rule.distinct_speakers], rule.within.before(when, rt.tz), when
-            )
-            speakers = {a.group: a.speakers for a in found}
         made: list[Decision] = []
         for h in rows:
             with rt.isolated(policy.id, None, when, group=h.group):
@@ -314,7 +310,7 @@ class HealthKind(ScheduledKind):
                     group=h.group,
                     period=when.isoformat(),
                     at=when,
-                    explanation=_explanation(h, policy, speakers.get(h.group)),
+                    explanation=_explanation(h, policy),
                 )
                 recorded = rt.apply(Verdict(d, values={"health": _words(h, policy, rt.locale)}))
                 if recorded is not None:
