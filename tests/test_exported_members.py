@@ -73,6 +73,7 @@ PUBLIC = [
     "PluginFailure",
     "Point",
     "PolicyBase",
+    "Post",
     "Problem",
     "Quota",
     "RecordingMessenger",

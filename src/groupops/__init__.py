@@ -109,6 +109,7 @@ from .rules.kinds import (
 from .rules.kinds.digest import Digest
 from .rules.kinds.dissolve import Dissolve
 from .rules.kinds.health import GroupHealth, Health, group_health, health_score
+from .rules.kinds.post import Post
 
 __version__ = "0.1.0"
 
@@ -179,6 +180,7 @@ __all__ = [
     "PluginFailure",
     "Point",
     "PolicyBase",
+    "Post",
     "Problem",
     "Quota",
     "RecordingMessenger",

@@ -1,8 +1,8 @@
-"""Policy kinds: the registry and the five built-in kinds, one module each."""
+"""Policy kinds: the registry and the built-in kinds, one module each."""
 
 from __future__ import annotations
 
-from . import admission, digest, dissolve, eviction, health, ladder, revival, welcome
+from . import admission, digest, dissolve, eviction, health, ladder, post, revival, welcome
 from ._registry import (
     ActionSpec,
     Kind,
@@ -40,6 +40,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     digest.KIND,
     dissolve.KIND,
     health.KIND,
+    post.KIND,
 )
 """The five built-in kinds, in the order the engine has always decided them."""
 
