@@ -109,7 +109,9 @@ from .rules.kinds import (
 from .rules.kinds.digest import Digest
 from .rules.kinds.dissolve import Dissolve
 from .rules.kinds.health import GroupHealth, Health, group_health, health_score
+from .rules.kinds.migrate import Migrate
 from .rules.kinds.post import Post
+from .rules.kinds.repurpose import Repurpose
 
 __version__ = "0.1.0"
 
@@ -171,6 +173,7 @@ __all__ = [
     "Messenger",
     "Metric",
     "MetricFunction",
+    "Migrate",
     "MissingExtraError",
     "Not",
     "Note",
@@ -185,6 +188,7 @@ __all__ = [
     "Quota",
     "RecordingMessenger",
     "Rejected",
+    "Repurpose",
     "Revival",
     "Role",
     "RuleBook",

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from . import admission, digest, dissolve, eviction, health, ladder, post, revival, welcome
+from . import (
+    admission,
+    digest,
+    dissolve,
+    eviction,
+    health,
+    ladder,
+    migrate,
+    post,
+    repurpose,
+    revival,
+    welcome,
+)
 from ._registry import (
     ActionSpec,
     Kind,
@@ -41,6 +53,8 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     dissolve.KIND,
     health.KIND,
     post.KIND,
+    repurpose.KIND,
+    migrate.KIND,
 )
 """The five built-in kinds, in the order the engine has always decided them."""
 
