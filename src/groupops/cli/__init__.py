@@ -1,5 +1,5 @@
 """The ``groupops`` command line: demo, check, schema, ingest, run, diff, explain, groups,
-report.
+health, report.
 
 This package is the edge of the library: it parses arguments, reads files, prints, and
 turns errors into exit codes. It is the only place that may read the wall clock
@@ -22,7 +22,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import _check, _demo, _diff, _explain, _groups, _ingest, _report, _run
+from . import _check, _demo, _diff, _explain, _groups, _health, _ingest, _report, _run
 from ._common import EXIT_CODES, _Main
 
 __all__ = ["main"]
@@ -46,6 +46,7 @@ main.add_command(_demo.demo)
 main.add_command(_diff.diff)
 main.add_command(_explain.explain)
 main.add_command(_groups.groups)
+main.add_command(_health.health)
 main.add_command(_ingest.ingest)
 main.add_command(_report.report)
 main.add_command(_run.run)
