@@ -52,7 +52,7 @@ def test_the_report_charts_each_open_groups_health_score_state_and_trend():
     engine.run(AT)
     data = collect(engine.store, book, at=AT)
     assert [(h.group, h.state, h.score) for h in data.health] == [
-        ("g1", "active", 100),
+        ("g1", "active", 75),
         ("g2", "dormant", 75),
     ]
     assert data.chart_count == 5
