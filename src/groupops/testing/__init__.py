@@ -10,6 +10,9 @@ The public API is exactly the names in ``__all__``:
 - :func:`recording_engine`, an engine for tests that stands a recording messenger in
   for every messenger the book names and loads no installed plugins unless asked
   (it needs no Hypothesis);
+- for group operations: :func:`requests` (for a digest), :func:`conversations` (for
+  group health) and :func:`replies` (to a migration's call), and the checks in
+  :data:`GROUP_INVARIANTS` (:func:`check_group_invariants` runs them on an engine);
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
@@ -34,25 +37,33 @@ from .._errors import MissingExtraError
 from ._engines import recording_engine
 
 __all__ = [
+    "GROUP_INVARIANTS",
     "INVARIANTS",
     "Invariant",
     "InvariantViolation",
     "Timeline",
     "assert_invariants",
+    "check_group_invariants",
     "check_invariants",
     "conditions",
+    "conversations",
     "decision_ids_are_stable",
     "events",
     "groups",
+    "health_changes_once",
     "histories",
     "ladder_moves_one_step",
     "members",
     "memberships",
+    "migration_invites_repliers",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
+    "nothing_decided_after_dissolution",
     "notice_before_eviction",
     "recording_engine",
     "replay",
+    "replies",
+    "requests",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
@@ -82,6 +93,13 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         revivals_within_max,
         revived_met_criteria,
     )
+    from ._invariants_groups import (
+        GROUP_INVARIANTS,
+        check_group_invariants,
+        health_changes_once,
+        migration_invites_repliers,
+        nothing_decided_after_dissolution,
+    )
     from ._strategies import (
         Timeline,
         conditions,
@@ -93,6 +111,7 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         replay,
         rule_books,
     )
+    from ._strategies_groups import conversations, replies, requests
 
 
 def __getattr__(name: str) -> Any:
