@@ -85,7 +85,7 @@ def test_run_groups_and_health_on_sqlite(tmp_path: Path) -> None:
     listed = gops("groups", "--db", "ops.db", "--rules", "book.yaml", "--json", cwd=tmp_path)
     rows = {r["id"]: r for r in json.loads(listed.stdout)}
     assert rows["d1"]["playbooks"] == ["move-out"] and rows["g1"]["playbooks"] == []
-    assert rows["g1"]["present"] == 3 and rows["g1"]["health"]["state"] == "active"
+    assert rows["g1"]["present"] == 3 and rows["g1"]["state"] == "active"
     table = gops("groups", "--db", "ops.db", "--rules", "book.yaml", cwd=tmp_path).stdout
     assert "playbooks" in table and "move-out" in table
 

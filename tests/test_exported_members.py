@@ -18,6 +18,7 @@ PUBLIC = [
     "Audience",
     "Community",
     "CompiledCondition",
+    "Composition",
     "Condition",
     "ConsoleMessenger",
     "Context",
@@ -82,6 +83,7 @@ PUBLIC = [
     "Repurpose",
     "Revival",
     "Role",
+    "RoleShare",
     "RuleBook",
     "RuleError",
     "RunReport",
@@ -126,6 +128,7 @@ PUBLIC = [
     "revival_check",
     "revival_deadline",
     "revival_open",
+    "role_mix",
     "rule_book_schema",
     "welcome_due",
 ]

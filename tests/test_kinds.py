@@ -34,7 +34,7 @@ PING_BOOK = {"groups": [{"id": "g"}], "policies": [{"id": "p", "type": "ping", "
 
 def test_hook_register_kinds_registers_the_builtins_first_then_plugins():
     kinds = go.registered_kinds(plugins=[PingPlugin()], entry_points=False)
-    assert kinds.names() == ["admission", "eviction", "revival", "ladder", "welcome", "digest", "dissolve", "health", "post", "repurpose", "migrate", "ping"]
+    assert kinds.names() == ["admission", "eviction", "revival", "ladder", "welcome", "digest", "dissolve", "health", "post", "repurpose", "migrate", "composition", "ping"]
     assert kinds.action_names()[:9] == [
         "invite",
         "notice",

@@ -106,6 +106,7 @@ from .rules.kinds import (
     ScheduledPolicy,
     Verdict,
 )
+from .rules.kinds.composition import Composition, RoleShare, role_mix
 from .rules.kinds.digest import Digest
 from .rules.kinds.dissolve import Dissolve
 from .rules.kinds.health import GroupHealth, Health, group_health, health_score
@@ -127,6 +128,7 @@ __all__ = [
     "Audience",
     "Community",
     "CompiledCondition",
+    "Composition",
     "Condition",
     "ConsoleMessenger",
     "Context",
@@ -191,6 +193,7 @@ __all__ = [
     "Repurpose",
     "Revival",
     "Role",
+    "RoleShare",
     "RuleBook",
     "RuleError",
     "RunReport",
@@ -235,6 +238,7 @@ __all__ = [
     "revival_check",
     "revival_deadline",
     "revival_open",
+    "role_mix",
     "rule_book_schema",
     "welcome_due",
 ]

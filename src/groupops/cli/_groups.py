@@ -28,7 +28,7 @@ class _Discard(Exception):
 def _group_rows(store: Store, tz: tzinfo | None, book: RuleBook | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     at = default_at(store, None, book)
-    health = {h.group: h for h in health_table(store, at, book=book)}
+    measured = {h.group: h for h in health_table(store, at, book=book)}
     decisions = store.decisions()
     for g in store.groups():
         present = sum(1 for ms in store.memberships(group=g.id) if ms.present)
@@ -48,7 +48,9 @@ def _group_rows(store: Store, tz: tzinfo | None, book: RuleBook | None = None) -
                 "capacity": g.capacity,
                 "term_end": end,
                 "ends_at": ends_at,
-                "health": {"score": health[g.id].score, "state": health[g.id].state, "at": at.isoformat()},
+                "score": measured[g.id].score,
+                "state": measured[g.id].state,
+                "measured_at": at.isoformat(),
                 "playbooks": open_playbooks(g.id, decisions, book),
             }
         )
@@ -108,12 +110,12 @@ def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
         end = r["term_end"] or r["ends_at"]
         return end.strftime("%Y-%m-%d %H:%M") if end is not None else ""
 
-    def health(r: Mapping[str, Any]) -> str:
+    def score(r: Mapping[str, Any]) -> str:
         if r["status"] != "open":
             return ""
-        return f"{r['health']['score']} {_t(locale, 'state_' + r['health']['state'])}"
+        return f"{r['score']} {_t(locale, 'state_' + r['state'])}"
 
-    columns = ("id", "name", "kind", "family", "status", "members", "health", "playbooks", "term_end")
+    columns = ("id", "name", "kind", "family", "status", "members", "score", "playbooks", "term_end")
     headers = [_t(locale, f"col_{c}") for c in columns]
     body = [
         [
@@ -123,7 +125,7 @@ def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
             r["family"] or "",
             _t(locale, r["status"]),
             members(r),
-            health(r),
+            score(r),
             ", ".join(r["playbooks"]),
             when(r),
         ]

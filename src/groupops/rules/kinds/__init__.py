@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (
     admission,
+    composition,
     digest,
     dissolve,
     eviction,
@@ -55,6 +56,7 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     post.KIND,
     repurpose.KIND,
     migrate.KIND,
+    composition.KIND,
 )
 """The five built-in kinds, in the order the engine has always decided them."""
 
