@@ -54,7 +54,8 @@ def test_check_and_schema_know_the_plugin_kind(home):
     (home / "typo.yaml").write_text(BOOK.replace("type: birthday", "type: brithday"), encoding="utf-8")
     bad = gops("check", "typo.yaml", cwd=home, ok=False)
     assert (
-        "'type' must be one of admission, eviction, revival, ladder, welcome, birthday"
+        "'type' must be one of admission, eviction, revival, ladder, welcome, digest, dissolve, health, post, "
+        "repurpose, migrate, composition, birthday"
         in bad.stdout + bad.stderr
     )
 
