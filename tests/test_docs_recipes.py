@@ -37,3 +37,7 @@ def test_there_is_a_recipe_for_the_points_mall_and_the_star_vote() -> None:
 
 def test_there_is_a_recipe_for_segments_and_campaigns() -> None:
     assert "segments-and-campaigns.md" in [p.name for p in RECIPES]
+
+
+def test_there_is_a_recipe_for_bringing_a_dead_group_back() -> None:
+    assert "dead-group.md" in [p.name for p in RECIPES]

@@ -140,3 +140,54 @@ def test_batch_verdicts_equal_one_member_at_a_time(hours, at, need):
     ]
     assert batch == one
     assert facts.holding(cond, subjects, when, default_scope="group") == [e.passed for e in one]
+
+
+# -- group-level facts (issue 15) --------------------------------------------------------------
+
+
+def _talk(i, kind, member, group, hours, **data):
+    return go.Event(id=f"t{i}", kind=kind, member=member, group=group, at=T0 + timedelta(hours=hours), data=data)
+
+
+TALK = [
+    _talk(1, "question", "a", "club", 1, topic="jobs"),
+    _talk(2, "message", "b", "club", 3, reply_to="t1", topic="jobs"),
+    _talk(3, "message", "c", "club", 5, reply_to="t1"),  # a later reply: the first one counts
+    _talk(4, "question", "b", "club", 6),
+    _talk(5, "message", "b", "club", 7, reply_to="t4"),  # answering oneself is no answer
+    _talk(6, "question", "c", "club", 8, topic="rent"),
+    _talk(7, "message", "a", "club", 9, reply_to="t6", topic="rent"),
+    _talk(8, "message", "d", "vip", 2, topic="x"),
+    _talk(9, "message", "d", None, 2),  # member-wide: in no group
+    _talk(10, "question", "d", "vip", 30),  # after the window
+]
+
+
+def test_group_events_are_each_groups_own_events_in_time_order():
+    got = MemoryFacts(go.Community(TZ, TALK)).group_events(
+        ["vip", "club", "none"], ["message"], T0 + timedelta(hours=3), T0 + timedelta(hours=9)
+    )
+    assert [[e.id for e in es] for es in got] == [[], ["t2", "t3", "t5", "t7"], []]
+    assert got[1][0] == TALK[1]
+
+
+def test_group_health_counts_speakers_topics_and_answered_questions_with_the_median_wait():
+    end = T0 + timedelta(hours=24)
+    club, vip = MemoryFacts(go.Community(TZ, TALK)).group_health(
+        ["club", "vip"], None, end, kinds=["message", "question"]
+    )
+    assert (club.messages, club.speakers, club.topics) == (7, 3, 2)
+    assert (club.questions, club.answered) == (3, 2)
+    assert club.median_answer == timedelta(hours=1)  # waits of 2h and 1h: the lower median
+    assert club.speaker_ids == ("a", "b", "c")
+    assert (vip.messages, vip.speakers, vip.topics, vip.questions, vip.median_answer) == (1, 1, 1, 0, None)
+
+
+def test_group_last_seen_is_per_group_and_never_after_the_instant():
+    facts = MemoryFacts(go.Community(TZ, TALK))
+    at = T0 + timedelta(hours=10)
+    assert facts.group_last_seen(["club", "vip", "none"], ["message"], at) == [
+        T0 + timedelta(hours=9),
+        T0 + timedelta(hours=2),
+        None,
+    ]

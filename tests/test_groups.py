@@ -361,9 +361,10 @@ def test_groups_cli_lists_each_groups_state_read_only(tmp_path: Path) -> None:
     finally:
         store.close()
     text = gops("groups", "--db", "ops.db", cwd=tmp_path).stdout.splitlines()
-    assert text[0].split() == ["id", "name", "kind", "family", "status", "members", "term", "ends"]
+    assert text[0].split() == ["id", "name", "kind", "family", "status", "members", "score", "playbooks", "term", "ends"]
     assert text[1].split() == ["c7", "萌芽微创业营", "第7期", "general", "closed", "1/100", "2027-03-01", "00:00"]
-    assert text[2].split() == ["w1", "杭州·MarTech交流群", "general", "welfare", "open", "1/200"]
+    assert text[2].split()[:6] == ["w1", "杭州·MarTech交流群", "general", "welfare", "open", "1/200"]
+    assert text[2].split()[7] == "active"  # its health (issue 15): no health policy, so active
     zh = gops("groups", "--db", "ops.db", "--locale", "zh", cwd=tmp_path).stdout
     assert "已关闭" in zh and "期满" in zh
 

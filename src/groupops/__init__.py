@@ -98,7 +98,7 @@ from .rules._conditions import (
 from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
 from .rules._facts import Community, History
-from .rules._facts_api import Facts, GroupActivity, MemoryFacts, Subject
+from .rules._facts_api import Facts, GroupActivity, GroupHealthFacts, MemoryFacts, Subject
 from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from .rules._semantics import (
     EvictionCheck,
@@ -131,10 +131,17 @@ from .rules.kinds import (
 from .rules.kinds.broadcast import Broadcast
 from .rules.kinds.campaign import Campaign
 from .rules.kinds.capacity import Capacity, route_order
+from .rules.kinds.composition import Composition, RoleShare, role_mix
 from .rules.kinds.deadline import Deadline, deadline_moments
+from .rules.kinds.digest import Digest
+from .rules.kinds.dissolve import Dissolve
 from .rules.kinds.handoff import Handoff, handoff_assignee
+from .rules.kinds.health import GroupHealth, Health, group_health, health_score
 from .rules.kinds.invite import Invite
 from .rules.kinds.limit import Limit, limit_breach
+from .rules.kinds.migrate import Migrate
+from .rules.kinds.post import Post
+from .rules.kinds.repurpose import Repurpose
 from .rules.kinds.standing import Standing
 from .rules.kinds.term import TermEnd, term_ends
 from .rules.kinds.tier import Tier, TierMove, current_tier, tier_move
@@ -158,6 +165,7 @@ __all__ = [
     "Capacity",
     "Community",
     "CompiledCondition",
+    "Composition",
     "Condition",
     "ConsoleMessenger",
     "Context",
@@ -167,6 +175,8 @@ __all__ = [
     "Decision",
     "DecisionSubject",
     "DeliveryReport",
+    "Digest",
+    "Dissolve",
     "DistinctDays",
     "Duration",
     "Engine",
@@ -183,9 +193,12 @@ __all__ = [
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
+    "GroupHealth",
+    "GroupHealthFacts",
     "GroupOpsError",
     "GroupStatus",
     "Handoff",
+    "Health",
     "History",
     "IngestReport",
     "InputError",
@@ -208,6 +221,7 @@ __all__ = [
     "Messenger",
     "Metric",
     "MetricFunction",
+    "Migrate",
     "MissingExtraError",
     "Not",
     "Note",
@@ -218,6 +232,7 @@ __all__ = [
     "PluginFailure",
     "Point",
     "PolicyBase",
+    "Post",
     "Problem",
     "Quota",
     "Rate",
@@ -227,8 +242,10 @@ __all__ = [
     "ReferralTree",
     "Referrer",
     "Rejected",
+    "Repurpose",
     "Revival",
     "Role",
+    "RoleShare",
     "Routing",
     "RuleBook",
     "RuleError",
@@ -277,7 +294,9 @@ __all__ = [
     "eviction_periods",
     "example_path",
     "funnel",
+    "group_health",
     "handoff_assignee",
+    "health_score",
     "hookimpl",
     "in_grace",
     "ladder_move",
@@ -290,6 +309,7 @@ __all__ = [
     "revival_check",
     "revival_deadline",
     "revival_open",
+    "role_mix",
     "route",
     "route_order",
     "rule_book_schema",

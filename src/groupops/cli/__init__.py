@@ -1,5 +1,5 @@
 """The ``groupops`` command line: demo, check, schema, ingest, run, diff, explain, groups,
-route, report, points, referrals.
+route, report, points, referrals, health.
 
 This package is the edge of the library: it parses arguments, reads files, prints, and
 turns errors into exit codes. It is the only place that may read the wall clock
@@ -29,6 +29,7 @@ from . import (
     _diff,
     _explain,
     _groups,
+    _health,
     _ingest,
     _ledger,
     _referrals,
@@ -61,6 +62,7 @@ main.add_command(_demo.demo)
 main.add_command(_diff.diff)
 main.add_command(_explain.explain)
 main.add_command(_groups.groups)
+main.add_command(_health.health)
 main.add_command(_ingest.ingest)
 main.add_command(_report.report)
 main.add_command(_route.route)

@@ -10,11 +10,14 @@ from typing import Any
 
 import click
 
+from .._health import health_table, open_playbooks
 from .._messaging import terminal_safe
 from ..plugins._store import Store
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
+from ..rules._book import RuleBook
 from ._common import UserError, _db_option, _emit_json, _load_book, _open_engine, _parse_at, _table, command
+from ._health import default_at
 from ._labels import _t
 
 
@@ -22,8 +25,11 @@ class _Discard(Exception):
     """Raised to roll back a transaction whose writes were only to look at."""
 
 
-def _group_rows(store: Store, tz: tzinfo | None) -> list[dict[str, Any]]:
+def _group_rows(store: Store, tz: tzinfo | None, book: RuleBook | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
+    at = default_at(store, None, book)
+    measured = {h.group: h for h in health_table(store, at, book=book)}
+    decisions = store.decisions()
     for g in store.groups():
         present = sum(1 for ms in store.memberships(group=g.id) if ms.present)
         end = g.term.end(tz) if g.term is not None else None
@@ -42,6 +48,10 @@ def _group_rows(store: Store, tz: tzinfo | None) -> list[dict[str, Any]]:
                 "capacity": g.capacity,
                 "term_end": end,
                 "ends_at": ends_at,
+                "score": measured[g.id].score,
+                "state": measured[g.id].state,
+                "measured_at": at.isoformat(),
+                "playbooks": open_playbooks(g.id, decisions, book),
             }
         )
     return rows
@@ -58,7 +68,9 @@ def _group_rows(store: Store, tz: tzinfo | None) -> list[dict[str, Any]]:
 def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
     """Every group the store keeps (seeded from the rule book, or created at run time):
     id, name, kind, family, status (open, closed, dissolved), present members /
-    capacity, and when its term ends. The database is opened read-only.
+    capacity, its health (score and state at the last run, as ``groupops health``
+    shows), its open playbooks (repurpose, migrate or dissolve policies under way) and
+    when its term ends. The database is opened read-only.
     """
     from .._groups import seed_groups
 
@@ -80,7 +92,7 @@ def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
                 # what the next run would seed, rolled back: never written (a SQLite file
                 # is open read-only anyway; a plugin's store may not be)
                 seed_groups(store, book, _parse_at(None, book.tz))
-            rows = _group_rows(store, book.tz if book is not None else None)
+            rows = _group_rows(store, book.tz if book is not None else None, book)
             raise _Discard
     finally:
         store.close()
@@ -98,10 +110,25 @@ def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
         end = r["term_end"] or r["ends_at"]
         return end.strftime("%Y-%m-%d %H:%M") if end is not None else ""
 
-    columns = ("id", "name", "kind", "family", "status", "members", "term_end")
+    def score(r: Mapping[str, Any]) -> str:
+        if r["status"] != "open":
+            return ""
+        return f"{r['score']} {_t(locale, 'state_' + r['state'])}"
+
+    columns = ("id", "name", "kind", "family", "status", "members", "score", "playbooks", "term_end")
     headers = [_t(locale, f"col_{c}") for c in columns]
     body = [
-        [r["id"], r["name"], r["kind"], r["family"] or "", _t(locale, r["status"]), members(r), when(r)]
+        [
+            r["id"],
+            r["name"],
+            r["kind"],
+            r["family"] or "",
+            _t(locale, r["status"]),
+            members(r),
+            score(r),
+            ", ".join(r["playbooks"]),
+            when(r),
+        ]
         for r in rows
     ]
     click.echo(_table(headers, [[terminal_safe(c) for c in row] for row in body], right=[5]))

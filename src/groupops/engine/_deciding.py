@@ -234,7 +234,11 @@ class Deciding(EngineBase):
         returned). Nothing happens if it was recorded before (a rerun): None.
 
         Messages speak of ``verdict.about`` (the source membership of an invitation),
-        else of the membership as it is after the decision."""
+        else of the membership as it is after the decision.
+
+        Nothing is decided on a group that was closed or dissolved at or before the
+        decision's time, whatever the kind (built-in or plugin): such a verdict is
+        dropped here and None returned, as for a rerun."""
         decision, before, after = verdict.decision, verdict.before, verdict.after
         if self.store.get_decision(decision.id) is not None:
             return None

@@ -400,7 +400,7 @@ class SQLiteStore:
             # waits for another process's transaction.
             if self._schema_version() == SCHEMA_VERSION:
                 return
-        with self.transaction(), self._errors("migrate"):
+        with self.transaction(), self._errors("migrate the schema of"):
             # Checked again under the write lock: a process that opened the same fresh
             # file at the same moment may have migrated it while this one waited.
             version = self._schema_version()

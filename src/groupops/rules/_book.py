@@ -423,6 +423,15 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
                 ref(f"{base}.groups[{j}]", gid)
         if p.get("type") == "invite" and isinstance(p.get("to"), str):
             ref(f"{base}.to", p["to"])
+        for key in ("group", "invite_to"):  # the group kinds' single references (issue 15)
+            if isinstance(p.get(key), str):
+                ref(f"{base}.{key}", p[key])
+        if p.get("type") == "migrate":
+            if isinstance(p.get("from"), str):
+                ref(f"{base}.from", p["from"])
+            families = {f.get("id") for _, f in _items(data.get("families")) if isinstance(f, dict)}
+            if isinstance(p.get("to"), str) and p["to"] not in families:
+                ref(f"{base}.to", p["to"])
         if p.get("type") == "ladder":
             first: dict[str, int] = {}
             for j, step in _items(p.get("steps")):

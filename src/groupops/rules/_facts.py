@@ -32,6 +32,7 @@ class Series:
         "_value_prefix",
         "data",
         "days",
+        "ids",
         "ts",
         "values",
     )
@@ -41,6 +42,7 @@ class Series:
         self.values: list[float] = []
         self.data: list[dict[str, Any]] = []
         self.days: list[int] = []
+        self.ids: list[str] = []
         self._dirty = False
         self._value_prefix: list[float] = [0.0]
         self._changes: list[int] = [0]
@@ -49,7 +51,7 @@ class Series:
     def __len__(self) -> int:
         return len(self.ts)
 
-    def add(self, ts: float, value: float, data: dict[str, Any], day: int) -> None:
+    def add(self, ts: float, value: float, data: dict[str, Any], day: int, id: str = "") -> None:
         """Insert one event, keeping time order (ties keep arrival order)."""
         if not self.ts or ts >= self.ts[-1]:
             i = len(self.ts)
@@ -66,6 +68,7 @@ class Series:
         self.values.insert(i, value)
         self.data.insert(i, data)
         self.days.insert(i, day)
+        self.ids.insert(i, id)
 
     def _rebuild(self) -> None:
         vp = [0.0]
@@ -151,7 +154,7 @@ class History:
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = Series()
-            series.add(ts, event.value, event.data, day)
+            series.add(ts, event.value, event.data, day, event.id)
 
     def _parts(self, kind: str, group: str | None) -> tuple[Series, ...]:
         get = self._series.get
@@ -207,6 +210,17 @@ class History:
         i, j = series.span(s, e)
         for k in range(i, j):
             yield datetime.fromtimestamp(series.ts[k], tz=UTC), series.values[k], series.data[k]
+
+    def in_group(
+        self, kind: str, group: str, start: datetime | None, end: datetime
+    ) -> Iterator[tuple[str, datetime, float, dict[str, Any]]]:
+        """``(id, at, value, data)`` of the events of ``kind`` in ``group`` itself (not
+        the member-wide ones), in time order: what group-level facts read."""
+        s, e = _bounds(start, end)
+        p = self._series.get((kind, group), _EMPTY)
+        i, j = p.span(s, e)
+        for k in range(i, j):
+            yield p.ids[k], datetime.fromtimestamp(p.ts[k], tz=UTC), p.values[k], p.data[k]
 
     def kinds(self) -> set[str]:
         """Every event kind seen."""

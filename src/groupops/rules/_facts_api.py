@@ -9,18 +9,19 @@ interface may assume that every event is in memory.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol, runtime_checkable
 
-from .._model import Member, Membership
+from .._model import Event, Member, Membership
 from ._evaluate import Context, MetricFunction, evaluate, holds
 from ._explain import Explanation
 from ._facts import Community
 from ._world import World
 
-__all__ = ["Facts", "GroupActivity", "LoggedEvent", "MemoryFacts", "Subject"]
+__all__ = ["Facts", "GroupActivity", "GroupHealthFacts", "LoggedEvent", "MemoryFacts", "Subject"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,28 @@ class LoggedEvent:
     at: datetime
     value: float
     data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class GroupHealthFacts:
+    """One group's conversation in a window (see :meth:`Facts.group_health`).
+
+    ``messages``: events of the talk kinds in the group; ``speakers``: distinct members
+    behind them; ``topics``: distinct ``data.topic`` values among them (0 when the host
+    does not know topics); ``questions``: events of the question kind in the window;
+    ``answered``: those with a reply (a talk or question event by another member whose
+    ``data.reply_to`` is the question's id) at or before the window's end;
+    ``median_answer``: the median time from a question to its first reply (None when
+    none was answered); ``speaker_ids``: who spoke, sorted."""
+
+    group: str
+    messages: int
+    speakers: int
+    topics: int
+    questions: int
+    answered: int
+    median_answer: timedelta | None
+    speaker_ids: tuple[str, ...] = ()
 
 
 @runtime_checkable
@@ -90,6 +113,32 @@ class Facts(Protocol):
         self, groups: Sequence[str], kinds: Sequence[str], start: datetime | None, at: datetime
     ) -> list[GroupActivity]:
         """Per group: events of ``kinds`` in the window and distinct members behind them."""
+        ...
+
+    def group_events(
+        self, groups: Sequence[str], kinds: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[Event]]:
+        """Per group: its events of ``kinds`` in the window (events with that ``group``;
+        member-wide ones are in no group), in time order, ties by id."""
+        ...
+
+    def group_last_seen(
+        self, groups: Sequence[str], kinds: Sequence[str], at: datetime
+    ) -> list[datetime | None]:
+        """Per group: the time of its last event of ``kinds`` at or before ``at``."""
+        ...
+
+    def group_health(
+        self,
+        groups: Sequence[str],
+        start: datetime | None,
+        at: datetime,
+        *,
+        kinds: Sequence[str] = ("message",),
+        question: str = "question",
+    ) -> list[GroupHealthFacts]:
+        """Per group: how its conversation went in the window (:class:`GroupHealthFacts`);
+        ``kinds`` are the talk kinds, ``question`` the kind of a question."""
         ...
 
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
@@ -240,6 +289,65 @@ class MemoryFacts:
     def balances(self, members: Sequence[str], at: datetime) -> list[float]:
         world = self._world
         return [world.balance(m, at) if world is not None else 0.0 for m in members]
+
+    def group_events(
+        self, groups: Sequence[str], kinds: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[Event]]:
+        found: dict[str, list[Event]] = {g: [] for g in groups}
+        for member in sorted(self._community.members()):
+            history = self._community.history(member)
+            for g in found:
+                for kind in dict.fromkeys(kinds):
+                    for id_, when, value, data in history.in_group(kind, g, start, at):
+                        found[g].append(
+                            Event(id=id_, kind=kind, member=member, group=g, at=when, value=value, data=data)
+                        )
+        return [sorted(found[g], key=lambda e: (e.at, e.id)) for g in groups]
+
+    def group_last_seen(
+        self, groups: Sequence[str], kinds: Sequence[str], at: datetime
+    ) -> list[datetime | None]:
+        found = self.group_events(groups, kinds, None, at)
+        return [max((e.at for e in events), default=None) for events in found]
+
+    def group_health(
+        self,
+        groups: Sequence[str],
+        start: datetime | None,
+        at: datetime,
+        *,
+        kinds: Sequence[str] = ("message",),
+        question: str = "question",
+    ) -> list[GroupHealthFacts]:
+        talk = list(dict.fromkeys(kinds))
+        asked = self.group_events(groups, [question], start, at)
+        # replies may answer a question asked in the window at any later time up to ``at``
+        replies = self.group_events(groups, list(dict.fromkeys([*talk, question])), start, at)
+        spoken = self.group_events(groups, talk, start, at)
+        out = []
+        for g, questions, answers, said in zip(groups, asked, replies, spoken, strict=True):
+            first: dict[str, datetime] = {}
+            by_id = {q.id: q for q in questions}
+            for e in answers:
+                q = by_id.get(str(e.data.get("reply_to")))
+                if q is not None and e.member != q.member and e.at >= q.at and q.id not in first:
+                    first[q.id] = e.at
+            waits = sorted(first[q] - by_id[q].at for q in first)
+            speakers = sorted({e.member for e in said})
+            topics = {str(e.data["topic"]) for e in said if e.data.get("topic") not in (None, "")}
+            out.append(
+                GroupHealthFacts(
+                    group=g,
+                    messages=len(said),
+                    speakers=len(speakers),
+                    topics=len(topics),
+                    questions=len(questions),
+                    answered=len(first),
+                    median_answer=statistics.median_low(waits) if waits else None,
+                    speaker_ids=tuple(speakers),
+                )
+            )
+        return out
 
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
         if self._world is not None:

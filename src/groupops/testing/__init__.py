@@ -13,6 +13,9 @@ The public API is exactly the names in ``__all__``:
 - :func:`joins_and_leaves` (consistent joins and leaves, with ties) and the membership
   constraint checks in :data:`MEMBERSHIP_INVARIANTS` (:func:`within_limits`,
   :func:`within_capacity`, :func:`removed_never_revived`);
+- for group operations: :func:`requests` (for a digest), :func:`conversations` (for
+  group health) and :func:`replies` (to a migration's call), and the checks in
+  :data:`GROUP_INVARIANTS` (:func:`check_group_invariants` runs them on an engine);
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
@@ -50,6 +53,7 @@ from ._engines import recording_engine
 
 __all__ = [
     "ENGAGEMENT_INVARIANTS",
+    "GROUP_INVARIANTS",
     "INVARIANTS",
     "MEMBERSHIP_INVARIANTS",
     "SEGMENT_INVARIANTS",
@@ -60,12 +64,15 @@ __all__ = [
     "Timeline",
     "assert_invariants",
     "ballots",
+    "check_group_invariants",
     "check_invariants",
     "conditions",
+    "conversations",
     "decision_ids_are_stable",
     "events",
     "groups",
     "handoff_at_most_once",
+    "health_changes_once",
     "histories",
     "invited_at_most_twice",
     "joins_and_leaves",
@@ -73,8 +80,10 @@ __all__ = [
     "ledger_is_consistent",
     "members",
     "memberships",
+    "migration_invites_repliers",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
+    "nothing_decided_after_dissolution",
     "notice_before_eviction",
     "one_message_per_broadcast",
     "points_activity",
@@ -82,6 +91,8 @@ __all__ = [
     "referral_forests",
     "removed_never_revived",
     "replay",
+    "replies",
+    "requests",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
@@ -137,6 +148,13 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         rewards_paid_once,
         vote_winners_are_top_n,
     )
+    from ._invariants_groups import (
+        GROUP_INVARIANTS,
+        check_group_invariants,
+        health_changes_once,
+        migration_invites_repliers,
+        nothing_decided_after_dissolution,
+    )
     from ._invariants_membership import (
         MEMBERSHIP_INVARIANTS,
         removed_never_revived,
@@ -162,6 +180,7 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         rule_books,
     )
     from ._strategies_engagement import ballots, points_activity, referral_forests
+    from ._strategies_groups import conversations, replies, requests
     from ._strategies_membership import joins_and_leaves
     from ._strategies_segments import segment_conditions, sourced_members, tier_policies
 

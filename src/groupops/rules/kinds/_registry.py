@@ -583,10 +583,15 @@ class ScheduledKind(Kind):
             first = policy.at if policy.at is not None else policy.start
             after = (min(first, at) if first is not None else at) - _ONE_TICK
         points = []
-        for when in self.occurrences(policy, rt.tz, after, at):
+        previous: datetime | None = None
+        for i, when in enumerate(self.occurrences(policy, rt.tz, after, at)):
             schedule = policy.schedule
-            previous = schedule.previous_before(when, rt.tz, policy.start) if schedule is not None else None
+            if schedule is None:
+                previous = None
+            elif i == 0:  # later ones follow the one before: no search back through the rule
+                previous = schedule.previous_before(when, rt.tz, policy.start)
             points.append(Point(when, 0, previous))
+            previous = when
         rt.scratch(f"schedule:{policy.id}")["cursor"] = at
         return points
 

@@ -1,0 +1,205 @@
+"""The composition kind: each group's role mix against a target, and a decision when a
+role's share drifts from its target (and when it is back).
+
+Trigger: ``schedule`` (an RRULE; or a one-off ``at``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from ..._model import Decision, Membership
+from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+
+__all__ = [
+    "BUCKETS",
+    "DEFAULT_MIX",
+    "KIND",
+    "Composition",
+    "CompositionKind",
+    "RoleShare",
+    "bucket_of",
+    "role_mix",
+]
+
+BUCKETS: tuple[str, ...] = ("guests", "lecturers", "kols", "active", "ordinary")
+"""The role buckets of the mix (the HTML report's composition chart uses the same)."""
+
+DEFAULT_MIX: Mapping[str, float] = {"guests": 4, "lecturers": 6, "kols": 8, "active": 10, "ordinary": 72}
+"""The healthy group of the method: 4 % notable guests, 6 % lecturers, 8 % KOLs, 10 %
+active members, and ordinary members the rest (the method's 70 % plus the 2 % its list
+leaves out)."""
+
+_STAFF = frozenset({"owner", "admin", "assistant"})
+_BUCKET_OF = {"guest": "guests", "lecturer": "lecturers", "kol": "kols", "active": "active", "core": "active"}
+
+
+def bucket_of(role: str) -> str | None:
+    """The bucket of a membership role: None for staff (owner, admin, assistant), who
+    are not counted; a role not named (``member``, ...) is ordinary."""
+    if role in _STAFF:
+        return None
+    return _BUCKET_OF.get(role, "ordinary")
+
+
+class Composition(ScheduledPolicy):
+    """At each occurrence, compare each group's role mix with ``target`` (percentages per
+    bucket, summing to 100; default the method's 4/6/8/10/72). A bucket whose share is
+    more than ``tolerance`` percentage points away from its target gets one
+    ``composition_off`` decision; when it is back within ``tolerance``, one
+    ``composition_ok`` — once per change. Groups with fewer than ``min_members``
+    counted members are not judged (a share of a handful of people means little)."""
+
+    type: Literal["composition"] = "composition"
+    groups: tuple[GroupRef, ...] = Field(min_length=1)
+    target: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIX))
+    tolerance: float = Field(default=5.0, gt=0, le=100)
+    min_members: int = Field(default=20, ge=1)
+
+    @field_validator("target")
+    @classmethod
+    def _sums_to_100(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(BUCKETS))
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a role bucket (buckets: {', '.join(BUCKETS)})")
+        for bucket, share in value.items():
+            if not math.isfinite(share) or share < 0:
+                raise ValueError(f"{bucket}: {share!r} is not a percentage of at least 0")
+        total = sum(value.values())
+        if abs(total - 100.0) > 0.01:
+            raise ValueError(f"{value!r} sums to {total:g} %, not 100 %")
+        return {b: float(value.get(b, 0.0)) for b in BUCKETS}
+
+
+@dataclass(frozen=True)
+class RoleShare:
+    """One bucket of one group: members counted, their share (%) and the target (%)."""
+
+    group: str
+    bucket: str
+    count: int
+    share: float
+    target: float
+
+    @property
+    def distance(self) -> float:
+        """How far the share is from the target, in percentage points."""
+        return abs(self.share - self.target)
+
+
+def role_mix(group: str, memberships: Sequence[Membership], target: Mapping[str, float]) -> list[RoleShare]:
+    """The group's mix of present members by bucket (staff left out), against ``target``."""
+    counts = dict.fromkeys(BUCKETS, 0)
+    for ms in memberships:
+        bucket = bucket_of(ms.role) if ms.present else None
+        if bucket is not None:
+            counts[bucket] += 1
+    total = sum(counts.values())
+    return [
+        RoleShare(group, b, counts[b], 100.0 * counts[b] / total if total else 0.0, float(target.get(b, 0.0)))
+        for b in BUCKETS
+    ]
+
+
+class CompositionKind(ScheduledKind):
+    """Scheduled: judge each group's mix; decide each bucket's change once."""
+
+    name = "composition"
+    model = Composition
+    label: ClassVar[Mapping[str, str]] = {"en": "role mix", "zh": "角色构成"}
+    actions = (
+        ActionSpec(
+            "composition_off",
+            {
+                "en": "{group.name}: {bucket} are {share} of members, target {target} (±{tolerance} points).",
+                "zh": "{group.name}：{bucket}占 {share}，目标 {target}（允许偏差 {tolerance} 个百分点）。",
+            },
+            {"en": "mix off target", "zh": "构成偏离"},
+            audience="operators",
+        ),
+        ActionSpec(
+            "composition_ok",
+            {
+                "en": "{group.name}: {bucket} are back near the target: {share} (target {target}).",
+                "zh": "{group.name}：{bucket}占比已回到目标附近：{share}（目标 {target}）。",
+            },
+            {"en": "mix back on target", "zh": "构成恢复"},
+            audience="operators",
+        ),
+    )
+    placeholders = frozenset({"bucket", "share", "target", "tolerance"})
+
+    def occurrence(
+        self, policy: Composition, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
+    ) -> list[Decision]:
+        made: list[Decision] = []
+        for gid in policy.groups:
+            group = rt.group(gid)
+            if group is None or group.status != "open":
+                continue
+            present = [ms for ms in rt.memberships(gid) if ms.joined_at <= when]
+            mix = role_mix(gid, present, policy.target)
+            if sum(r.count for r in mix) < policy.min_members:
+                continue
+            with rt.isolated(policy.id, None, when, group=gid):
+                states = _states(rt, policy.id, gid)
+                for r in mix:
+                    off = r.distance > policy.tolerance
+                    if off == states.get(r.bucket, False):
+                        continue
+                    action = "composition_off" if off else "composition_ok"
+                    d = rt.decide_about(
+                        policy.id, action, group=gid, period=f"{r.bucket}@{when.isoformat()}", at=when
+                    )
+                    values = {
+                        "bucket": _bucket_word(r.bucket, rt.locale),
+                        "share": f"{r.share:.0f}%",
+                        "target": f"{r.target:.0f}%",
+                        "tolerance": f"{policy.tolerance:g}",
+                    }
+                    recorded = rt.apply(Verdict(d, values=values))
+                    if recorded is not None:
+                        made.append(recorded)
+        return made
+
+
+_WORDS = {
+    "en": {
+        "guests": "guests",
+        "lecturers": "lecturers",
+        "kols": "KOLs",
+        "active": "active members",
+        "ordinary": "ordinary members",
+    },
+    "zh": {
+        "guests": "嘉宾",
+        "lecturers": "讲师",
+        "kols": "KOL",
+        "active": "活跃成员",
+        "ordinary": "普通成员",
+    },
+}
+
+
+def _bucket_word(bucket: str, locale: str) -> str:
+    return _WORDS.get(locale, _WORDS["en"]).get(bucket, bucket)
+
+
+def _states(rt: Runtime, policy: str, group: str) -> dict[str, bool]:
+    """Per bucket: whether the last decision said it is off target (none: on target)."""
+    last: dict[str, Decision] = {}
+    for d in rt.decisions(policy=policy, group=group):
+        if d.action in ("composition_off", "composition_ok") and d.status == "applied":
+            bucket = d.period.split("@", 1)[0]
+            if bucket not in last or d.at > last[bucket].at:
+                last[bucket] = d
+    return {b: d.action == "composition_off" for b, d in last.items()}
+
+
+KIND = CompositionKind()
