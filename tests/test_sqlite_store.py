@@ -65,7 +65,7 @@ def test_wal_mode_and_connection_settings(path: Path) -> None:
 
 
 def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
-    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 5
+    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 6
     conn = raw(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -575,7 +575,7 @@ def test_a_version_3_file_migrates_to_groups_and_keeps_its_data(
     store = SQLiteStore(path)
     try:
         with raw(path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert store.get_member("m1") == Member(id="m1", name="Ann")
         assert store.membership_history("m1", "g1") == [joined] and store.get_state("cursor") == "5"
         assert store.groups() == []  # nothing seeded yet: an engine seeds from its book
@@ -604,7 +604,7 @@ def test_a_version_4_file_migrates_to_the_points_ledger_and_keeps_its_data(
     store = SQLiteStore(path)
     try:
         with raw(path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert store.get_member("m1") == Member(id="m1", name="Ann") and store.decisions() == [decided]
         assert store.entries() == []
         entry = LedgerEntry.make(
