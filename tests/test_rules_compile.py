@@ -290,6 +290,16 @@ def test_every_leaf_names_its_test_and_its_condition():
     ]
     assert all(spec.leaf is leaf for spec, leaf in zip(c.leaves, c.condition.all, strict=True))
 
+
+def test_a_condition_object_is_planned_once_and_the_mapping_form_each_time():
+    # the generated code is the plan's: the same function at every instant
+    evict, other = CONDITION.validate_python(EVICT), CONDITION.validate_python({"count": "checkin", "at_least": 1})
+    first = go.compile_condition(evict, at=AT, tz=TZ).decide
+    go.compile_condition(other, at=AT, tz=TZ)
+    assert go.compile_condition(evict, at=AT + timedelta(days=1), tz=TZ).decide is first
+    assert go.compile_condition(evict, at=AT, tz=TZ, default_scope="member").decide is not first
+    assert go.compile_condition(EVICT, at=AT, tz=TZ).decide is not go.compile_condition(EVICT, at=AT, tz=TZ).decide
+
 def test_attribute_tests_each_fail_on_their_own():
     member = go.Member(id="m1", attributes={"city": "上海", "vip": True})
     ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ).history("m1"), group=GROUP, member=member)

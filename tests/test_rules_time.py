@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
-from groupops.rules._time import Schedule, parse_schedule, to_zone
+from groupops.rules._time import Schedule, as_instant, parse_schedule, to_zone
 
 BERLIN = ZoneInfo("Europe/Berlin")  # DST starts 2026-03-29 02:00, ends 2026-10-25 03:00
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # UTC+8 all year
@@ -331,6 +331,8 @@ def test_a_time_zone_without_an_offset_is_refused_as_naive():
 
     with pytest.raises(ValueError, match="naive"):
         to_zone(datetime(2026, 1, 1, tzinfo=Floating()), SHANGHAI)
+    with pytest.raises(ValueError, match=r"'2026-01-01T00:00:00' is a naive datetime"):
+        as_instant(datetime(2026, 1, 1))
 
 def test_schedule_with_a_start_has_no_occurrence_before_it():
     start = datetime(2026, 1, 4, 20, tzinfo=SHANGHAI)

@@ -83,10 +83,22 @@ class _LosesLeasesOnReopen(go.SQLiteStore):
     ("make", "contract", "test"),
     [
         (lambda path: _OverwritesDuplicates(), StoreContract, "test_add_events_reports_new_and_duplicate"),
-        (lambda path: _IgnoresLeases(), StoreContract, "test_claim_takes_due_unleased_messages_in_decision_order"),
-        (lambda path: _UpdatesWithoutTheLease(), StoreContract, "test_update_message_with_an_owner_needs_the_lease"),
+        (
+            lambda path: _IgnoresLeases(),
+            StoreContract,
+            "test_claim_takes_due_unleased_messages_in_decision_order",
+        ),
+        (
+            lambda path: _UpdatesWithoutTheLease(),
+            StoreContract,
+            "test_update_message_with_an_owner_needs_the_lease",
+        ),
         (lambda path: _NoRollback(), StoreContract, "test_transaction_rolls_back_everything_on_exception"),
-        (lambda path: _LosesLeasesOnReopen(path / "s.db"), DurableStoreContract, "test_reopening_preserves_everything"),
+        (
+            lambda path: _LosesLeasesOnReopen(path / "s.db"),
+            DurableStoreContract,
+            "test_reopening_preserves_everything",
+        ),
     ],
     ids=["duplicates", "leases", "lease-owner", "rollback", "reopen"],
 )
