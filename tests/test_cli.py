@@ -620,7 +620,7 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
         ).stdout
     )
     page = out.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 5
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 6  # with the referral tree and group health charts
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)  # nothing to fetch
     summary = demo_doc["summary"]

@@ -149,7 +149,8 @@ def test_the_example_in_docs_testing_md_runs() -> None:
     from pathlib import Path
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "testing.md").read_text(encoding="utf-8")
-    section = page[page.index("### The engagement economy") : page.index("## pytest fixtures")]
+    start = page.index("### The engagement economy")
+    section = page[start : page.index("\n### ", start + 1)]
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     namespace: dict[str, object] = {}
     exec(compile(block, "testing.md", "exec"), namespace)
