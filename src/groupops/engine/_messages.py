@@ -135,15 +135,9 @@ class Composing(EngineBase):
             recipient = d.member if audience == "member" else d.group
             assert recipient is not None
             return [message(d.action, recipient, name, text, audience)]
-        # The platform cannot do this itself: tell the member what we can, and hand the
-        # action to the group's operators as a task.
-        if (
-            audience == "member"
-            and d.member is not None
-            and messenger is not None
-            and can_carry_out(messenger, "message")
-        ):
-            out.append(message("message", d.member, name, text, "member"))
+        # The platform cannot do this itself: the group's operators get it as a task, with
+        # the text. The member is not sent the text in its place: "you have been removed"
+        # would arrive before anyone removed them (the operator's action is what they see).
         task_via = (
             name
             if messenger is not None and can_carry_out(messenger, "task", audience="operators")
