@@ -80,6 +80,7 @@ PUBLIC = [
     "Section",
     "Store",
     "StoreError",
+    "StoreFacts",
     "Subject",
     "Sum",
     "Tenure",

@@ -76,7 +76,7 @@ from .rules._conditions import (
 from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
 from .rules._facts import Community, History
-from .rules._facts_api import Facts, GroupActivity, MemoryFacts, Subject
+from .rules._facts_api import Facts, GroupActivity, MemoryFacts, StoreFacts, Subject
 from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from .rules._semantics import (
     EvictionCheck,
@@ -172,6 +172,7 @@ __all__ = [
     "Section",
     "Store",
     "StoreError",
+    "StoreFacts",
     "Subject",
     "Sum",
     "Tenure",

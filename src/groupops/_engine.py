@@ -189,7 +189,6 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
         try:
             with self.store.transaction():
                 self._failures = []
-                self._sync()
                 seed_groups(self.store, self.book, at)
                 made = self._decide_all(at)
                 failures = [f for _, _, f in self._failures]

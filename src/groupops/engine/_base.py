@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from ..rules._book import RuleBook
     from ..rules._evaluate import Context, MetricFunction
     from ..rules._explain import Explanation
-    from ..rules._facts import Community
+    from ..rules._facts import Community, History
+    from ..rules._facts_api import StoreFacts
     from ..rules.kinds import Kind, KindRegistry, Verdict
 
 __all__ = ["EngineBase"]
@@ -49,7 +50,7 @@ class EngineBase:
 
     if TYPE_CHECKING:  # one job calling another: implemented by the job named
 
-        def _sync(self) -> None: ...  # ingest
+        def _facts_for(self, profiles: Mapping[str, Member]) -> StoreFacts: ...  # ingest
 
         def _record_membership(
             self, membership: Membership, at: datetime, decision: str | None = None
@@ -83,6 +84,7 @@ class EngineBase:
             default_scope: str,
             period_start: datetime | None = None,
             group: str | None = None,
+            history: History | None = None,
         ) -> Context: ...
 
         def _decision(

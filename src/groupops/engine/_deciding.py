@@ -20,7 +20,8 @@ from .._model import (
 from .._reports import PluginFailure
 from ..rules._evaluate import Context
 from ..rules._explain import Explanation
-from ..rules._facts_api import Facts, MemoryFacts
+from ..rules._facts import History
+from ..rules._facts_api import StoreFacts
 from ..rules.kinds import Kind, Point, Verdict
 from ._base import EngineBase
 from ._schedule import _Triggers
@@ -141,11 +142,12 @@ class Deciding(EngineBase):
         default_scope: str,
         period_start: datetime | None = None,
         group: str | None = None,
+        history: History | None = None,
     ) -> Context:
         return Context(
             at=at,
             tz=self.book.tz,
-            history=self._community.history(ms.member),
+            history=history if history is not None else self._facts_for(profiles).history(ms.member),
             group=group or ms.group,
             member=profiles.get(ms.member),
             membership=ms,
@@ -216,7 +218,7 @@ class _Runtime:
         self._engine = engine
         self._profiles = profiles
         self._scratch: dict[str, dict[str, Any]] = {}
-        self._facts: Facts | None = None
+        self._facts: StoreFacts | None = None
 
     @property
     def tz(self) -> tzinfo:
@@ -231,9 +233,9 @@ class _Runtime:
         return self._profiles
 
     @property
-    def facts(self) -> Facts:
+    def facts(self) -> StoreFacts:
         if self._facts is None:
-            self._facts = MemoryFacts(self._engine._community, self._profiles, self._engine.metrics)
+            self._facts = self._engine._facts_for(self._profiles)
         return self._facts
 
     def get_state(self, key: str) -> str | None:
@@ -243,7 +245,9 @@ class _Runtime:
         self._engine.store.set_state(key, value)
 
     def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]:
-        return self._engine._memberships(group, members)
+        found = self._engine._memberships(group, members)
+        self.facts.prefetch(ms.member for ms in found)  # one query for their histories
+        return found
 
     def membership(self, member: str, group: str) -> Membership | None:
         return self._engine.store.get_membership(member, group)
@@ -258,7 +262,10 @@ class _Runtime:
         self, ms: Membership, at: datetime, *, default_scope: str, period_start: datetime | None = None
     ) -> Context:
         engine = self._engine
-        return engine._context(ms, at, self._profiles, default_scope=default_scope, period_start=period_start)
+        history = self.facts.history(ms.member)
+        return engine._context(
+            ms, at, self._profiles, default_scope=default_scope, period_start=period_start, history=history
+        )
 
     def isolated(self, policy: str, ms: Membership, at: datetime) -> AbstractContextManager[None]:
         return self._engine._isolated(policy, ms, at)

@@ -23,6 +23,7 @@ from .._reports import (
     Rejected,
 )
 from .._validation import problems_from
+from ..rules._facts_api import MemoryFacts, StoreFacts
 from ._base import EngineBase
 
 
@@ -74,7 +75,7 @@ class Ingesting(EngineBase):
             for e in sorted(new_events, key=lambda e: e.at):
                 if e.kind in ("joined", "left") and e.group is not None:
                     self._presence(e)
-        self._sync()
+        # no fact work here: a run reads the facts it needs when it runs
         return IngestReport(
             events=len(new_events),
             members=len(members),
@@ -125,9 +126,20 @@ class Ingesting(EngineBase):
         else:
             record(change)
 
+    def _facts_for(self, profiles: Mapping[str, Member]) -> StoreFacts:
+        """The facts a run (or an explanation) reads, as of now: the store's own, where
+        it answers them (an optional ``facts`` method, as :class:`~groupops.SQLiteStore`
+        has), else the in-memory facts, first caught up with the events stored since."""
+        answer = getattr(self.store, "facts", None)
+        if answer is not None:
+            facts: StoreFacts = answer(tz=self.book.tz, profiles=profiles, metrics=self.metrics)
+            return facts
+        self._sync()
+        return MemoryFacts(self._community, profiles, self.metrics)
+
     def _sync(self) -> None:
         """Bring the in-memory facts up to date with events stored since the last sync
-        (by this or any other process)."""
+        (by this or any other process). Only for a store that answers no facts itself."""
         with self._sync_lock:
             for seq, event in self.store.events_after(self._seq):
                 self._community.add(event)

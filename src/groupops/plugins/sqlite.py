@@ -34,16 +34,19 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from typing import Final, TypeVar
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from .._errors import StoreError
 from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
+from ..rules._evaluate import MetricFunction
+from ._sqlfacts import HistoryCache, SQLiteFacts
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -174,6 +177,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX group_history_key ON group_history (grp, at_us, seq);
     """,
+    # 5: facts where the events are (see docs/design.md, "Facts in the store"). Each event
+    # keeps its ``value`` and its ``data`` (JSON, NULL when empty) beside the payload, so a
+    # run reads a member's history from columns without validating every payload again;
+    # indexes answer windowed questions per member and per group. A row whose ``value``
+    # is NULL (written by hand, not through the store) is read through its payload.
+    """
+    ALTER TABLE events ADD COLUMN value REAL;
+    ALTER TABLE events ADD COLUMN data TEXT;
+    UPDATE events SET
+        value = json_extract(payload, '$.value'),
+        data = nullif(json_extract(payload, '$.data'), '{}');
+    CREATE INDEX events_member_kind_at ON events (member, kind, at_us);
+    CREATE INDEX events_grp_kind_at ON events (grp, kind, at_us);
+    """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
 
@@ -185,6 +202,8 @@ _MICROSECOND = timedelta(microseconds=1)
 # Rows fetched per query by ``events_after``: enough to amortise a query, small enough
 # that millions of events never sit in memory at once.
 _CHUNK = 1000
+# Values bound in one ``IN (...)`` list: far below SQLite's limit on parameters.
+_IN_LIST = 500
 
 
 def _micros(at: datetime) -> int:
@@ -232,6 +251,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
+        self._histories: dict[tzinfo, HistoryCache] = {}
         self.read_only = read_only
         if read_only:
             self._conn = self._snapshot()
@@ -487,17 +507,52 @@ class SQLiteStore:
     # events --------------------------------------------------------------------------
     def add_events(self, events: Sequence[Event]) -> list[bool]:
         """Store events; per event, True if new, False if its id was already stored
-        (earlier, or earlier in the same batch)."""
+        (earlier, or earlier in the same batch).
+
+        One query finds the ids stored already (per ``_IN_LIST`` ids) and one
+        ``executemany`` inserts the rest, inside the write transaction, so no other writer
+        can store one of the same ids in between."""
         out: list[bool] = []
+        rows: list[tuple[str, str, str | None, str, str, int, float, str | None, str]] = []
         with self._writing():
+            seen = self._stored_ids([e.id for e in events])
             for e in events:
-                cursor = self._conn.execute(
-                    "INSERT INTO events (id, member, grp, kind, at, at_us, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                    (e.id, e.member, e.group, e.kind, e.at.isoformat(), _micros(e.at), e.model_dump_json()),
+                if e.id in seen:
+                    out.append(False)
+                    continue
+                seen.add(e.id)
+                out.append(True)
+                data = to_json(e.data).decode() if e.data else None
+                rows.append(
+                    (
+                        e.id,
+                        e.member,
+                        e.group,
+                        e.kind,
+                        e.at.isoformat(),
+                        _micros(e.at),
+                        e.value,
+                        data,
+                        e.model_dump_json(),
+                    )
                 )
-                out.append(cursor.rowcount == 1)
+            self._conn.executemany(
+                "INSERT INTO events (id, member, grp, kind, at, at_us, value, data, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return out
+
+    def _stored_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), _IN_LIST):
+            chunk = unique[i : i + _IN_LIST]
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                r[0] for r in self._conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
+            )
+        return found
 
     def events_after(self, seq: int) -> Iterator[tuple[int, Event]]:
         """Events stored after sequence number ``seq`` (0: all), with their numbers,
@@ -525,6 +580,42 @@ class SQLiteStore:
                 if event is not None:
                     yield number, event
             after = rows[-1][0]
+
+    # facts ---------------------------------------------------------------------------
+    def facts(
+        self,
+        *,
+        tz: tzinfo,
+        profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
+        metrics: Mapping[str, MetricFunction] | None = None,
+    ) -> SQLiteFacts:
+        """The facts of the events stored here, answered in SQL where the events are
+        (the optional store method the engine looks for: see :class:`~groupops.Store`).
+
+        Calendar days are counted in ``tz``; conditions see ``profiles`` (a mapping, or a
+        function returning one) and ``metrics``. Members' histories read for conditions
+        are kept between calls and dropped when an event of that member is stored
+        (by any process); call this again to see events stored since."""
+        with self._lock:
+            cache = self._histories.get(tz)
+            if cache is None:
+                cache = self._histories[tz] = HistoryCache(tz, self._lock)
+        with cache.lock:
+            [(last,)] = self._read("SELECT coalesce(max(seq), 0) FROM events", ())
+            if last > cache.seq:
+                if cache.histories:
+                    changed = self._read(
+                        "SELECT DISTINCT member FROM events WHERE seq > ? AND seq <= ?", (cache.seq, last)
+                    )
+                    for (member,) in changed:
+                        cache.histories.pop(member, None)
+                cache.seq = last
+        return SQLiteFacts(self, cache, profiles, metrics)
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Every row of one query (for the facts answered here)."""
+        with self._reading():
+            return self._conn.execute(sql, params).fetchall()
 
     # members -------------------------------------------------------------------------
     def put_member(self, member: Member) -> None:

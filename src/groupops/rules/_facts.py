@@ -144,14 +144,25 @@ class History:
 
     def add(self, event: Event) -> None:
         """Index one event (no de-duplication here: the caller keeps ids unique)."""
-        ts = _ts(event.at)
         day = event.at.astimezone(self.tz).date().toordinal()
-        place = event.group if event.group is not None else ""
-        for key in ((event.kind, place), (event.kind, _ALL)):
+        self._index(event.kind, event.group, _ts(event.at), event.value, event.data, day)
+
+    def add_values(
+        self, kind: str, group: str | None, ts: float, value: float, data: dict[str, Any]
+    ) -> None:
+        """Index one event given by its parts (``ts``: its POSIX timestamp), as a store
+        reads them from its columns without building an :class:`~groupops.Event`."""
+        self._index(kind, group, ts, value, data, datetime.fromtimestamp(ts, self.tz).date().toordinal())
+
+    def _index(
+        self, kind: str, group: str | None, ts: float, value: float, data: dict[str, Any], day: int
+    ) -> None:
+        place = group if group is not None else ""
+        for key in ((kind, place), (kind, _ALL)):
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = Series()
-            series.add(ts, event.value, event.data, day)
+            series.add(ts, value, data, day)
 
     def _parts(self, kind: str, group: str | None) -> tuple[Series, ...]:
         get = self._series.get
