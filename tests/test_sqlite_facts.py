@@ -242,7 +242,15 @@ def test_a_version_4_file_gains_the_fact_columns_from_its_payloads(tmp_path: Pat
     for e in old:
         conn.execute(
             "INSERT INTO events (id, member, grp, kind, at, at_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (e.id, e.member, e.group, e.kind, e.at.isoformat(), int(at.timestamp()) * 10**6, e.model_dump_json()),
+            (
+                e.id,
+                e.member,
+                e.group,
+                e.kind,
+                e.at.isoformat(),
+                int(at.timestamp()) * 10**6,
+                e.model_dump_json(),
+            ),
         )
     conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()

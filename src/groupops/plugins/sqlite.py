@@ -252,6 +252,7 @@ class SQLiteStore:
         self._depth = 0
         self._closed = False
         self._histories: dict[tzinfo, HistoryCache] = {}
+        self._pending = _Pending()
         self.read_only = read_only
         if read_only:
             self._conn = self._snapshot()
@@ -482,20 +483,76 @@ class SQLiteStore:
 
     def _commit(self) -> None:
         if self._closed:
+            self._pending = _Pending()
             raise StoreError(f"SQLite store {self._path!r} was closed inside a transaction: nothing written")
         # SQLite rolls a transaction back by itself after some errors (disk full, I/O);
         # committing then would silently commit nothing, so say so.
         if not self._conn.in_transaction:
+            self._pending = _Pending()
             raise StoreError(f"SQLite store {self._path!r}: the transaction was rolled back by SQLite")
         try:
+            self._flush()
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreError) as exc:
             self._rollback()
             raise StoreError(f"SQLite store {self._path!r}: commit failed, nothing written ({exc})") from exc
 
     def _rollback(self) -> None:
+        self._pending = _Pending()
         if not self._closed and self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    def _flush(self) -> None:
+        """Write what a transaction queued (decisions, memberships and their history,
+        messages): one ``executemany`` per table, in the order they were queued."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = _Pending()
+        with self._errors("write to"):
+            if pending.decisions:
+                self._conn.executemany(
+                    "INSERT INTO decisions (id, policy, member, grp, action, at_us, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    [_decision_row(d) for d in pending.decisions.values()],
+                )
+            if pending.memberships:
+                self._conn.executemany(
+                    "INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (member, grp) DO UPDATE"
+                    " SET status = excluded.status, payload = excluded.payload",
+                    [
+                        (m.member, m.group, m.status, m.model_dump_json())
+                        for m in pending.memberships.values()
+                    ],
+                )
+            if pending.history:
+                self._conn.executemany(
+                    "INSERT INTO membership_history (member, grp, at_us, decision, payload)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (
+                            c.membership.member,
+                            c.membership.group,
+                            _micros(c.at),
+                            c.decision,
+                            c.model_dump_json(),
+                        )
+                        for c in pending.history
+                    ],
+                )
+            if pending.messages:
+                self._conn.executemany(
+                    self._UPSERT_MESSAGE + "NOTHING", [_message_row(m) for m in pending.messages]
+                )
+
+    @contextmanager
+    def _flushed(self) -> Iterator[None]:
+        """Read with every queued write in the tables first."""
+        with self._locked():
+            self._flush()
+            with self._errors("read"):
+                yield
 
     def close(self) -> None:
         """Close the connection; a transaction still open is rolled back. Idempotent."""
@@ -643,6 +700,9 @@ class SQLiteStore:
     def get_membership(self, member: str, group: str) -> Membership | None:
         """The membership of ``member`` in ``group``, or None."""
         with self._reading():
+            queued = self._pending.memberships.get((member, group))
+            if queued is not None:
+                return queued
             row = self._conn.execute(
                 "SELECT payload FROM memberships WHERE member = ? AND grp = ?", (member, group)
             ).fetchone()
@@ -651,27 +711,22 @@ class SQLiteStore:
     def put_membership(self, membership: Membership) -> None:
         """Insert or replace the membership (keyed by member and group)."""
         with self._writing():
-            self._conn.execute(
-                "INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (member, grp) DO UPDATE"
-                " SET status = excluded.status, payload = excluded.payload",
-                (membership.member, membership.group, membership.status, membership.model_dump_json()),
-            )
+            self._pending.memberships[(membership.member, membership.group)] = membership
+            if self._depth == 1:  # a transaction of its own: written now
+                self._flush()
 
     def record_membership(self, change: MembershipChange) -> None:
         """Insert or replace the membership, and add the change to its history."""
         ms = change.membership
         with self._writing():
-            self.put_membership(ms)
-            self._conn.execute(
-                "INSERT INTO membership_history (member, grp, at_us, decision, payload)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (ms.member, ms.group, _micros(change.at), change.decision, change.model_dump_json()),
-            )
+            self._pending.memberships[(ms.member, ms.group)] = ms
+            self._pending.history.append(change)
+            if self._depth == 1:  # a transaction of its own: written now
+                self._flush()
 
     def membership_history(self, member: str, group: str) -> list[MembershipChange]:
         """Every change kept for the membership, oldest first."""
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(
                 "SELECT payload FROM membership_history WHERE member = ? AND grp = ? ORDER BY at_us, seq",
                 (member, group),
@@ -681,7 +736,7 @@ class SQLiteStore:
     def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
         """Memberships, optionally of one group and/or one member, by (group, member)."""
         where, params = _filters(grp=group, member=member)
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(
                 f"SELECT member || ' in ' || grp, payload FROM memberships{where} ORDER BY grp, member",
                 params,
@@ -731,26 +786,28 @@ class SQLiteStore:
 
     # decisions -----------------------------------------------------------------------
     def add_decision(self, decision: Decision) -> bool:
-        """Record a decision; False (and nothing written) if its id exists already."""
+        """Record a decision; False (and nothing written) if its id exists already.
+
+        Inside a caller's transaction the decision is queued, with the membership changes
+        and messages that follow it, and written with them in one ``executemany`` per
+        table before the transaction commits (or before a query that needs them)."""
         with self._writing():
-            cursor = self._conn.execute(
-                "INSERT INTO decisions (id, policy, member, grp, action, at_us, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    decision.id,
-                    decision.policy,
-                    decision.member,
-                    decision.group,
-                    decision.action,
-                    _micros(decision.at),
-                    decision.model_dump_json(),
-                ),
-            )
-            return cursor.rowcount == 1
+            if (
+                decision.id in self._pending.decisions
+                or self._conn.execute("SELECT 1 FROM decisions WHERE id = ?", (decision.id,)).fetchone()
+            ):
+                return False
+            self._pending.decisions[decision.id] = decision
+            if self._depth == 1:
+                self._flush()
+            return True
 
     def get_decision(self, decision_id: str) -> Decision | None:
         """A decision by id, or None."""
         with self._reading():
+            queued = self._pending.decisions.get(decision_id)
+            if queued is not None:
+                return queued
             row = self._conn.execute("SELECT payload FROM decisions WHERE id = ?", (decision_id,)).fetchone()
         return None if row is None else Decision.model_validate_json(row[0])
 
@@ -764,9 +821,16 @@ class SQLiteStore:
     ) -> list[Decision]:
         """Decisions matching every filter given, in the order they were recorded."""
         where, params = _filters(policy=policy, member=member, grp=group, action=action)
+        wanted = {"policy": policy, "member": member, "group": group, "action": action}
         with self._reading():
             rows = self._conn.execute(f"SELECT payload FROM decisions{where} ORDER BY seq", params).fetchall()
-        return [Decision.model_validate_json(payload) for (payload,) in rows]
+            # queued ones come last, as they will when written
+            queued = [
+                d
+                for d in self._pending.decisions.values()
+                if all(v is None or getattr(d, k) == v for k, v in wanted.items())
+            ]
+        return [Decision.model_validate_json(payload) for (payload,) in rows] + queued
 
     # outbox --------------------------------------------------------------------------
     _UPSERT_MESSAGE = (
@@ -778,7 +842,9 @@ class SQLiteStore:
     def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
         """Queue messages; a key that exists already is left as it is."""
         with self._writing():
-            self._conn.executemany(self._UPSERT_MESSAGE + "NOTHING", [_message_row(m) for m in messages])
+            self._pending.messages.extend(messages)
+            if self._depth == 1:
+                self._flush()
 
     def claim_messages(
         self, at: datetime, *, owner: str, now: datetime, lease_until: datetime, limit: int
@@ -800,6 +866,7 @@ class SQLiteStore:
         # its recipient that is not due or is leased (in flight elsewhere); ``dead`` and
         # ``delivered`` ones are done and block nothing.
         with self._writing():
+            self._flush()
             rows = self._conn.execute(
                 "SELECT o.payload FROM outbox o"
                 " WHERE o.status IN ('pending', 'held') AND o.next_at_us <= :at"
@@ -832,6 +899,7 @@ class SQLiteStore:
         cannot overwrite the new owner's outcome. Returns whether it was replaced.
         """
         with self._writing():
+            self._flush()
             if owner is not None:
                 row = self._conn.execute(
                     "SELECT lease_owner FROM outbox WHERE key = ?", (message.key,)
@@ -852,7 +920,7 @@ class SQLiteStore:
     def delivery_times(self, *, messenger: str, recipient: str, since: datetime) -> list[datetime]:
         """When messages through ``messenger`` to ``recipient`` were delivered, for those
         delivered after ``since``, oldest first (what a quota counts)."""
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(
                 "SELECT payload FROM outbox WHERE messenger = ? AND recipient = ? AND delivered_us > ?"
                 " AND status = 'delivered' ORDER BY delivered_us",
@@ -874,7 +942,7 @@ class SQLiteStore:
     ) -> list[OutboxMessage]:
         """Messages matching every filter given, in the order they were queued."""
         where, params = _filters(status=status, decision=decision, member=member, messenger=messenger)
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(f"SELECT payload FROM outbox{where} ORDER BY seq", params).fetchall()
         return [OutboxMessage.model_validate_json(payload) for (payload,) in rows]
 
@@ -925,3 +993,22 @@ def _message_row(
         delivered,
         m.model_dump_json(),
     )
+
+
+class _Pending:
+    """Writes queued inside a transaction, in the order they were made."""
+
+    __slots__ = ("decisions", "history", "memberships", "messages")
+
+    def __init__(self) -> None:
+        self.decisions: dict[str, Decision] = {}
+        self.memberships: dict[tuple[str, str], Membership] = {}
+        self.history: list[MembershipChange] = []
+        self.messages: list[OutboxMessage] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.decisions or self.memberships or self.history or self.messages)
+
+
+def _decision_row(d: Decision) -> tuple[str, str, str, str, str, int, str]:
+    return (d.id, d.policy, d.member, d.group, d.action, _micros(d.at), d.model_dump_json())
