@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -212,6 +213,8 @@ def measure(members: int, rounds: int, src: str | None, work: Path) -> dict[str,
         runs["full"].append(full)
         runs["next_warm"].append({**full["next"], "maxrss_mb": full["maxrss_mb"]})
         runs["next_fresh"].append(_spawn(src, "next", str(db), str(book)))
+        if src is not None:
+            continue  # another tree's schema may lack the indexes the SQL needs: not compared
         sql = _spawn(None, "sql", str(base))
         runs["sql"].append(sql)
         for action in ("notice", "invite", "revive"):
@@ -222,7 +225,7 @@ def measure(members: int, rounds: int, src: str | None, work: Path) -> dict[str,
     events_n = built["events"]
 
     def med(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[name])
+        return statistics.median(r[key] for r in runs[name]) if runs[name] else math.nan
 
     decided = {a: len(v) for a, v in runs["full"][0]["actions"].items()}
     return {

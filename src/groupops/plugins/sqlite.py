@@ -797,7 +797,7 @@ class SQLiteStore:
                 or self._conn.execute("SELECT 1 FROM decisions WHERE id = ?", (decision.id,)).fetchone()
             ):
                 return False
-            self._pending.decisions[decision.id] = decision
+            self._pending.add_decision(decision)
             if self._depth == 1:
                 self._flush()
             return True
@@ -825,11 +825,9 @@ class SQLiteStore:
         with self._reading():
             rows = self._conn.execute(f"SELECT payload FROM decisions{where} ORDER BY seq", params).fetchall()
             # queued ones come last, as they will when written
-            queued = [
-                d
-                for d in self._pending.decisions.values()
-                if all(v is None or getattr(d, k) == v for k, v in wanted.items())
-            ]
+            pending = self._pending
+            candidates = pending.decisions.values() if member is None else pending.by_member.get(member, ())
+            queued = [d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())]
         return [Decision.model_validate_json(payload) for (payload,) in rows] + queued
 
     # outbox --------------------------------------------------------------------------
@@ -998,16 +996,21 @@ def _message_row(
 class _Pending:
     """Writes queued inside a transaction, in the order they were made."""
 
-    __slots__ = ("decisions", "history", "memberships", "messages")
+    __slots__ = ("by_member", "decisions", "history", "memberships", "messages")
 
     def __init__(self) -> None:
         self.decisions: dict[str, Decision] = {}
+        self.by_member: dict[str, list[Decision]] = {}  # a run asks by member
         self.memberships: dict[tuple[str, str], Membership] = {}
         self.history: list[MembershipChange] = []
         self.messages: list[OutboxMessage] = []
 
     def __bool__(self) -> bool:
         return bool(self.decisions or self.memberships or self.history or self.messages)
+
+    def add_decision(self, d: Decision) -> None:
+        self.decisions[d.id] = d
+        self.by_member.setdefault(d.member, []).append(d)
 
 
 def _decision_row(d: Decision) -> tuple[str, str, str, str, str, int, str]:
