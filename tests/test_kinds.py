@@ -35,11 +35,12 @@ PING_BOOK = {"groups": [{"id": "g"}], "policies": [{"id": "p", "type": "ping", "
 def test_hook_register_kinds_registers_the_builtins_first_then_plugins():
     kinds = go.registered_kinds(plugins=[PingPlugin()], entry_points=False)
     assert kinds.names() == ["admission", "eviction", "revival", "ladder", "welcome", "ping"]
-    assert kinds.action_names()[:8] == [
+    assert kinds.action_names()[:9] == [
         "invite",
         "notice",
         "spare",
         "evict",
+        "announce",
         "revive",
         "promote",
         "demote",
@@ -173,3 +174,39 @@ def test_a_kind_asks_group_level_and_cross_member_questions_through_the_facts_in
     at = t0 + timedelta(hours=5)
     assert [(d.member, d.group) for d in engine.run(at).decisions] == [("b", "g")]
     assert engine.run(at).decisions == ()
+
+
+def test_conditions_and_metrics_of_a_plugin_kind_are_found_by_walking_its_fields():
+    from groupops.rules._conditions import Condition
+
+    class Nested(go.PolicyBase):
+        type: Literal["nested"] = "nested"
+        groups: tuple[str, ...] = Field(min_length=1)
+        stages: tuple[dict[str, Condition], ...] = ()
+
+    class NestedKind(go.Kind):
+        name = "nested"
+        model = Nested
+
+    class Plugin:
+        @go.hookimpl
+        def groupops_register_kinds(self, register):
+            register(NestedKind())
+
+    kinds = go.registered_kinds(plugins=[Plugin()], entry_points=False)
+    book = go.RuleBook.load(
+        {
+            "groups": [{"id": "g"}],
+            "policies": [
+                {
+                    "id": "n",
+                    "type": "nested",
+                    "groups": ["g"],
+                    "stages": [{"enter": {"metric": "karma", "at_least": 3}}],
+                }
+            ],
+        },
+        kinds=kinds,
+    )
+    assert [path for path, _ in book.conditions()] == ["policies[0].stages[0].enter"]
+    assert book.metrics_used() == {"karma"}

@@ -17,7 +17,7 @@ SRC = Path(groupops.__file__).parent
 GENERIC = [
     SRC / "_engine.py",
     *sorted((SRC / "engine").glob("*.py")),
-    SRC / "cli.py",
+    *sorted((SRC / "cli").glob("*.py")),
     SRC / "plugins" / "_store.py",
     SRC / "plugins" / "memory.py",
     SRC / "plugins" / "sqlite.py",

@@ -70,8 +70,8 @@ def test_the_example_conditions_are_listed_with_their_paths():
     paths = [path for path, _ in book.conditions()]
     assert paths == [
         "policies[0].when",
-        "policies[1].when",
         "policies[1].exempt",
+        "policies[1].when",
         "policies[2].when",
         "policies[3].steps[1].promote",
         "policies[3].steps[1].keep",

@@ -6,6 +6,7 @@ import sys
 import textwrap
 from datetime import datetime
 from importlib.resources import files
+from typing import Literal
 
 import pytest
 from hypothesis import given, settings
@@ -339,3 +340,40 @@ def test_without_hypothesis_the_package_says_how_to_install_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "pip install 'groupops[testing]'" in out
     assert "groupops.testing.histories" in out
+
+
+def test_rule_books_draws_a_plugin_kind_through_its_own_strategy():
+    class Greet(go.ScheduledPolicy):
+        type: Literal["greet"] = "greet"
+        groups: tuple[str, ...]
+
+    class GreetKind(go.ScheduledKind):
+        name = "greet"
+        model = Greet
+
+        def strategy(self, ctx):
+            return st.builds(Greet, id=st.just("x"), groups=ctx.some_groups, schedule=st.just("FREQ=DAILY"))
+
+    class Silent(go.Kind):
+        name = "silent"
+
+    class Plugin:
+        @go.hookimpl
+        def groupops_register_kinds(self, register):
+            register(GreetKind())
+            register(Silent())
+
+    kinds = go.registered_kinds(plugins=[Plugin()], entry_points=False)
+
+    @settings(max_examples=20)
+    @given(rule_books(kinds=kinds, policy_types=["greet", "eviction"], min_policies=2, max_policies=3))
+    def drawn(book):
+        assert {p.type for p in book.policies} <= {"greet", "eviction"}
+        for p in book.policies:
+            assert p.id == f"{p.type}-{book.policies.index(p)}"
+            assert set(p.groups) <= {g.id for g in book.groups}
+        assert go.RuleBook.load(book.to_data(), kinds=kinds) == book
+
+    drawn()
+    with pytest.raises(InvalidArgument, match="kind 'silent' has no testing strategy"):
+        rule_books(kinds=kinds, policy_types=["silent"]).example()

@@ -23,10 +23,11 @@ from ._errors import (
 )
 from ._examples import example_path
 from ._groups import GroupCreation, create_group
-from ._messaging import ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
+from ._messaging import ANY_ACTION, ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
 from ._model import (
     ACTIONS,
     Decision,
+    DecisionSubject,
     Event,
     Family,
     Group,
@@ -39,7 +40,7 @@ from ._model import (
     change_group,
     decision_id,
 )
-from ._outbox import OutboxMessage
+from ._outbox import Audience, OutboxMessage
 from ._reports import (
     DeliveryReport,
     ExplainReport,
@@ -94,18 +95,31 @@ from .rules._semantics import (
     welcome_due,
 )
 from .rules._time import Duration, Schedule, parse_duration
-from .rules.kinds import ActionSpec, Kind, KindRegistry, Point, PolicyBase, Runtime, Verdict
+from .rules.kinds import (
+    ActionSpec,
+    Kind,
+    KindRegistry,
+    Point,
+    PolicyBase,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    StrategyContext,
+    Verdict,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIONS",
+    "ANY_ACTION",
     "ActionSpec",
     "Admission",
     "AllOf",
     "AnyOf",
     "AtLeastOf",
     "Attr",
+    "Audience",
     "Community",
     "CompiledCondition",
     "Condition",
@@ -114,6 +128,7 @@ __all__ = [
     "Count",
     "DaysSince",
     "Decision",
+    "DecisionSubject",
     "DeliveryReport",
     "DistinctDays",
     "Duration",
@@ -169,10 +184,13 @@ __all__ = [
     "Runtime",
     "SQLiteStore",
     "Schedule",
+    "ScheduledKind",
+    "ScheduledPolicy",
     "Section",
     "Store",
     "StoreError",
     "StoreFacts",
+    "StrategyContext",
     "Subject",
     "Sum",
     "Tenure",

@@ -388,6 +388,8 @@ class Simulation:
         """Members respond to what the evening's run decided."""
         rng = self.rng
         for d in decisions:
+            if d.member is None or d.group is None:
+                continue  # a post to a group, a decision about someone in no group
             person = self.people.get(d.member)
             if person is None:
                 continue
@@ -446,7 +448,7 @@ class _Outbox:
     """The demo's messenger: keeps messages instead of sending them."""
 
     name = "demo-outbox"
-    actions: frozenset[str] = frozenset({"message", *PLATFORM_ACTIONS})
+    actions: frozenset[str] = frozenset({"message", "post", *PLATFORM_ACTIONS})
     quota = None
 
     def __init__(self) -> None:
@@ -466,11 +468,16 @@ def demo_explain_target(
     """Whom the demo suggests explaining, and when: someone evicted from the camp who
     never came back (a rule-breaker first), four days after the eviction."""
     revived = {d.member for d in decisions if d.action == "revive"}
-    gone = [d for d in decisions if d.action == "evict" and d.group == CAMP and d.member not in revived]
-    gone.sort(key=lambda d: "violation" not in reason(d))
+    gone = [
+        (d.member, d)
+        for d in decisions
+        if d.action == "evict" and d.group == CAMP and d.member is not None and d.member not in revived
+    ]
+    gone.sort(key=lambda md: "violation" not in reason(md[1]))
     if not gone:
         return "s001", end
-    return gone[0].member, gone[0].at + timedelta(days=4)
+    member, decision = gone[0]
+    return member, decision.at + timedelta(days=4)
 
 
 def store_url(db: str | Path) -> str:

@@ -211,7 +211,7 @@ def _creation_task(
     decision: str | None,
 ) -> OutboxMessage:
     operators = sorted({op for g in siblings for op in g.operators}) or ["operators"]
-    tasks = (n for n, m in engine.messengers.items() if can_carry_out(m, "task"))
+    tasks = (n for n, m in engine.messengers.items() if can_carry_out(m, "task", audience="operators"))
     via = next(tasks, engine.default_messenger)
     key = f"create_group:{family}:{number}"
     text = _TASK_TEXT[engine.book.locale].format(name=name, family=family, number=number)
@@ -221,9 +221,10 @@ def _creation_task(
         decision=decision or key,
         messenger=via,
         action="task",
-        member=operators[0],
-        group=f"{family}:{number}",
+        member=None,
+        group=None,
         recipient=operators[0],
+        audience="operators",
         text=text,
         created_at=at,
         next_at=at,

@@ -1,10 +1,12 @@
 """Messengers: how outbox messages reach a platform, and what each platform can do.
 
 A messenger delivers one :class:`~groupops.OutboxMessage` at a time and raises if it
-could not. It declares the actions it can carry out: ``message`` (plain text to a
-member or operator) plus any platform actions (``invite``, ``evict``, ``remove``,
-``revive``). An action a messenger cannot carry out is turned into an operator
-``task``, never dropped.
+could not. It declares what it can do in ``actions``: the audiences it reaches with
+text — ``message`` (privately to a member), ``post`` (in a group), ``task`` (to an
+operator; a messenger that can ``message`` can also reach operators) — plus any platform
+actions by name (``invite``, ``evict``, ``remove``, ``rename``...). An action a messenger
+cannot carry out is turned into an operator ``task``, never dropped, and never sent to a
+member as plain text.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO, runtime_checkable
 
-from ._outbox import OutboxMessage
+from ._outbox import Audience, OutboxMessage
 from .rules._time import Duration
 
 __all__ = [
+    "ANY_ACTION",
     "PLATFORM_ACTIONS",
     "ConsoleMessenger",
     "Messenger",
@@ -28,8 +31,26 @@ __all__ = [
     "can_carry_out",
 ]
 
-# Actions that need the platform to do something besides sending text.
+# Actions that need the platform to do something besides sending text, for an action no
+# registered kind declares (a kind's ActionSpec says it for its own actions).
 PLATFORM_ACTIONS = frozenset({"invite", "evict", "remove", "revive", "route"})
+
+
+class _EveryAction(frozenset[str]):
+    """The ``actions`` of a messenger that carries out every action, named or not."""
+
+    def __contains__(self, action: object) -> bool:
+        return isinstance(action, str)
+
+    def __repr__(self) -> str:
+        return "ANY_ACTION"
+
+
+ANY_ACTION: frozenset[str] = _EveryAction({"message", "post", "task", *PLATFORM_ACTIONS})
+"""``actions`` of a messenger that can carry out any action (the console, tests): it
+contains every action name, including those of kinds registered later."""
+
+_TEXT_CAPABILITY = {"member": "message", "group": "post", "operators": "task"}
 
 
 @dataclass(frozen=True)
@@ -69,48 +90,62 @@ def terminal_safe(text: str) -> str:
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def can_carry_out(messenger: Messenger, action: str, *, platform: bool | None = None) -> bool:
-    """Whether ``messenger`` can carry out ``action`` (text actions need ``message``).
+def can_carry_out(
+    messenger: Messenger, action: str, *, platform: bool | None = None, audience: Audience = "member"
+) -> bool:
+    """Whether ``messenger`` can carry out ``action`` for ``audience``.
 
-    ``platform`` says whether the platform itself must carry the action out (as the
-    action's kind declares); None: as :data:`PLATFORM_ACTIONS` says."""
-    if action in messenger.actions:
+    An action the messenger names in its ``actions`` it can always carry out. A text
+    action (``platform`` False) needs the audience's capability: ``message`` for a
+    member, ``post`` for a group, ``task`` or ``message`` for operators. A platform
+    action it does not name it cannot. ``platform`` says whether the platform itself must
+    carry the action out (as the action's kind declares); None: as
+    :data:`PLATFORM_ACTIONS` says."""
+    actions = messenger.actions
+    if action in actions:
         return True
     if platform is None:
         platform = action in PLATFORM_ACTIONS
-    return not platform and "message" in messenger.actions
+    if platform:
+        return False
+    if audience == "operators":
+        return "task" in actions or "message" in actions
+    return _TEXT_CAPABILITY[audience] in actions
 
 
 class ConsoleMessenger:
     """Writes each message as one line to a stream (stdout by default): for demos and
     for operators who copy messages by hand. Carries out every action. Control
     characters (terminal escape codes, line breaks) are written escaped, as
-    :func:`terminal_safe` does."""
+    :func:`terminal_safe` does. A post is written as ``group → #group``."""
 
     def __init__(
         self, name: str = "console", *, stream: TextIO | None = None, quota: Quota | None = None
     ) -> None:
         self.name = name
-        self.actions: frozenset[str] = frozenset({"message", *PLATFORM_ACTIONS})
+        self.actions: frozenset[str] = ANY_ACTION
         self.quota = quota
         self._stream = stream
 
     def deliver(self, message: OutboxMessage) -> None:
         stream = self._stream or sys.stdout
-        line = f"[{message.action}] {message.group} → {message.recipient}: {message.text}"
+        where = message.group or "-"
+        to = f"#{message.recipient}" if message.audience == "group" else message.recipient
+        line = f"[{message.action}] {where} → {to}: {message.text}"
         stream.write(terminal_safe(line) + "\n")
 
 
 @dataclass
 class RecordingMessenger:
-    """Keeps every delivered message in ``delivered``: for tests.
+    """Keeps every delivered message in ``delivered``: for tests. Carries out every
+    action unless given ``actions``.
 
     ``fail_times`` makes the first N attempts raise; ``hang_seconds`` makes each attempt
     sleep first (to test delivery timeouts).
     """
 
     name: str = "recording"
-    actions: frozenset[str] = frozenset({"message", *PLATFORM_ACTIONS})
+    actions: frozenset[str] = ANY_ACTION
     quota: Quota | None = None
     fail_times: int = 0
     hang_seconds: float = 0.0
@@ -135,7 +170,8 @@ class RecordingMessenger:
 
     @classmethod
     def text_only(cls, name: str = "text-only", **kwargs: object) -> RecordingMessenger:
-        """A messenger that can only send text, like WeCom for external customers."""
+        """A messenger that can only send text to members, like WeCom for external
+        customers: platform actions and posts in groups become operator tasks."""
         return cls(name=name, actions=frozenset({"message"}), **kwargs)  # type: ignore[arg-type]
 
 

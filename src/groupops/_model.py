@@ -47,6 +47,7 @@ __all__ = [
     "MAX_RECORD_SIZE",
     "MAX_TEXT_LENGTH",
     "Decision",
+    "DecisionSubject",
     "Event",
     "Family",
     "Group",
@@ -430,14 +431,24 @@ def _check_data(value: Any, path: str, *, depth: int, budget: list[int]) -> None
             _check_data(v, f"{path}[{i}]", depth=depth + 1, budget=budget)
 
 
-def decision_id(policy: str, action: str, member: str, group: str, period: str) -> str:
-    """The stable id of a decision: the same inputs always give the same id."""
-    key = "\x1f".join((policy, action, member, group, period))
+def decision_id(policy: str, action: str, member: str | None, group: str | None, period: str) -> str:
+    """The stable id of a decision: the same inputs always give the same id.
+
+    ``member`` is None for a decision about a group alone, ``group`` None for one about a
+    member alone (as an empty string: ids of membership decisions are unchanged)."""
+    key = "\x1f".join((policy, action, member or "", group or "", period))
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
+DecisionSubject = Literal["membership", "member", "group"]
+"""What a decision concerns: a membership (a member in a group), a member alone (with no
+group: an invitation to someone in no group) or a group alone (a post, a rename)."""
+
+
 class Decision(_Frozen):
-    """What a policy decided for one member in one group, and why.
+    """What a policy decided about one subject, and why: one member in one group (a
+    membership), a member alone (``group`` is None) or a group alone (``member`` is
+    None); see :attr:`subject`.
 
     ``id`` is :func:`decision_id` of (policy, action, member, group, period), so deciding
     the same thing twice yields the same id. ``revision`` is the content hash of the rule
@@ -456,8 +467,8 @@ class Decision(_Frozen):
     id: str
     policy: str
     action: str
-    member: str
-    group: str
+    member: str | None
+    group: str | None
     at: Time
     period: str
     explanation: Explanation | None = None
@@ -474,8 +485,8 @@ class Decision(_Frozen):
         *,
         policy: str,
         action: str,
-        member: str,
-        group: str,
+        member: str | None,
+        group: str | None,
         period: str,
         at: datetime,
         **fields: Any,
@@ -491,6 +502,19 @@ class Decision(_Frozen):
             at=at,
             **fields,
         )
+
+    @model_validator(mode="after")
+    def _has_subject(self) -> Decision:
+        if self.member is None and self.group is None:
+            raise ValueError("member, group: a decision concerns a member, a group or both; both are None")
+        return self
+
+    @property
+    def subject(self) -> DecisionSubject:
+        """``membership``, ``member`` (no group) or ``group`` (no member)."""
+        if self.member is None:
+            return "group"
+        return "member" if self.group is None else "membership"
 
     def reasons(self, locale: str = "en") -> str:
         """Why, in one line, as the member would be told (empty without an explanation).

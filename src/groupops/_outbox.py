@@ -6,9 +6,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-__all__ = ["MessageStatus", "OutboxMessage"]
+__all__ = ["Audience", "MessageStatus", "OutboxMessage"]
 
 MessageStatus = Literal["pending", "delivered", "held", "dead"]
+
+Audience = Literal["member", "group", "operators"]
+"""Who a message goes to: a member (privately), a group (posted in it) or the group's
+operators (a task, or a notification such as a lead handed to sales)."""
 
 
 class OutboxMessage(BaseModel):
@@ -17,8 +21,10 @@ class OutboxMessage(BaseModel):
     ``key`` is the idempotency key handed to the messenger: the same message always
     has the same key, however often delivery is retried. ``action`` is what the
     messenger must do (``notice`` is a message; ``evict`` also removes the member;
-    ``task`` asks an operator to act by hand). ``recipient`` is a member id, or an
-    operator for tasks.
+    ``task`` asks an operator to act by hand). ``audience`` says who it goes to:
+    ``member`` (``recipient`` is the member's id), ``group`` (posted in the group;
+    ``recipient`` is the group's id) or ``operators`` (``recipient`` is an operator).
+    ``member`` and ``group`` are the decision's subject (either may be None).
 
     ``created_at`` is the time of the decision; messages to one recipient are delivered
     in that order (then in queue order). ``status`` is ``pending`` (waiting, in flight or
@@ -35,9 +41,10 @@ class OutboxMessage(BaseModel):
     decision: str
     messenger: str
     action: str
-    member: str
-    group: str
+    member: str | None
+    group: str | None
     recipient: str
+    audience: Audience = "member"
     text: str
     created_at: AwareDatetime
     status: MessageStatus = "pending"

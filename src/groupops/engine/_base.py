@@ -58,12 +58,20 @@ class EngineBase:
 
         def _kind(self, policy: Any) -> Kind: ...  # deciding
 
-        def _isolated(self, policy: str, ms: Membership, at: datetime) -> AbstractContextManager[None]: ...
+        def _isolated(
+            self,
+            policy: str,
+            ms: Membership | None,
+            at: datetime,
+            *,
+            member: str | None = None,
+            group: str | None = None,
+        ) -> AbstractContextManager[None]: ...
 
         def _message_context(
             self,
             d: Decision,
-            ms: Membership,
+            ms: Membership | None,
             profiles: Mapping[str, Member],
             *,
             deadline: datetime | None = None,

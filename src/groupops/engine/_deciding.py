@@ -14,6 +14,7 @@ from typing import Any
 from .._errors import PluginError, Problem, RuleError
 from .._model import (
     Decision,
+    Group,
     Member,
     Membership,
 )
@@ -34,20 +35,28 @@ class Deciding(EngineBase):
     recording each verdict with its membership change and messages."""
 
     @contextmanager
-    def _isolated(self, policy: str, ms: Membership, at: datetime) -> Iterator[None]:
-        """Decide about one membership under one policy. A plugin that fails meanwhile
-        (a veto hook, a metric) is reported in the run's failures and affects nothing
-        else: nothing about this membership under this policy is recorded, and the next
-        run asks again."""
+    def _isolated(
+        self,
+        policy: str,
+        ms: Membership | None,
+        at: datetime,
+        *,
+        member: str | None = None,
+        group: str | None = None,
+    ) -> Iterator[None]:
+        """Decide about one subject (a membership, else ``member`` and/or ``group``)
+        under one policy. A plugin that fails meanwhile (a veto hook, a metric) is
+        reported in the run's failures and affects nothing else: nothing about this
+        subject under this policy is recorded, and the next run asks again."""
+        if ms is not None:
+            member, group = ms.member, ms.group
         try:
             yield
         except PluginError as exc:
             if exc.plugin is None:
                 raise
             log.error("%s", exc)
-            self._failures.append(
-                (policy, at, _failure(exc, policy=policy, member=ms.member, group=ms.group))
-            )
+            self._failures.append((policy, at, _failure(exc, policy=policy, member=member, group=group)))
 
     def _decide_all(self, at: datetime) -> list[Decision]:
         """Scheduled points of every policy since the last run, in time order (then book
@@ -117,7 +126,7 @@ class Deciding(EngineBase):
             made += fresh
             if not fresh:
                 return made
-            members = {d.member for d in fresh}
+            members = {d.member for d in fresh if d.member is not None}
         cycling = sorted({d.policy for d in fresh})
         raise RuleError(
             [
@@ -203,9 +212,12 @@ class Deciding(EngineBase):
             return None
         if after is not None:
             self._record_membership(after, decision.at, decision.id)
+        if verdict.group is not None:
+            change = verdict.group.model_copy(update={"decision": decision.id, "source": "decision"})
+            self.store.record_group(change)
         subject = verdict.about or after or before
-        assert subject is not None, "a decision is about a membership"
         context = self._message_context(decision, subject, profiles, deadline=verdict.deadline)
+        context.update(verdict.values)
         self.store.add_messages(self._messages_for(decision, context))
         return decision
 
@@ -223,6 +235,10 @@ class _Runtime:
     @property
     def tz(self) -> tzinfo:
         return self._engine.book.tz
+
+    @property
+    def locale(self) -> str:
+        return self._engine.book.locale
 
     @property
     def revision(self) -> str:
@@ -267,8 +283,22 @@ class _Runtime:
             ms, at, self._profiles, default_scope=default_scope, period_start=period_start, history=history
         )
 
-    def isolated(self, policy: str, ms: Membership, at: datetime) -> AbstractContextManager[None]:
-        return self._engine._isolated(policy, ms, at)
+    def groups(self) -> list[Group]:
+        return self._engine.store.groups()
+
+    def group(self, group_id: str) -> Group | None:
+        return self._engine.store.get_group(group_id)
+
+    def isolated(
+        self,
+        policy: str,
+        ms: Membership | None,
+        at: datetime,
+        *,
+        member: str | None = None,
+        group: str | None = None,
+    ) -> AbstractContextManager[None]:
+        return self._engine._isolated(policy, ms, at, member=member, group=group)
 
     def failures(self) -> int:
         return len(self._engine._failures)
@@ -287,6 +317,30 @@ class _Runtime:
         **extra: Any,
     ) -> Decision:
         return self._engine._decision(policy, action, ms, period, at, explanation, **extra)
+
+    def decide_about(
+        self,
+        policy: str,
+        action: str,
+        *,
+        member: str | None = None,
+        group: str | None = None,
+        period: str,
+        at: datetime,
+        explanation: Explanation | None = None,
+        **extra: Any,
+    ) -> Decision:
+        return Decision.make(
+            policy=policy,
+            action=action,
+            member=member,
+            group=group,
+            period=period,
+            at=at,
+            explanation=explanation,
+            revision=self._engine.book.revision,
+            **extra,
+        )
 
     def apply(self, verdict: Verdict) -> Decision | None:
         return self._engine._apply(verdict, self._profiles)

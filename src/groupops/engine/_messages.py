@@ -9,35 +9,46 @@ from .._groups import current_group
 from .._messaging import can_carry_out
 from .._model import (
     Decision,
+    Group,
     Member,
     Membership,
 )
-from .._outbox import OutboxMessage
-from ..rules._templates import TASK_TEMPLATES, render_template
+from .._outbox import Audience, OutboxMessage
+from ..rules._templates import GROUP_TASK_TEMPLATES, TASK_TEMPLATES, render_template
 from ._base import EngineBase
 
 
 class Composing(EngineBase):
-    """Message composition: a decision's messages, rendered from its kind's templates."""
+    """Message composition: a decision's messages, rendered from its kind's templates,
+    addressed to its member, its group (a post) or the group's operators."""
+
+    def _group_now(self, group_id: str | None) -> Group | None:
+        """A group as the store keeps it now (a renamed group shows its new name), else
+        as the book declares it; None for no group."""
+        if group_id is None:
+            return None
+        found = self.store.get_group(group_id) if hasattr(self.store, "get_group") else None
+        if found is not None:
+            return found
+        return current_group(self.store, self.book.group(group_id))
 
     def _message_context(
         self,
         d: Decision,
-        ms: Membership,
+        ms: Membership | None,
         profiles: Mapping[str, Member],
         *,
         deadline: datetime | None = None,
     ) -> dict[str, str]:
         locale = self.book.locale
-        member = profiles.get(d.member)
-        # names as the store has them now: a group renamed by a decision shows its new name
-        group = current_group(self.store, self.book.group(d.group))
-        target = current_group(self.store, self.book.group(d.target_group)) if d.target_group else None
+        member = profiles.get(d.member) if d.member is not None else None
+        group = self._group_now(d.group)
+        target = self._group_now(d.target_group)
         return {
-            "member.id": d.member,
-            "member.name": (member.name if member and member.name else d.member),
-            "group.id": group.id,
-            "group.name": group.name or group.id,
+            "member.id": d.member or "",
+            "member.name": (member.name if member and member.name else d.member or ""),
+            "group.id": group.id if group else "",
+            "group.name": (group.name or group.id) if group else "",
             "target.id": target.id if target else "",
             "target.name": (target.name or target.id) if target else "",
             "policy": d.policy,
@@ -45,7 +56,7 @@ class Composing(EngineBase):
             "period": d.period,
             "reasons": d.reasons(locale),
             "deadline": deadline.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M") if deadline else "",
-            "role": ms.role,
+            "role": ms.role if ms is not None else "",
             "at": d.at.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M"),
             **self._kind_values(d),
         }
@@ -55,23 +66,40 @@ class Composing(EngineBase):
         policy = self.book.policy(d.policy)
         return self._kind(policy).message_values(policy, d, self.book.locale)
 
-    def _render(self, action: str, policy_id: str, context: Mapping[str, str]) -> str:
+    def _render(
+        self,
+        action: str,
+        policy_id: str,
+        context: Mapping[str, str],
+        fallback: Mapping[str, str] = TASK_TEMPLATES,
+    ) -> str:
         policy = self.book.policy(policy_id)
         text = self.book.template(action, policy)
         if text is None:
             spec = self.kinds.action(action)
-            text = (spec.template(self.book.locale) if spec else None) or TASK_TEMPLATES.get(
-                self.book.locale, TASK_TEMPLATES["en"]
+            text = (spec.template(self.book.locale) if spec else None) or fallback.get(
+                self.book.locale, fallback["en"]
             )
         return render_template(text, context)
 
     def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]:
-        group = self.book.group(d.group)
-        name = group.messenger or self.default_messenger
+        """The decision's messages: to its audience through the group's messenger (the
+        default messenger for a member in no group) when that messenger can carry the
+        action out; otherwise, the text the member may still be told, and one task per
+        operator of the group."""
+        group = self._group_now(d.group)
+        name = (group.messenger if group is not None else None) or self.default_messenger
         messenger = self.messengers.get(name)
+        spec = self.kinds.action(d.action)
+        audience: Audience = spec.audience if spec is not None else "member"
+        if audience == "member" and d.member is None:
+            audience = "group"  # a member action about a group alone is posted in it
+        if audience == "group" and d.group is None:
+            audience = "member"
+        platform = spec.platform if spec is not None else None
         out: list[OutboxMessage] = []
 
-        def message(action: str, recipient: str, via: str, text: str) -> OutboxMessage:
+        def message(action: str, recipient: str, via: str, text: str, to: Audience) -> OutboxMessage:
             return OutboxMessage(
                 key=f"{d.id}:{action}:{recipient}",
                 decision=d.id,
@@ -80,34 +108,50 @@ class Composing(EngineBase):
                 member=d.member,
                 group=d.group,
                 recipient=recipient,
+                audience=to,
                 text=text,
                 created_at=d.at,
                 next_at=d.at,
             )
 
-        member_text = self._render(d.action, d.policy, context)
-        spec = self.kinds.action(d.action)
-        platform = spec.platform if spec is not None else None
-        if messenger is not None and can_carry_out(messenger, d.action, platform=platform):
-            out.append(message(d.action, d.member, name, member_text))
-            return out
+        text = self._render(d.action, d.policy, context)
+        # the operators only where a message goes to them: finding them reads every
+        # membership of the group, once per decision
+        if messenger is not None and can_carry_out(messenger, d.action, platform=platform, audience=audience):
+            if audience == "operators":
+                return [message(d.action, op, name, text, "operators") for op in self._operators(d.group)]
+            recipient = d.member if audience == "member" else d.group
+            assert recipient is not None
+            return [message(d.action, recipient, name, text, audience)]
         # The platform cannot do this itself: tell the member what we can, and hand the
         # action to the group's operators as a task.
-        if messenger is not None and can_carry_out(messenger, "message"):
-            out.append(message("message", d.member, name, member_text))
+        if (
+            audience == "member"
+            and d.member is not None
+            and messenger is not None
+            and can_carry_out(messenger, "message")
+        ):
+            out.append(message("message", d.member, name, text, "member"))
         task_via = (
             name
-            if messenger is not None and can_carry_out(messenger, "task")
-            else next((n for n, m in self.messengers.items() if can_carry_out(m, "task")), name)
+            if messenger is not None and can_carry_out(messenger, "task", audience="operators")
+            else next(
+                (n for n, m in self.messengers.items() if can_carry_out(m, "task", audience="operators")),
+                name,
+            )
         )
-        task_text = self._render("task", d.policy, context)
+        task_context = {**context, "text": text}
+        fallback = GROUP_TASK_TEMPLATES if d.member is None else TASK_TEMPLATES
+        task_text = self._render("task", d.policy, task_context, fallback)
         for operator in self._operators(d.group):
-            out.append(message("task", operator, task_via, task_text))
+            out.append(message("task", operator, task_via, task_text, "operators"))
         return out
 
-    def _operators(self, group: str) -> list[str]:
-        g = self.book.group(group)
+    def _operators(self, group: str | None) -> list[str]:
+        g = self._group_now(group)
+        if g is None:
+            return ["operators"]
         if g.operators:
             return list(g.operators)
-        owners = [ms.member for ms in self.store.memberships(group=group) if ms.role in ("owner", "admin")]
+        owners = [ms.member for ms in self.store.memberships(group=g.id) if ms.role in ("owner", "admin")]
         return owners or ["operators"]

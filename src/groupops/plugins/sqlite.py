@@ -827,7 +827,9 @@ class SQLiteStore:
             # queued ones come last, as they will when written
             pending = self._pending
             candidates = pending.decisions.values() if member is None else pending.by_member.get(member, ())
-            queued = [d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())]
+            queued = [
+                d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())
+            ]
         return [Decision.model_validate_json(payload) for (payload,) in rows] + queued
 
     # outbox --------------------------------------------------------------------------
@@ -982,7 +984,7 @@ def _message_row(
         m.status,
         _micros(m.next_at),
         lease,
-        m.member,
+        m.member or "",  # '' for a message about no member (a post to a group)
         m.messenger,
         m.decision,
         m.recipient,
@@ -1000,7 +1002,7 @@ class _Pending:
 
     def __init__(self) -> None:
         self.decisions: dict[str, Decision] = {}
-        self.by_member: dict[str, list[Decision]] = {}  # a run asks by member
+        self.by_member: dict[str | None, list[Decision]] = {}  # a run asks by member
         self.memberships: dict[tuple[str, str], Membership] = {}
         self.history: list[MembershipChange] = []
         self.messages: list[OutboxMessage] = []
@@ -1014,4 +1016,5 @@ class _Pending:
 
 
 def _decision_row(d: Decision) -> tuple[str, str, str, str, str, int, str]:
-    return (d.id, d.policy, d.member, d.group, d.action, _micros(d.at), d.model_dump_json())
+    # the index columns keep '' for "no member / no group"
+    return (d.id, d.policy, d.member or "", d.group or "", d.action, _micros(d.at), d.model_dump_json())

@@ -21,13 +21,21 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import Field, ValidationError, ValidationInfo, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
 from .._model import Family, Group, name_placeholders
 from .._validation import problems_from
-from ._conditions import Metric, _Rule, iter_leaves
-from ._policies import Admission, Eviction, Ladder, Policy, Revival, policy_union
+from ._conditions import CONDITION_TYPES, Metric, _Rule, iter_leaves
+from ._policies import Policy, policy_union
 from ._templates import check_template
 from ._time import zone
 from .kinds import BUILTIN_KINDS, KindRegistry
@@ -152,22 +160,26 @@ class RuleBook(_Rule):
         }
 
     def conditions(self) -> list[tuple[str, Any]]:
-        """Every condition in the book with its path (``policies[0].when``)."""
+        """Every condition in the book with its path (``policies[0].when``,
+        ``policies[2].steps[1].keep``), whatever kind the policy is: found by walking
+        each policy's fields (plugin kinds included), in field order."""
         out: list[tuple[str, Any]] = []
+
+        def walk(value: Any, path: str) -> None:
+            if isinstance(value, CONDITION_TYPES):
+                out.append((path, value))
+            elif isinstance(value, BaseModel):
+                for name, info in type(value).model_fields.items():
+                    walk(getattr(value, name), f"{path}.{info.alias or name}")
+            elif isinstance(value, tuple | list):
+                for j, item in enumerate(value):
+                    walk(item, f"{path}[{j}]")
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    walk(item, f"{path}.{key}")
+
         for i, p in enumerate(self.policies):
-            base = f"policies[{i}]"
-            if isinstance(p, Admission | Revival):
-                out.append((f"{base}.when", p.when))
-            elif isinstance(p, Eviction):
-                out.append((f"{base}.when", p.when))
-                if p.exempt is not None:
-                    out.append((f"{base}.exempt", p.exempt))
-            elif isinstance(p, Ladder):
-                for j, s in enumerate(p.steps):
-                    if s.promote is not None:
-                        out.append((f"{base}.steps[{j}].promote", s.promote))
-                    if s.keep is not None:
-                        out.append((f"{base}.steps[{j}].keep", s.keep))
+            walk(p, f"policies[{i}]")
         return out
 
     def template(self, action: str, policy: Any = None) -> str | None:
@@ -220,6 +232,10 @@ class RuleBook(_Rule):
             for key, default in _LATER_GROUP_DEFAULTS.items():
                 if g.get(key) == default:
                     del g[key]
+        for policy, dumped in zip(self.policies, data["policies"], strict=True):
+            for key in type(policy).later_fields:
+                if key in dumped and getattr(policy, key) == type(policy).model_fields[key].default:
+                    del dumped[key]
         return data
 
 

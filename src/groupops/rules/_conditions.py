@@ -12,6 +12,7 @@ labels, attributes and membership, so the same condition can later be compiled t
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -360,6 +361,16 @@ Condition = Annotated[
 
 for _model in (AllOf, AnyOf, Not, AtLeastOf):
     _model.model_rebuild()
+
+
+def _union_classes(annotation: Any) -> tuple[type, ...]:
+    if isinstance(annotation, type):
+        return (annotation,)
+    return tuple(c for arg in typing.get_args(annotation) for c in _union_classes(arg))
+
+
+CONDITION_TYPES: tuple[type, ...] = _union_classes(Condition)
+"""Every class a :data:`Condition` can be: what tells a condition among a policy's fields."""
 
 
 def iter_leaves(cond: Any) -> list[Any]:

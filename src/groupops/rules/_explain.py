@@ -144,6 +144,24 @@ class Explanation(BaseModel):
         sep = "；" if locale == "zh" else "; "
         return sep.join(_leaf_text(leaf, locale) for leaf in self.deciding_leaves() if not leaf.passed)
 
+    def requirements(self, locale: Locale | str = "en") -> str:
+        """What the condition asks, in words, without anyone's figures: each leaf's
+        event, window and threshold (``checkin in the last 7 days: at least 3 times``),
+        joined by the top combinator (``and`` / ``or``). For a rule announced to a group."""
+        leaves: list[Explanation] = []
+
+        def walk(node: Explanation) -> None:
+            if node.is_leaf:
+                leaves.append(node)
+            for child in node.children:
+                walk(child)
+
+        walk(self)
+        zh = locale == "zh"
+        any_of = self.test == "any" or (self.test == "at_least_of" and self.k == 1)
+        joiner = ("或" if any_of else "；") if zh else (" or " if any_of else "; ")
+        return joiner.join(_leaf_requirement(leaf, str(locale)) for leaf in leaves)
+
     def render(self, locale: Locale | str = "en", *, indent: str = "  ") -> str:
         """The whole tree as indented text, one line per node, ✓ or ✗ in front."""
         lines: list[str] = []
@@ -325,6 +343,22 @@ def _window_zh(leaf: Explanation) -> str:
         "period_start": "本期开始",
     }
     return f"自{names.get(arg, arg)}以来"
+
+
+def _leaf_requirement(leaf: Explanation, locale: str) -> str:
+    subject = leaf.subject if isinstance(leaf.subject, str) else ", ".join(leaf.subject or [])
+    if locale == "zh":
+        noun = _ZH_NOUN.get(subject, subject)
+        unit = " 次" if leaf.test == "count" else " 天" if leaf.test in _EN_UNITS else ""
+        need = _requirement(leaf, "zh", unit)
+        window = _window_zh(leaf) if leaf.test in ("count", "sum", "distinct_days") else ""
+        return _zh(f"{window}{noun}：{need}")
+    need = _requirement(leaf, "en", _EN_UNITS.get(leaf.test, ""))
+    if leaf.test in ("count", "sum", "distinct_days"):
+        return f"{subject} {_window_en(leaf)}: {need}"
+    if leaf.test == "days_since":
+        return f"days since {subject}: {need}"
+    return f"{subject}: {need}"
 
 
 def _leaf_text(leaf: Explanation, locale: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-__all__ = ["PLACEHOLDERS", "TASK_TEMPLATES", "check_template", "render_template"]
+__all__ = ["GROUP_TASK_TEMPLATES", "PLACEHOLDERS", "TASK_TEMPLATES", "check_template", "render_template"]
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -30,6 +30,7 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "invitation",
         "invitation.number",
         "invitation.max",
+        "text",
     }
 )
 
@@ -41,6 +42,13 @@ TASK_TEMPLATES: dict[str, str] = {
 }
 """The operator task's default text per locale: an action a messenger cannot carry out.
 Each action's own default text belongs to the kind that decides it."""
+
+GROUP_TASK_TEMPLATES: dict[str, str] = {
+    "en": "Operator task in {group.name}: {action}. {text}",
+    "zh": "运营任务（{group.name}）：{action}。{text}",
+}
+"""The operator task's default text for a decision about a group alone (a post the
+messenger cannot make, a rename): ``{text}`` is what the action's own message says."""
 
 
 def check_template(text: str, extra: frozenset[str] = frozenset()) -> list[str]:

@@ -56,8 +56,8 @@ class InvariantViolation:
     """
 
     invariant: str
-    member: str
-    group: str
+    member: str | None
+    group: str | None
     decision: Decision | None
     explanation: str
     message: str
@@ -104,8 +104,8 @@ def _memberships_before(
     """For each applied decision that changes a membership, the membership as it was just
     before it: rewound from today's membership to before the first decision, then
     replayed forward through the log in recorded order."""
-    now = {(ms.member, ms.group): ms for ms in memberships}
-    log: dict[tuple[str, str], list[Decision]] = defaultdict(list)
+    now: dict[tuple[str | None, str | None], Membership] = {(ms.member, ms.group): ms for ms in memberships}
+    log: dict[tuple[str | None, str | None], list[Decision]] = defaultdict(list)
     for d in _applied(decisions):
         if d.action in ("notice", "evict", "spare", "revive", "promote", "demote"):
             log[(d.member, d.group)].append(d)
@@ -192,7 +192,7 @@ def no_eviction_in_grace(
     period's end (grace runs from joining, or from the last revival)."""
     policies = _policies(book, Eviction)
     before = _memberships_before(decisions, memberships)
-    evictions: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    evictions: dict[tuple[str | None, str | None], list[datetime]] = defaultdict(list)
     for d in _applied(decisions):
         if d.action == "evict":
             evictions[(d.member, d.group)].append(d.at)
@@ -253,9 +253,9 @@ def no_eviction_of_exempt(
         ctx = Context(
             at=d.at,
             tz=book.tz,
-            history=community.history(d.member),
-            group=d.group,
-            member=profiles.get(d.member),
+            history=community.history(ms.member),
+            group=ms.group,
+            member=profiles.get(ms.member),
             membership=ms,
             default_scope=policy.default_scope,
             period_start=period.start if period is not None else None,
@@ -279,7 +279,9 @@ def notice_before_eviction(
     noticed nor evicted in that period."""
     policies = _policies(book, Eviction)
     by_id = {d.id: d for d in _applied(decisions)}
-    current = {(ms.member, ms.group): ms for ms in memberships}
+    current: dict[tuple[str | None, str | None], Membership] = {
+        (ms.member, ms.group): ms for ms in memberships
+    }
     out: list[InvariantViolation] = []
     for d in by_id.values():
         policy = policies.get(d.policy)
@@ -359,9 +361,9 @@ def revived_met_criteria(
         ctx = Context(
             at=d.at,
             tz=book.tz,
-            history=community.history(d.member),
-            group=d.group,
-            member=profiles.get(d.member),
+            history=community.history(ms.member),
+            group=ms.group,
+            member=profiles.get(ms.member),
             membership=ms.model_copy(update={"status": "evicted"}),
             default_scope=policy.default_scope,
         )
@@ -388,7 +390,7 @@ def revivals_within_max(
 ) -> list[InvariantViolation]:
     """No membership is revived more often than the revival policy's ``max``."""
     policies = _policies(book, Revival)
-    counts: Counter[tuple[str, str, str]] = Counter()
+    counts: Counter[tuple[str, str | None, str | None]] = Counter()
     out: list[InvariantViolation] = []
     for d in _applied(decisions):
         policy = policies.get(d.policy)
@@ -457,7 +459,7 @@ def ladder_moves_one_step(
     to the next one down, from the role the member held, at most once per run."""
     policies: dict[str, Ladder] = _policies(book, Ladder)
     before = _memberships_before(decisions, memberships)
-    moved: Counter[tuple[str, str, str, datetime]] = Counter()
+    moved: Counter[tuple[str, str | None, str | None, datetime]] = Counter()
     out: list[InvariantViolation] = []
     for d in _applied(decisions):
         policy = policies.get(d.policy)

@@ -19,7 +19,7 @@ from hypothesis.strategies import SearchStrategy
 from .._engine import Engine
 from .._model import Event, Group, Member, Membership
 from .._reports import RunReport
-from ..rules._book import RuleBook
+from ..rules._book import RuleBook, book_model
 from ..rules._conditions import (
     ANCHORS,
     AllOf,
@@ -37,8 +37,10 @@ from ..rules._conditions import (
     Tenure,
     iter_leaves,
 )
-from ..rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
-from ..rules._time import Duration, parse_schedule, zone
+from ..rules._time import Duration, zone
+from ..rules.kinds import Kind, KindRegistry, StrategyContext, builtin_kinds
+from ..rules.kinds.eviction import SCHEDULES
+from ..rules.kinds.ladder import Ladder
 
 __all__ = [
     "ATTRIBUTES",
@@ -105,14 +107,6 @@ is drawn only when ``metrics`` is given)."""
 
 POLICY_TYPES: tuple[str, ...] = ("admission", "eviction", "revival", "ladder", "welcome")
 """Policy types :func:`rule_books` draws from by default."""
-
-SCHEDULES: tuple[tuple[str, timedelta], ...] = (
-    ("FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", timedelta(days=7)),
-    ("FREQ=DAILY;BYHOUR=21", timedelta(days=1)),
-    ("FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9;BYMINUTE=30", timedelta(days=3)),
-    ("FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=10", timedelta(days=28)),
-)
-"""Eviction schedules with their shortest period (notices are drawn shorter than it)."""
 
 TIMEZONES: tuple[str, ...] = ("Asia/Shanghai", "UTC", "Europe/Berlin", "America/New_York")
 """Rule-book time zones: one without daylight saving first, then ones with it."""
@@ -501,100 +495,32 @@ def _rule_book(
     when: SearchStrategy[Any],
     when_not_evicted: SearchStrategy[Any],
     timezones: SearchStrategy[str],
+    kinds: KindRegistry,
 ) -> RuleBook:
     tz_name = draw(timezones)
     n_groups = draw(st.integers(min_value=min_groups, max_value=max_groups))
-    kinds = st.sampled_from(["general", "activity", "interest", "paid"])
+    group_kinds = st.sampled_from(["general", "activity", "interest", "paid"])
     book_groups = tuple(
-        Group(id=f"g{i}", name=draw(st.sampled_from(["", f"Group {i}", f"第{i}群"])), kind=draw(kinds))
+        Group(id=f"g{i}", name=draw(st.sampled_from(["", f"Group {i}", f"第{i}群"])), kind=draw(group_kinds))
         for i in range(n_groups)
     )
-    ids = [g.id for g in book_groups]
-    usable = tuple(t for t in policy_types if t != "admission" or n_groups >= 2)
+    ids = tuple(g.id for g in book_groups)
+    ctx = StrategyContext(
+        groups=ids,
+        timezone=tz_name,
+        some_groups=st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True).map(tuple),
+        when=when,
+        good=when_not_evicted,
+        durations=lambda units, most: _durations(units, max_amount=most),
+    )
+    drawable = {name: kinds.get(name).strategy(ctx) for name in policy_types}
+    usable = tuple(name for name, strategy in drawable.items() if strategy is not None)
     n_policies = draw(st.integers(min_value=min_policies, max_value=max_policies)) if usable else 0
-    some_groups = st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True).map(tuple)
-
-    def cond(evicted: bool = True) -> Any:
-        return draw(when if evicted else when_not_evicted)
-
     policies: list[Any] = []
     for i in range(n_policies):
         kind = draw(st.sampled_from(usable))
-        pid = f"{kind}-{i}"
-        if kind == "admission":
-            to = draw(st.sampled_from(ids))
-            sources = draw(
-                st.lists(st.sampled_from([g for g in ids if g != to]), min_size=1, max_size=2, unique=True)
-            )
-            policies.append(
-                Admission(
-                    id=pid,
-                    from_=tuple(sources),
-                    to=to,
-                    when=cond(evicted=False),
-                    expires=draw(_durations(("h", "d", "w"), max_amount=20)),
-                )
-            )
-        elif kind == "eviction":
-            rule, shortest = draw(st.sampled_from(SCHEDULES))
-            longest_notice_hours = max(1, int(shortest.total_seconds() // 3600) - 1)
-            notice = draw(
-                st.integers(min_value=1, max_value=min(longest_notice_hours, 72)).map(
-                    lambda h: Duration(h, "h")
-                )
-                | st.integers(min_value=1, max_value=max(1, min(3, shortest.days - 1))).map(
-                    lambda d: Duration(d, "d")
-                )
-            )
-            if notice.unit == "d" and timedelta(days=notice.amount) >= shortest:
-                notice = Duration(min(notice.amount * 24, longest_notice_hours), "h")
-            policies.append(
-                Eviction(
-                    id=pid,
-                    groups=draw(some_groups),
-                    schedule=parse_schedule(rule),
-                    notice=notice,
-                    grace=draw(st.none() | _durations(("h", "d"), max_amount=10)),
-                    start=draw(
-                        st.none()
-                        | st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)).map(
-                            lambda d: _localized(d, zone(tz_name))
-                        )
-                    ),
-                    exempt=cond(evicted=False) if draw(st.booleans()) else None,
-                    when=cond(),
-                )
-            )
-        elif kind == "revival":
-            policies.append(
-                Revival(
-                    id=pid,
-                    groups=draw(some_groups),
-                    within=draw(_durations(("h", "d", "w"), max_amount=21)),
-                    max=draw(st.integers(min_value=0, max_value=3)),
-                    when=cond(),
-                )
-            )
-        elif kind == "welcome":
-            policies.append(
-                Welcome(id=pid, groups=draw(some_groups), within=draw(_durations(("h", "d"), max_amount=10)))
-            )
-        else:
-            n_steps = draw(st.integers(min_value=2, max_value=4))
-            ladder_roles = ["member", "active", "core", "kol"][:n_steps]
-            steps = [LadderStep(role=ladder_roles[0])]
-            for role in ladder_roles[1:]:
-                keep = cond(evicted=False) if draw(st.booleans()) else None
-                steps.append(
-                    LadderStep(
-                        role=role,
-                        promote=cond(evicted=False),
-                        keep=keep,
-                        grace=draw(st.none() | _durations(("h", "d", "w"), max_amount=14)),
-                    )
-                )
-            policies.append(Ladder(id=pid, groups=draw(some_groups), steps=tuple(steps)))
-    return RuleBook(
+        policies.append(draw(drawable[kind]).model_copy(update={"id": f"{kind}-{i}"}))
+    return book_model(kinds)(
         timezone=tz_name,
         locale=draw(st.sampled_from(["en", "zh"])),
         groups=book_groups,
@@ -611,9 +537,14 @@ def rule_books(
     max_policies: int = 4,
     conditions: SearchStrategy[Any] | None = None,
     timezones: SearchStrategy[str] | None = None,
+    kinds: KindRegistry | None = None,
 ) -> SearchStrategy[RuleBook]:
     """Valid rule books: ``min_groups``..``max_groups`` groups (ids ``g0``, ``g1``, ...)
     and ``min_policies``..``max_policies`` policies of ``policy_types``.
+
+    Each policy is drawn by its kind's own strategy (:meth:`groupops.Kind.strategy`):
+    ``kinds`` (default: the built-in kinds) is the registry to draw from, so a plugin
+    kind with a strategy can be named in ``policy_types``.
 
     ``conditions`` draws every ``when`` / ``exempt`` / ``promote`` / ``keep`` (default:
     :func:`conditions` with up to four leaves); ``timezones`` draws IANA names.
@@ -624,7 +555,13 @@ def rule_books(
     _check_sizes(min_policies, max_policies, "policies")
     if max_groups < 1:
         raise InvalidArgument(f"max_groups={max_groups!r}: a rule book names at least one group")
-    types = _check_subset(policy_types, POLICY_TYPES, "policy_types")
+    registry = kinds if kinds is not None else builtin_kinds()
+    types = _check_subset(policy_types, registry.names(), "policy_types")
+    blind = [t for t in types if type(registry.get(t)).strategy is Kind.strategy]
+    if blind:
+        raise InvalidArgument(
+            f"policy_types: kind {blind[0]!r} has no testing strategy (its Kind.strategy), so it cannot be drawn"
+        )
     if min_policies > 0 and types == ("admission",) and max_groups < 2:
         raise InvalidArgument("an admission policy needs two groups, but max_groups=1")
     _check_strategy(conditions, "conditions")
@@ -638,6 +575,7 @@ def rule_books(
         _or(conditions, _DEFAULT_WHEN),
         _or(conditions, _DEFAULT_WHEN_NOT_EVICTED),
         _or(timezones, st.sampled_from(TIMEZONES)),
+        registry,
     )
 
 
@@ -709,7 +647,7 @@ def _roles_used(book: RuleBook) -> list[str]:
         if isinstance(leaf, Role)
         for x in leaf.role
     }
-    ladder = [r for p in book.policies_of(Ladder) for r in p.roles()]
+    ladder = [r for p in book.policies_of(Ladder) for r in p.roles()]  # the built-in ladder's roles
     return ["member", *sorted((found | set(ladder) | {"admin"}) - {"member"})]
 
 

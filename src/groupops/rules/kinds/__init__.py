@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from . import admission, eviction, ladder, revival, welcome
-from ._registry import ActionSpec, Kind, KindRegistry, Point, PolicyBase, Register, Runtime, Verdict
+from ._registry import (
+    ActionSpec,
+    Kind,
+    KindRegistry,
+    Point,
+    PolicyBase,
+    Register,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    StrategyContext,
+    Verdict,
+)
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -14,6 +26,9 @@ __all__ = [
     "PolicyBase",
     "Register",
     "Runtime",
+    "ScheduledKind",
+    "ScheduledPolicy",
+    "StrategyContext",
     "Verdict",
     "builtin_kinds",
 ]

@@ -9,21 +9,22 @@ hands it, so a kind module imports neither pluggy nor a store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Event, Member, Membership
+from ..._model import Decision, Event, Group, GroupChange, Member, Membership, Time
+from ..._outbox import Audience
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
 from .._explain import Explanation
 from .._facts_api import Facts
-from .._time import DurationField
+from .._time import DurationField, ScheduleField
 
 __all__ = [
     "ActionSpec",
@@ -34,6 +35,9 @@ __all__ = [
     "PolicyBase",
     "PolicyId",
     "Runtime",
+    "ScheduledKind",
+    "ScheduledPolicy",
+    "StrategyContext",
     "Verdict",
 ]
 
@@ -67,6 +71,11 @@ class PolicyBase(_Rule):
             raise ValueError("'delay' is the wait after an 'on' event; give 'on' too")
         return self
 
+    later_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields a kind added after books were written with it: left out of the book's
+    data (and so of its revision) while they hold their default, so that upgrading
+    groupops does not change the revision of an unchanged book."""
+
     default_on: ClassVar[tuple[str, ...]] = ()
     """The event kinds a policy of this kind is due on when its ``on`` is not given."""
 
@@ -84,13 +93,16 @@ class PolicyBase(_Rule):
 @dataclass(frozen=True)
 class ActionSpec:
     """One action a kind decides: its name, its default message per locale, its label
-    per locale (for reports and the CLI), and whether the platform must carry it out
-    (``platform=True``: a messenger that cannot is replaced by an operator task)."""
+    per locale (for reports and the CLI), whether the platform must carry it out
+    (``platform=True``: a messenger that cannot is replaced by an operator task), and
+    who its message goes to (``audience``): the decision's ``member`` privately, its
+    ``group`` (a post) or the group's ``operators``."""
 
     name: str
     templates: Mapping[str, str]
     labels: Mapping[str, str] = field(default_factory=dict)
     platform: bool = False
+    audience: Audience = "member"
 
     def template(self, locale: str) -> str | None:
         return self.templates.get(locale) or self.templates.get("en")
@@ -103,14 +115,21 @@ class ActionSpec:
 class Verdict:
     """A decision a kind asks the engine to record: the decision, the membership it
     changes (``before`` → ``after``; ``after`` None for no change), the membership its
-    messages speak of (``about``, default the changed one) and the ``deadline`` the
-    messages quote."""
+    messages speak of (``about``, default the changed one), the ``deadline`` the
+    messages quote, the change it makes to a group (``group``: from
+    :func:`~groupops.change_group`, recorded with the decision; its messages already use
+    the new name) and extra template placeholders (``values``).
+
+    A decision about a member alone or a group alone has no membership: ``before`` is
+    None."""
 
     decision: Decision
-    before: Membership | None
+    before: Membership | None = None
     after: Membership | None = None
     about: Membership | None = None
     deadline: datetime | None = None
+    group: GroupChange | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
 
 
 class Runtime(Protocol):
@@ -120,6 +139,11 @@ class Runtime(Protocol):
 
     @property
     def tz(self) -> tzinfo: ...
+
+    @property
+    def locale(self) -> str:
+        """The rule book's locale (``en`` or ``zh``): the language of messages."""
+        ...
 
     @property
     def revision(self) -> str: ...
@@ -138,6 +162,15 @@ class Runtime(Protocol):
 
     def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]: ...
 
+    def groups(self) -> list[Group]:
+        """Every group the store keeps, as it stands (seeded from the book, changed or
+        created by decisions)."""
+        ...
+
+    def group(self, group_id: str) -> Group | None:
+        """One group as it stands, or None."""
+        ...
+
     def membership(self, member: str, group: str) -> Membership | None: ...
 
     def decision(self, decision_id: str) -> Decision | None: ...
@@ -153,7 +186,19 @@ class Runtime(Protocol):
         period_start: datetime | None = None,
     ) -> Context: ...
 
-    def isolated(self, policy: str, ms: Membership, at: datetime) -> AbstractContextManager[None]: ...
+    def isolated(
+        self,
+        policy: str,
+        ms: Membership | None,
+        at: datetime,
+        *,
+        member: str | None = None,
+        group: str | None = None,
+    ) -> AbstractContextManager[None]:
+        """Decide about one subject (a membership, else ``member`` and/or ``group``) under
+        one policy: a plugin failing meanwhile is reported in the run's failures, nothing
+        about the subject is recorded, and the next run asks again."""
+        ...
 
     def failures(self) -> int: ...
 
@@ -170,7 +215,41 @@ class Runtime(Protocol):
         **extra: Any,
     ) -> Decision: ...
 
+    def decide_about(
+        self,
+        policy: str,
+        action: str,
+        *,
+        member: str | None = None,
+        group: str | None = None,
+        period: str,
+        at: datetime,
+        explanation: Explanation | None = None,
+        **extra: Any,
+    ) -> Decision:
+        """A decision about a member alone (``group`` None), a group alone (``member``
+        None) or a membership: its id is a stable function of (policy, action, member,
+        group, period)."""
+        ...
+
     def apply(self, verdict: Verdict) -> Decision | None: ...
+
+
+@dataclass(frozen=True)
+class StrategyContext:
+    """What a kind's testing strategy (:meth:`Kind.strategy`) may draw from, for one
+    rule book that :func:`groupops.testing.rule_books` is drawing: the book's group ids
+    and time-zone name, and Hypothesis strategies of group subsets (``some_groups``, a
+    tuple of one or more ids), of conditions that say who is at risk (``when``: an
+    eviction's ``when``), of conditions a member works to meet (``good``: a promotion, an
+    admission) and of durations (``durations(units, max_amount)``)."""
+
+    groups: tuple[str, ...]
+    timezone: str
+    some_groups: Any
+    when: Any
+    good: Any
+    durations: Callable[[Sequence[str], int], Any]
 
 
 @dataclass(frozen=True)
@@ -241,6 +320,13 @@ class Kind:
         """Extra template placeholders for a decision's messages."""
         return {}
 
+    def strategy(self, ctx: StrategyContext) -> Any:
+        """A Hypothesis strategy of one valid policy of this kind in a book drawn by
+        :func:`groupops.testing.rule_books` (any ``id``: it is replaced), or None when
+        such a book cannot hold one (an admission needs two groups). A kind without a
+        strategy is never drawn. Import Hypothesis inside: it is a testing extra."""
+        return None
+
     def action(self, name: str) -> ActionSpec | None:
         return next((a for a in self.actions if a.name == name), None)
 
@@ -306,3 +392,106 @@ class KindRegistry:
 
 Register = Callable[[Kind], None]
 """The ``register`` callback of ``groupops_register_kinds``."""
+
+
+class ScheduledPolicy(PolicyBase):
+    """A policy due at moments of its own: each occurrence of ``schedule`` (an RRULE in
+    the book's time zone, from ``start`` when given), or once ``at`` an instant. Exactly
+    one of the two; ``on`` and ``delay`` do not apply.
+
+    A run decides every occurrence since the previous run, in time order, each at its
+    own moment (a late run decides what an on-time run would have). A policy first
+    seen by a run decides occurrences from its ``start`` (or its ``at``), else from that
+    run's instant on."""
+
+    schedule: ScheduleField | None = None
+    at: Time | None = None
+    start: Time | None = None
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> ScheduledPolicy:
+        if self.on is not None or self.delay is not None:
+            raise ValueError("this policy is due on its 'schedule' or 'at'; 'on' and 'delay' do not apply")
+        if (self.schedule is None) == (self.at is None):
+            raise ValueError("give exactly one of 'schedule' (an RRULE) and 'at' (an instant)")
+        return self
+
+
+_ONE_TICK = timedelta(microseconds=1)
+
+MAX_OCCURRENCES = 1000
+"""The most occurrences one run decides for one scheduled policy; more is a RuleError
+(run at earlier times first), not a hang."""
+
+
+class ScheduledKind(Kind):
+    """A kind due at its policies' ``schedule`` or ``at`` (:class:`ScheduledPolicy`).
+
+    Subclasses implement :meth:`occurrence`; the cursor (the last instant decided) is
+    kept in run state under ``schedule:<policy id>``. An occurrence during which a
+    plugin failed is decided again by the next run (what was decided is kept, by id)."""
+
+    model: ClassVar[type[PolicyBase]] = ScheduledPolicy
+
+    def occurrence(
+        self, policy: Any, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
+    ) -> list[Decision]:
+        """Decide one occurrence at ``when``; ``previous`` is the occurrence before it
+        (None for the first, or for a one-off ``at``); ``at`` is the run's instant."""
+        return []
+
+    @staticmethod
+    def _cursor_key(policy: Any) -> str:
+        return f"schedule:{policy.id}"
+
+    def occurrences(self, policy: Any, tz: tzinfo, after: datetime, until: datetime) -> list[datetime]:
+        """The policy's moments in ``(after, until]``, in order."""
+        if policy.at is not None:
+            return [policy.at] if after < policy.at <= until else []
+        found: list[datetime] = []
+        for when in policy.schedule.iter_after(after, tz, policy.start):
+            if when > until:
+                break
+            found.append(when)
+            if len(found) > MAX_OCCURRENCES:
+                raise RuleError(
+                    [
+                        Problem(
+                            f"policy {policy.id!r}",
+                            f"more than {MAX_OCCURRENCES:,} occurrences of {policy.schedule} are due between "
+                            f"{after.isoformat()} and {until.isoformat()}; run at earlier times first",
+                        )
+                    ]
+                )
+        return found
+
+    def due(self, policy: Any, rt: Runtime, at: datetime) -> list[Point]:
+        raw = rt.get_state(self._cursor_key(policy))
+        if raw is not None:
+            after = datetime.fromisoformat(raw)
+        else:
+            first = policy.at if policy.at is not None else policy.start
+            after = (min(first, at) if first is not None else at) - _ONE_TICK
+        points = []
+        for when in self.occurrences(policy, rt.tz, after, at):
+            schedule = policy.schedule
+            previous = schedule.previous_before(when, rt.tz, policy.start) if schedule is not None else None
+            points.append(Point(when, 0, previous))
+        rt.scratch(f"schedule:{policy.id}")["cursor"] = at
+        return points
+
+    def decide_at_point(
+        self, policy: Any, point: Point, rt: Runtime, at: datetime
+    ) -> tuple[list[Decision], list[Point]]:
+        failed_before = rt.failures()
+        made = self.occurrence(policy, rt, point.when, point.payload, at)
+        if rt.failures() > failed_before:
+            scratch = rt.scratch(f"schedule:{policy.id}")
+            scratch["retry"] = min(scratch.get("retry", point.when), point.when)
+        return made, []
+
+    def finish(self, policy: Any, rt: Runtime, at: datetime) -> None:
+        scratch = rt.scratch(f"schedule:{policy.id}")
+        retry = scratch.get("retry")
+        cursor = retry - _ONE_TICK if retry is not None else scratch.get("cursor", at)
+        rt.set_state(self._cursor_key(policy), cursor.isoformat())

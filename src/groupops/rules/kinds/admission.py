@@ -17,7 +17,7 @@ from .._conditions import Condition, Scope
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
 from .._time import Duration, DurationField
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Admission", "AdmissionKind", "admission_check", "invitation_phrase"]
 
@@ -139,5 +139,28 @@ class AdmissionKind(Kind):
             "invitation.max": str(of),
         }
 
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        if len(ctx.groups) < 2:
+            return None
+
+        @st.composite
+        def policies(draw: st.DrawFn) -> Admission:
+            to = draw(st.sampled_from(ctx.groups))
+            sources = draw(
+                st.lists(
+                    st.sampled_from([g for g in ctx.groups if g != to]), min_size=1, max_size=2, unique=True
+                )
+            )
+            return Admission(
+                id="admission",
+                from_=tuple(sources),
+                to=to,
+                when=draw(ctx.good),
+                expires=draw(ctx.durations(("h", "d", "w"), 20)),
+            )
+
+        return policies()
 
 KIND = AdmissionKind()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -21,10 +21,11 @@ from ..._reports import Note, Section
 from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from .._time import Duration, DurationField, ScheduleField, to_zone
-from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
+from .._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
+from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = [
+    "ANNOUNCE_MAX",
     "KIND",
     "MAX_CATCH_UP",
     "Eviction",
@@ -40,8 +41,17 @@ __all__ = [
 _ONE_TICK = timedelta(microseconds=1)
 
 
+ANNOUNCE_MAX = 30
+"""How many at-risk names an eviction's ``announce`` post lists by default (then "and N
+more"); the policy's ``announce_max`` changes it."""
+
+
 class Eviction(PolicyBase):
     """Warn, then evict, members who meet ``when`` at the end of each period.
+
+    With ``announce: true``, each notice time also posts once in the group: what members
+    need to stay, in words, and who is at risk (sorted by name, at most
+    ``announce_max`` names, then "and N more"); nothing when nobody is at risk.
 
     Periods end at each occurrence of ``schedule``. At ``end - notice`` members who meet
     ``when`` get a notice; at ``end`` those who were noticed and still meet it are evicted,
@@ -59,6 +69,10 @@ class Eviction(PolicyBase):
     grace: DurationField | None = None
     exempt: Condition | None = None
     when: Condition
+    announce: bool = False
+    announce_max: int = Field(default=ANNOUNCE_MAX, ge=1)
+
+    later_fields: ClassVar[frozenset[str]] = frozenset({"announce", "announce_max"})
 
     @model_validator(mode="after")
     def _periodic(self) -> Eviction:
@@ -217,7 +231,19 @@ class EvictionKind(Kind):
             {"en": "evict", "zh": "移出"},
             platform=True,
         ),
+        ActionSpec(
+            "announce",
+            {
+                "en": "{group.name}: this period ends {deadline}. To stay, members need {criteria}. "
+                "At risk now: {at_risk}.",
+                "zh": "{group.name}：本期将于 {deadline} 结束。留群要求：{criteria}。"
+                "目前有移出风险：{at_risk}。",
+            },
+            {"en": "at-risk list", "zh": "风险名单"},
+            audience="group",
+        ),
     )
+    placeholders = frozenset({"criteria", "at_risk"})
 
     @staticmethod
     def _cursor_key(policy: Eviction) -> str:
@@ -283,6 +309,8 @@ class EvictionKind(Kind):
                     more.append(Point(due, _END, period))
             for group in policy.groups:
                 made += self._notices(policy, period, group, at, rt, deadline=deadline)
+                if policy.announce:
+                    _add(made, self._announce(policy, period, group, at, rt, deadline=deadline))
             if rt.failures() > failed_before:
                 retry = rt.scratch(policy.id)
                 retry["retry_notice"] = min(retry.get("retry_notice", period.notice_at), period.notice_at)
@@ -329,6 +357,38 @@ class EvictionKind(Kind):
                 after = ms.model_copy(update={"status": "notified"})
                 _add(made, rt.apply(Verdict(d, ms, after, deadline=deadline)))
         return made
+
+    def _announce(
+        self, policy: Eviction, period: Period, group: str, at: datetime, rt: Runtime, *, deadline: datetime
+    ) -> Decision | None:
+        """One post in ``group`` naming who holds this period's notice (None when
+        nobody does); decided once per period, so a rerun posts nothing more."""
+        noticed = [
+            d
+            for d in rt.decisions(policy=policy.id, action="notice", group=group)
+            if d.period == period.key and d.status == "applied" and d.member is not None
+        ]
+        if not noticed:
+            return None
+        with rt.isolated(policy.id, None, at, group=group):
+            locale = rt.locale
+            names = sorted(
+                (_display(rt, d.member), d.member) for d in noticed if d.member is not None
+            )
+            shown = [name for name, _ in names[: policy.announce_max]]
+            rest = len(names) - len(shown)
+            sep = "、" if locale == "zh" else ", "
+            at_risk = sep.join(shown)
+            if rest:
+                at_risk += f" 等 {rest} 人" if locale == "zh" else f" and {rest} more"
+            first = noticed[0].explanation
+            criteria = first.negate().requirements(locale) if first is not None else ""
+            d = rt.decide_about(
+                policy.id, "announce", group=group, period=period.key, at=at, explanation=first
+            )
+            values = {"at_risk": at_risk, "criteria": criteria}
+            return rt.apply(Verdict(d, deadline=deadline, values=values))
+        return None
 
     def _period_end(
         self, policy: Eviction, period: Period, group: str, at: datetime, rt: Runtime
@@ -377,6 +437,59 @@ class EvictionKind(Kind):
             )
         )
         return sections, notes
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        tz = zone(ctx.timezone)
+
+        @st.composite
+        def policies(draw: st.DrawFn) -> Eviction:
+            rule, shortest = draw(st.sampled_from(SCHEDULES))
+            longest_notice_hours = max(1, int(shortest.total_seconds() // 3600) - 1)
+            notice = draw(
+                st.integers(min_value=1, max_value=min(longest_notice_hours, 72)).map(
+                    lambda h: Duration(h, "h")
+                )
+                | st.integers(min_value=1, max_value=max(1, min(3, shortest.days - 1))).map(
+                    lambda d: Duration(d, "d")
+                )
+            )
+            if notice.unit == "d" and timedelta(days=notice.amount) >= shortest:
+                notice = Duration(min(notice.amount * 24, longest_notice_hours), "h")
+            start = draw(
+                st.none()
+                | st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31)).map(
+                    lambda d: d.replace(second=0, microsecond=0, tzinfo=tz).astimezone(UTC).astimezone(tz)
+                )
+            )
+            return Eviction(
+                id="eviction",
+                groups=draw(ctx.some_groups),
+                schedule=parse_schedule(rule),
+                notice=notice,
+                grace=draw(st.none() | ctx.durations(("h", "d"), 10)),
+                start=start,
+                exempt=draw(ctx.good) if draw(st.booleans()) else None,
+                when=draw(ctx.when),
+            )
+
+        return policies()
+
+
+SCHEDULES: tuple[tuple[str, timedelta], ...] = (
+    ("FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", timedelta(days=7)),
+    ("FREQ=DAILY;BYHOUR=21", timedelta(days=1)),
+    ("FREQ=WEEKLY;BYDAY=MO,TH;BYHOUR=9;BYMINUTE=30", timedelta(days=3)),
+    ("FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=10", timedelta(days=28)),
+)
+"""The schedules the kind's testing strategy draws, with their shortest period (notices
+are drawn shorter than it)."""
+
+
+def _display(rt: Runtime, member: str) -> str:
+    profile = rt.profiles.get(member)
+    return profile.name if profile is not None and profile.name else member
 
 
 def _add(made: list[Decision], d: Decision | None) -> None:

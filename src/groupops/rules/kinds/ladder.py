@@ -18,7 +18,7 @@ from .._conditions import Condition, _Rule
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
 from .._time import DurationField
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Ladder", "LadderKind", "LadderMove", "LadderStep", "ladder_move"]
 
@@ -163,6 +163,28 @@ class LadderKind(Kind):
         if ms.locked:
             notes.append(Note(kind="locked"))
         return sections, notes
+
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        @st.composite
+        def policies(draw: st.DrawFn) -> Ladder:
+            n_steps = draw(st.integers(min_value=2, max_value=4))
+            roles = ["member", "active", "core", "kol"][:n_steps]
+            steps = [LadderStep(role=roles[0])]
+            for role in roles[1:]:
+                keep = draw(ctx.good) if draw(st.booleans()) else None
+                steps.append(
+                    LadderStep(
+                        role=role,
+                        promote=draw(ctx.good),
+                        keep=keep,
+                        grace=draw(st.none() | ctx.durations(("h", "d", "w"), 14)),
+                    )
+                )
+            return Ladder(id="ladder", groups=draw(ctx.some_groups), steps=tuple(steps))
+
+        return policies()
 
 
 KIND = LadderKind()

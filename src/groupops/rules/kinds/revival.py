@@ -18,7 +18,7 @@ from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
 from .._time import DurationField, to_zone
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Revival", "RevivalKind", "revival_check", "revival_deadline", "revival_open"]
 
@@ -116,5 +116,16 @@ class RevivalKind(Kind):
         notes.append(Note(kind="revivals", values={"used": str(ms.revivals), "max": str(policy.max)}))
         return sections, notes
 
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        return st.builds(
+            Revival,
+            id=st.just("revival"),
+            groups=ctx.some_groups,
+            within=ctx.durations(("h", "d", "w"), 21),
+            max=st.integers(min_value=0, max_value=3),
+            when=ctx.when,
+        )
 
 KIND = RevivalKind()

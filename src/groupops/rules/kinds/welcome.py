@@ -14,7 +14,7 @@ from pydantic import Field
 from ..._model import Decision, Event, Membership
 from ..._reports import Note
 from .._time import Duration, DurationField, to_zone
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Welcome", "WelcomeKind", "welcome_due"]
 
@@ -81,5 +81,11 @@ class WelcomeKind(Kind):
     ) -> tuple[list[Any], list[Any]]:
         return [], [Note(kind="welcome", values={"within": str(policy.within)})]
 
+    def strategy(self, ctx: StrategyContext) -> Any:
+        from hypothesis import strategies as st
+
+        return st.builds(
+            Welcome, id=st.just("welcome"), groups=ctx.some_groups, within=ctx.durations(("h", "d"), 10)
+        )
 
 KIND = WelcomeKind()

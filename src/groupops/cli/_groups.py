@@ -1,0 +1,107 @@
+"""``groupops groups``: the groups in the store with their state."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._messaging import terminal_safe
+from ..plugins._store import Store
+from ..plugins._urls import sqlite_path
+from ..plugins.sqlite import SQLiteStore
+from ._common import UserError, _db_option, _emit_json, _load_book, _open_engine, _parse_at, _table, command
+from ._labels import _t
+
+
+class _Discard(Exception):
+    """Raised to roll back a transaction whose writes were only to look at."""
+
+
+def _group_rows(store: Store, tz: tzinfo | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for g in store.groups():
+        present = sum(1 for ms in store.memberships(group=g.id) if ms.present)
+        end = g.term.end(tz) if g.term is not None else None
+        ends_at = g.ends_at
+        if tz is not None:  # shown in the book's zone; else in the offset each was written with
+            end = end.astimezone(tz) if end is not None else None
+            ends_at = ends_at.astimezone(tz) if ends_at is not None else None
+        rows.append(
+            {
+                "id": g.id,
+                "name": g.name,
+                "kind": g.kind,
+                "family": g.family,
+                "status": g.status,
+                "present": present,
+                "capacity": g.capacity,
+                "term_end": end,
+                "ends_at": ends_at,
+            }
+        )
+    return rows
+
+
+@command(short_help="List the groups in the store with their state.")
+@_db_option
+@click.option(
+    "--rules",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The rule book: its groups are shown as the next run will seed them (nothing is "
+    "written), term ends in its time zone.",
+)
+def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
+    """Every group the store keeps (seeded from the rule book, or created at run time):
+    id, name, kind, family, status (open, closed, dissolved), present members /
+    capacity, and when its term ends. The database is opened read-only.
+    """
+    from .._groups import seed_groups
+
+    book = _load_book(rules) if rules is not None else None
+    path = sqlite_path(db)
+    if path is not None and not Path(path).exists():
+        raise UserError(_t(locale, "no_db", db=db))
+    store: Store
+    if book is not None:
+        store = _open_engine(book, db, must_exist=True, locale=locale, read_only=True).store
+    elif path is not None:
+        store = SQLiteStore(path, read_only=True)
+    else:
+        raise UserError(_t(locale, "groups_need_rules", db=db))
+    rows: list[dict[str, Any]] = []
+    try:
+        with contextlib.suppress(_Discard), store.transaction():
+            if book is not None:
+                # what the next run would seed, rolled back: never written (a SQLite file
+                # is open read-only anyway; a plugin's store may not be)
+                seed_groups(store, book, _parse_at(None, book.tz))
+            rows = _group_rows(store, book.tz if book is not None else None)
+            raise _Discard
+    finally:
+        store.close()
+    if as_json:
+        _emit_json(rows)
+        return
+    if not rows:
+        click.echo(_t(locale, "groups_none", db=db))
+        return
+
+    def members(r: Mapping[str, Any]) -> str:
+        return f"{r['present']}/{r['capacity']}" if r["capacity"] is not None else str(r["present"])
+
+    def when(r: Mapping[str, Any]) -> str:
+        end = r["term_end"] or r["ends_at"]
+        return end.strftime("%Y-%m-%d %H:%M") if end is not None else ""
+
+    columns = ("id", "name", "kind", "family", "status", "members", "term_end")
+    headers = [_t(locale, f"col_{c}") for c in columns]
+    body = [
+        [r["id"], r["name"], r["kind"], r["family"] or "", _t(locale, r["status"]), members(r), when(r)]
+        for r in rows
+    ]
+    click.echo(_table(headers, [[terminal_safe(c) for c in row] for row in body], right=[5]))
