@@ -136,3 +136,20 @@ def test_ingest_inserts_its_events_in_one_statement(tmp_path: Path):
         assert store.add_events(events[:3]) == [False] * 3
     finally:
         store.close()
+
+
+def test_a_run_reads_a_groups_memberships_a_few_times_whatever_it_decides(tmp_path: Path):
+    """Finding a group's operators reads all its memberships: only for messages that go to
+    operators, never once per decision (which made a run quadratic in the group's size)."""
+    with _engine(tmp_path) as engine:
+        store = engine.store
+        reads: list[str | None] = []
+        listed = store.memberships
+
+        def counted(**filters: Any) -> list[go.Membership]:
+            reads.append(filters.get("group"))
+            return listed(**filters)
+
+        store.memberships = counted  # type: ignore[method-assign]
+        assert len(engine.run(FRIDAY).decisions) == MEMBERS
+        assert len(reads) < MEMBERS // 3
