@@ -243,8 +243,16 @@ def measure(members: int, rounds: int, src: str | None, work: Path) -> dict[str,
             "wall": med("next_fresh", "wall"),
             "peak_mb": med("next_fresh", "maxrss_mb"),
         },
-        "rounds": runs,
+        # per round, the counts only: the member lists were compared above
+        "rounds": {name: [_counted(r) for r in rs] for name, rs in runs.items()},
     }
+
+
+def _counted(measured: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in measured.items() if k not in ("actions", "next")}
+    if "actions" in measured:
+        out["decisions"] = {a: len(ms) for a, ms in measured["actions"].items()}
+    return out
 
 
 def table(results: list[dict[str, Any]]) -> str:
