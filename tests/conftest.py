@@ -23,3 +23,17 @@ settings.register_profile(
 # mutation testing runs the rules' tests once per mutant: fewer examples, still derandomized
 settings.register_profile("mutation", max_examples=40, deadline=None, derandomize=True, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_sessionstart(session: object) -> None:
+    """Start each session with groupops' process-wide caches empty (the memoized
+    durations, schedules and compiled conditions). A session of its own process starts
+    so anyway; mutmut runs each mutant in a process forked from one that already ran
+    the tests, and a cached result computed by the unmutated code would hide the mutant."""
+    from groupops.rules import _compile, _evaluate, _time
+
+    _time._shift.cache_clear()
+    _time._compiled.cache_clear()
+    _time._offset_zone.cache_clear()
+    _compile._plans.clear()
+    _evaluate._compiled.clear()

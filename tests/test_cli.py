@@ -1,8 +1,16 @@
-"""The ``groupops`` command line, run as the installed script in a subprocess against
-real files: exit codes, output, and what ends up in the database."""
+"""The ``groupops`` command line against real files: exit codes, output, and what ends
+up in the database.
+
+Most tests run the command in-process with click's ``CliRunner`` (:func:`cli`): the same
+``main`` the script calls, with its own stdout, stderr and exit code, without starting a
+Python process for each call. Every command also has at least one test through the
+installed script in a subprocess (:func:`gops`): the entry point, a process's exit code and
+streams, plugins installed on its path, and a demo that is the same in another process.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,8 +24,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from click.testing import CliRunner
 
 import groupops
+from groupops.cli import main
 from groupops.plugins.sqlite import SQLiteStore
 
 GROUPOPS = Path(sys.executable).parent / "groupops"
@@ -32,6 +42,33 @@ def gops(*args: str | Path, cwd: Path, ok: bool | None = True) -> subprocess.Com
     proc = subprocess.run(
         [str(GROUPOPS), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
     )
+    if ok is True:
+        assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    elif ok is False:
+        assert proc.returncode != 0, proc.stdout[-2000:]
+    return proc
+
+
+def _runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click 8.1: keep stderr apart
+    except TypeError:
+        return CliRunner()  # click >= 8.2 always keeps it apart
+
+
+def cli(*args: str | Path, cwd: Path, ok: bool | None = True) -> subprocess.CompletedProcess[str]:
+    """Run the command in this process (``main``, as the script does) in ``cwd``, with
+    GROUPOPS_LOCALE unset; the result and ``ok`` as for :func:`gops`. An exception that
+    escapes ``main`` fails the test (the script would print a raw traceback)."""
+    with contextlib.chdir(cwd):
+        result = _runner().invoke(
+            main,
+            [str(a) for a in args],
+            prog_name="groupops",
+            env={"GROUPOPS_LOCALE": None},
+            catch_exceptions=False,
+        )
+    proc = subprocess.CompletedProcess(["groupops", *map(str, args)], result.exit_code, result.stdout, result.stderr)
     if ok is True:
         assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     elif ok is False:
@@ -107,7 +144,7 @@ def club(tmp_path: Path) -> Path:
     (tmp_path / "new.yaml").write_text(NEW_BOOK, encoding="utf-8")
     (tmp_path / "members.csv").write_text(MEMBERS_CSV, encoding="utf-8")
     (tmp_path / "events.jsonl").write_text(EVENTS_JSONL, encoding="utf-8")
-    gops("ingest", "--db", "club.db", "members.csv", "events.jsonl", cwd=tmp_path)
+    cli("ingest", "--db", "club.db", "members.csv", "events.jsonl", cwd=tmp_path)
     return tmp_path
 
 
@@ -126,7 +163,7 @@ def _decisions(db: Path) -> list[groupops.Decision]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """The demo run once with --json: its directory (demo.db, demo.yaml) and its output."""
     where = tmp_path_factory.mktemp("demo")
-    proc = gops("demo", "--db", "demo.db", "--json", cwd=where)
+    proc = cli("demo", "--db", "demo.db", "--json", cwd=where)
     return where, json.loads(proc.stdout)
 
 
@@ -199,7 +236,7 @@ def test_demo_decisions_follow_the_rules(demo):
 
 def test_demo_narrative_matches_json_and_every_run_is_the_same(demo, tmp_path):
     _, doc = demo
-    text = gops("demo", "--db", "again.db", cwd=tmp_path).stdout
+    text = cli("demo", "--db", "again.db", cwd=tmp_path).stdout
     # one line per decision, under its week
     lines = [ln for ln in text.splitlines() if re.match(r"^  \d\d-\d\d \d\d:\d\d  ", ln)]
     assert len(lines) == doc["summary"]["decisions"]
@@ -221,7 +258,7 @@ def test_demo_narrative_matches_json_and_every_run_is_the_same(demo, tmp_path):
 
 def test_demo_refuses_to_overwrite_other_files(tmp_path):
     (tmp_path / "notes.db").write_text("my notes", encoding="utf-8")
-    proc = gops("demo", "--db", "notes.db", cwd=tmp_path, ok=False)
+    proc = cli("demo", "--db", "notes.db", cwd=tmp_path, ok=False)
     assert proc.returncode == 2
     assert (tmp_path / "notes.db").read_text(encoding="utf-8") == "my notes"
     assert proc.stderr.count("\n") == 1 and "not a SQLite database" in proc.stderr
@@ -277,22 +314,22 @@ def test_check_reports_every_group_with_the_same_problem(tmp_path):
         "  - {id: p, type: admission, from: [a], to: b, when: {metric: nobody_registers_me, at_least: 1}}\n",
         encoding="utf-8",
     )
-    proc = gops("check", "bots.yaml", cwd=tmp_path, ok=False)
+    proc = cli("check", "bots.yaml", cwd=tmp_path, ok=False)
     out = proc.stdout
     # before: only groups[0] was reported, and nothing past the unregistered metric
     for path in ("groups[0].messenger: no messenger named 'tg'", "groups[2].messenger: no messenger named 'tg'",
                  "groups[3].messenger: no messenger named 'wecom'",
                  "metric 'nobody_registers_me' is not registered by any plugin"):
         assert path in out, out
-    doc = json.loads(gops("check", "bots.yaml", "--json", cwd=tmp_path, ok=False).stdout)
+    doc = json.loads(cli("check", "bots.yaml", "--json", cwd=tmp_path, ok=False).stdout)
     assert len(doc["problems"]) == 4
 
 
 @pytest.mark.parametrize("book", ["community.yaml", "demo.yaml"])
 def test_check_passes_the_examples(book, tmp_path):
-    proc = gops("check", EXAMPLES / book, cwd=tmp_path)
+    proc = cli("check", EXAMPLES / book, cwd=tmp_path)
     assert "ok" in proc.stdout
-    doc = json.loads(gops("check", EXAMPLES / book, "--json", cwd=tmp_path).stdout)
+    doc = json.loads(cli("check", EXAMPLES / book, "--json", cwd=tmp_path).stdout)
     assert doc["ok"] is True and doc["problems"] == [] and doc["revision"]
 
 
@@ -320,7 +357,7 @@ def test_ingest_csv_with_a_malformed_line_stores_the_rest(tmp_path):
         "e6,checkin,m3,club,2026-11-19T08:00:00+08:00,,\n",
         encoding="utf-8",
     )
-    proc = gops("ingest", "--db", "x.db", "events.csv", cwd=tmp_path)
+    proc = cli("ingest", "--db", "x.db", "events.csv", cwd=tmp_path)
     assert "Stored 3 events" in proc.stdout
     assert "3 record(s) rejected" in proc.stdout and "events.csv.rejects.jsonl" in proc.stdout
     rejects = [json.loads(ln) for ln in (tmp_path / "events.csv.rejects.jsonl").read_text().splitlines()]
@@ -343,7 +380,7 @@ def test_ingest_jsonl_members_duplicates_and_json_output(tmp_path):
     (tmp_path / "members.csv").write_text(MEMBERS_CSV, encoding="utf-8")
     (tmp_path / "events.jsonl").write_text(EVENTS_JSONL + "{not json\n", encoding="utf-8")
     doc = json.loads(
-        gops(
+        cli(
             "ingest",
             "--db",
             "x.db",
@@ -359,7 +396,7 @@ def test_ingest_jsonl_members_duplicates_and_json_output(tmp_path):
     assert doc["rejects"][0]["file"] == "events.jsonl" and doc["rejects"][0]["line"] == 11
     assert "not valid JSON" in doc["rejects"][0]["problems"][0]
     assert (tmp_path / "bad.jsonl").exists()
-    again = json.loads(gops("ingest", "--db", "x.db", "events.jsonl", "--json", cwd=tmp_path).stdout)
+    again = json.loads(cli("ingest", "--db", "x.db", "events.jsonl", "--json", cwd=tmp_path).stdout)
     assert again["events"] == 0 and again["duplicates"] == 10
     store = SQLiteStore(tmp_path / "x.db")
     try:
@@ -381,7 +418,7 @@ _TYPO_EVENTS = (
 def test_ingest_with_rules_rejects_events_naming_a_group_the_book_does_not_know(tmp_path):
     (tmp_path / "rules.yaml").write_text(BOOK, encoding="utf-8")
     (tmp_path / "events.jsonl").write_text(_TYPO_EVENTS, encoding="utf-8")
-    proc = gops("ingest", "--db", "x.db", "--rules", "rules.yaml", "events.jsonl", cwd=tmp_path)
+    proc = cli("ingest", "--db", "x.db", "--rules", "rules.yaml", "events.jsonl", cwd=tmp_path)
     assert "Stored 2 events" in proc.stdout
     assert "1 record(s) rejected" in proc.stdout
     [reject] = [json.loads(ln) for ln in (tmp_path / "events.jsonl.rejects.jsonl").read_text().splitlines()]
@@ -398,10 +435,10 @@ def test_ingest_with_rules_rejects_events_naming_a_group_the_book_does_not_know(
 
 def test_ingest_without_rules_lists_the_groups_it_could_not_check(tmp_path):
     (tmp_path / "events.jsonl").write_text(_TYPO_EVENTS, encoding="utf-8")
-    proc = gops("ingest", "--db", "x.db", "events.jsonl", cwd=tmp_path)
+    proc = cli("ingest", "--db", "x.db", "events.jsonl", cwd=tmp_path)
     assert "Stored 3 events" in proc.stdout
     assert "Events name 2 group(s) no rule book was given to check: clbu, club" in proc.stdout
-    doc = json.loads(gops("ingest", "--db", "y.db", "events.jsonl", "--json", cwd=tmp_path).stdout)
+    doc = json.loads(cli("ingest", "--db", "y.db", "events.jsonl", "--json", cwd=tmp_path).stdout)
     assert doc["unknown_groups"] == ["clbu", "club"] and doc["events"] == 3
 
 
@@ -416,7 +453,7 @@ def test_ingest_with_every_record_rejected_exits_2(tmp_path):
 
 def test_run_dry_run_records_nothing_then_run_does(club):
     dry = json.loads(
-        gops(
+        cli(
             "run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--dry-run", "--json", cwd=club
         ).stdout
     )
@@ -432,19 +469,19 @@ def test_run_dry_run_records_nothing_then_run_does(club):
     }
     assert _decisions(club / "club.db") == []
 
-    proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--json", cwd=club)
+    proc = cli("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--json", cwd=club)
     done = json.loads(proc.stdout)  # the console messenger did not garble stdout
     assert {(d["action"], d["member"]) for d in done["decisions"]} == planned
     assert done["delivery"]["delivered"] == 5
     assert proc.stderr.count("[notice] club → ") == 4  # messages went to stderr
     assert {(d.action, d.member) for d in _decisions(club / "club.db")} == planned
 
-    again = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, cwd=club)
+    again = cli("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, cwd=club)
     assert "Nothing due" in again.stdout
 
 
 def test_run_prints_a_table_of_decisions_with_reasons(club):
-    proc = gops(
+    proc = cli(
         "run", "--db", "club.db", "--rules", "book.yaml", "--at", "2026-11-20T20:00", "--dry-run", cwd=club
     )
     header, *rows = proc.stdout.split("\n\n")[0].splitlines()
@@ -462,14 +499,14 @@ def test_run_prints_a_table_of_decisions_with_reasons(club):
 
 def test_diff_shows_both_directions_with_counts(club):
     doc = json.loads(
-        gops("diff", "--db", "club.db", "book.yaml", "new.yaml", "--at", FRIDAY, "--json", cwd=club).stdout
+        cli("diff", "--db", "club.db", "book.yaml", "new.yaml", "--at", FRIDAY, "--json", cwd=club).stdout
     )
     assert [(d["action"], d["member"]) for d in doc["only_new"]] == [("invite", "m2")]
     assert [(d["action"], d["member"]) for d in doc["only_old"]] == [("notice", "m3")]
     assert doc["counts"] == {"only_new": {"invite": 1}, "only_old": {"notice": 1}, "same": 4}
     assert "purchase 1 time in the last 30 days; needs at least 1 time" in doc["only_new"][0]["reasons"]
 
-    text = gops("diff", "--db", "club.db", "book.yaml", "new.yaml", "--at", FRIDAY, cwd=club).stdout
+    text = cli("diff", "--db", "club.db", "book.yaml", "new.yaml", "--at", FRIDAY, cwd=club).stdout
     assert "Only under new.yaml (1): 1 invite" in text
     assert "Only under book.yaml (1): 1 notice" in text
     assert "Li Na (m2)" in text and "Zhang Wei (m3)" in text
@@ -478,13 +515,13 @@ def test_diff_shows_both_directions_with_counts(club):
 
 
 def test_explain_prints_the_requirement_table(club):
-    proc = gops("explain", "--db", "club.db", "--rules", "book.yaml", "m3", "--at", FRIDAY, cwd=club)
+    proc = cli("explain", "--db", "club.db", "--rules", "book.yaml", "m3", "--at", FRIDAY, cwd=club)
     out = proc.stdout
     assert "Zhang Wei (m3) in club · weekly (eviction)" in out
     assert "✗ checked in 8 days ago; needs fewer than 7 days" in out
     assert "Zhang Wei (m3) in club · vip-invite (admission)" in out
     assert "✗ purchase 0 times in the last 30 days; needs at least 2 times" in out
-    only = gops(
+    only = cli(
         "explain",
         "--db",
         "club.db",
@@ -499,7 +536,7 @@ def test_explain_prints_the_requirement_table(club):
     )
     assert "weekly" not in only.stdout and "✓ purchase 2 times" in only.stdout
     doc = json.loads(
-        gops(
+        cli(
             "explain",
             "--db",
             "club.db",
@@ -548,15 +585,15 @@ def test_explain_of_a_top_rung_says_it_is_the_top_and_what_keeps_it(tmp_path, ke
         '{"id": "j", "kind": "joined", "member": "m1", "group": "club", "at": "2026-11-02T09:00:00+08:00", "data": {"role": "active"}}\n',
         encoding="utf-8",
     )
-    gops("ingest", "--db", "x.db", "--rules", "book.yaml", "e.jsonl", cwd=tmp_path)
+    cli("ingest", "--db", "x.db", "--rules", "book.yaml", "e.jsonl", cwd=tmp_path)
     args = ("explain", "--db", "x.db", "--rules", "book.yaml", "m1", "--at", FRIDAY)
-    en = gops(*args, cwd=tmp_path).stdout
+    en = cli(*args, cwd=tmp_path).stdout
     # before: the header and the membership line, and nothing else
     assert "note: active is the top rung of this ladder: there is no higher role to be promoted to" in en
     assert note_en in en
     assert ("to stay active:" in en) is bool(keep)
     assert ("✗ message 0 times in the last 14 days; needs at least 1 time" in en) is bool(keep)
-    zh = gops(*args, "--locale", "zh", cwd=tmp_path).stdout
+    zh = cli(*args, "--locale", "zh", cwd=tmp_path).stdout
     assert "说明：active 是此阶梯的最高一级" in zh and note_zh in zh
     head = zh.splitlines()[0]
     assert head == "m1 在 club · 规则 roles（阶梯）· 时间 2026-11-20T20:00:00+08:00"
@@ -570,7 +607,7 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
     where, demo_doc = demo
     out = tmp_path / "report.html"
     doc = json.loads(
-        gops(
+        cli(
             "report",
             "--db",
             where / "demo.db",
@@ -583,7 +620,7 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
         ).stdout
     )
     page = out.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 5
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)  # nothing to fetch
     summary = demo_doc["summary"]
@@ -605,9 +642,14 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
     vip = next(r for r in doc["composition"] if r["group"] == "vip-hz")
     assert vip["counts"]["guests"] == 4 and vip["total"] == sum(vip["counts"].values())
     assert "target" in page and "72%" in page  # the default target mix, summing to 100 %
+    # the referral tree beside S = m·2ⁿ: the demo's referred customers
+    referrals = doc["referrals"]
+    assert referrals["seeds"] > 0 and referrals["planned"] == referrals["seeds"] * 2 ** referrals["depth"]
+    assert sum(g["size"] for g in referrals["generations"]) == referrals["members"]
+    assert "Referral tree per generation against S = m·2ⁿ" in page
 
     zh = tmp_path / "zh.html"
-    gops(
+    cli(
         "report",
         "--db",
         where / "demo.db",
@@ -624,7 +666,7 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
 
 def test_report_rejects_a_bad_target_mix(demo, tmp_path):
     where, _ = demo
-    proc = gops(
+    proc = cli(
         "report",
         "--db",
         where / "demo.db",
@@ -639,7 +681,7 @@ def test_report_rejects_a_bad_target_mix(demo, tmp_path):
     )
     assert proc.returncode == 2 and "--target-mix" in proc.stderr
     args = ("report", "--db", where / "demo.db", "--rules", where / "demo.yaml", "--out", tmp_path / "r.html")
-    proc = gops(*args, "--target-mix", "50,50,50,50,50", cwd=tmp_path, ok=False)  # before: accepted
+    proc = cli(*args, "--target-mix", "50,50,50,50,50", cwd=tmp_path, ok=False)  # before: accepted
     assert proc.returncode == 2 and "'50,50,50,50,50' sums to 250 %, not 100 %" in proc.stderr
     assert not (tmp_path / "r.html").exists()
 
@@ -666,18 +708,18 @@ def test_user_errors_exit_2_without_a_traceback(club):
         ("explain", "--db", "club.db", "--rules", "book.yaml", "m1", "--policy", "nope"),
         ("check", "no-such-file.yaml"),
     ):
-        proc = gops(*args, cwd=club, ok=False)
+        proc = cli(*args, cwd=club, ok=False)
         assert proc.returncode == 2, args
         assert "Traceback" not in proc.stderr, args
     (club / "bad.yaml").write_text(THREE_ERRORS, encoding="utf-8")
-    proc = gops("run", "--db", "club.db", "--rules", "bad.yaml", "--json", cwd=club, ok=False)
+    proc = cli("run", "--db", "club.db", "--rules", "bad.yaml", "--json", cwd=club, ok=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("groupops: error: bad.yaml: policies[") == 3
     assert json.loads(proc.stdout)["exit_code"] == 2
 
 
 def test_locale_zh_changes_the_language(club):
-    en = gops(
+    en = cli(
         "explain",
         "--db",
         "club.db",
@@ -690,7 +732,7 @@ def test_locale_zh_changes_the_language(club):
         FRIDAY,
         cwd=club,
     )
-    zh = gops(
+    zh = cli(
         "explain",
         "--db",
         "club.db",
@@ -707,7 +749,7 @@ def test_locale_zh_changes_the_language(club):
     )
     assert "needs fewer than 7" in en.stdout and "要求少于 7 天" in zh.stdout
     assert "留下的条件" in zh.stdout
-    run = gops(
+    run = cli(
         "run",
         "--db",
         "club.db",
@@ -721,7 +763,7 @@ def test_locale_zh_changes_the_language(club):
         cwd=club,
     )
     assert "预演" in run.stdout and "预警" in run.stdout
-    err = gops(
+    err = cli(
         "explain", "--db", "club.db", "--rules", "book.yaml", "nobody", "--locale", "zh", cwd=club, ok=False
     )
     assert err.stderr.startswith("groupops: 错误:")
@@ -730,8 +772,10 @@ def test_locale_zh_changes_the_language(club):
 def test_help_documents_the_exit_codes(tmp_path):
     top = gops("--help", cwd=tmp_path).stdout
     assert "Exit codes:" in top and "2  user error" in top
-    for command in ("demo", "check", "schema", "ingest", "run", "diff", "explain", "report"):
-        text = gops(command, "--help", cwd=tmp_path).stdout
+    assert set(main.commands) >= {"demo", "check", "schema", "ingest", "run", "diff", "explain", "groups", "report"}
+    for command in main.commands:
+        assert command in top, command
+        text = cli(command, "--help", cwd=tmp_path).stdout
         assert "Exit codes:" in text and "--json" in text and "--locale" in text and "--verbose" in text, (
             command
         )
@@ -808,9 +852,29 @@ def test_run_console_messages_escape_terminal_control_codes(club):
     (club / "evil.jsonl").write_text(
         json.dumps({"id": "m1", "name": "Wang\x1b[2J\x1b[H\nfake line\u202e"}) + "\n", encoding="utf-8"
     )
-    gops("ingest", "--db", "club.db", "evil.jsonl", cwd=club)
+    cli("ingest", "--db", "club.db", "evil.jsonl", cwd=club)
     proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, cwd=club)
     assert "\x1b" not in proc.stderr and "\u202e" not in proc.stderr
     [invite] = [line for line in proc.stderr.splitlines() if line.startswith("[invite]")]
     assert "Wang\\x1b[2J\\x1b[H\\nfake line\\u202e" in invite
     assert not any(line.startswith("fake line") for line in proc.stderr.splitlines())
+
+
+def test_every_command_a_cli_module_defines_is_registered():
+    # a new command is a module plus one add_command line in groupops/cli/__init__.py:
+    # a module whose command was never registered fails here, not in a user's shell
+    import importlib
+    import pkgutil
+
+    import click
+
+    import groupops.cli
+
+    defined = {
+        value.name: value
+        for info in pkgutil.iter_modules(groupops.cli.__path__)
+        for value in vars(importlib.import_module(f"groupops.cli.{info.name}")).values()
+        if isinstance(value, click.Command) and value is not main
+    }
+    assert set(defined) == set(main.commands)
+    assert all(main.commands[name] is command for name, command in defined.items())

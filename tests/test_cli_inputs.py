@@ -1,5 +1,6 @@
 """The command line against inputs that used to break it, as a user meets them: real
-files, real SQLite databases, the installed script in a subprocess. Each bad input ends
+files, real SQLite databases, the command run in-process (``cli``; the installed script in
+a subprocess where another process matters, ``gops``). Each bad input ends
 as a rejected record (with its file and line) or a one-line exit-2 error, and nothing
 else is lost."""
 
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import BOOK, gops
+from test_cli import BOOK, cli, gops
 from test_inputs import BILLION_LAUGHS
 
 from groupops.plugins.sqlite import SQLiteStore
@@ -56,7 +57,7 @@ def test_bad_bytes_and_bad_records_are_rejected_line_by_line(here: Path) -> None
     lines[49] = _event(50, at="1700000000").encode()
     lines[59] = _event(60, at="9999-12-31T20:00:00Z").encode()
     (here / "big.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    proc = gops("ingest", "--db", "club.db", "big.jsonl", "--json", cwd=here)
+    proc = cli("ingest", "--db", "club.db", "big.jsonl", "--json", cwd=here)
     doc = json.loads(proc.stdout)
     assert (doc["events"], doc["rejected"]) == (5993, 7)
     rejected = {r["line"]: r["problems"][0] for r in _rejects(here / "big.jsonl.rejects.jsonl")}
@@ -83,7 +84,7 @@ def test_an_unclosed_csv_quote_rejects_its_own_line_only(here: Path) -> None:
         "c5,checkin,m1,club,2026-11-03T12:00:00+08:00,12\n",
         encoding="utf-8",
     )
-    proc = gops("ingest", "--db", "club.db", "events.csv", cwd=here)
+    proc = cli("ingest", "--db", "club.db", "events.csv", cwd=here)
     assert "Stored 2 events" in proc.stdout
     assert "3 record(s) rejected" in proc.stdout
     rejected = {r["line"]: r["problems"][0] for r in _rejects(here / "events.csv.rejects.jsonl")}
@@ -100,7 +101,7 @@ def test_an_unclosed_csv_quote_rejects_its_own_line_only(here: Path) -> None:
 
 def test_a_bad_byte_in_a_csv_header_rejects_every_line_with_the_reason(here: Path) -> None:
     (here / "bad.csv").write_bytes(b"id,ki\xffnd\nc1,checkin\n")
-    proc = gops("ingest", "--db", "club.db", "bad.csv", ok=False, cwd=here)
+    proc = cli("ingest", "--db", "club.db", "bad.csv", ok=False, cwd=here)
     assert proc.returncode == 2
     rejected = {r["line"]: r["problems"][0] for r in _rejects(here / "bad.csv.rejects.jsonl")}
     assert rejected[1].startswith("not UTF-8 text")
@@ -109,7 +110,7 @@ def test_a_bad_byte_in_a_csv_header_rejects_every_line_with_the_reason(here: Pat
 
 def test_json_lines_named_csv_are_read_as_json_lines(here: Path) -> None:
     (here / "events.csv").write_text(JOINED + "\n" + _event(1) + "\n", encoding="utf-8")
-    proc = gops("ingest", "--db", "club.db", "events.csv", cwd=here)
+    proc = cli("ingest", "--db", "club.db", "events.csv", cwd=here)
     assert "Stored 2 events" in proc.stdout
     assert _stored(here / "club.db") == ["j1", "e1"]
 
@@ -119,7 +120,7 @@ def test_json_lines_named_csv_are_read_as_json_lines(here: Path) -> None:
 
 def test_a_stored_event_out_of_range_no_longer_breaks_run_report_or_ingest(here: Path) -> None:
     (here / "events.jsonl").write_text(JOINED + "\n", encoding="utf-8")
-    gops("ingest", "--db", "club.db", "events.jsonl", cwd=here)
+    cli("ingest", "--db", "club.db", "events.jsonl", cwd=here)
     doom = {**json.loads(_event(666)), "at": "9999-12-31T20:00:00Z", "value": 1.0, "data": {}}
     conn = sqlite3.connect(here / "club.db")
     with conn:
@@ -128,12 +129,14 @@ def test_a_stored_event_out_of_range_no_longer_breaks_run_report_or_ingest(here:
             ("e666", "m1", "club", "checkin", doom["at"], 0, json.dumps(doom)),
         )
     conn.close()
+    # the script: the warning reaches stderr through logging's handler of last resort,
+    # which only a process of its own shows (pytest captures logging in this one)
     run = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", "2026-11-20T20:00+08:00", cwd=here)
     assert "1 notice" in run.stdout
     assert "skipping stored event #2" in run.stderr and "outside the supported range" in run.stderr
-    gops("report", "--db", "club.db", "--rules", "book.yaml", "--out", "r.html", cwd=here)
+    cli("report", "--db", "club.db", "--rules", "book.yaml", "--out", "r.html", cwd=here)
     (here / "more.jsonl").write_text(_event(1) + "\n", encoding="utf-8")
-    more = gops("ingest", "--db", "club.db", "--rules", "book.yaml", "more.jsonl", cwd=here)
+    more = cli("ingest", "--db", "club.db", "--rules", "book.yaml", "more.jsonl", cwd=here)
     assert "Stored 1 events" in more.stdout
 
 
@@ -153,7 +156,7 @@ def test_a_foreign_database_is_refused_with_exit_2_and_left_alone(here: Path) ->
         ("run", "--db", "crm.db", "--rules", "book.yaml"),
         ("explain", "--db", "sqlite:///crm.db", "--rules", "book.yaml", "m1"),  # read-only
     ):
-        proc = gops(*args, ok=False, cwd=here)
+        proc = cli(*args, ok=False, cwd=here)
         assert proc.returncode == 2, args
         assert "'crm.db' is a SQLite database but not a groupops store (tables customers)" in proc.stderr, args
     assert crm.read_bytes() == before
@@ -170,7 +173,7 @@ def test_a_foreign_database_is_refused_with_exit_2_and_left_alone(here: Path) ->
     ],
 )
 def test_commands_that_read_refuse_a_missing_database(here: Path, args: tuple[str, ...]) -> None:
-    proc = gops(*args, ok=False, cwd=here)
+    proc = cli(*args, ok=False, cwd=here)
     assert proc.returncode == 2
     assert "no database at" in proc.stderr
     assert sorted(p.name for p in here.iterdir()) == ["book.yaml"]
@@ -178,11 +181,12 @@ def test_commands_that_read_refuse_a_missing_database(here: Path, args: tuple[st
 
 def test_previews_explain_and_report_take_no_write_lock(here: Path) -> None:
     (here / "events.jsonl").write_text(JOINED + "\n" + _event(1) + "\n", encoding="utf-8")
-    gops("ingest", "--db", "club.db", "events.jsonl", cwd=here)
-    gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", "2026-11-13T20:00+08:00", cwd=here)
+    cli("ingest", "--db", "club.db", "events.jsonl", cwd=here)
+    cli("run", "--db", "club.db", "--rules", "book.yaml", "--at", "2026-11-13T20:00+08:00", cwd=here)
     before = (here / "club.db").read_bytes()
     holder = sqlite3.connect(here / "club.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # a long write elsewhere holds the write lock
+    # the commands run as the installed script: each its own process, as a user runs them
     try:
         started = time.monotonic()
         at = ("--at", "2026-11-20T20:00+08:00")
@@ -208,7 +212,7 @@ def test_check_refuses_books_that_would_break_or_hang_a_run(here: Path) -> None:
         .replace('"FREQ=WEEKLY;BYDAY=SU;BYHOUR=20"', "FREQ=MINUTELY"),
         encoding="utf-8",
     )
-    proc = gops("check", "huge.yaml", ok=False, cwd=here)
+    proc = cli("check", "huge.yaml", ok=False, cwd=here)
     assert proc.returncode == 2
     assert proc.stdout.splitlines() == [
         "policies[0].when.within: '99999999d' is longer than 100 years, the longest duration allowed "
@@ -236,7 +240,7 @@ def test_check_refuses_alias_bombs_deep_nesting_and_duplicate_keys(here: Path) -
         ("dup.yaml", "dup.yaml: line 18: duplicate key 'timezone' (first on line 2)"),
     ):
         started = time.monotonic()
-        proc = gops("check", name, ok=False, cwd=here)
+        proc = cli("check", name, ok=False, cwd=here)
         assert proc.returncode == 2
         assert proc.stdout.startswith(message), proc.stdout
         assert time.monotonic() - started < 20
@@ -250,15 +254,15 @@ def test_a_run_that_would_catch_up_too_much_is_an_error(here: Path) -> None:
         encoding="utf-8",
     )
     (here / "events.jsonl").write_text(JOINED + "\n", encoding="utf-8")
-    gops("ingest", "--db", "club.db", "events.jsonl", cwd=here)
-    proc = gops("run", "--db", "club.db", "--rules", "hourly.yaml", "--at", "2026-11-20T20:00+08:00", ok=False, cwd=here)
+    cli("ingest", "--db", "club.db", "events.jsonl", cwd=here)
+    proc = cli("run", "--db", "club.db", "--rules", "hourly.yaml", "--at", "2026-11-20T20:00+08:00", ok=False, cwd=here)
     assert proc.returncode == 2
     assert "periods of FREQ=HOURLY are due" in proc.stderr
     assert "one run catches up at most 1,000" in proc.stderr
 
 
 def test_an_at_outside_the_range_is_a_usage_error(here: Path) -> None:
-    proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", "9999-12-31T20:00Z", ok=False, cwd=here)
+    proc = cli("run", "--db", "club.db", "--rules", "book.yaml", "--at", "9999-12-31T20:00Z", ok=False, cwd=here)
     assert proc.returncode == 2
     assert "'9999-12-31T20:00Z' is outside the supported range 1970-01-01 to 2200-01-01 UTC" in proc.stderr
     assert not (here / "club.db").exists()

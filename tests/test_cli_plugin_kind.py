@@ -11,6 +11,7 @@ import pytest
 from test_cli import gops
 
 from groupops.plugins.sqlite import SQLiteStore
+from groupops.rules.kinds import BUILTIN_KINDS
 
 try:
     import groupops_example_plugin  # noqa: F401
@@ -53,10 +54,9 @@ def test_check_and_schema_know_the_plugin_kind(home):
     assert '"birthday"' in json.dumps(schema)
     (home / "typo.yaml").write_text(BOOK.replace("type: birthday", "type: brithday"), encoding="utf-8")
     bad = gops("check", "typo.yaml", cwd=home, ok=False)
-    assert (
-        "'type' must be one of admission, eviction, revival, ladder, welcome, birthday"
-        in bad.stdout + bad.stderr
-    )
+    known = ", ".join([k.name for k in BUILTIN_KINDS] + ["birthday"])
+    assert f"'type' must be one of {known}" in bad.stdout + bad.stderr
+    assert "'type' must be one of admission, eviction, revival, ladder, welcome, " in bad.stdout
 
 
 def test_the_greeting_is_delivered_once_and_a_rerun_adds_nothing(home):

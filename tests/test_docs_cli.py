@@ -119,7 +119,7 @@ def test_every_example_in_docs_cli_md_runs(tmp_path):
                 _check_output(cmd, proc.stdout, proc.stderr)
                 ran += 1
     assert ran >= 10
-    assert (tmp_path / "report.html").read_text(encoding="utf-8").count("<svg") == 4
+    assert (tmp_path / "report.html").read_text(encoding="utf-8").count("<svg") == 5
     assert (tmp_path / "rulebook.schema.json").stat().st_size > 1000
 
 

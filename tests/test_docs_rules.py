@@ -131,6 +131,7 @@ def _context(exp, *, default_scope="group", period_start=None):
         default_scope=exp.get("default_scope", default_scope),
         period_start=None if start is None else _aware(start, tz),
         metrics=METRICS,
+        present_in=exp.get("present_in"),
     )
 
 
@@ -179,6 +180,40 @@ def check_policy(policy, exp):
     ``open``. Ladder: ``move`` ("promote member -> active" or null). Welcome:
     ``welcome_due``. Admission, revival and eviction: the explanation of ``when`` as for
     conditions."""
+    if isinstance(policy, go.Violation) and "steps_taken" in exp:
+        # {offence number: the action it takes}
+        got = {n: go.offence_step(policy, n) for n in exp["steps_taken"]}
+        assert {n: s if isinstance(s, str) else s.penalty for n, s in got.items()} == exp["steps_taken"]
+        return
+    if isinstance(policy, go.Limit) and "breach" in exp:
+        # {join: a group, held: the groups held, reason: the words, or null}
+        spec = exp["breach"]
+        held = [go.Group.model_validate(g) for g in spec["held"]]
+        reason = go.limit_breach(policy, go.Group.model_validate(spec["join"]), held, spec.get("locale", "en"))
+        assert reason == spec["reason"]
+        return
+    if isinstance(policy, go.Deadline) and "moments" in exp:
+        # {joined: an instant, remind: the reminder's instant or null, deadline: an instant}
+        spec, tz = exp["moments"], ZoneInfo(exp.get("tz", "Asia/Shanghai"))
+        remind, deadline = go.deadline_moments(policy, _aware(spec["joined"], tz), tz)
+        assert (remind is None) is (spec["remind"] is None)
+        assert remind is None or _same(remind, spec["remind"])
+        assert _same(deadline, spec["deadline"])
+        return
+    if isinstance(policy, go.Capacity) and "route_order" in exp:
+        # {groups: groups, each with its present members, order: the ids routing fills in order}
+        spec = exp["route_order"]
+        counted = [(go.Group.model_validate({k: v for k, v in g.items() if k != "present"}), g["present"])
+                   for g in spec["groups"]]
+        assert [g.id for g in go.route_order(counted)] == spec["order"]
+        return
+    if isinstance(policy, go.TermEnd) and "term_ends" in exp:
+        # {at: an instant, groups: groups, ended: the ids whose term ended by then}
+        spec, tz = exp["term_ends"], ZoneInfo("Asia/Shanghai")
+        groups = [go.Group.model_validate(g) for g in spec["groups"]]
+        ends = go.term_ends(policy, groups, tz, _aware(spec["at"], tz))
+        assert [gid for _, gid in ends] == spec["ended"]
+        return
     if "at" not in exp and "periods" not in exp:
         return
     tz = ZoneInfo(exp.get("tz", "Asia/Shanghai"))
@@ -250,7 +285,17 @@ def _error_text(exc):
     return "\n".join(map(str, problems_from(exc)))
 
 
-CONTEXT_KEYS = {"at", "tz", "events", "member", "membership", "group", "period_start", "default_scope"}
+CONTEXT_KEYS = {
+    "at",
+    "tz",
+    "events",
+    "member",
+    "membership",
+    "group",
+    "period_start",
+    "default_scope",
+    "present_in",
+}
 RESULT_KEYS = {
     "passed",
     "observed",
@@ -269,7 +314,7 @@ RESULT_KEYS = {
     "move",
     "welcome_due",
 }
-OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics"}
+OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken", "breach", "moments", "route_order", "term_ends"}
 
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=str)

@@ -48,6 +48,15 @@ def test_the_example_passes_under_pytest(tmp_path):
     assert "2 passed" in result.stdout
 
 
+def test_the_membership_example_is_shown_verbatim_and_passes_under_pytest(tmp_path):
+    example = DOCS / "examples" / "test_membership_limits.py"
+    page = (DOCS / "testing.md").read_text(encoding="utf-8")
+    assert example.read_text(encoding="utf-8") in re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    result = _run_as_a_user(example, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
 def test_the_example_passes_for_a_book_whose_groups_name_messengers(tmp_path):
     # a production book sends through the host's bots: the test engine stands in for them
     book = (DOCS.parent / "src" / "groupops" / "examples" / "community.yaml").read_text(encoding="utf-8")

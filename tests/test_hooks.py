@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -175,6 +176,50 @@ def test_hook_register_metrics_unknown_metric_in_book_is_a_rule_error():
     assert "live_minutes" in go.Engine(book, plugins=[Live()], entry_points=False).metrics
 
 
+
+class _Metrics:
+    """A plugin registering the metrics it is given."""
+
+    def __init__(self, **metrics):
+        self.metrics = metrics
+
+    @go.hookimpl
+    def groupops_register_metrics(self, register):
+        for name, function in self.metrics.items():
+            register(name, function)
+
+
+def _live(history, *, group, start, end):
+    return 7.0
+
+
+@pytest.mark.parametrize(
+    ("plugins", "message"),
+    [
+        ([_Metrics(**{"": _live})], "plugin '_Metrics' registered '', which is not a metric name"),
+        ([_Metrics(live_minutes=7.0)], "plugin '_Metrics' registered metric 'live_minutes' as 7.0, which is not callable"),
+    ],
+)
+def test_hook_register_metrics_a_bad_registration_names_the_plugin(plugins, message):
+    with pytest.raises(go.PluginError) as info:
+        go.Engine(BOOK, plugins=plugins, entry_points=False)
+    assert message in str(info.value)
+    assert (info.value.plugin, info.value.hook) == ("_Metrics", "groupops_register_metrics")
+
+
+def test_hook_register_metrics_a_name_taken_twice_names_both_plugins():
+    class Crm(_Metrics):
+        pass
+
+    with pytest.raises(go.PluginError) as info:
+        go.Engine(BOOK, plugins=[_Metrics(live_minutes=_live), Crm(live_minutes=_live)], entry_points=False)
+    m = re.search(
+        r"plugin '(\w+)' registers a second metric named 'live_minutes' \(the first is from '(\w+)'\)",
+        str(info.value),
+    )
+    assert m is not None, str(info.value)
+    assert {m[1], m[2]} == {"Crm", "_Metrics"} and info.value.plugin == m[1]
+
 def test_hook_veto_action_first_reason_wins_and_is_recorded():
     class VetoM1:
         @go.hookimpl
@@ -211,6 +256,48 @@ def test_hook_observe_decision_after_commit_and_a_failing_observer_does_not_stop
     assert seen == [("m1", True), ("m2", True)]
     assert "observer down" in caplog.text
 
+
+
+def test_hook_observe_decision_sees_the_engine_read_only():
+    seen = []
+
+    class Reader:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            assert isinstance(engine, go.EngineView) and isinstance(engine.store, go.ReadOnlyStore)
+            seen.append(
+                (
+                    engine.book.revision,
+                    [d.id for d in engine.decisions(member=decision.member)],
+                    engine.membership(decision.member, "club") is not None,
+                    engine.store.get_decision(decision.id) == decision,
+                    [m.member for m in engine.store.messages(decision=decision.id)],
+                )
+            )
+
+    engine = _engine(Reader())
+    engine.ingest(BUYERS)
+    made = engine.run(AT).decisions
+    assert seen == [(BOOK.revision, [d.id], True, True, [d.member]) for d in made]
+
+
+def test_hook_observe_decision_cannot_run_the_engine_or_write_to_its_store():
+    class Meddler:
+        @go.hookimpl
+        def groupops_observe_decision(self, decision, engine):
+            if decision.member == "m1":
+                engine.run(AT)  # before: re-entered the engine from inside its own run
+            else:
+                engine.store.put_member(go.Member(id=decision.member, name="changed by an observer"))
+
+    engine = _engine(Meddler())
+    engine.ingest(BUYERS)
+    report = engine.run(AT)
+    assert [f.member for f in report.failures] == ["m1", "m2"]
+    assert "'run': an observer sees the engine read-only" in report.failures[0].error
+    assert "'put_member': an observer's store is read-only" in report.failures[1].error
+    assert engine.store.get_member("m2") is None  # nothing was written
+    assert len(engine.decisions()) == 2
 
 def test_a_misspelt_hook_fails_naming_plugin_and_hook():
     class Typo:

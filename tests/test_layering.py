@@ -25,7 +25,11 @@ GENERIC = [
     SRC / "plugins" / "builtin.py",
 ]
 
+# "limit" names a kind and is also SQL's LIMIT, a parameter of the store's queries;
+# "deadline" names a kind and is also the {deadline} placeholder of every message;
+# "capacity" and "term" name kinds and are also fields of every group
 KIND_WORDS = {k.name for k in BUILTIN_KINDS} | {a.name for k in BUILTIN_KINDS for a in k.actions}
+KIND_WORDS -= {"limit", "deadline", "capacity", "term"}
 KIND_NAMES = {
     name
     for module in (admission, eviction, ladder, revival, welcome)

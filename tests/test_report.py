@@ -23,7 +23,9 @@ from groupops._report import (
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
-BOOK = go.RuleBook.load({"timezone": "Asia/Shanghai", "groups": [{"id": "club"}, {"id": "vip", "kind": "paid"}]})
+BOOK = go.RuleBook.load(
+    {"timezone": "Asia/Shanghai", "groups": [{"id": "club"}, {"id": "vip", "kind": "paid"}]}
+)
 RECORDS = [
     {"id": "m1", "name": "Wang", "source": "sales"},
     {"id": "m2", "name": "Li", "source": "sales"},
@@ -90,7 +92,9 @@ def _grid_before_bars(svg: str) -> bool:
 
 
 def test_gridlines_are_drawn_under_the_bars_and_their_percentages():
-    row = CompositionRow(group="g", name="G", counts={"guests": 1, "lecturers": 1, "kols": 2, "active": 6, "ordinary": 40})
+    row = CompositionRow(
+        group="g", name="G", counts={"guests": 1, "lecturers": 1, "kols": 2, "active": 6, "ordinary": 40}
+    )
     svg = composition_svg([row], DEFAULT_TARGET_MIX, "en")
     assert _grid_before_bars(svg)  # before: the 25/50/75 % lines struck through the bars
     assert svg.index('class="grid"') < svg.index("%</text>", svg.index("<rect"))
@@ -105,3 +109,29 @@ def test_channel_names_fit_left_of_the_funnel(store):
         svg = funnel_svg(collect(store, BOOK).funnel, locale)
         x = float(re.search(rf'<text x="([\d.]+)"[^>]*text-anchor="end"[^>]*>{label}</text>', svg).group(1))
         assert x - _label_width(label, 13) >= 0, (locale, x)  # before: "unknown channel" was cut off
+
+
+def test_the_referral_section_shows_each_generation_beside_the_plan_and_only_when_there_are_referrals() -> (
+    None
+):
+    from groupops._report import referrals_svg
+
+    with go.Engine(BOOK, entry_points=False) as engine:
+        engine.ingest(RECORDS)
+        bare = collect(engine.store, BOOK)
+        assert bare.referrals is not None and bare.referrals.generations == () and bare.chart_count == 4
+        assert "Referral tree" not in render_html(bare)
+        engine.ingest(
+            [
+                {"id": "m2", "name": "Li", "source": "sales", "referrer": "m1"},
+                {"id": "m3", "name": "Zhang", "referrer": "m1"},
+            ]
+        )
+        data = collect(engine.store, BOOK)
+    tree = data.referrals
+    assert tree is not None and data.chart_count == 5
+    assert [(g.size, g.planned) for g in tree.generations] == [(1, 1), (2, 2)]
+    page = render_html(data, locale="zh")
+    assert "裂变树各代人数与计划 S = m·2ⁿ" in page and "m = 1、n = 1 时 S = m·2ⁿ = 2" in page
+    svg = referrals_svg(tree, "en")
+    assert svg.count("<rect ") == 4 and "<title>plan m·2^g: 2</title>" in svg

@@ -263,6 +263,33 @@ def test_each_leaf_measures_and_checks_on_its_own():
     assert c.leaves is c.leaves  # built once
 
 
+
+def test_every_leaf_names_its_test_and_its_condition():
+    # what a facts backend maps to its own queries: leaf i is observed as row[i]
+    c = go.compile_condition(
+        {
+            "all": [
+                {"label": ["vip"]},
+                {"role": ["admin"]},
+                {"attr": "city", "in": ["上海"]},
+                {"tenure": "joined", "at_least": 7},
+                {"days_since": "checkin", "below": 7},
+                {"distinct_days": "checkin", "within": "7d", "at_least": 2},
+            ]
+        },
+        at=AT,
+        tz=TZ,
+    )
+    assert [(spec.index, spec.test) for spec in c.leaves] == [
+        (0, "label"),
+        (1, "role"),
+        (2, "attr"),
+        (3, "tenure"),
+        (4, "days_since"),
+        (5, "distinct_days"),
+    ]
+    assert all(spec.leaf is leaf for spec, leaf in zip(c.leaves, c.condition.all, strict=True))
+
 def test_attribute_tests_each_fail_on_their_own():
     member = go.Member(id="m1", attributes={"city": "上海", "vip": True})
     ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ).history("m1"), group=GROUP, member=member)

@@ -1,12 +1,13 @@
 """Durations and RRULE schedules: exact elapsed time vs calendar units, in the book's zone."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 import pytest
 
 import groupops as go
-from groupops.rules._time import Schedule, parse_schedule
+from groupops.rules._time import Schedule, parse_schedule, to_zone
 
 BERLIN = ZoneInfo("Europe/Berlin")  # DST starts 2026-03-29 02:00, ends 2026-10-25 03:00
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # UTC+8 all year
@@ -215,6 +216,36 @@ def test_an_occurrence_in_the_spring_gap_happens_at_the_first_valid_moment():
     assert daily_2am.next_after(got, BERLIN) == datetime(2026, 3, 30, 2, 0, tzinfo=BERLIN)
 
 
+
+@pytest.mark.parametrize("minute", [30, 10, 59])
+def test_a_time_inside_the_spring_gap_fires_when_the_gap_ends(minute):
+    # 02:MM does not exist in Berlin on 29 March: the clock jumps from 02:00 to 03:00
+    daily = parse_schedule(f"FREQ=DAILY;BYHOUR=2;BYMINUTE={minute}")
+    got = daily.next_after(datetime(2026, 3, 28, 12, tzinfo=BERLIN), BERLIN)
+    assert got is not None
+    same_instant_and_wall(got, datetime(2026, 3, 29, 3, 0, tzinfo=BERLIN))
+    assert got.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # to the second
+    nxt = daily.next_after(got, BERLIN)
+    assert nxt is not None
+    same_instant_and_wall(nxt, datetime(2026, 3, 30, 2, minute, tzinfo=BERLIN))
+    assert daily.last_at_or_before(got, BERLIN) == got
+    assert daily.previous_before(nxt, BERLIN) == got
+
+
+def test_a_time_the_autumn_change_repeats_fires_once_at_its_first_instant():
+    # 02:30 happens twice in Berlin on 25 October: in CEST, then in CET an hour later
+    half_past_two = parse_schedule("FREQ=DAILY;BYHOUR=2;BYMINUTE=30")
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN)  # fold=0: CEST
+    got = half_past_two.next_after(datetime(2026, 10, 24, 12, tzinfo=BERLIN), BERLIN)
+    assert got is not None
+    same_instant_and_wall(got, first)
+    assert got.utcoffset() == timedelta(hours=2)
+    # the repeated 02:30 (CET) is not a second occurrence
+    nxt = half_past_two.next_after(got, BERLIN)
+    assert nxt is not None and nxt.date() == date(2026, 10, 26)
+    assert half_past_two.between(got - timedelta(seconds=1), nxt, BERLIN) == [got, nxt]
+    assert half_past_two.previous_before(nxt, BERLIN) == got
+
 def test_default_anchor_is_monday_2000_01_03_local_and_start_overrides_it():
     every_other_day = parse_schedule("FREQ=DAILY;INTERVAL=2")
     at = datetime(2026, 1, 1, 12, tzinfo=SHANGHAI)
@@ -226,6 +257,80 @@ def test_default_anchor_is_monday_2000_01_03_local_and_start_overrides_it():
     anchored = every_other_day.next_after(at, SHANGHAI, start)
     assert anchored == datetime(2026, 1, 3, 9, 30, tzinfo=SHANGHAI)
 
+
+
+def test_iter_after_lists_the_next_occurrences_strictly_after_in_the_books_zone():
+    sun = datetime(2026, 1, 11, 20, tzinfo=SHANGHAI)
+    # from an occurrence: not itself; from an hour before one: that one
+    assert list(islice(WEEKLY.iter_after(sun, SHANGHAI), 3)) == [sun + timedelta(weeks=k) for k in (1, 2, 3)]
+    [first] = islice(WEEKLY.iter_after(sun - timedelta(hours=1), SHANGHAI), 1)
+    same_instant_and_wall(first, sun)
+    assert WEEKLY.next_after(sun - timedelta(hours=1), SHANGHAI) == sun
+    # the same lazily as all at once
+    assert list(islice(WEEKLY.iter_after(sun, SHANGHAI), 3)) == WEEKLY.between(sun, sun + timedelta(weeks=3), SHANGHAI)
+
+
+def test_between_and_iter_after_count_from_the_policys_start():
+    fortnightly = parse_schedule("FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;BYHOUR=20")
+    start = datetime(2026, 1, 11, 20, tzinfo=SHANGHAI)  # the default anchor (2000-01-03) gives 4 and 18 January
+    after, until = datetime(2026, 1, 1, tzinfo=SHANGHAI), datetime(2026, 2, 1, tzinfo=SHANGHAI)
+    assert [o.day for o in fortnightly.between(after, until, SHANGHAI)] == [4, 18]
+    assert fortnightly.between(after, until, SHANGHAI, start) == [start, start + timedelta(weeks=2)]
+    assert list(islice(fortnightly.iter_after(after, SHANGHAI, start), 2)) == [start, start + timedelta(weeks=2)]
+
+
+def test_two_occurrences_the_spring_gap_puts_on_one_instant_are_one_period_end():
+    # 02:00 on 29 March does not exist in Berlin: it fires at 03:00, with the 03:00 occurrence
+    two_and_three = parse_schedule("FREQ=DAILY;BYHOUR=2,3")
+    after = datetime(2026, 3, 28, 12, tzinfo=BERLIN)
+    want = [datetime(2026, 3, 29, 3, tzinfo=BERLIN), datetime(2026, 3, 30, 2, tzinfo=BERLIN)]
+    assert two_and_three.between(after, want[1], BERLIN) == want
+    assert list(islice(two_and_three.iter_after(after, BERLIN), 2)) == want
+
+
+@pytest.mark.parametrize(
+    ("rule", "fires_at"),
+    [
+        ("FREQ=DAILY", time(9, 10, 15)),  # names no part of the time: the start's
+        ("FREQ=DAILY;BYHOUR=20", time(20, 0, 0)),  # names the hour: on the full hour
+        ("freq=daily;byhour=20", time(20, 0, 0)),
+        ("FREQ=DAILY;BYMINUTE=30", time(9, 30, 0)),  # the start's hour, on the minute
+        ("FREQ=DAILY;BYHOUR=20;BYSECOND=30", time(20, 0, 30)),
+        ("FREQ=DAILY;BYHOUR=20;BYMINUTE=15;BYSECOND=30", time(20, 15, 30)),
+    ],
+)
+def test_with_a_start_a_schedule_fires_on_the_parts_of_the_time_it_names(rule, fires_at):
+    start = datetime(2026, 1, 1, 9, 10, 15, tzinfo=SHANGHAI)
+    got = parse_schedule(rule).next_after(start, SHANGHAI, start)
+    assert got is not None and got.time() == fires_at
+    assert timedelta(0) < got - start <= timedelta(days=1)
+
+
+def test_a_schedule_naming_the_hour_with_its_own_dtstart_runs_on_that_zones_clock():
+    # DTSTART in UTC: BYHOUR=20 is 20:00 UTC, 04:00 the next morning in Shanghai
+    s = parse_schedule("DTSTART:20260104T120000Z\nRRULE:FREQ=WEEKLY;BYHOUR=20")
+    nxt = s.next_after(datetime(2026, 1, 1, tzinfo=UTC), SHANGHAI)
+    assert nxt == datetime(2026, 1, 5, 4, 0, tzinfo=SHANGHAI)
+
+
+def test_a_schedule_may_fire_once_an_hour_or_just_once():
+    hourly = parse_schedule("FREQ=HOURLY")  # exactly the shortest gap allowed
+    at = datetime(2026, 1, 1, 9, 30, tzinfo=SHANGHAI)
+    assert hourly.between(at, at + timedelta(hours=3), SHANGHAI) == [
+        datetime(2026, 1, 1, h, tzinfo=SHANGHAI) for h in (10, 11, 12)
+    ]
+    once = parse_schedule("FREQ=DAILY;COUNT=1")  # a one-off period end, at the policy's start
+    start = datetime(2026, 1, 4, 20, tzinfo=SHANGHAI)
+    assert once.between(start - timedelta(days=7), start + timedelta(days=70), SHANGHAI, start) == [start]
+
+
+def test_a_time_zone_without_an_offset_is_refused_as_naive():
+    class Floating(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    with pytest.raises(ValueError, match="naive"):
+        to_zone(datetime(2026, 1, 1, tzinfo=Floating()), SHANGHAI)
 
 def test_schedule_with_a_start_has_no_occurrence_before_it():
     start = datetime(2026, 1, 4, 20, tzinfo=SHANGHAI)
@@ -259,6 +364,10 @@ def test_dtstart_with_its_own_zone_keeps_the_instant():
         ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "never fires"),
         ("FREQ=DAILY;UNTIL=19990101T000000Z", "never fires"),
         ("FREQ=FORTNIGHTLY", "is not a valid RRULE"),
+        ("FREQ=MINUTELY", "fires more often than once an hour (2000-01-03 00:00:00 and 00:01:00)"),
+        ("FREQ=MINUTELY;COUNT=2", "fires more often than once an hour"),  # the first gap counts too
+        ("FREQ=DAILY;BYHOUR=20;BYMINUTE=0,30", "fires more often than once an hour"),
+        ("RRULE:FREQ=DAILY\nRRULE:FREQ=WEEKLY", "is not a single RRULE"),
         ("", "is not an RRULE like"),
         ("DTSTART:20260104T200000\nRRULE:FREQ=WEEKLY", "DTSTART needs a time zone"),
     ],

@@ -226,8 +226,8 @@ def test_a_row_written_by_hand_is_read_through_its_payload(tmp_path: Path):
         store.close()
 
 
-@pytest.mark.parametrize("version", [4])
-def test_a_version_4_file_gains_the_fact_columns_from_its_payloads(tmp_path: Path, version: int):
+@pytest.mark.parametrize("version", [4, 6])
+def test_an_older_file_gains_the_fact_columns_from_its_payloads(tmp_path: Path, version: int):
     from groupops.plugins.sqlite import MIGRATIONS
 
     path = tmp_path / "old.db"

@@ -65,12 +65,12 @@ def test_wal_mode_and_connection_settings(path: Path) -> None:
 
 
 def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
-    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 5
+    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 7
     conn = raw(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"events", "members", "memberships", "membership_history", "decisions", "outbox", "state"} <= names
+        assert {"events", "members", "memberships", "membership_history", "decisions", "outbox", "state", "ledger"} <= names
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {
             "decisions_policy_member",
@@ -575,11 +575,42 @@ def test_a_version_3_file_migrates_to_groups_and_keeps_its_data(
     store = SQLiteStore(path)
     try:
         with raw(path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert store.get_member("m1") == Member(id="m1", name="Ann")
         assert store.membership_history("m1", "g1") == [joined] and store.get_state("cursor") == "5"
         assert store.groups() == []  # nothing seeded yet: an engine seeds from its book
         store.record_group(GroupChange(at=T0, group=Group(id="g1", name="one")))
         assert [g.id for g in store.groups(status="open")] == ["g1"]
+    finally:
+        store.close()
+
+
+def test_a_version_4_file_migrates_to_the_points_ledger_and_keeps_its_data(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groupops import Decision, LedgerEntry, Member
+
+    decided = Decision.make(policy="p", action="reward", member="m1", group=None, period="once", at=T0)
+    with monkeypatch.context() as m:  # a file written by the previous schema (groups)
+        m.setattr(sqlite_module, "MIGRATIONS", sqlite_module.MIGRATIONS[:4])
+        m.setattr(sqlite_module, "SCHEMA_VERSION", 4)
+        old = SQLiteStore(path)
+        old.put_member(Member(id="m1", name="Ann"))
+        old.add_decision(decided)
+        old.close()
+    with raw(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'ledger'").fetchone() is None
+
+    store = SQLiteStore(path)
+    try:
+        with raw(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert store.get_member("m1") == Member(id="m1", name="Ann") and store.decisions() == [decided]
+        assert store.entries() == []
+        entry = LedgerEntry.make(
+            member="m1", at=T0, points=100, kind="earn", cause=decided.id, cause_type="decision", policy="p"
+        )
+        assert store.add_entries([entry]) == [True]
+        assert store.entries(member="m1") == [entry]
     finally:
         store.close()

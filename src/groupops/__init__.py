@@ -22,8 +22,17 @@ from ._errors import (
     UnknownPolicyError,
 )
 from ._examples import example_path
-from ._groups import GroupCreation, create_group
-from ._messaging import ANY_ACTION, ConsoleMessenger, Messenger, Quota, RecordingMessenger, can_carry_out
+from ._funnel import FunnelRow, funnel
+from ._groups import GroupCreation, Routing, create_group, route
+from ._messaging import (
+    ANY_ACTION,
+    ConsoleMessenger,
+    Messenger,
+    Quota,
+    Rate,
+    RecordingMessenger,
+    can_carry_out,
+)
 from ._model import (
     ACTIONS,
     Decision,
@@ -33,6 +42,8 @@ from ._model import (
     Group,
     GroupChange,
     GroupStatus,
+    LabelChange,
+    LedgerEntry,
     Member,
     Membership,
     MembershipChange,
@@ -41,7 +52,9 @@ from ._model import (
     decision_id,
 )
 from ._outbox import Audience, OutboxMessage
+from ._referrals import ReferralGeneration, ReferralTree, referral_tree
 from ._reports import (
+    CampaignReport,
     DeliveryReport,
     ExplainReport,
     IngestReport,
@@ -50,9 +63,13 @@ from ._reports import (
     Rejected,
     RunReport,
     Section,
+    StandingItem,
+    StandingReport,
+    Waiting,
 )
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
+from .plugins._view import EngineView, ReadOnlyStore
 from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
 from .plugins.sqlite import SQLiteStore
@@ -68,9 +85,13 @@ from .rules._conditions import (
     DaysSince,
     DistinctDays,
     Label,
+    MemberOf,
     Metric,
     Not,
+    Referrer,
     Role,
+    Segment,
+    Source,
     Sum,
     Tenure,
 )
@@ -107,6 +128,17 @@ from .rules.kinds import (
     StrategyContext,
     Verdict,
 )
+from .rules.kinds.broadcast import Broadcast
+from .rules.kinds.campaign import Campaign
+from .rules.kinds.capacity import Capacity, route_order
+from .rules.kinds.deadline import Deadline, deadline_moments
+from .rules.kinds.handoff import Handoff, handoff_assignee
+from .rules.kinds.invite import Invite
+from .rules.kinds.limit import Limit, limit_breach
+from .rules.kinds.standing import Standing
+from .rules.kinds.term import TermEnd, term_ends
+from .rules.kinds.tier import Tier, TierMove, current_tier, tier_move
+from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
 
@@ -120,6 +152,10 @@ __all__ = [
     "AtLeastOf",
     "Attr",
     "Audience",
+    "Broadcast",
+    "Campaign",
+    "CampaignReport",
+    "Capacity",
     "Community",
     "CompiledCondition",
     "Condition",
@@ -127,12 +163,14 @@ __all__ = [
     "Context",
     "Count",
     "DaysSince",
+    "Deadline",
     "Decision",
     "DecisionSubject",
     "DeliveryReport",
     "DistinctDays",
     "Duration",
     "Engine",
+    "EngineView",
     "Event",
     "Eviction",
     "EvictionCheck",
@@ -140,22 +178,29 @@ __all__ = [
     "Explanation",
     "Facts",
     "Family",
+    "FunnelRow",
     "Group",
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
     "GroupOpsError",
     "GroupStatus",
+    "Handoff",
     "History",
     "IngestReport",
     "InputError",
+    "Invite",
     "Kind",
     "KindRegistry",
     "Label",
+    "LabelChange",
     "Ladder",
     "LadderMove",
     "LadderStep",
+    "LedgerEntry",
+    "Limit",
     "Member",
+    "MemberOf",
     "Membership",
     "MembershipChange",
     "MemoryFacts",
@@ -167,6 +212,7 @@ __all__ = [
     "Not",
     "Note",
     "OutboxMessage",
+    "Penalty",
     "Period",
     "PluginError",
     "PluginFailure",
@@ -174,10 +220,16 @@ __all__ = [
     "PolicyBase",
     "Problem",
     "Quota",
+    "Rate",
+    "ReadOnlyStore",
     "RecordingMessenger",
+    "ReferralGeneration",
+    "ReferralTree",
+    "Referrer",
     "Rejected",
     "Revival",
     "Role",
+    "Routing",
     "RuleBook",
     "RuleError",
     "RunReport",
@@ -187,6 +239,11 @@ __all__ = [
     "ScheduledKind",
     "ScheduledPolicy",
     "Section",
+    "Segment",
+    "Source",
+    "Standing",
+    "StandingItem",
+    "StandingReport",
     "Store",
     "StoreError",
     "StoreFacts",
@@ -195,10 +252,15 @@ __all__ = [
     "Sum",
     "Tenure",
     "Term",
+    "TermEnd",
+    "Tier",
+    "TierMove",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
     "Verdict",
+    "Violation",
+    "Waiting",
     "Welcome",
     "__version__",
     "admission_check",
@@ -206,6 +268,8 @@ __all__ = [
     "change_group",
     "compile_condition",
     "create_group",
+    "current_tier",
+    "deadline_moments",
     "decision_id",
     "dump_rule_book",
     "evaluate",
@@ -213,15 +277,24 @@ __all__ = [
     "eviction_period",
     "eviction_periods",
     "example_path",
+    "funnel",
+    "handoff_assignee",
     "hookimpl",
     "in_grace",
     "ladder_move",
+    "limit_breach",
     "load_rule_book",
+    "offence_step",
     "parse_duration",
+    "referral_tree",
     "registered_kinds",
     "revival_check",
     "revival_deadline",
     "revival_open",
+    "route",
+    "route_order",
     "rule_book_schema",
+    "term_ends",
+    "tier_move",
     "welcome_due",
 ]

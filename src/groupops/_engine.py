@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ._errors import Problem, RuleError, UnknownGroupError
-from ._groups import seed_groups
+from ._groups import Routing, route, seed_groups
 from ._messaging import Messenger
 from ._model import (
     Decision,
+    LedgerEntry,
     Membership,
 )
+from ._referrals import ReferralTree, referral_tree
 from ._reports import (
     PluginFailure,
     RunReport,
@@ -36,6 +38,8 @@ from .engine._delivery import Delivering
 from .engine._explain import Explaining
 from .engine._ingest import Ingesting, parse_json_record
 from .engine._messages import Composing
+from .engine._segments import Segments
+from .engine._world import entries_of, referral_events
 from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
@@ -57,7 +61,7 @@ class _Pending:
     context: dict[str, str]
 
 
-class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
+class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
     """Runs one rule book against one store.
 
     :param book: the rule book.
@@ -213,14 +217,36 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining):
             failures=tuple(failures),
         )
 
+    def route(self, member: str, family: str, at: datetime) -> Routing:
+        """The group of ``family`` a newcomer should join at ``at``, opening the family's
+        next group when every one is full (see :func:`groupops.route`)."""
+        return route(self, member, family, to_zone(at, self.book.tz))
+
     # -- queries ---------------------------------------------------------------------
 
     def decisions(self, **filters: str) -> list[Decision]:
         """Recorded decisions (filters: policy, member, group, action)."""
         return self.store.decisions(**filters)
 
+    def ledger(self, member: str | None = None) -> list[LedgerEntry]:
+        """The points ledger (of ``member``): every earning and redemption recorded, each
+        with its cause, by time then recording order."""
+        return entries_of(self.store, member=member)
+
+    def referral_tree(self) -> ReferralTree:
+        """The referral tree of the store's member profiles and ``referral`` events:
+        sizes, referrers and conversion per generation, depth, beside the S = m·2ⁿ plan
+        (see :func:`~groupops.referral_tree`)."""
+        members = self.store.members()
+        return referral_tree(members, referral_events(self._facts_for({m.id: m for m in members})))
+
+    def balance(self, member: str, at: datetime | None = None) -> float:
+        """The member's points: the sum of the member's ledger entries (at or before
+        ``at``, when given)."""
+        return sum(e.points for e in entries_of(self.store, member=member) if at is None or e.at <= at)
+
     def membership(self, member: str, group: str) -> Membership | None:
         """The current membership of ``member`` in ``group``, or None."""
-        if group not in {g.id for g in self.book.groups}:
+        if group not in self._known_groups():
             raise UnknownGroupError(group, known=[g.id for g in self.book.groups])
         return self.store.get_membership(member, group)

@@ -29,15 +29,26 @@ from pydantic import BaseModel, ConfigDict
 
 from ._errors import PluginError, Problem, RuleError
 from ._messaging import can_carry_out
-from ._model import BOOK_GROUP_FIELDS, Group, GroupChange, change_group
+from ._model import BOOK_GROUP_FIELDS, Decision, Group, GroupChange, change_group, decision_id
 from ._outbox import OutboxMessage
 from .plugins._store import Store
 from .rules._book import RuleBook
+from .rules.kinds._membership import present_at
+from .rules.kinds.capacity import Capacity, route_order
 
 if TYPE_CHECKING:
     from ._engine import Engine
 
-__all__ = ["GroupCreation", "create_group", "current_group", "declared_fields", "seed_changes", "seed_groups"]
+__all__ = [
+    "GroupCreation",
+    "Routing",
+    "create_group",
+    "current_group",
+    "declared_fields",
+    "route",
+    "seed_changes",
+    "seed_groups",
+]
 
 _TASK_TEXT = {
     "en": "Please create the group {name!r} (family {family!r}, group {number}) and add it to groupops.",
@@ -229,3 +240,119 @@ def _creation_task(
         created_at=at,
         next_at=at,
     )
+
+
+class Routing(BaseModel):
+    """Where :func:`route` sends a newcomer of a family.
+
+    ``group`` is the group to join (None when there is none to join yet); ``reason``
+    says why none (a limit the member would break, every group full and the next being
+    opened) or that the member is already in ``group``. ``decision`` is the
+    ``create_group`` decision made when every group was full (by this call, or by an
+    earlier one still waiting for the group to exist); ``creation`` what this call's
+    :func:`create_group` did."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    member: str
+    family: str
+    group: Group | None = None
+    reason: str = ""
+    decision: Decision | None = None
+    creation: GroupCreation | None = None
+
+
+_ROUTE_WORDS = {
+    "en": {
+        "already": "already in {group}",
+        "waiting": "every group of the family is full; group {number} is being opened",
+        "limit": "routing skipped: {reason}",
+    },
+    "zh": {
+        "already": "已在{group}",
+        "waiting": "该系列的群都已满，正在开第 {number} 个群",
+        "limit": "不分流：{reason}",
+    },
+}
+
+
+def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
+    """The group of ``family`` a newcomer ``member`` should join at ``at``.
+
+    Of the family's open groups with room (present members below ``capacity``; a leave
+    frees a place), the fullest first, so that groups fill one at a time; ties by id
+    (:func:`~groupops.route_order`). A member already present in a group of the family
+    is sent there. No group a policy of the book would turn the member back from (a
+    ``limit``: :meth:`Kind.refuses`) is offered: when that rules out every group with
+    room, ``group`` is None and ``reason`` names the limit.
+
+    When every group is full, one ``create_group`` decision is recorded for the
+    family's next group (once, however often routing is asked, until that group
+    exists) and :func:`create_group` opens it: through the ``groupops_create_group``
+    hook (the new group is returned) or as an operator task (``group`` None meanwhile).
+    The decision is made under the book's ``capacity`` policy covering the family, else
+    under the policy id ``route:<family>``.
+
+    Raises :class:`RuleError` for a family the book does not declare.
+    """
+    book = engine.book
+    try:
+        fam = book.family(family)
+    except KeyError as exc:
+        raise RuleError([Problem("family", str(exc.args[0]))]) from None
+    words = _ROUTE_WORDS.get(book.locale, _ROUTE_WORDS["en"])
+    store = engine.store
+    with store.transaction():
+        siblings = store.groups(family=fam.id)
+        counted: list[tuple[Group, int]] = []
+        for g in siblings:
+            memberships = store.memberships(group=g.id)
+            counted.append((g, sum(1 for ms in memberships if present_at(ms, at))))
+            mine = next((ms for ms in memberships if ms.member == member), None)
+            if g.status == "open" and mine is not None and present_at(mine, at):
+                already = words["already"].format(group=g.display_name)
+                return Routing(member=member, family=fam.id, group=g, reason=already)
+        from .engine._deciding import _Runtime  # the engine's own view, as kinds see it
+
+        rt = _Runtime(engine, {})
+        refusals: list[str] = []
+        for g in route_order(counted):
+            reason = rt.refusal(member, g.id, at)
+            if reason is None:
+                return Routing(member=member, family=fam.id, group=g)
+            refusals.append(reason)
+        if refusals:
+            return Routing(member=member, family=fam.id, reason=words["limit"].format(reason=refusals[0]))
+        return _open_next(engine, member, fam.id, siblings, at, words)
+
+
+def _open_next(
+    engine: Engine, member: str, family: str, siblings: list[Group], at: datetime, words: Mapping[str, str]
+) -> Routing:
+    number = len(siblings) + 1
+    policy = next(
+        (
+            p.id
+            for p in engine.book.policies
+            if isinstance(p, Capacity) and (not p.groups or any(g.id in p.groups for g in siblings))
+        ),
+        f"route:{family}",
+    )
+    last = max((g.id for g in siblings), default=None)
+    subject = {"group": last, "member": None} if last is not None else {"group": None, "member": member}
+    period = f"{family}:{number}"
+    store = engine.store
+    did = decision_id(policy, "create_group", subject["member"], subject["group"], period)
+    earlier = store.get_decision(did)
+    waiting = words["waiting"].format(number=number)
+    if earlier is not None:
+        return Routing(member=member, family=family, reason=waiting, decision=earlier)
+    decision = Decision.make(
+        policy=policy, action="create_group", period=period, at=at, revision=engine.book.revision, **subject
+    )
+    store.add_decision(decision)
+    creation = create_group(engine, family, at, decision=decision.id)
+    if creation.group is not None:
+        opened = creation.group
+        return Routing(member=member, family=family, group=opened, decision=decision, creation=creation)
+    return Routing(member=member, family=family, reason=waiting, decision=decision, creation=creation)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO, runtime_checkable
 
@@ -27,6 +27,7 @@ __all__ = [
     "ConsoleMessenger",
     "Messenger",
     "Quota",
+    "Rate",
     "RecordingMessenger",
     "can_carry_out",
 ]
@@ -61,6 +62,25 @@ class Quota:
     per: Duration
 
 
+@dataclass(frozen=True)
+class Rate:
+    """At most ``limit`` messages of one action per trailing ``per`` through a messenger:
+    across all recipients (3 broadcasts a minute), or to each recipient when
+    ``per_recipient`` (WeCom's four mass messages a month to each customer).
+
+    A messenger declares them by action in an optional ``rates`` attribute
+    (``{"broadcast": Rate(3, Duration(1, "m"))}``); a message over a rate is ``held``
+    until the window frees, so delivery spreads the queue over time."""
+
+    limit: int
+    per: Duration
+    per_recipient: bool = False
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"limit: a rate allows at least 1 message, not {self.limit!r}")
+
+
 @runtime_checkable
 class Messenger(Protocol):
     """Delivers outbox messages to one platform.
@@ -69,6 +89,9 @@ class Messenger(Protocol):
     platform can carry out (``message`` for text; platform actions by name). ``quota``,
     if set, caps messages per recipient. ``deliver`` raises on failure; it receives the
     message's idempotency key as ``message.key`` so the platform side can deduplicate.
+
+    A messenger may also have ``rates``: a mapping of action name to :class:`Rate`
+    (optional: a messenger without it has no per-action limits).
     """
 
     name: str
@@ -120,11 +143,17 @@ class ConsoleMessenger:
     :func:`terminal_safe` does. A post is written as ``group → #group``."""
 
     def __init__(
-        self, name: str = "console", *, stream: TextIO | None = None, quota: Quota | None = None
+        self,
+        name: str = "console",
+        *,
+        stream: TextIO | None = None,
+        quota: Quota | None = None,
+        rates: Mapping[str, Rate] | None = None,
     ) -> None:
         self.name = name
         self.actions: frozenset[str] = ANY_ACTION
         self.quota = quota
+        self.rates: Mapping[str, Rate] = dict(rates or {})
         self._stream = stream
 
     def deliver(self, message: OutboxMessage) -> None:
@@ -147,6 +176,7 @@ class RecordingMessenger:
     name: str = "recording"
     actions: frozenset[str] = ANY_ACTION
     quota: Quota | None = None
+    rates: Mapping[str, Rate] = field(default_factory=dict)
     fail_times: int = 0
     hang_seconds: float = 0.0
     delivered: list[OutboxMessage] = field(default_factory=list)

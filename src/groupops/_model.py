@@ -55,6 +55,8 @@ __all__ = [
     "GroupKind",
     "GroupStatus",
     "Id",
+    "LabelChange",
+    "LedgerEntry",
     "Member",
     "Membership",
     "MembershipChange",
@@ -63,6 +65,7 @@ __all__ = [
     "Time",
     "change_group",
     "decision_id",
+    "ledger_entry_id",
     "name_placeholders",
 ]
 
@@ -371,6 +374,30 @@ class MembershipChange(_Frozen):
     decision: str | None = None
 
 
+class LabelChange(_Frozen):
+    """The labels a member held from an instant on: what a store's label history holds.
+
+    ``labels`` is the whole set after the change and ``previous`` the set just before it
+    (None: not known); ``decision`` is the id of the decision that made it (a ``tier``
+    move), or None for a change the host made; ``source`` says which: ``decision`` or
+    ``host``.
+    """
+
+    at: Time
+    member: Id
+    labels: tuple[Text, ...] = ()
+    previous: tuple[Text, ...] | None = None
+    decision: str | None = None
+    source: Literal["decision", "host"] = "host"
+
+    @field_validator("labels", "previous", mode="before")
+    @classmethod
+    def _labels_sorted(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple | set | frozenset):
+            return tuple(sorted(set(value)))
+        return value
+
+
 class Event(_Frozen):
     """Something that happened: a check-in, a purchase, a violation, a join.
 
@@ -462,6 +489,9 @@ class Decision(_Frozen):
     failed for a spare); the next step's ``promote`` for ``promote``; the current step's
     ``keep`` for ``demote``; the policy's ``when`` for ``revive`` and ``invite``. It is
     None for a decision without a condition (``welcome``). :meth:`reasons` words it.
+
+    ``assignee`` is who a decision hands its subject to (a ``handoff``'s salesperson or
+    queue); ``from_role`` and ``to_role`` are the labels of a ``tier`` move.
     """
 
     id: str
@@ -476,8 +506,11 @@ class Decision(_Frozen):
     target_group: str | None = None
     from_role: str | None = None
     to_role: str | None = None
+    assignee: str | None = None
     status: Literal["applied", "vetoed", "preview"] = "applied"
     veto_reason: str | None = None
+    rank: int | None = Field(default=None, ge=1)
+    reason: str | None = None
 
     @classmethod
     def make(
@@ -526,7 +559,7 @@ class Decision(_Frozen):
         """
         exp = self.explanation
         if exp is None:
-            return ""
+            return self.reason or ""
         if self.action in ("notice", "evict"):
             return exp.negate().missing(locale)
         if self.action == "spare":
@@ -534,3 +567,59 @@ class Decision(_Frozen):
         if self.action == "demote":
             return exp.missing(locale)
         return exp.summary(locale)
+
+
+def ledger_entry_id(cause_type: str, cause: str) -> str:
+    """The id of the points entry a cause makes: one entry per event or decision, ever,
+    so recording the same cause twice (a rerun, a second policy) adds nothing."""
+    return f"{cause_type}:{cause}"
+
+
+class LedgerEntry(_Frozen):
+    """One entry of the points ledger: ``points`` earned (positive) or redeemed
+    (negative) by ``member`` at ``at``, because of ``cause`` (an event id or a decision
+    id, as ``cause_type`` says), written by ``policy``.
+
+    ``id`` is :func:`ledger_entry_id` of the cause: a cause pays at most once. A
+    member's balance at an instant is the sum of the member's entries at or before it.
+    """
+
+    id: Id
+    member: Id
+    at: Time
+    points: Annotated[float, Field(allow_inf_nan=False)]
+    kind: Literal["earn", "redeem"]
+    cause: Id
+    cause_type: Literal["event", "decision"]
+    policy: Id
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        member: str,
+        at: datetime,
+        points: float,
+        kind: Literal["earn", "redeem"],
+        cause: str,
+        cause_type: Literal["event", "decision"],
+        policy: str,
+    ) -> LedgerEntry:
+        """An entry whose id is derived from its cause."""
+        return cls(
+            id=ledger_entry_id(cause_type, cause),
+            member=member,
+            at=at,
+            points=points,
+            kind=kind,
+            cause=cause,
+            cause_type=cause_type,
+            policy=policy,
+        )
+
+    @model_validator(mode="after")
+    def _signed(self) -> LedgerEntry:
+        if (self.kind == "earn") != (self.points >= 0):
+            sign = "zero or more" if self.kind == "earn" else "negative"
+            raise ValueError(f"points: {self.points!r} for a {self.kind!r} entry; it must be {sign}")
+        return self

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = ["Audience", "MessageStatus", "OutboxMessage"]
 
-MessageStatus = Literal["pending", "delivered", "held", "dead"]
+MessageStatus = Literal["pending", "delivered", "held", "dead", "cancelled"]
 
 Audience = Literal["member", "group", "operators"]
 """Who a message goes to: a member (privately), a group (posted in it) or the group's
@@ -28,9 +28,11 @@ class OutboxMessage(BaseModel):
 
     ``created_at`` is the time of the decision; messages to one recipient are delivered
     in that order (then in queue order). ``status`` is ``pending`` (waiting, in flight or
-    retrying: ``attempts`` so far, next try at ``next_at``), ``held`` (a quota holds it
-    until ``next_at``), ``delivered`` (at ``delivered_at``, the ``at`` of that pass) or
-    ``dead`` (given up after the engine's ``max_attempts``). While a deliverer holds it,
+    retrying: ``attempts`` so far, next try at ``next_at``), ``held`` (a quota or a rate
+    limit holds it until ``next_at``), ``delivered`` (at ``delivered_at``, the ``at`` of
+    that pass), ``dead`` (given up after the engine's ``max_attempts``) or ``cancelled``
+    (no longer wanted when its turn came, e.g. an invitation to a group the member joined
+    meanwhile; ``last_error`` says why). While a deliverer holds it,
     ``lease_owner`` names that deliverer's pass and ``lease_until`` is when the lease
     ends on the deliverers' clock (see :class:`~groupops.Engine`'s ``clock``).
     """

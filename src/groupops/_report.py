@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._errors import InputError, Problem
+from ._funnel import FUNNEL_STAGES, FunnelRow, funnel_rows
 from ._model import ACTIONS
+from ._referrals import REFERRAL_EVENT, ReferralTree, referral_tree
 from .plugins._store import Store
 from .rules._book import RuleBook
 from .rules._time import to_zone
@@ -42,14 +44,9 @@ DEFAULT_TARGET_MIX: dict[str, float] = {"guests": 4, "lecturers": 6, "kols": 8, 
 """The healthy group the method describes: about 4 % notable guests, 6 % lecturers, 8 %
 KOLs, 10 % active members and 70 % ordinary ones. Those add up to 98 %; the 2 % the
 list leaves out go to ordinary members (the rest of the list), so the mix sums to 100 %."""
-FUNNEL_STAGES: tuple[str, ...] = ("acquired", "activated", "retained", "converted")
 LIFECYCLE_ACTIONS: tuple[str, ...] = ("notice", "evict", "revive")
 GROWTH_ACTIONS: tuple[str, ...] = ("invite", "promote", "demote")
 STAFF_ROLES = frozenset({"owner", "admin", "assistant"})
-# roles that are not customers: they never count as converted
-_NOT_CUSTOMERS = STAFF_ROLES | {"guest", "lecturer"}
-_PRESENCE_KINDS = frozenset({"joined", "left"})
-RETENTION_WINDOW = timedelta(days=28)
 
 _ROLE_TO_BUCKET = {
     "guest": "guests",
@@ -90,21 +87,6 @@ def role_bucket(role: str) -> str | None:
     if role in STAFF_ROLES:
         return None
     return _ROLE_TO_BUCKET.get(role, "ordinary")
-
-
-@dataclass(frozen=True)
-class FunnelRow:
-    """Members from one source channel at each stage of the funnel; ``source`` is None
-    for members whose profile names no channel (the "unknown channel" row)."""
-
-    source: str | None
-    acquired: int
-    activated: int
-    retained: int
-    converted: int
-
-    def stage(self, name: str) -> int:
-        return int(getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -152,10 +134,12 @@ class ReportData:
     target_mix: dict[str, float]
     periods: tuple[PeriodRow, ...]
     totals: dict[str, int] = field(default_factory=dict)
+    referrals: ReferralTree | None = None
+    referrers: tuple[FunnelRow, ...] = ()
 
     @property
     def chart_count(self) -> int:
-        return 4
+        return 4 + (1 if self.referrals is not None and self.referrals.generations else 0)
 
 
 def _latest(store: Store) -> datetime | None:
@@ -197,44 +181,14 @@ def collect(
     at = to_zone(at, tz)
     events = [e for e in events if e.at <= at]
     decisions = [d for d in decisions if d.at <= at]
-    group_kind = {g.id: g.kind for g in book.groups}
     memberships = [ms for ms in store.memberships() if ms.joined_at <= at]
 
-    # funnel -------------------------------------------------------------------------
-    last_seen: dict[str, datetime] = {}
-    for e in events:
-        if e.kind not in _PRESENCE_KINDS and (e.member not in last_seen or e.at > last_seen[e.member]):
-            last_seen[e.member] = e.at
-    converted = {
-        ms.member
-        for ms in memberships
-        if group_kind.get(ms.group) == "paid" and ms.role not in _NOT_CUSTOMERS
-    }
-    still_in = {ms.member for ms in memberships if ms.present}
-    # a member is in the report from their first event (joining included) by ``at``: a
-    # profile has no time of its own, and a report dated before any data shows nobody
-    known = {e.member for e in events}
-    profiles = [m for m in store.members() if m.id in known]
-    by_source: dict[str | None, list[str]] = {}
-    for m in profiles:
-        by_source.setdefault(m.source or None, []).append(m.id)
-    funnel = sorted(
-        (
-            FunnelRow(
-                source=source,
-                acquired=len(ids),
-                activated=sum(1 for i in ids if i in last_seen),
-                retained=sum(
-                    1
-                    for i in ids
-                    if i in still_in and i in last_seen and last_seen[i] > at - RETENTION_WINDOW
-                ),
-                converted=sum(1 for i in ids if i in converted),
-            )
-            for source, ids in by_source.items()
-        ),
-        key=lambda r: (r.source is None, -r.acquired, r.source or ""),  # the unknown channel last
-    )
+    # funnel: the library's, per source channel ------------------------------------------
+    kinds = {g.id: g.kind for g in book.groups}
+    profiles = store.members()
+    funnel = funnel_rows(events, memberships, profiles, kinds, until=at, tz_book=book)
+    by_referrer = funnel_rows(events, memberships, profiles, kinds, until=at, by="referrer")
+    referrers = tuple(r for r in by_referrer if r.key is not None)
 
     # composition --------------------------------------------------------------------
     composition: list[CompositionRow] = []
@@ -269,14 +223,16 @@ def collect(
         since=first.astimezone(tz),
         timezone=book.timezone,
         revision=book.revision,
-        members=len(profiles),
+        members=sum(r.acquired for r in funnel),
         events=len(events),
         decisions=len(decisions),
-        funnel=tuple(funnel),
+        funnel=funnel,
+        referrers=referrers,
         composition=tuple(composition),
         target_mix=dict(target_mix),
         periods=tuple(periods),
         totals=totals,
+        referrals=referral_tree(profiles, [e for e in events if e.kind == REFERRAL_EVENT]),
     )
 
 
@@ -302,12 +258,22 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "decisions": data.decisions,
         "totals": data.totals,
         "funnel": [{"source": r.source, **{s: r.stage(s) for s in FUNNEL_STAGES}} for r in data.funnel],
+        "referrers": [{"referrer": r.key, **{s: r.stage(s) for s in FUNNEL_STAGES}} for r in data.referrers],
         "composition": [
             {"group": r.group, "name": r.name, "total": r.total, "counts": r.counts} for r in data.composition
         ],
         "target_mix": data.target_mix,
         "periods": [{"start": p.start.isoformat(), "counts": p.counts} for p in data.periods],
+        "referrals": _referrals_json(data.referrals),
     }
+
+
+def _referrals_json(tree: ReferralTree | None) -> dict[str, Any] | None:
+    if tree is None:
+        return None
+    doc: dict[str, Any] = tree.model_dump(exclude={"generation_of"})
+    doc["generations"] = tree.rows()
+    return doc
 
 
 # -- rendering -----------------------------------------------------------------------
@@ -329,6 +295,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "funnel_title": "Acquisition → activation → retention → conversion, per source channel",
         "funnel_note": "Acquired: members from the channel. Activated: did anything besides joining. "
         "Retained: still in a group and active in the last 28 days. Converted: joined a paid group.",
+        "referrers_title": "Referrers: members brought, activated, converted",
+        "referrers_note": "One row per referrer (a salesperson or a friend) named on members' profiles.",
+        "referrer": "referrer",
         "acquired": "acquired",
         "activated": "activated",
         "retained": "retained",
@@ -351,6 +320,16 @@ _LABELS: dict[str, dict[str, str]] = {
         "growth_note": "Invitations to paid groups and moves on the role ladders.",
         "week": "week of",
         "total": "total",
+        "referrals_title": "Referral tree per generation against S = m·2ⁿ",
+        "referrals_note": "Generation 0 is the seeds (m: members who referred someone and were referred "
+        "by nobody); the plan expects m·2^g in generation g (each member bringing two). Conversion: the "
+        "share of a generation who referred anyone. S = m·2ⁿ = {planned} for m = {seeds}, n = {depth}; "
+        "{members} members in the tree (the plan's whole tree: {planned_members}).",
+        "generation": "generation",
+        "observed": "observed",
+        "plan": "plan m·2^g",
+        "referrers": "referred others",
+        "conversion": "conversion",
         "footer": "Generated by groupops. Self-contained: no scripts, nothing fetched.",
         "none": "No data.",
     },
@@ -370,6 +349,9 @@ _LABELS: dict[str, dict[str, str]] = {
         "funnel_title": "各渠道：获客 → 激活 → 留存 → 转化",
         "funnel_note": "获客：来自该渠道的成员。激活：除入群外有任何行为。"
         "留存：仍在群内且近 28 天有行为。转化：加入付费群。",
+        "referrers_title": "推荐人：带来、激活、转化的成员",
+        "referrers_note": "每位推荐人（销售或朋友）一行，按成员资料中的推荐人统计。",
+        "referrer": "推荐人",
         "acquired": "获客",
         "activated": "激活",
         "retained": "留存",
@@ -391,6 +373,15 @@ _LABELS: dict[str, dict[str, str]] = {
         "growth_note": "付费群邀请与角色阶梯上的变动。",
         "week": "周起始",
         "total": "合计",
+        "referrals_title": "裂变树各代人数与计划 S = m·2ⁿ",
+        "referrals_note": "第 0 代为种子（m：推荐过他人、自己无推荐人的成员）；计划第 g 代 m·2^g 人"
+        "（每人带两人）。转化率：该代中推荐过他人的比例。m = {seeds}、n = {depth} 时 S = m·2ⁿ = {planned}；"
+        "裂变树共 {members} 人（计划整棵树 {planned_members} 人）。",
+        "generation": "代",
+        "observed": "实际",
+        "plan": "计划 m·2^g",
+        "referrers": "继续推荐",
+        "conversion": "转化率",
         "footer": "由 groupops 生成。独立文件：不含脚本，不加载外部资源。",
         "none": "没有数据。",
     },
@@ -570,6 +561,54 @@ def columns_svg(periods: Sequence[PeriodRow], actions: Sequence[str], label: str
     return "".join(parts)
 
 
+_REFERRAL_COLORS = {"observed": "#0072B2", "plan": "#B8C4CE"}
+
+
+def referrals_svg(tree: ReferralTree, locale: str) -> str:
+    """Per generation, the observed size beside the plan's m·2^g (shared scale)."""
+    width, left, right, bar, gap, block_gap = 640, 96, 70, 13, 3, 16
+    rows = tree.generations
+    block = 2 * (bar + gap) + block_gap
+    height = max(40, 10 + len(rows) * block)
+    top = max((max(g.size, g.planned) for g in rows), default=1) or 1
+    scale = (width - left - right) / top
+    parts = [_svg_open(width, height, _L(locale, "referrals_title"))]
+    y = 6.0
+    for g in rows:
+        label = f"{_L(locale, 'generation')} {g.generation}"
+        parts.append(_text(left - 8, y + bar + 2, label, anchor="end", size=13))
+        for key, value in (("observed", g.size), ("plan", g.planned)):
+            w = max(1.0, value * scale) if value else 0.0
+            parts.append(
+                f'<rect x="{left}" y="{y:.1f}" width="{w:.1f}" height="{bar}" fill="{_REFERRAL_COLORS[key]}">'
+                f"<title>{_e(_L(locale, key))}: {value}</title></rect>"
+            )
+            parts.append(_text(left + w + 4, y + bar - 2, value, cls="val", size=11))
+            y += bar + gap
+        y += block_gap
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _referrals_panel(tree: ReferralTree | None, locale: str) -> str:
+    """The referral section, only when members referred anyone."""
+    if tree is None or not tree.generations:
+        return ""
+    values = tree.model_dump(include={"seeds", "depth", "planned", "members", "planned_members"})
+    table = _table(
+        [_L(locale, k) for k in ("generation", "observed", "referrers", "conversion", "plan")],
+        [[g.generation, g.size, g.referrers, _pct(g.referrers, g.size), g.planned] for g in tree.generations],
+    )
+    chart = referrals_svg(tree, locale)
+    return _panel(
+        _L(locale, "referrals_title"),
+        _L(locale, "referrals_note", **values),
+        _legend((_L(locale, k), c) for k, c in _REFERRAL_COLORS.items()),
+        chart,
+        table,
+    )
+
+
 def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric_from: int = 1) -> str:
     head = "".join(
         f"<th{' class=n' if i >= numeric_from else ''}>{_e(h)}</th>" for i, h in enumerate(headers)
@@ -628,6 +667,22 @@ footer { margin-top: 18px; color: var(--muted); font-size: 12px; }
   .body { grid-template-columns: 1fr; } .tiles { grid-template-columns: repeat(3, 1fr); } }
 @media print { body { background: #fff; } .panel { border-color: #bbb; } }
 """
+
+
+def _referrers_panel(data: ReportData, locale: str) -> str:
+    """Members each referrer brought, activated and converted (a table; nothing when no
+    profile names a referrer)."""
+    if not data.referrers:
+        return ""
+    stages = FUNNEL_STAGES[1:]
+    table = _table(
+        [_L(locale, "referrer"), *(_L(locale, s) for s in FUNNEL_STAGES)],
+        [
+            [r.key, r.acquired, *(f"{r.stage(s)} ({_pct(r.stage(s), r.acquired)})" for s in stages)]
+            for r in data.referrers
+        ],
+    )
+    return _panel(_L(locale, "referrers_title"), _L(locale, "referrers_note"), "", "", table) + "\n"
 
 
 def render_html(data: ReportData, *, locale: str = "en") -> str:
@@ -723,7 +778,9 @@ def render_html(data: ReportData, *, locale: str = "en") -> str:
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
         f"<header><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></header>\n"
         f'<div class="tiles">{tiles_html}</div>\n'
-        f"{funnel}\n{composition}\n{period_panel('lifecycle', LIFECYCLE_ACTIONS)}\n"
+        f"{funnel}\n{_referrers_panel(data, locale)}{composition}\n"
+        f"{period_panel('lifecycle', LIFECYCLE_ACTIONS)}\n"
         f"{period_panel('growth', GROWTH_ACTIONS)}\n"
+        f"{_referrals_panel(data.referrals, locale)}\n"
         f"<footer>{_e(L('footer'))}</footer>\n</main>\n</body>\n</html>\n"
     )

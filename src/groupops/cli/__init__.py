@@ -1,5 +1,5 @@
 """The ``groupops`` command line: demo, check, schema, ingest, run, diff, explain, groups,
-report.
+route, report, points, referrals.
 
 This package is the edge of the library: it parses arguments, reads files, prints, and
 turns errors into exit codes. It is the only place that may read the wall clock
@@ -22,7 +22,21 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import _check, _demo, _diff, _explain, _groups, _ingest, _report, _run
+from . import (
+    _campaign,
+    _check,
+    _demo,
+    _diff,
+    _explain,
+    _groups,
+    _ingest,
+    _ledger,
+    _referrals,
+    _report,
+    _route,
+    _run,
+    _standing,
+)
 from ._common import EXIT_CODES, _Main
 
 __all__ = ["main"]
@@ -40,6 +54,7 @@ def main() -> None:
 
 
 # the commands: one line each (see the module docstring)
+main.add_command(_campaign.campaign)
 main.add_command(_check.check)
 main.add_command(_check.schema)
 main.add_command(_demo.demo)
@@ -48,4 +63,8 @@ main.add_command(_explain.explain)
 main.add_command(_groups.groups)
 main.add_command(_ingest.ingest)
 main.add_command(_report.report)
+main.add_command(_route.route)
 main.add_command(_run.run)
+main.add_command(_ledger.points)
+main.add_command(_referrals.referrals)
+main.add_command(_standing.standing)

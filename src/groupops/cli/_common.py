@@ -269,6 +269,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: Iter
 def decision_reason(d: Decision, locale: str) -> str:
     """:meth:`Decision.reasons`, with the role move and a veto shown."""
     text = d.reasons(locale)
+    if d.rank is not None:  # a vote's winner
+        text = f"#{d.rank} {text}".rstrip()
     if d.from_role and d.to_role:
         text = f"{d.from_role} → {d.to_role}: {text}"
     if d.status == "vetoed":
@@ -299,6 +301,7 @@ def decision_json(d: Decision, names: Mapping[str, Member], locale: str) -> dict
         "reasons": decision_reason(d, locale),
         "from_role": d.from_role,
         "to_role": d.to_role,
+        "rank": d.rank,
         "status": d.status,
         "explanation": d.explanation.to_json() if d.explanation is not None else None,
     }

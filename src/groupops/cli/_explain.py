@@ -36,6 +36,9 @@ def _explain_targets(
         book.group(group)
     if policy is not None:
         p = book.policy(policy)
+        if not p.group_ids():  # a member-wide policy (tier, handoff): any one group will do
+            where = group or (memberships[0] if memberships else book.groups[0].id)
+            return [(where, p.id)]
         groups = [group] if group is not None else [g for g in p.group_ids() if g in memberships]
         return [(g, p.id) for g in (groups or list(p.group_ids()[:1]))]
     pairs: list[tuple[str, str]] = []

@@ -27,9 +27,6 @@ class _Line:
     problems: tuple[str, ...] = ()
 
 
-_EVENT_FIELDS = ("id", "kind", "member", "group", "at", "value", "data")
-
-
 def _physical_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """The lines of a file as bytes, numbered from 1, without their line break; a line
     longer than MAX_RECORD_SIZE is cut there (the reader rejects it) and the rest of it

@@ -74,6 +74,7 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
                     "retrying": len(delivery.retrying),
                     "held": len(delivery.held),
                     "dead": len(delivery.dead),
+                    "cancelled": len(delivery.cancelled),
                 },
                 "failures": [f.model_dump() for f in report.failures],
             }

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from .._messaging import Messenger
     from .._model import Decision, Member, Membership
     from .._outbox import OutboxMessage
-    from .._reports import PluginFailure
+    from .._reports import PluginFailure, StandingReport
     from ..plugins._manager import Plugins
     from ..plugins._store import Store
     from ..rules._book import RuleBook
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..rules._facts import Community, History
     from ..rules._facts_api import StoreFacts
     from ..rules.kinds import Kind, KindRegistry, Verdict
+    from ._world import StoreWorld
 
 __all__ = ["EngineBase"]
 
@@ -52,11 +53,30 @@ class EngineBase:
 
         def _facts_for(self, profiles: Mapping[str, Member]) -> StoreFacts: ...  # ingest
 
+        def _facts_and_world(
+            self, profiles: Mapping[str, Member]
+        ) -> tuple[StoreFacts, StoreWorld]: ...  # ingest
+
+        def _known_groups(self) -> set[str]: ...  # ingest
+
         def _record_membership(
             self, membership: Membership, at: datetime, decision: str | None = None
         ) -> None: ...  # ingest
 
         def _kind(self, policy: Any) -> Kind: ...  # deciding
+
+        def _present_groups(self, member: str) -> Mapping[str, str]: ...  # deciding
+
+        def _standing(self, member: str, at: datetime, rt: Any) -> StandingReport: ...  # segments
+
+        def member_context(
+            self,
+            member: str,
+            at: datetime,
+            profiles: Mapping[str, Member],
+            *,
+            read: tuple[StoreFacts, StoreWorld] | None = None,
+        ) -> Context: ...
 
         def _isolated(
             self,
@@ -77,7 +97,9 @@ class EngineBase:
             deadline: datetime | None = None,
         ) -> dict[str, str]: ...  # messages
 
-        def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]: ...
+        def _messages_for(
+            self, d: Decision, context: Mapping[str, str], *, recipients: tuple[str, ...] | None = None
+        ) -> list[OutboxMessage]: ...
 
         def _decide_all(self, at: datetime) -> list[Decision]: ...  # deciding
 
@@ -93,6 +115,7 @@ class EngineBase:
             period_start: datetime | None = None,
             group: str | None = None,
             history: History | None = None,
+            world: Any = None,
         ) -> Context: ...
 
         def _decision(

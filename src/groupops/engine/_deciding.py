@@ -15,10 +15,12 @@ from .._errors import PluginError, Problem, RuleError
 from .._model import (
     Decision,
     Group,
+    LabelChange,
+    LedgerEntry,
     Member,
     Membership,
 )
-from .._reports import PluginFailure
+from .._reports import PluginFailure, StandingReport
 from ..rules._evaluate import Context
 from ..rules._explain import Explanation
 from ..rules._facts import History
@@ -26,6 +28,7 @@ from ..rules._facts_api import StoreFacts
 from ..rules.kinds import Kind, Point, Verdict
 from ._base import EngineBase
 from ._schedule import _Triggers
+from ._world import StoreWorld, add_entries_to, entries_of
 
 log = logging.getLogger("groupops.engine")
 
@@ -152,17 +155,53 @@ class Deciding(EngineBase):
         period_start: datetime | None = None,
         group: str | None = None,
         history: History | None = None,
+        world: StoreWorld | None = None,
     ) -> Context:
+        if history is None or world is None:
+            facts, made = self._facts_and_world(profiles)
+            history = history if history is not None else facts.history(ms.member)
+            world = world if world is not None else made
         return Context(
             at=at,
             tz=self.book.tz,
-            history=history if history is not None else self._facts_for(profiles).history(ms.member),
+            history=history,
             group=group or ms.group,
             member=profiles.get(ms.member),
             membership=ms,
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=period_start,
             metrics=self.metrics,
+            world=world,
+            present_in=self._present_groups(ms.member),
+        )
+
+    def _present_groups(self, member: str) -> Mapping[str, str]:
+        """The groups ``member`` is present in (id -> kind), read from the store when a
+        condition first asks (``member_of``)."""
+        return _Presence(self, member)
+
+    def member_context(
+        self,
+        member: str,
+        at: datetime,
+        profiles: Mapping[str, Member],
+        *,
+        read: tuple[StoreFacts, StoreWorld] | None = None,
+    ) -> Context:
+        """A context for ``member`` alone (also one in no group): member-wide scope.
+        ``read``: the facts and world to read through (else made for ``profiles``)."""
+        facts, world = read if read is not None else self._facts_and_world(profiles)
+        return Context(
+            at=at,
+            tz=self.book.tz,
+            history=facts.history(member),
+            group="",
+            member=profiles.get(member),
+            membership=None,
+            default_scope="member",
+            metrics=self.metrics,
+            world=world,
+            present_in=self._present_groups(member),
         )
 
     def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
@@ -194,6 +233,16 @@ class Deciding(EngineBase):
             **extra,
         )
 
+    def _ended_by(self, group_id: str, at: datetime) -> bool:
+        """Whether ``group_id`` was closed or dissolved at or before ``at`` (as the store
+        keeps it; a store without groups: never)."""
+        get = getattr(self.store, "get_group", None)
+        group = get(group_id) if get is not None else None
+        if group is None or group.status == "open":
+            return False
+        changes = [c for c in self.store.group_history(group_id) if "status" in c.fields]
+        return not changes or changes[-1].at <= at
+
     def _apply(self, verdict: Verdict, profiles: Mapping[str, Member]) -> Decision | None:
         """Record one decision, its membership change and its messages, and return it,
         unless a plugin vetoes it (then only the vetoed decision is recorded, and
@@ -204,6 +253,9 @@ class Deciding(EngineBase):
         decision, before, after = verdict.decision, verdict.before, verdict.after
         if self.store.get_decision(decision.id) is not None:
             return None
+        ended = decision.group is not None and self._ended_by(decision.group, decision.at)
+        if ended and verdict.group is None:
+            return None  # a closed or dissolved group: no policy decides on it any more
         reason = self.plugins.veto(decision, before)
         if reason is not None:
             vetoed = decision.model_copy(update={"status": "vetoed", "veto_reason": reason})
@@ -212,14 +264,62 @@ class Deciding(EngineBase):
             return None
         if after is not None:
             self._record_membership(after, decision.at, decision.id)
+        if verdict.entries:
+            add_entries_to(self.store, verdict.entries)
         if verdict.group is not None:
             change = verdict.group.model_copy(update={"decision": decision.id, "source": "decision"})
             self.store.record_group(change)
+        if verdict.labels is not None and decision.member is not None:
+            held = self.store.get_member(decision.member)
+            relabel = LabelChange(
+                at=decision.at,
+                member=decision.member,
+                labels=verdict.labels,
+                previous=held.labels if held is not None else (),
+                decision=decision.id,
+                source="decision",
+            )
+            self.store.record_labels(relabel)
+            if isinstance(profiles, dict):  # later policies of this run see the new labels
+                profile = self.store.get_member(decision.member)
+                if profile is not None:
+                    profiles[decision.member] = profile
+        if verdict.silent:
+            return decision
         subject = verdict.about or after or before
         context = self._message_context(decision, subject, profiles, deadline=verdict.deadline)
         context.update(verdict.values)
-        self.store.add_messages(self._messages_for(decision, context))
+        self.store.add_messages(self._messages_for(decision, context, recipients=verdict.recipients))
         return decision
+
+
+class _Presence(Mapping[str, str]):
+    """A member's present groups (id -> kind), loaded from the store on first use."""
+
+    def __init__(self, engine: EngineBase, member: str) -> None:
+        self._engine = engine
+        self._member = member
+        self._loaded: dict[str, str] | None = None
+
+    def _groups(self) -> dict[str, str]:
+        if self._loaded is None:
+            store = self._engine.store
+            found: dict[str, str] = {}
+            for ms in store.memberships(member=self._member):
+                if ms.present:
+                    group = store.get_group(ms.group)
+                    found[ms.group] = group.kind if group is not None else ""
+            self._loaded = found
+        return self._loaded
+
+    def __getitem__(self, key: str) -> str:
+        return self._groups()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups())
+
+    def __len__(self) -> int:
+        return len(self._groups())
 
 
 class _Runtime:
@@ -231,6 +331,7 @@ class _Runtime:
         self._profiles = profiles
         self._scratch: dict[str, dict[str, Any]] = {}
         self._facts: StoreFacts | None = None
+        self._world_: StoreWorld | None = None
 
     @property
     def tz(self) -> tzinfo:
@@ -251,8 +352,15 @@ class _Runtime:
     @property
     def facts(self) -> StoreFacts:
         if self._facts is None:
-            self._facts = self._engine._facts_for(self._profiles)
+            self._facts, self._world_ = self._engine._facts_and_world(self._profiles)
         return self._facts
+
+    @property
+    def _world(self) -> StoreWorld:
+        """The world the run's conditions see (other members read through its facts)."""
+        if self._world_ is None:
+            self._facts, self._world_ = self._engine._facts_and_world(self._profiles)
+        return self._world_
 
     def get_state(self, key: str) -> str | None:
         return self._engine.store.get_state(key)
@@ -280,8 +388,50 @@ class _Runtime:
         engine = self._engine
         history = self.facts.history(ms.member)
         return engine._context(
-            ms, at, self._profiles, default_scope=default_scope, period_start=period_start, history=history
+            ms,
+            at,
+            self._profiles,
+            default_scope=default_scope,
+            period_start=period_start,
+            history=history,
+            world=self._world,
         )
+
+    def member_context(
+        self,
+        member: str,
+        at: datetime,
+        *,
+        group: str | None = None,
+        default_scope: str = "member",
+        period_start: datetime | None = None,
+    ) -> Context:
+        engine = self._engine
+        return Context(
+            at=at,
+            tz=engine.book.tz,
+            history=self.facts.history(member),
+            group=group or "",
+            member=self._profiles.get(member) or Member(id=member),
+            membership=engine.store.get_membership(member, group) if group else None,
+            default_scope=default_scope,  # type: ignore[arg-type]
+            period_start=period_start,
+            metrics=engine.metrics,
+            world=self._world,
+            present_in=engine._present_groups(member),
+        )
+
+    def entries(self, *, member: str | None = None) -> list[LedgerEntry]:
+        return entries_of(self._engine.store, member=member)
+
+    def add_entries(self, entries: list[LedgerEntry]) -> list[bool]:
+        return add_entries_to(self._engine.store, entries)
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        return self._engine.store.label_history(member)
+
+    def standing(self, member: str, at: datetime) -> StandingReport:
+        return self._engine._standing(member, at, self)
 
     def groups(self) -> list[Group]:
         return self._engine.store.groups()
@@ -299,6 +449,14 @@ class _Runtime:
         group: str | None = None,
     ) -> AbstractContextManager[None]:
         return self._engine._isolated(policy, ms, at, member=member, group=group)
+
+    def held_back(self, ms: Membership, role: str, at: datetime) -> str | None:
+        engine = self._engine
+        for policy in engine.book.policies:
+            kind = engine.kinds.get(policy.type)
+            if type(kind).holds_back is not Kind.holds_back and kind.holds_back(policy, self, ms, role, at):
+                return str(policy.id)
+        return None
 
     def failures(self) -> int:
         return len(self._engine._failures)
@@ -344,6 +502,16 @@ class _Runtime:
 
     def apply(self, verdict: Verdict) -> Decision | None:
         return self._engine._apply(verdict, self._profiles)
+
+    def refusal(self, member: str, group: str, at: datetime, *, leaving: str | None = None) -> str | None:
+        target = self.group(group)
+        if target is None:
+            return None
+        for policy in self._engine.book.policies:
+            reason = self._engine._kind(policy).refuses(policy, self, member, target, at, leaving=leaving)
+            if reason is not None:
+                return reason
+        return None
 
 
 def _failure(

@@ -7,18 +7,20 @@ import queue
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Iterable
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .._messaging import Messenger, Quota
+from .._messaging import Messenger, Quota, Rate
+from .._model import Member
 from .._outbox import OutboxMessage
-from .._reports import DeliveryReport
+from .._reports import DeliveryReport, Waiting
 from ..rules._time import to_zone
+from ..rules.kinds import Kind
 from ._base import EngineBase
-from ._deciding import _describe
+from ._deciding import _describe, _Runtime
 
 log = logging.getLogger("groupops.engine")
 
@@ -64,7 +66,33 @@ class Delivering(EngineBase):
             retrying=tuple(outcome.retrying),
             held=tuple(outcome.held),
             dead=tuple(outcome.dead),
+            cancelled=tuple(outcome.cancelled),
         )
+
+    def waiting(self) -> tuple[Waiting, ...]:
+        """What the outbox still has to deliver, by messenger, action and status
+        (``pending``: due or retrying; ``held``: a quota or rate holds it): how many
+        messages, the earliest and latest ``next_at``, and the last reason one was held or
+        failed. By messenger, then action, then status."""
+        rows: dict[tuple[str, str, str], list[OutboxMessage]] = defaultdict(list)
+        for status in ("pending", "held"):
+            for msg in self.store.messages(status=status):
+                rows[(msg.messenger, msg.action, status)].append(msg)
+        out = []
+        for (messenger, action, status), msgs in sorted(rows.items()):
+            reasons = [m.last_error for m in msgs if m.last_error]
+            out.append(
+                Waiting(
+                    messenger=messenger,
+                    action=action,
+                    status=status,
+                    count=len(msgs),
+                    first_at=min(m.next_at for m in msgs),
+                    last_at=max(m.next_at for m in msgs),
+                    reason=reasons[-1] if reasons else None,
+                )
+            )
+        return tuple(out)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -125,6 +153,14 @@ class Delivering(EngineBase):
             # the lease could run out while the messenger works: leave it to a fresh claim
             self._release(owner, [msg])
             return False
+        reason = self._stale(msg, at)
+        if reason is not None:
+            cancelled = msg.model_copy(
+                update={"status": "cancelled", "lease_until": None, "lease_owner": None, "last_error": reason}
+            )
+            if self.store.update_message(cancelled, owner=owner):
+                outcome.cancelled.append(msg.key)
+            return False
         messenger = self.messengers.get(msg.messenger)
         if messenger is None:
             missing = LookupError(f"no messenger named {msg.messenger!r} is registered")
@@ -146,6 +182,24 @@ class Delivering(EngineBase):
                 if self.store.update_message(held, owner=owner):
                     outcome.held.append(msg.key)
                 return False
+        rate = (getattr(messenger, "rates", None) or {}).get(msg.action)
+        if rate is not None:
+            free_at = self._rate_free_at(msg, rate, at, outcome)
+            if free_at is not None:
+                scope = f" to {msg.recipient!r}" if rate.per_recipient else ""
+                held = msg.model_copy(
+                    update={
+                        "status": "held",
+                        "next_at": free_at,
+                        "lease_until": None,
+                        "lease_owner": None,
+                        "last_error": f"rate: {rate.limit} {msg.action!r} per {rate.per}{scope} used up",
+                    }
+                )
+                if self.store.update_message(held, owner=owner):
+                    outcome.held.append(msg.key)
+                return False
+            outcome.in_flight[(msg.messenger, msg.action)].append(msg.recipient)
         threading.Thread(
             target=_deliver_into,
             args=(messenger, msg, results),
@@ -154,10 +208,47 @@ class Delivering(EngineBase):
         ).start()
         return True
 
+    def _stale(self, msg: OutboxMessage, at: datetime) -> str | None:
+        """Why ``msg`` is no longer wanted (its kind says, e.g. the member joined the group
+        an invitation is for), or None. Asked only of kinds that can say so."""
+        if not any(type(k).stale is not Kind.stale for k in self.kinds):
+            return None
+        decision = self.store.get_decision(msg.decision)
+        if decision is None:
+            return None
+        policy = next((p for p in self.book.policies if p.id == decision.policy), None)
+        if policy is None:
+            return None
+        kind = self._kind(policy)
+        if type(kind).stale is Kind.stale:
+            return None
+        return kind.stale(policy, decision, _Runtime(self, _StoredProfiles(self)), at)
+
+    def _rate_free_at(
+        self, msg: OutboxMessage, rate: Rate, at: datetime, outcome: _Outcome
+    ) -> datetime | None:
+        """None if ``rate`` allows one more ``msg.action`` message now; else when it will.
+
+        Counts what the store records as delivered in the trailing window and what this
+        pass has in flight (each will be recorded as delivered at ``at``, if at all)."""
+        recipient = msg.recipient if rate.per_recipient else None
+        window_start = rate.per.before(at, self.book.tz)
+        sent = self.store.action_delivery_times(
+            messenger=msg.messenger, action=msg.action, since=window_start, recipient=recipient
+        )
+        flying = outcome.in_flight[(msg.messenger, msg.action)]
+        sent = sorted(sent + [at] * sum(1 for r in flying if recipient is None or r == recipient))
+        if len(sent) < rate.limit:
+            return None
+        return rate.per.after(sent[len(sent) - rate.limit], self.book.tz)
+
     def _record(
         self, at: datetime, owner: str, msg: OutboxMessage, error: BaseException | None, outcome: _Outcome
     ) -> None:
         """Record one attempt's outcome at once, if this pass still owns the message."""
+        flying = outcome.in_flight.get((msg.messenger, msg.action))
+        if flying and msg.recipient in flying:
+            flying.remove(msg.recipient)
         attempts = msg.attempts + 1
         update: dict[str, Any] = {"attempts": attempts, "lease_until": None, "lease_owner": None}
         if error is None:
@@ -201,6 +292,28 @@ class _Outcome:
     retrying: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     dead: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    # (messenger, action) -> recipients of the rate-limited messages started, not recorded
+    in_flight: defaultdict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
+class _StoredProfiles(Mapping[str, Member]):
+    """Member profiles read from the store on demand (delivery loads none up front)."""
+
+    def __init__(self, engine: EngineBase) -> None:
+        self._store = engine.store
+
+    def __getitem__(self, key: str) -> Member:
+        found = self._store.get_member(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([m.id for m in self._store.members()])
+
+    def __len__(self) -> int:
+        return len(self._store.members())
 
 
 def _deliver_into(

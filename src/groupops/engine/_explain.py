@@ -6,6 +6,7 @@ from datetime import datetime
 
 from .._errors import UnknownMemberError
 from .._model import (
+    LabelChange,
     Membership,
     MembershipChange,
 )
@@ -18,8 +19,31 @@ from ._base import EngineBase
 from ._deciding import _Runtime
 
 
+def labels_then(history: list[LabelChange], at: datetime) -> tuple[str, ...] | None:
+    """The labels a label history says were held at ``at`` (None: it does not say)."""
+    held: tuple[str, ...] | None = None
+    for change in history:
+        if change.at > at:
+            return held if held is not None else change.previous
+        held = change.labels
+    return held
+
+
 class Explaining(EngineBase):
     """Explain: the requirement table for one member under one policy."""
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Who had which labels when: every change of ``member``'s labels the store kept
+        (by decisions, such as a ``tier`` move, or by the host through the store's
+        ``record_labels``), oldest first."""
+        return self.store.label_history(member)
+
+    def labels_at(self, member: str, at: datetime) -> tuple[str, ...] | None:
+        """The labels ``member`` held at ``at``, from the label history: those of the
+        last change at or before ``at``, or those held just before the first change
+        after it. None when the history says nothing of ``at`` (no change kept, or the
+        labels before the first one are not known)."""
+        return labels_then(self.store.label_history(member), to_zone(at, self.book.tz))
 
     def explain(self, member: str, group: str, policy: str, at: datetime) -> ExplainReport:
         """The requirement table for one member under one policy at ``at``: each
@@ -34,7 +58,8 @@ class Explaining(EngineBase):
         database older than the history), the current membership is used and a
         ``no_history`` note says so. Nothing is recorded."""
         at = to_zone(at, self.book.tz)
-        self.book.group(group)
+        if group not in self._known_groups():  # the book's groups and those the store keeps
+            self.book.group(group)  # raises UnknownGroupError naming the book's
         p = self.book.policy(policy)
         ms, known = self._membership_then(member, group, p.id, at)
         profile = self.store.get_member(member)

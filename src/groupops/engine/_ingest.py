@@ -25,6 +25,7 @@ from .._reports import (
 from .._validation import problems_from
 from ..rules._facts_api import MemoryFacts, StoreFacts
 from ._base import EngineBase
+from ._world import StoreWorld
 
 
 class Ingesting(EngineBase):
@@ -40,16 +41,23 @@ class Ingesting(EngineBase):
         set aside in ``rejected`` with its problems; the rest goes through. ``joined``
         and ``left`` events open and close memberships (``data.role`` sets the role).
 
-        An event naming a group the rule book does not know is a bad record (most often
-        a typo, which no policy would ever see), rejected with a problem naming the group
-        and the known ones. With ``check_groups=False`` it is stored, and the report's
-        ``unknown_groups`` lists the groups the book does not know (for a host that
-        ingests before it has a rule book, like ``groupops ingest`` without ``--rules``).
+        An event naming a group neither the rule book nor the store knows is a bad record
+        (most often a typo, which no policy would ever see), rejected with a problem
+        naming the group and the known ones. A group created at run time (by
+        :func:`~groupops.create_group` or a decision) is kept in the store, and accepted.
+        With ``check_groups=False`` it is stored, and the report's ``unknown_groups``
+        lists the groups the book does not know (for a host that ingests before it has a
+        rule book, like ``groupops ingest`` without ``--rules``).
+
+        A member profile whose ``referrer`` would close a cycle of referrers (A referred
+        B referred A, or A referred A) with the stored profiles and those before it in
+        the batch is rejected, with a problem naming the cycle's members.
         """
         events: list[Event] = []
         members: list[Member] = []
+        origins: dict[int, tuple[int, Any]] = {}  # id(profile) -> (index, record)
         rejected: list[Rejected] = []
-        known = {g.id for g in self.book.groups}
+        known = self._known_groups()
         unknown: set[str] = set()
         for index, record in enumerate(records):
             try:
@@ -67,6 +75,9 @@ class Ingesting(EngineBase):
                 events.append(parsed)
             else:
                 members.append(parsed)
+                origins[id(parsed)] = (index, record)
+        if any(m.referrer is not None for m in members):
+            members = self._without_referral_cycles(members, origins, rejected)
         with self.store.transaction():
             for m in members:
                 self.store.put_member(m)
@@ -80,9 +91,44 @@ class Ingesting(EngineBase):
             events=len(new_events),
             members=len(members),
             duplicates=tuple(e.id for e, is_new in zip(events, fresh, strict=True) if not is_new),
-            rejected=tuple(rejected),
+            rejected=tuple(sorted(rejected, key=lambda r: r.index)),
             unknown_groups=tuple(sorted(unknown)),
         )
+
+    def _known_groups(self) -> set[str]:
+        """The groups events may name: the book's, and every group the store keeps (a
+        store without group operations knows the book's only)."""
+        known = {g.id for g in self.book.groups}
+        groups = getattr(self.store, "groups", None)
+        if groups is not None:
+            known.update(g.id for g in groups())
+        return known
+
+    def _without_referral_cycles(
+        self, members: list[Member], origins: Mapping[int, tuple[int, Any]], rejected: list[Rejected]
+    ) -> list[Member]:
+        """The profiles of a batch that close no cycle of referrers (A referred B referred
+        A), checked against the stored profiles and the batch before them; a profile
+        that would close one is set aside with a problem naming the cycle's members."""
+        referrer_of = {m.id: m.referrer for m in self.store.members() if m.referrer is not None}
+        kept: list[Member] = []
+        for m in members:
+            cycle = _referral_cycle(m.id, m.referrer, referrer_of)
+            if cycle is None:
+                kept.append(m)
+                if m.referrer is None:
+                    referrer_of.pop(m.id, None)
+                else:
+                    referrer_of[m.id] = m.referrer
+                continue
+            problem = Problem(
+                "referrer",
+                f"{m.referrer!r} would make a cycle of referrers: {' → '.join(map(repr, cycle))} "
+                "(a member cannot be referred, directly or not, by someone they referred)",
+            )
+            index, record = origins[id(m)]
+            rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
+        return kept
 
     def _presence(self, event: Event) -> None:
         """Open or close a membership from a joined/left event, by event time."""
@@ -114,7 +160,8 @@ class Ingesting(EngineBase):
 
         The change is kept in the membership's history as taking effect at ``at``
         (default: the latest moment the membership names, such as its ``joined_at``)."""
-        self.book.group(membership.group)
+        if membership.group not in self._known_groups():
+            self.book.group(membership.group)  # raises UnknownGroupError naming the book's
         self._record_membership(membership, at if at is not None else _latest_moment(membership))
 
     def _record_membership(self, membership: Membership, at: datetime, decision: str | None = None) -> None:
@@ -127,15 +174,33 @@ class Ingesting(EngineBase):
             record(change)
 
     def _facts_for(self, profiles: Mapping[str, Member]) -> StoreFacts:
-        """The facts a run (or an explanation) reads, as of now: the store's own, where
-        it answers them (an optional ``facts`` method, as :class:`~groupops.SQLiteStore`
-        has), else the in-memory facts, first caught up with the events stored since."""
+        """The facts a run (or an explanation) reads, as of now (see :meth:`_facts_and_world`)."""
+        return self._facts_and_world(profiles)[0]
+
+    def _facts_and_world(self, profiles: Mapping[str, Member]) -> tuple[StoreFacts, StoreWorld]:
+        """The facts a run (or an explanation) reads, as of now, and the world its
+        conditions see (other members read through those facts): the store's own facts,
+        where it answers them (an optional ``facts`` method, as
+        :class:`~groupops.SQLiteStore` has), else the in-memory facts, first caught up
+        with the events stored since."""
+        world = StoreWorld(self.store, None, profiles)
         answer = getattr(self.store, "facts", None)
+        facts: StoreFacts
         if answer is not None:
-            facts: StoreFacts = answer(tz=self.book.tz, profiles=profiles, metrics=self.metrics)
-            return facts
-        self._sync()
-        return MemoryFacts(self._community, profiles, self.metrics)
+            facts = answer(
+                tz=self.book.tz,
+                profiles=profiles,
+                metrics=self.metrics,
+                world=world,
+                presence=self._present_groups,
+            )
+        else:
+            self._sync()
+            facts = MemoryFacts(
+                self._community, profiles, self.metrics, world=world, presence=self._present_groups
+            )
+        world.facts = facts
+        return facts, world
 
     def _sync(self) -> None:
         """Bring the in-memory facts up to date with events stored since the last sync
@@ -144,6 +209,23 @@ class Ingesting(EngineBase):
             for seq, event in self.store.events_after(self._seq):
                 self._community.add(event)
                 self._seq = seq
+
+
+def _referral_cycle(member: str, referrer: str | None, referrer_of: Mapping[str, str]) -> list[str] | None:
+    """The cycle ``member`` -> ``referrer`` -> ... -> ``member`` that naming ``referrer``
+    would close, as the members in order (first and last ``member``), or None."""
+    chain = [member]
+    seen = {member}
+    current = referrer
+    while current is not None:
+        chain.append(current)
+        if current == member:
+            return chain
+        if current in seen:  # a cycle elsewhere (stored before this check): not ours
+            return None
+        seen.add(current)
+        current = referrer_of.get(current)
+    return None
 
 
 def _latest(*moments: datetime | None) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from .._groups import current_group
 from .._messaging import can_carry_out
@@ -15,6 +16,7 @@ from .._model import (
 )
 from .._outbox import Audience, OutboxMessage
 from ..rules._templates import GROUP_TASK_TEMPLATES, TASK_TEMPLATES, render_template
+from ..rules.kinds import ActionSpec
 from ._base import EngineBase
 
 
@@ -66,6 +68,12 @@ class Composing(EngineBase):
         policy = self.book.policy(d.policy)
         return self._kind(policy).message_values(policy, d, self.book.locale)
 
+    def _action_spec(self, policy: Any, action: str) -> ActionSpec | None:
+        """The action as the deciding policy's kind declares it (two kinds may each
+        declare an action of one name, with their own words), else as the first kind
+        that declares it does (``task``, an action of another kind)."""
+        return self._kind(policy).action(action) or self.kinds.action(action)
+
     def _render(
         self,
         action: str,
@@ -74,23 +82,28 @@ class Composing(EngineBase):
         fallback: Mapping[str, str] = TASK_TEMPLATES,
     ) -> str:
         policy = self.book.policy(policy_id)
-        text = self.book.template(action, policy)
+        text = None if action in policy.templates else self._kind(policy).policy_template(policy, action)
         if text is None:
-            spec = self.kinds.action(action)
+            text = self.book.template(action, policy)
+        if text is None:
+            spec = self._action_spec(policy, action)
             text = (spec.template(self.book.locale) if spec else None) or fallback.get(
                 self.book.locale, fallback["en"]
             )
         return render_template(text, context)
 
-    def _messages_for(self, d: Decision, context: Mapping[str, str]) -> list[OutboxMessage]:
+    def _messages_for(
+        self, d: Decision, context: Mapping[str, str], *, recipients: tuple[str, ...] | None = None
+    ) -> list[OutboxMessage]:
         """The decision's messages: to its audience through the group's messenger (the
         default messenger for a member in no group) when that messenger can carry the
         action out; otherwise, the text the member may still be told, and one task per
-        operator of the group."""
+        operator of the group. ``recipients`` replace the group's operators (a handoff
+        goes to its salesperson)."""
         group = self._group_now(d.group)
         name = (group.messenger if group is not None else None) or self.default_messenger
         messenger = self.messengers.get(name)
-        spec = self.kinds.action(d.action)
+        spec = self._action_spec(self.book.policy(d.policy), d.action)
         audience: Audience = spec.audience if spec is not None else "member"
         if audience == "member" and d.member is None:
             audience = "group"  # a member action about a group alone is posted in it
@@ -115,11 +128,15 @@ class Composing(EngineBase):
             )
 
         text = self._render(d.action, d.policy, context)
+
         # the operators only where a message goes to them: finding them reads every
         # membership of the group, once per decision
+        def operators() -> list[str]:
+            return list(recipients) if recipients else self._operators(d.group)
+
         if messenger is not None and can_carry_out(messenger, d.action, platform=platform, audience=audience):
             if audience == "operators":
-                return [message(d.action, op, name, text, "operators") for op in self._operators(d.group)]
+                return [message(d.action, op, name, text, "operators") for op in operators()]
             recipient = d.member if audience == "member" else d.group
             assert recipient is not None
             return [message(d.action, recipient, name, text, audience)]
@@ -143,7 +160,7 @@ class Composing(EngineBase):
         task_context = {**context, "text": text}
         fallback = GROUP_TASK_TEMPLATES if d.member is None else TASK_TEMPLATES
         task_text = self._render("task", d.policy, task_context, fallback)
-        for operator in self._operators(d.group):
+        for operator in operators():
             out.append(message("task", operator, task_via, task_text, "operators"))
         return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -13,8 +13,9 @@ import pluggy
 from pluggy import HookImpl
 
 from .._errors import PluginError, RuleError
-from .._messaging import Messenger, Quota
+from .._messaging import Messenger, Quota, Rate
 from . import hookspecs
+from ._view import EngineView
 from .hookspecs import PROJECT
 
 if TYPE_CHECKING:
@@ -110,22 +111,31 @@ class Plugins:
         return found
 
     def metrics(self) -> dict[str, MetricFunction]:
-        """Every registered metric by name; a name registered twice is an error.
+        """Every registered metric by name. A registration that is not a name and a
+        function, or a name registered twice, is a :class:`PluginError` naming the
+        plugin (and, for a name taken twice, the plugin that took it first).
 
         Each function is wrapped so that when it raises, the error is a
         :class:`PluginError` naming the plugin that registered it and the metric."""
+        hook = "groupops_register_metrics"
         found: dict[str, MetricFunction] = {}
-        for impl in self._impls("groupops_register_metrics"):
+        owners: dict[str, str] = {}
+        for impl in self._impls(hook):
             plugin = plugin_name(impl)
 
             def register(name: str, function: MetricFunction, *, _plugin: str = plugin) -> None:
+                def error(problem: str) -> PluginError:
+                    return PluginError(f"{hook}: plugin {_plugin!r} {problem}", plugin=_plugin, hook=hook)
+
                 if not isinstance(name, str) or not name:
-                    raise PluginError(f"groupops_register_metrics: {name!r} is not a metric name")
+                    raise error(f"registered {name!r}, which is not a metric name (a non-empty string)")
                 if not callable(function):
-                    raise PluginError(f"groupops_register_metrics: metric {name!r} is not callable")
+                    raise error(f"registered metric {name!r} as {function!r}, which is not callable")
                 if name in found:
-                    raise PluginError(f"groupops_register_metrics: two metrics are named {name!r}")
+                    first = owners[name]
+                    raise error(f"registers a second metric named {name!r} (the first is from {first!r})")
                 found[name] = _guarded_metric(name, function, _plugin)
+                owners[name] = _plugin
 
             _call(impl, register=register)
         return found
@@ -200,15 +210,16 @@ class Plugins:
         return None
 
     def observe(self, decision: Decision, engine: Engine) -> list[PluginError]:
-        """Tell every observer; an observer that raises (anything but KeyboardInterrupt,
-        SystemExit included) is logged with its plugin's name, the others still run.
-        Returns the failures."""
+        """Tell every observer, which sees the engine read-only (:class:`EngineView`); an
+        observer that raises (anything but KeyboardInterrupt, SystemExit included) is
+        logged with its plugin's name, the others still run. Returns the failures."""
         hook = "groupops_observe_decision"
         failures: list[PluginError] = []
+        view = EngineView(engine)
         for impl in self._impls(hook):
             plugin = plugin_name(impl)
             try:
-                _call(impl, decision=decision, engine=engine)
+                _call(impl, decision=decision, engine=view)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
@@ -334,6 +345,12 @@ def _checked_messenger(messenger: object, plugin: str) -> Messenger:
     quota = getattr(messenger, "quota", None)
     if quota is not None and not isinstance(quota, Quota):
         wrong.append(f"quota {quota!r} is not a groupops.Quota or None")
+    rates = getattr(messenger, "rates", None)
+    if rates is not None and not (
+        isinstance(rates, Mapping)
+        and all(isinstance(k, str) and isinstance(v, Rate) for k, v in rates.items())
+    ):
+        wrong.append(f"rates {rates!r} is not a mapping of action names to groupops.Rate")
     if wrong:
         raise PluginError(
             f"groupops_register_messengers: plugin {plugin} registered {messenger!r}, which is not a "

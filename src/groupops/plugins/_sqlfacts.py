@@ -27,7 +27,8 @@ from pydantic import ValidationError
 from .._model import Event, Member
 from ..rules._evaluate import MetricFunction
 from ..rules._facts import History
-from ..rules._facts_api import GroupActivity, MemoryFacts
+from ..rules._facts_api import GroupActivity, LoggedEvent, MemoryFacts
+from ..rules._world import World
 
 if TYPE_CHECKING:
     from .sqlite import SQLiteStore
@@ -94,11 +95,18 @@ class SQLiteFacts(MemoryFacts):
         cache: HistoryCache,
         profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
         metrics: Mapping[str, MetricFunction] | None = None,
+        *,
+        world: World | None = None,
+        presence: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self._store = store
         self._cache = cache
         self._profiles = profiles
         self._metrics = dict(metrics or {})
+        # referees, referrers and balances are asked of the world, as in MemoryFacts (its
+        # referral events come from :meth:`events_of`, in SQL)
+        self._world = world
+        self._presence = presence
 
     @property
     def tz(self) -> tzinfo:
@@ -150,6 +158,54 @@ class SQLiteFacts(MemoryFacts):
             return None
 
     # batch questions in SQL -------------------------------------------------------------
+    def _rows_of_kind(
+        self, sql: str, params: Sequence[Any]
+    ) -> Iterator[tuple[str, float, float, dict[str, Any]]]:
+        """``(member, ts, value, data)`` of rows selected as ``seq, member, at_us, value,
+        data, payload-if-no-value``; a row not written by the store is read through its
+        payload (and skipped, with a warning, if not valid)."""
+        for seq, member, at_us, value, data, payload in self._store._read(sql, params):
+            if payload is not None:
+                event = self._validated(seq, payload)
+                if event is not None:
+                    yield member, event.at.timestamp(), event.value, dict(event.data)
+                continue
+            yield member, at_us / 1e6, value, json.loads(data) if data else {}
+
+    def events_of(self, kind: str, at: datetime) -> list[Event]:
+        found: list[Event] = []
+        numbered: dict[str, int] = {}
+        rows = self._rows_of_kind(
+            "SELECT seq, member, at_us, value, data, CASE WHEN value IS NULL THEN payload END"
+            " FROM events WHERE kind = ? AND at_us <= ? ORDER BY member, at_us, seq",
+            (kind, _micros(at)),
+        )
+        for member, ts, value, data in rows:
+            i = numbered.get(member, 0)
+            numbered[member] = i + 1
+            at_ = datetime.fromtimestamp(ts, tz=UTC)
+            found.append(Event(id=f"{member}#{i}", kind=kind, member=member, at=at_, value=value, data=data))
+        return found
+
+    def event_log(
+        self, kind: str, groups: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[LoggedEvent]]:
+        window, bounds = self._window(start, at)
+        out: list[list[LoggedEvent]] = []
+        for g in groups:
+            rows = self._rows_of_kind(
+                "SELECT seq, member, at_us, value, data, CASE WHEN value IS NULL THEN payload END"
+                f" FROM events WHERE grp = ? AND kind = ? AND {window} ORDER BY at_us, member, seq",
+                [g, kind, *bounds],
+            )
+            out.append(
+                [
+                    LoggedEvent(member=m, at=datetime.fromtimestamp(ts, tz=UTC), value=v, data=d)
+                    for m, ts, v, d in rows
+                ]
+            )
+        return out
+
     def _window(self, start: datetime | None, at: datetime) -> tuple[str, list[Any]]:
         if start is None:
             return "at_us <= ?", [_micros(at)]

@@ -14,7 +14,18 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LabelChange,
+    LedgerEntry,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["Store"]
@@ -28,8 +39,10 @@ class Store(Protocol):
     write commits on its own.
 
     Optional: a store that can answer the facts interface where its events are has a
-    method ``facts(*, tz, profiles, metrics) -> StoreFacts`` (:class:`~groupops.StoreFacts`:
-    the :class:`~groupops.Facts` questions plus each member's ``history``), as
+    method ``facts(*, tz, profiles, metrics, world, presence) -> StoreFacts``
+    (:class:`~groupops.StoreFacts`: the :class:`~groupops.Facts` questions plus each
+    member's ``history`` and the events of a kind; ``world`` and ``presence`` are to be
+    handed to the conditions' contexts, as :class:`~groupops.MemoryFacts` does), as
     ``SQLiteStore`` has. The engine calls it at each run (and explanation) and then never
     reads every stored event into memory; without it, the engine indexes the events in
     memory, catching up through :meth:`events_after`.
@@ -64,6 +77,17 @@ class Store(Protocol):
 
     def members(self) -> list[Member]:
         """Every member profile, by id."""
+        ...
+
+    def record_labels(self, change: LabelChange) -> None:
+        """Set the member's labels to ``change.labels`` (the profile is replaced with
+        them; a member with no profile gets one with only the id and labels) and add the
+        change to the member's label history."""
+        ...
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Every change :meth:`record_labels` kept for ``member``: oldest first (by
+        ``at``, then in the order recorded). Empty if none was kept."""
         ...
 
     # memberships ---------------------------------------------------------------------
@@ -133,6 +157,18 @@ class Store(Protocol):
         """Decisions matching every filter given, in the order they were recorded."""
         ...
 
+    # points ledger -------------------------------------------------------------------
+    def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        """Record points entries; per entry, True if new, False if its id (its cause)
+        was recorded already (and nothing is written for it). Written inside the
+        transaction of the decision or run that causes them."""
+        ...
+
+    def entries(self, *, member: str | None = None, policy: str | None = None) -> list[LedgerEntry]:
+        """Points entries matching every filter given, by ``at`` then in the order
+        recorded."""
+        ...
+
     # outbox --------------------------------------------------------------------------
     def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
         """Queue messages; a key that exists already is left as it is."""
@@ -167,6 +203,14 @@ class Store(Protocol):
     def delivery_times(self, *, messenger: str, recipient: str, since: datetime) -> list[datetime]:
         """``delivered_at`` of the messages delivered through ``messenger`` to
         ``recipient`` after ``since``, oldest first: what a quota counts."""
+        ...
+
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        """``delivered_at`` of the ``action`` messages delivered through ``messenger``
+        after ``since`` (to ``recipient`` only, if given), oldest first: what a
+        messenger's per-action :class:`~groupops.Rate` counts."""
         ...
 
     def messages(

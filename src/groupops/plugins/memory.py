@@ -8,7 +8,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LabelChange,
+    LedgerEntry,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 
 __all__ = ["MemoryStore"]
@@ -30,9 +41,11 @@ class MemoryStore:
         self._history: dict[tuple[str, str], list[MembershipChange]] = {}
         self._groups: dict[str, Group] = {}
         self._group_history: dict[str, list[GroupChange]] = {}
+        self._label_history: dict[str, list[LabelChange]] = {}
         self._decisions: dict[str, Decision] = {}
         self._messages: dict[str, OutboxMessage] = {}
         self._state: dict[str, str] = {}
+        self._entries: dict[str, LedgerEntry] = {}
 
     _TABLES = (
         "_events",
@@ -42,9 +55,11 @@ class MemoryStore:
         "_history",
         "_groups",
         "_group_history",
+        "_label_history",
         "_decisions",
         "_messages",
         "_state",
+        "_entries",
     )
 
     @contextmanager
@@ -99,6 +114,19 @@ class MemoryStore:
     def members(self) -> list[Member]:
         with self._lock:
             return [self._members[k] for k in sorted(self._members)]
+
+    def record_labels(self, change: LabelChange) -> None:
+        with self._lock:
+            profile = self._members.get(change.member) or Member(id=change.member)
+            self._members[change.member] = profile.model_copy(update={"labels": change.labels})
+            # a new list, not an append: a transaction's saved copy is shallow
+            self._label_history[change.member] = [*self._label_history.get(change.member, []), change]
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        with self._lock:
+            rows = self._label_history.get(member, [])
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].at, i))
+        return [rows[i] for i in order]
 
     def get_membership(self, member: str, group: str) -> Membership | None:
         with self._lock:
@@ -166,6 +194,25 @@ class MemoryStore:
             self._decisions[decision.id] = decision
             return True
 
+    def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        with self._lock:
+            out: list[bool] = []
+            for entry in entries:
+                fresh = entry.id not in self._entries
+                if fresh:
+                    self._entries[entry.id] = entry
+                out.append(fresh)
+            return out
+
+    def entries(self, *, member: str | None = None, policy: str | None = None) -> list[LedgerEntry]:
+        with self._lock:
+            found = [
+                e
+                for e in self._entries.values()
+                if (member is None or e.member == member) and (policy is None or e.policy == policy)
+            ]
+        return sorted(found, key=lambda e: e.at)  # stable: recording order within one instant
+
     def get_decision(self, decision_id: str) -> Decision | None:
         with self._lock:
             return self._decisions.get(decision_id)
@@ -231,6 +278,21 @@ class MemoryStore:
                 if m.status == "delivered"
                 and m.messenger == messenger
                 and m.recipient == recipient
+                and m.delivered_at is not None
+                and m.delivered_at > since
+            )
+
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        with self._lock:
+            return sorted(
+                m.delivered_at
+                for m in self._messages.values()
+                if m.status == "delivered"
+                and m.messenger == messenger
+                and m.action == action
+                and (recipient is None or m.recipient == recipient)
                 and m.delivered_at is not None
                 and m.delivered_at > since
             )

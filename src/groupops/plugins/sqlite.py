@@ -43,9 +43,21 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
 from .._errors import StoreError
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._model import (
+    Decision,
+    Event,
+    Group,
+    GroupChange,
+    GroupStatus,
+    LabelChange,
+    LedgerEntry,
+    Member,
+    Membership,
+    MembershipChange,
+)
 from .._outbox import MessageStatus, OutboxMessage
 from ..rules._evaluate import MetricFunction
+from ..rules._world import World
 from ._sqlfacts import HistoryCache, SQLiteFacts
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
@@ -177,7 +189,36 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX group_history_key ON group_history (grp, at_us, seq);
     """,
-    # 5: facts where the events are (see docs/design.md, "Facts in the store"). Each event
+    # 5: the points ledger: one entry per cause (an event or a decision), earned or
+    # redeemed, written in the transaction of the run that decided it.
+    """
+    CREATE TABLE ledger (
+        seq     INTEGER PRIMARY KEY,
+        id      TEXT NOT NULL UNIQUE,
+        member  TEXT NOT NULL,
+        policy  TEXT NOT NULL,
+        at_us   INTEGER NOT NULL,
+        points  REAL NOT NULL,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX ledger_member ON ledger (member, at_us, seq);
+    """,
+    # 6: label history (every set of labels a member held, from when, and the decision
+    # that set it), and per-action rates answered by an index on the action each message
+    # carries in its payload.
+    """
+    CREATE TABLE label_history (
+        seq      INTEGER PRIMARY KEY,
+        member   TEXT NOT NULL,
+        at_us    INTEGER NOT NULL,
+        decision TEXT,
+        payload  TEXT NOT NULL
+    );
+    CREATE INDEX label_history_key ON label_history (member, at_us, seq);
+    CREATE INDEX outbox_action_delivered
+        ON outbox (messenger, json_extract(payload, '$.action'), delivered_us);
+    """,
+    # 7: facts where the events are (see docs/design.md, "Facts in the store"). Each event
     # keeps its ``value`` and its ``data`` (JSON, NULL when empty) beside the payload, so a
     # run reads a member's history from columns without validating every payload again;
     # indexes answer windowed questions per member and per group. A row whose ``value``
@@ -645,14 +686,18 @@ class SQLiteStore:
         tz: tzinfo,
         profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
         metrics: Mapping[str, MetricFunction] | None = None,
+        world: World | None = None,
+        presence: Callable[[str], Mapping[str, str]] | None = None,
     ) -> SQLiteFacts:
         """The facts of the events stored here, answered in SQL where the events are
         (the optional store method the engine looks for: see :class:`~groupops.Store`).
 
         Calendar days are counted in ``tz``; conditions see ``profiles`` (a mapping, or a
-        function returning one) and ``metrics``. Members' histories read for conditions
-        are kept between calls and dropped when an event of that member is stored
-        (by any process); call this again to see events stored since."""
+        function returning one), ``metrics``, ``world`` (other members and the points
+        ledger; referees, referrers and balances are asked of it) and ``presence`` (a
+        member's present groups, for ``member_of``), as :class:`~groupops.MemoryFacts`.
+        Members' histories read for conditions are kept between calls and dropped when an
+        event of that member is stored (by any process); call this again to see events stored since."""
         with self._lock:
             cache = self._histories.get(tz)
             if cache is None:
@@ -667,7 +712,7 @@ class SQLiteStore:
                     for (member,) in changed:
                         cache.histories.pop(member, None)
                 cache.seq = last
-        return SQLiteFacts(self, cache, profiles, metrics)
+        return SQLiteFacts(self, cache, profiles, metrics, world=world, presence=presence)
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Every row of one query (for the facts answered here)."""
@@ -776,6 +821,25 @@ class SQLiteStore:
             rows = self._conn.execute(f"SELECT id, payload FROM groups{where} ORDER BY id", params).fetchall()
         return self._loaded(Group, rows, "group")
 
+    def record_labels(self, change: LabelChange) -> None:
+        """Set the member's labels (replacing the profile with them) and add the change
+        to the member's label history, in one transaction."""
+        with self._writing():
+            profile = self.get_member(change.member) or Member(id=change.member)
+            self.put_member(profile.model_copy(update={"labels": change.labels}))
+            self._conn.execute(
+                "INSERT INTO label_history (member, at_us, decision, payload) VALUES (?, ?, ?, ?)",
+                (change.member, _micros(change.at), change.decision, change.model_dump_json()),
+            )
+
+    def label_history(self, member: str) -> list[LabelChange]:
+        """Every label change kept for the member, oldest first."""
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT payload FROM label_history WHERE member = ? ORDER BY at_us, seq", (member,)
+            ).fetchall()
+        return [LabelChange.model_validate_json(payload) for (payload,) in rows]
+
     def group_history(self, group: str) -> list[GroupChange]:
         """Every change kept for the group, oldest first."""
         with self._reading():
@@ -831,6 +895,30 @@ class SQLiteStore:
                 d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())
             ]
         return [Decision.model_validate_json(payload) for (payload,) in rows] + queued
+
+    # points ledger -------------------------------------------------------------------
+    def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
+        """Record points entries; per entry, True if new, False if its id (its cause)
+        was recorded already."""
+        out: list[bool] = []
+        with self._writing():
+            for e in entries:
+                cursor = self._conn.execute(
+                    "INSERT INTO ledger (id, member, policy, at_us, points, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    (e.id, e.member, e.policy, _micros(e.at), e.points, e.model_dump_json()),
+                )
+                out.append(cursor.rowcount == 1)
+        return out
+
+    def entries(self, *, member: str | None = None, policy: str | None = None) -> list[LedgerEntry]:
+        """Points entries matching every filter given, by ``at`` then in the order recorded."""
+        where, params = _filters(member=member, policy=policy)
+        with self._reading():
+            rows = self._conn.execute(
+                f"SELECT id, payload FROM ledger{where} ORDER BY at_us, seq", params
+            ).fetchall()
+        return self._loaded(LedgerEntry, rows, "ledger entry")
 
     # outbox --------------------------------------------------------------------------
     _UPSERT_MESSAGE = (
@@ -931,6 +1019,23 @@ class SQLiteStore:
             for m in (OutboxMessage.model_validate_json(payload) for (payload,) in rows)
             if m.delivered_at is not None
         ]
+
+    def action_delivery_times(
+        self, *, messenger: str, action: str, since: datetime, recipient: str | None = None
+    ) -> list[datetime]:
+        """When ``action`` messages through ``messenger`` (to ``recipient``, if given) were
+        delivered, for those delivered after ``since``, oldest first (what a rate counts)."""
+        sql = (
+            "SELECT delivered_us FROM outbox WHERE messenger = ? AND json_extract(payload, '$.action') = ?"
+            " AND delivered_us > ? AND status = 'delivered'"
+        )
+        params: list[Any] = [messenger, action, _micros(since)]
+        if recipient is not None:
+            sql += " AND recipient = ?"
+            params.append(recipient)
+        with self._reading():
+            rows = self._conn.execute(sql + " ORDER BY delivered_us", params).fetchall()
+        return [_EPOCH + timedelta(microseconds=us) for (us,) in rows]
 
     def messages(
         self,

@@ -18,7 +18,7 @@ import tomllib
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -34,7 +34,7 @@ from pydantic import (
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
 from .._model import Family, Group, name_placeholders
 from .._validation import problems_from
-from ._conditions import CONDITION_TYPES, Metric, _Rule, iter_leaves
+from ._conditions import CONDITION_TYPES, Condition, Metric, Segment, _Rule, iter_leaves
 from ._policies import Policy, policy_union
 from ._templates import check_template
 from ._time import zone
@@ -80,6 +80,7 @@ class RuleBook(_Rule):
     locale: Literal["en", "zh"] = "en"
     families: tuple[Family, ...] = ()
     groups: tuple[Group, ...] = Field(min_length=1)
+    segments: dict[Annotated[str, Field(min_length=1)], Condition] = Field(default_factory=dict)
     policies: tuple[Policy, ...] = ()
     templates: dict[str, str] = Field(default_factory=dict)
 
@@ -97,6 +98,13 @@ class RuleBook(_Rule):
         if info.context and info.context.get("defer_cross_check"):
             return self
         problems = self.cross_check()
+        if problems:
+            raise ValueError("; ".join(map(str, problems)))
+        return self
+
+    @model_validator(mode="after")
+    def _resolve_segments(self) -> RuleBook:
+        problems = resolve_segments(self.segments, self.policies)
         if problems:
             raise ValueError("; ".join(map(str, problems)))
         return self
@@ -162,8 +170,9 @@ class RuleBook(_Rule):
     def conditions(self) -> list[tuple[str, Any]]:
         """Every condition in the book with its path (``policies[0].when``,
         ``policies[2].steps[1].keep``), whatever kind the policy is: found by walking
-        each policy's fields (plugin kinds included), in field order."""
-        out: list[tuple[str, Any]] = []
+        each policy's fields (plugin kinds included), in field order; the book's named
+        ``segments`` first."""
+        out: list[tuple[str, Any]] = [(f"segments.{name}", cond) for name, cond in self.segments.items()]
 
         def walk(value: Any, path: str) -> None:
             if isinstance(value, CONDITION_TYPES):
@@ -228,6 +237,8 @@ class RuleBook(_Rule):
         # the store's (a book's groups are open)
         if not data["families"]:
             del data["families"]
+        if not data["segments"]:
+            del data["segments"]
         for g in data["groups"]:
             for key, default in _LATER_GROUP_DEFAULTS.items():
                 if g.get(key) == default:
@@ -237,6 +248,67 @@ class RuleBook(_Rule):
                 if key in dumped and getattr(policy, key) == type(policy).model_fields[key].default:
                     del dumped[key]
         return data
+
+
+
+def _segment_uses(value: Any, path: str) -> list[tuple[str, Segment]]:
+    """Every ``{segment: ...}`` inside ``value`` (a policy, a condition, any model or
+    container of them), with its path, not following definitions."""
+    if isinstance(value, Segment):
+        return [(path, value)]
+    found: list[tuple[str, Segment]] = []
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found += _segment_uses(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, tuple | list):
+        for i, item in enumerate(value):
+            found += _segment_uses(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += _segment_uses(item, f"{path}.{key}")
+    return found
+
+
+def resolve_segments(segments: dict[str, Any], policies: Any) -> list[Problem]:
+    """Point every ``{segment: name}`` in ``segments`` and ``policies`` at the named
+    segment's condition; the problems: names not defined, segments in a circle."""
+    problems: list[Problem] = []
+    known = ", ".join(segments) or "none defined"
+    uses = _segment_uses(dict(segments), "segments") + _segment_uses(tuple(policies), "policies")
+    for path, ref in uses:
+        definition = segments.get(ref.segment)
+        if definition is None:
+            problems.append(Problem(path, f"unknown segment {ref.segment!r} (segments: {known})"))
+        else:
+            ref._definition = definition
+
+    def circle(name: str, trail: tuple[str, ...]) -> tuple[str, ...] | None:
+        if name in trail:
+            return (*trail[trail.index(name) :], name)
+        definition = segments.get(name)
+        if definition is None:
+            return None
+        for ref in _segment_refs_deep(definition):
+            found = circle(ref.segment, (*trail, name))
+            if found is not None:
+                return found
+        return None
+
+    reported: set[frozenset[str]] = set()
+    for name in segments:
+        found = circle(name, ())
+        if found is not None and frozenset(found) not in reported:
+            reported.add(frozenset(found))
+            problems.append(
+                Problem(
+                    f"segments.{found[0]}", "segments refer to each other in a circle: " + " -> ".join(found)
+                )
+            )
+    return problems
+
+
+def _segment_refs_deep(cond: Any) -> list[Segment]:
+    return [ref for _, ref in _segment_uses(cond, "")] if not isinstance(cond, Segment) else [cond]
 
 
 def check_shape(data: Any) -> Problem | None:
@@ -349,6 +421,8 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
         else:
             for j, gid in enumerate(_str_list(p.get("groups"))):
                 ref(f"{base}.groups[{j}]", gid)
+        if p.get("type") == "invite" and isinstance(p.get("to"), str):
+            ref(f"{base}.to", p["to"])
         if p.get("type") == "ladder":
             first: dict[str, int] = {}
             for j, step in _items(p.get("steps")):

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -49,10 +49,16 @@ from ._conditions import (
     DaysSince,
     DistinctDays,
     Label,
+    MemberOf,
     Metric,
     Not,
+    Points,
+    Referees,
+    Referrer,
     Role,
     Scope,
+    Segment,
+    Source,
     Sum,
     Tenure,
     _Compared,
@@ -85,6 +91,11 @@ class Subject(Protocol):
     def membership(self) -> Membership | None: ...
     @property
     def period_start(self) -> datetime | None: ...
+
+
+# ``member_of`` reads ``present_in`` (group id -> group kind, for every group the member
+# is present in) when the subject has it; it is not part of the protocol so that a
+# subject written before it still compiles every other leaf.
 
 
 Test = Callable[[Any], bool]
@@ -123,7 +134,8 @@ def parse_condition(condition: Any) -> Any:
     """
     if isinstance(condition, dict):
         return _CONDITION.validate_python(condition)
-    if type(condition) not in _LEAF_TESTS and not isinstance(condition, AllOf | AnyOf | Not | AtLeastOf):
+    combinators = AllOf | AnyOf | Not | AtLeastOf | Segment
+    if type(condition) not in _LEAF_TESTS and not isinstance(condition, combinators):
         raise TypeError(f"not a condition: {condition!r}")
     return condition
 
@@ -365,6 +377,13 @@ class _Plan:
             return ("not", None, (self._build(cond.not_),))
         if isinstance(cond, AtLeastOf):
             return ("at_least_of", cond.at_least_of, tuple(self._build(c) for c in cond.of))
+        if isinstance(cond, Segment):
+            if cond.definition is None:
+                raise ValueError(
+                    f"segment {cond.segment!r} is not resolved: segments are named in a rule book's "
+                    "'segments' and resolved when the book is loaded"
+                )
+            return self._build(cond.definition)  # a segment is its condition, inlined
         test = _LEAF_TESTS.get(type(cond))
         if test is None:
             raise TypeError(f"not a condition: {cond!r}")
@@ -589,6 +608,129 @@ class _Plan:
 
         return _StaticLeaf("attr", leaf, measure, _attr_check(leaf), describe, None)
 
+    def _source(self, leaf: Source) -> _StaticLeaf:
+        wanted = leaf.source
+
+        def measure(s: Subject, start: float | None, end: float) -> str | None:
+            return s.member.source if s.member is not None else None
+
+        def check(source: str | None) -> bool:
+            return source is not None and source in wanted
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="source", passed=passed, subject="source", observed=observed, expect={"in": list(wanted)}
+            )
+
+        return _StaticLeaf("source", leaf, measure, check, describe, None)
+
+    def _referrer(self, leaf: Referrer) -> _StaticLeaf:
+        wanted = leaf.referrer
+        anyone = leaf.anyone
+
+        def measure(s: Subject, start: float | None, end: float) -> str | None:
+            return s.member.referrer if s.member is not None else None
+
+        def check(referrer: str | None) -> bool:
+            return referrer is not None and (anyone or referrer in wanted)
+
+        expect: dict[str, Any] = {"present": True} if anyone else {"in": list(wanted)}
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="referrer", passed=passed, subject="referrer", observed=observed, expect=dict(expect)
+            )
+
+        return _StaticLeaf("referrer", leaf, measure, check, describe, None)
+
+    def _member_of(self, leaf: MemberOf) -> _StaticLeaf:
+        groups, kinds = leaf.groups, leaf.kinds
+
+        def measure(s: Subject, start: float | None, end: float) -> list[str]:
+            present: Mapping[str, str] | None = getattr(s, "present_in", None)
+            world = getattr(s, "world", None)
+            member = _member_id(s)
+            if present is None and world is not None and member is not None:
+                # a peer (a referee) seen through the engine's world: its groups, no kinds
+                present = {ms.group: "" for ms in world.memberships_of(member) if ms.present}
+            if present is None:  # a subject that knows only its own membership
+                ms = s.membership
+                present = {ms.group: ""} if ms is not None and ms.present else {}
+            if kinds:
+                return sorted(set(present.values()))
+            return sorted(present)
+
+        wanted = kinds or groups
+
+        def check(observed: Sequence[str]) -> bool:
+            return any(x in observed for x in wanted)
+
+        key = "member_of_kind" if kinds else "member_of"
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="member_of",
+                passed=passed,
+                subject=list(wanted),
+                observed=observed,
+                expect={key: list(wanted)},
+            )
+
+        return _StaticLeaf("member_of", leaf, measure, check, describe, None)
+
+    def _points(self, leaf: Points) -> _StaticLeaf:
+        def measure(s: Subject, start: float | None, end: float) -> float:
+            world = getattr(s, "world", None)
+            member = _member_id(s)
+            if world is None or member is None:
+                return 0.0
+            return float(world.balance(member, datetime.fromtimestamp(end, tz=UTC)))
+
+        expect = leaf.comparators()
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="points", passed=passed, subject=leaf.points, observed=observed, expect=dict(expect)
+            )
+
+        return self._numeric("points", leaf, measure, describe)
+
+    def _referees(self, leaf: Referees) -> _StaticLeaf:
+        inner = leaf.referees
+
+        def qualifying(s: Subject) -> list[str]:
+            from ._evaluate import holds  # evaluating a referee's condition is evaluating
+
+            world = getattr(s, "world", None)
+            member = _member_id(s)
+            peer = getattr(s, "peer", None)
+            if world is None or member is None or peer is None:
+                return []
+            return [r for r in world.referees(member) if holds(inner, peer(r))]
+
+        def measure(s: Subject, start: float | None, end: float) -> float:
+            return float(len(qualifying(s)))
+
+        expect = leaf.comparators()
+
+        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+            return Explanation.model_construct(
+                test="referees",
+                passed=passed,
+                subject=qualifying(s),
+                observed=observed,
+                expect=dict(expect),
+            )
+
+        return self._numeric("referees", leaf, measure, describe)
+
+
+def _member_id(s: Subject) -> str | None:
+    """Who the subject is: its profile's id, else its membership's member."""
+    if s.member is not None:
+        return s.member.id
+    return s.membership.member if s.membership is not None else None
+
 
 _LEAF_TESTS: dict[type, str] = {
     Count: "count",
@@ -600,6 +742,11 @@ _LEAF_TESTS: dict[type, str] = {
     Label: "label",
     Role: "role",
     Attr: "attr",
+    Source: "source",
+    Referrer: "referrer",
+    MemberOf: "member_of",
+    Points: "points",
+    Referees: "referees",
 }
 
 

@@ -21,6 +21,7 @@ from pydantic import (
     Discriminator,
     Field,
     FiniteFloat,
+    PrivateAttr,
     Tag,
     WithJsonSchema,
     field_validator,
@@ -41,10 +42,16 @@ __all__ = [
     "DaysSince",
     "DistinctDays",
     "Label",
+    "MemberOf",
     "Metric",
     "Not",
+    "Points",
+    "Referees",
+    "Referrer",
     "Role",
     "Scope",
+    "Segment",
+    "Source",
     "Sum",
     "Tenure",
     "condition_key",
@@ -262,6 +269,117 @@ class Attr(_Rule):
         return True
 
 
+class Source(_Rule):
+    """The member's source channel is one of the names: ``{source: 导购}`` or
+    ``{source: [sdr, sales]}`` (a member with no source fails)."""
+
+    source: Names = Field(min_length=1)
+
+    _as_tuple = field_validator("source", mode="before")(_tuple_of_str)
+
+
+class Referrer(_Rule):
+    """Who brought the member: ``{referrer: sdr-zhang}``, ``{referrer: [a, b]}``, or
+    ``{referrer: any}`` for anyone at all (a member nobody brought fails)."""
+
+    referrer: Names = Field(min_length=1)
+
+    _as_tuple = field_validator("referrer", mode="before")(_tuple_of_str)
+
+    @property
+    def anyone(self) -> bool:
+        """True for ``{referrer: any}``."""
+        return self.referrer == ("any",)
+
+
+class GroupKinds(_Rule):
+    """``{kind: paid}`` inside ``member_of``: any group of that kind (or kinds)."""
+
+    kind: Names = Field(min_length=1)
+
+    _as_tuple = field_validator("kind", mode="before")(_tuple_of_str)
+
+
+_MEMBER_OF_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            {
+                "type": "object",
+                "properties": {"kind": _NAMES_SCHEMA.json_schema},
+                "required": ["kind"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+
+
+class MemberOf(_Rule):
+    """The member is present in a group: ``{member_of: vip}``, ``{member_of: [vip, camp]}``,
+    or in any group of a kind: ``{member_of: {kind: paid}}``. Counts the member's
+    memberships in every group, not only the one a policy evaluates."""
+
+    member_of: Annotated[
+        Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Tag("<groups>")]
+        | Annotated[GroupKinds, Tag("<kinds>")],
+        Discriminator(lambda v: "<kinds>" if isinstance(v, dict | GroupKinds) else "<groups>"),
+        _MEMBER_OF_SCHEMA,
+    ]
+
+    _as_tuple = field_validator("member_of", mode="before")(_tuple_of_str)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MemberOf:
+        if isinstance(self.member_of, tuple) and not self.member_of:
+            raise ValueError("member_of: names no group; give a group id, a list of them or {kind: ...}")
+        return self
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The group ids named (empty for ``{kind: ...}``)."""
+        return self.member_of if isinstance(self.member_of, tuple) else ()
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The group kinds named (empty for group ids)."""
+        return self.member_of.kind if isinstance(self.member_of, GroupKinds) else ()
+
+
+class Segment(_Rule):
+    """A named segment of the rule book's ``segments``: ``{segment: bplus-sdr}`` holds
+    when the segment's condition holds. Loading the book resolves the name (an unknown
+    name, or segments that refer to each other in a circle, is a :class:`RuleError`)."""
+
+    segment: Annotated[str, Field(min_length=1)]
+    _definition: Any = PrivateAttr(default=None)
+
+    @property
+    def definition(self) -> Any:
+        """The segment's condition, once a rule book resolved it (else None)."""
+        return self._definition
+
+
+class Points(_Compared):
+    """The member's points: ``{points: balance, at_least: 100}``, the sum of the member's
+    entries in the points ledger at or before the moment (0 with no ledger)."""
+
+    points: Literal["balance"]
+
+
+class Referees(_Compared):
+    """How many of the member's referees (members whose profile names the member as
+    ``referrer``) meet a condition, each evaluated as of the same moment:
+    ``{referees: {tenure: joined, at_least: 7}, at_least: 3}``.
+
+    A referee's condition reads the referee's own events, profile and membership in the
+    group being evaluated; a member-level evaluation has no group, so its ``tenure`` and
+    ``role`` read nothing unless the policy names the group."""
+
+    referees: Condition
+
+
 class AllOf(_Rule):
     """Every child holds."""
 
@@ -305,6 +423,12 @@ _TAGS: dict[str, type[_Rule]] = {
     "label": Label,
     "role": Role,
     "attr": Attr,
+    "source": Source,
+    "referrer": Referrer,
+    "member_of": MemberOf,
+    "segment": Segment,
+    "points": Points,
+    "referees": Referees,
     "all": AllOf,
     "any": AnyOf,
     "not": Not,
@@ -346,6 +470,12 @@ Condition = Annotated[
     | Annotated[Label, Tag("<label>")]
     | Annotated[Role, Tag("<role>")]
     | Annotated[Attr, Tag("<attr>")]
+    | Annotated[Source, Tag("<source>")]
+    | Annotated[Referrer, Tag("<referrer>")]
+    | Annotated[MemberOf, Tag("<member_of>")]
+    | Annotated[Segment, Tag("<segment>")]
+    | Annotated[Points, Tag("<points>")]
+    | Annotated[Referees, Tag("<referees>")]
     | Annotated[AllOf, Tag("<all>")]
     | Annotated[AnyOf, Tag("<any>")]
     | Annotated[Not, Tag("<not>")]
@@ -359,7 +489,7 @@ Condition = Annotated[
     ),
 ]
 
-for _model in (AllOf, AnyOf, Not, AtLeastOf):
+for _model in (AllOf, AnyOf, Not, AtLeastOf, Referees):
     _model.model_rebuild()
 
 
@@ -374,7 +504,11 @@ CONDITION_TYPES: tuple[type, ...] = _union_classes(Condition)
 
 
 def iter_leaves(cond: Any) -> list[Any]:
-    """Every leaf of a condition, depth first."""
+    """Every leaf of a condition, depth first; a ``referees`` leaf is followed by the
+    leaves of the condition it asks of each referee (so a metric or an event kind used
+    there is found too)."""
+    if isinstance(cond, Referees):
+        return [cond, *iter_leaves(cond.referees)]
     if isinstance(cond, AllOf):
         return [x for c in cond.all for x in iter_leaves(c)]
     if isinstance(cond, AnyOf):
@@ -384,3 +518,8 @@ def iter_leaves(cond: Any) -> list[Any]:
     if isinstance(cond, AtLeastOf):
         return [x for c in cond.of for x in iter_leaves(c)]
     return [cond]
+
+
+def segment_refs(cond: Any) -> list[Segment]:
+    """Every ``{segment: ...}`` reference in a condition (not following definitions)."""
+    return [leaf for leaf in iter_leaves(cond) if isinstance(leaf, Segment)]

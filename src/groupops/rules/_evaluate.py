@@ -19,6 +19,7 @@ from ._conditions import Scope
 from ._explain import Explanation
 from ._facts import History
 from ._time import to_zone
+from ._world import World
 
 __all__ = ["Context", "MetricFunction", "compiled_for", "evaluate", "holds"]
 
@@ -48,6 +49,12 @@ class Context:
     default_scope: Scope = "group"
     period_start: datetime | None = None
     metrics: Mapping[str, MetricFunction] = field(default_factory=dict)
+    world: World | None = None
+    """Other members and the points ledger (``referees``, ``member_of``, ``points``);
+    None: only this member's own history and membership are known."""
+    present_in: Mapping[str, str] | None = None
+    """The groups the member is present in (group id -> the group's kind), for
+    ``member_of``; None: only ``membership`` is known (present there, or nowhere)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", to_zone(self.at, self.tz))
@@ -65,6 +72,25 @@ class Context:
             "revived": ms.revived_at,
             "promoted": ms.promoted_at,
         }[name]
+
+    def peer(self, member: str) -> Context:
+        """The context of another member at the same instant, in the same group (their
+        membership there, if any), with the same scope, window anchor and metrics."""
+        world = self.world
+        if world is None:
+            raise ValueError("peer: this context has no world to read other members from")
+        return Context(
+            at=self.at,
+            tz=self.tz,
+            history=world.history(member),
+            group=self.group,
+            member=world.profile(member),
+            membership=world.membership(member, self.group) if self.group else None,
+            default_scope=self.default_scope,
+            period_start=self.period_start,
+            metrics=self.metrics,
+            world=world,
+        )
 
     def scope_group(self, scope: Scope | None) -> str | None:
         """The group a leaf counts in: the evaluated group, or None for every event."""

@@ -21,10 +21,12 @@ Locale = Literal["en", "zh"]
 Observed = float | str | list[str] | None
 
 _COMBINATORS = frozenset({"all", "any", "not", "at_least_of"})
-_NUMERIC_TESTS = frozenset({"count", "sum", "distinct_days", "days_since", "tenure", "metric"})
+_NUMERIC_TESTS = frozenset(
+    {"count", "sum", "distinct_days", "days_since", "tenure", "metric", "points", "referees"}
+)
 _NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
 _NEGATE = {"at_least": "below", "below": "at_least", "at_most": "above", "above": "at_most"}
-_SELF_NEGATING = frozenset({"has", "role", "in", "equals"})
+_SELF_NEGATING = frozenset({"has", "role", "in", "equals", "present", "member_of", "member_of_kind"})
 
 
 def decisive_children(test: str, passed: bool, results: list[bool]) -> tuple[int, ...]:
@@ -299,6 +301,22 @@ def _requirement(leaf: Explanation, locale: str, unit: str = "") -> str:
             else:
                 parts.append(("not " if leaf.negated else "") + shown)
             continue
+        if key == "present":
+            if locale == "zh":
+                parts.append("没有推荐人" if leaf.negated else "有推荐人")
+            else:
+                parts.append("no referrer" if leaf.negated else "a referrer")
+            continue
+        if key in ("member_of", "member_of_kind"):
+            sep = "、" if locale == "zh" else " or "
+            shown = sep.join(map(str, value))
+            if locale == "zh":
+                what = f"{shown} 类群" if key == "member_of_kind" else f"群 {shown}"
+                parts.append(("不在" if leaf.negated else "在") + what)
+            else:
+                what = f"a group of kind {shown}" if key == "member_of_kind" else shown
+                parts.append(("not in " if leaf.negated else "in ") + what)
+            continue
         if key == "in":
             word = (
                 ("不属于" if leaf.negated else table[key])
@@ -347,6 +365,8 @@ def _window_zh(leaf: Explanation) -> str:
 
 def _leaf_requirement(leaf: Explanation, locale: str) -> str:
     subject = leaf.subject if isinstance(leaf.subject, str) else ", ".join(leaf.subject or [])
+    if leaf.test in _OTHERS_TESTS:
+        return _others_requirement(leaf, locale)
     if locale == "zh":
         noun = _ZH_NOUN.get(subject, subject)
         unit = " 次" if leaf.test == "count" else " 天" if leaf.test in _EN_UNITS else ""
@@ -362,11 +382,61 @@ def _leaf_requirement(leaf: Explanation, locale: str) -> str:
 
 
 def _leaf_text(leaf: Explanation, locale: str) -> str:
+    if leaf.test in _OTHERS_TESTS:
+        return _others_text(leaf, locale)
     return _leaf_zh(leaf) if locale == "zh" else _leaf_en(leaf)
 
 
 # the unit a leaf's threshold is in, so that "needs fewer than 21" says 21 what
-_EN_UNITS = {"count": "time", "distinct_days": "day", "days_since": "day", "tenure": "day"}
+_EN_UNITS = {
+    "count": "time",
+    "distinct_days": "day",
+    "days_since": "day",
+    "tenure": "day",
+    "points": "point",
+    "referees": "referee",
+}
+_ZH_UNITS = {"points": " 分", "referees": " 人"}
+# leaves over other members and the points ledger: worded by the two functions below
+_OTHERS_TESTS = frozenset({"member_of", "points", "referees"})
+
+
+def _unit(leaf: Explanation, locale: str) -> str:
+    return _ZH_UNITS.get(leaf.test, "") if locale == "zh" else _EN_UNITS.get(leaf.test, "")
+
+
+def _others_requirement(leaf: Explanation, locale: str) -> str:
+    need = _requirement(leaf, locale, _unit(leaf, locale))
+    if leaf.test == "member_of":
+        return need
+    if locale == "zh":
+        return _zh(("积分余额：" if leaf.test == "points" else "合格的被推荐人：") + need)
+    return ("points balance: " if leaf.test == "points" else "referees who qualify: ") + need
+
+
+def _others_text(leaf: Explanation, locale: str) -> str:
+    """A leaf over other members or the ledger, observed and needed."""
+    obs = leaf.observed
+    zh = locale == "zh"
+    need = _requirement(leaf, locale, _unit(leaf, locale))
+    if leaf.test == "member_of":
+        groups = obs if isinstance(obs, list) else []
+        if zh:
+            return _zh(f"所在群：{'、'.join(groups) or '无'}（要求{need}）")
+        return f"in groups: {', '.join(groups) or 'none'}; needs {need}"
+    if leaf.test == "points":
+        if zh:
+            return _zh(f"积分余额 {_num(obs)}（要求{need}）")
+        return f"points balance {_num(obs)}; needs {need}"
+    names = leaf.subject if isinstance(leaf.subject, list) else []
+    n = _num(obs)
+    if zh:
+        listed = f"：{'、'.join(names)}" if names else ""
+        return _zh(f"合格的被推荐人 {n} 人{listed}（要求{need}）")
+    if not names:
+        return f"no referee qualifies; needs {need}"
+    verb = "qualifies" if n == "1" else "qualify"
+    return f"{n} referee{'' if n == '1' else 's'} {verb} ({', '.join(names)}); needs {need}"
 
 
 def _leaf_en(leaf: Explanation) -> str:
@@ -401,6 +471,14 @@ def _leaf_en(leaf: Explanation) -> str:
         return f"{subject} is {shown}; needs {need}"
     if t == "role":
         return f"role is {obs}; needs {need}"
+    if t in ("source", "referrer"):
+        shown = "none" if obs is None else repr(obs)
+        return f"{t} is {shown}; needs {need}"
+    if t == "member_of":
+        key = next(iter(leaf.expect), "member_of")
+        have = ", ".join(obs) if isinstance(obs, list) and obs else "none"
+        what = "in groups of kind" if key == "member_of_kind" else "in groups"
+        return f"{what}: {have}; needs {need}"
     return f"{subject} is {_num(obs)} {_window_en(leaf)}; needs {need}"
 
 
@@ -436,6 +514,14 @@ def _leaf_zh_raw(leaf: Explanation) -> str:
         return f"{subject} 为 {shown}（要求{_requirement(leaf, 'zh')}）"
     if t == "role":
         return f"角色为 {obs}（要求{_requirement(leaf, 'zh')}）"
+    if t in ("source", "referrer"):
+        name = "来源渠道" if t == "source" else "推荐人"
+        shown = "无" if obs is None else repr(obs)
+        return f"{name}为 {shown}（要求{_requirement(leaf, 'zh')}）"
+    if t == "member_of":
+        have = "、".join(obs) if isinstance(obs, list) and obs else "无"
+        what = "所在群类型" if next(iter(leaf.expect), "") == "member_of_kind" else "所在群"
+        return f"{what}：{have}（要求{_requirement(leaf, 'zh')}）"
     return f"{_window_zh(leaf)}{subject} 为 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
 
 

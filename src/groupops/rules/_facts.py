@@ -208,6 +208,17 @@ class History:
             for k in range(i, j):
                 yield datetime.fromtimestamp(p.ts[k], tz=UTC), p.values[k], p.data[k]
 
+    def events_in(
+        self, kind: str, group: str | None, start: datetime | None, end: datetime
+    ) -> Iterator[tuple[datetime, float, dict[str, Any]]]:
+        """``(at, value, data)`` of the events of ``kind`` in exactly ``group`` (None:
+        the member-wide ones, with no group), ``start <= at <= end``, by time."""
+        s, e = _bounds(start, end)
+        series = self._series.get((kind, group if group is not None else ""), _EMPTY)
+        i, j = series.span(s, e)
+        for k in range(i, j):
+            yield datetime.fromtimestamp(series.ts[k], tz=UTC), series.values[k], series.data[k]
+
     def kinds(self) -> set[str]:
         """Every event kind seen."""
         return {kind for kind, place in self._series if place == _ALL}

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol, runtime_checkable
 
-from .._model import Member, Membership
+from .._model import Event, Member, Membership
 from ._evaluate import Context, MetricFunction, evaluate, holds
 from ._explain import Explanation
 from ._facts import Community, History
+from ._world import World
 
-__all__ = ["Facts", "GroupActivity", "MemoryFacts", "StoreFacts", "Subject"]
+__all__ = ["Facts", "GroupActivity", "LoggedEvent", "MemoryFacts", "StoreFacts", "Subject"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,16 @@ class GroupActivity:
     group: str
     events: int
     speakers: int
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One event as :meth:`Facts.event_log` lists it."""
+
+    member: str
+    at: datetime
+    value: float
+    data: Mapping[str, Any]
 
 
 @runtime_checkable
@@ -82,7 +93,25 @@ class Facts(Protocol):
         ...
 
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
-        """Per member: the members whose profile names them as ``referrer``, sorted."""
+        """Per member: the members they referred (whose profile names them as
+        ``referrer``, or, where the facts know them, whom their ``referral`` events
+        name in ``data.referee``), sorted."""
+        ...
+
+    def event_log(
+        self, kind: str, groups: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[LoggedEvent]]:
+        """Per group: the events of ``kind`` posted in exactly that group (not member-wide
+        ones) in the window, by time, then member (ballots of a vote)."""
+        ...
+
+    def referrers(self) -> list[str]:
+        """Every member who referred someone (as :meth:`referees` counts), sorted."""
+        ...
+
+    def balances(self, members: Sequence[str], at: datetime) -> list[float]:
+        """Per member: the points balance at ``at`` (the sum of the member's ledger
+        entries at or before it; 0 without a ledger)."""
         ...
 
     def ranking(
@@ -118,6 +147,13 @@ class StoreFacts(Facts, Protocol):
         implementation may fetch them in one go. Answers never depend on it."""
         ...
 
+    def events_of(self, kind: str, at: datetime) -> list[Event]:
+        """Every event of ``kind`` at or before ``at`` (member-wide and in groups), by
+        member, then time. Only member, time, value and data are kept: the ids are made
+        up (``member#n``) and the group is left out (``referral`` events for the
+        referral tree)."""
+        ...
+
 
 class MemoryFacts:
     """:class:`Facts` over an in-memory :class:`Community` and member profiles."""
@@ -127,10 +163,15 @@ class MemoryFacts:
         community: Community,
         profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
         metrics: Mapping[str, MetricFunction] | None = None,
+        *,
+        world: World | None = None,
+        presence: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self._community = community
         self._profiles = profiles
         self._metrics = dict(metrics or {})
+        self._world = world
+        self._presence = presence  # member -> present groups (id -> kind), for member_of
 
     @property
     def tz(self) -> tzinfo:
@@ -148,6 +189,16 @@ class MemoryFacts:
     def prefetch(self, members: Iterable[str]) -> None:
         return None  # every history is in memory already
 
+    def events_of(self, kind: str, at: datetime) -> list[Event]:
+        found: list[Event] = []
+        for member in sorted(self._community.members()):
+            history = self._community.history(member)
+            for i, (t, value, data) in enumerate(history.events(kind, None, None, at)):
+                found.append(
+                    Event(id=f"{member}#{i}", kind=kind, member=member, at=t, value=value, data=data)
+                )
+        return found
+
     def _context(self, subject: Subject, at: datetime, default_scope: str) -> Context:
         ms = subject.membership
         return Context(
@@ -160,6 +211,8 @@ class MemoryFacts:
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=subject.period_start,
             metrics=self._metrics,
+            world=self._world,
+            present_in=self._presence(ms.member) if self._presence is not None else None,
         )
 
     def verdicts(
@@ -207,7 +260,33 @@ class MemoryFacts:
                     speakers[g].add(member)
         return [GroupActivity(group=g, events=events[g], speakers=len(speakers[g])) for g in groups]
 
+    def event_log(
+        self, kind: str, groups: Sequence[str], start: datetime | None, at: datetime
+    ) -> list[list[LoggedEvent]]:
+        out: list[list[LoggedEvent]] = []
+        members = sorted(self._community.members())
+        for g in groups:
+            found = [
+                LoggedEvent(member=m, at=t, value=v, data=d)
+                for m in members
+                for t, v, d in self._community.history(m).events_in(kind, g, start, at)
+            ]
+            out.append(sorted(found, key=lambda e: (e.at, e.member)))
+        return out
+
+    def referrers(self) -> list[str]:
+        if self._world is not None:
+            return list(self._world.referrers())
+        return sorted({p.referrer for p in self._members().values() if p.referrer is not None})
+
+    def balances(self, members: Sequence[str], at: datetime) -> list[float]:
+        world = self._world
+        return [world.balance(m, at) if world is not None else 0.0 for m in members]
+
     def referees(self, members: Sequence[str]) -> list[tuple[str, ...]]:
+        if self._world is not None:
+            world = self._world
+            return [tuple(world.referees(m)) for m in members]
         by_referrer: dict[str, list[str]] = {}
         for profile in self._members().values():
             if profile.referrer is not None:

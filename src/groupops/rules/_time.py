@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -430,8 +430,3 @@ ScheduleField = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "examples": ["FREQ=WEEKLY;BYDAY=SU;BYHOUR=20"]}),
 ]
-
-
-def local_day(at: datetime, tz: tzinfo) -> date:
-    """The calendar day ``at`` falls on in ``tz``."""
-    return at.astimezone(tz).date()

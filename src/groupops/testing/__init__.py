@@ -10,10 +10,25 @@ The public API is exactly the names in ``__all__``:
 - :func:`recording_engine`, an engine for tests that stands a recording messenger in
   for every messenger the book names and loads no installed plugins unless asked
   (it needs no Hypothesis);
+- :func:`joins_and_leaves` (consistent joins and leaves, with ties) and the membership
+  constraint checks in :data:`MEMBERSHIP_INVARIANTS` (:func:`within_limits`,
+  :func:`within_capacity`, :func:`removed_never_revived`);
 - invariant checks, one by one (``no_eviction_in_grace(book, decisions, memberships)``
   and the others in :data:`INVARIANTS`, plus :func:`rerun_changes_nothing`) or all
   together (:func:`check_invariants`, :func:`assert_invariants`), each violation an
-  :class:`InvariantViolation` naming the member, the decision and its explanation.
+  :class:`InvariantViolation` naming the member, the decision and its explanation;
+- the store contract, for authors of a :class:`~groupops.Store`: subclass
+  :class:`StoreContract` (or :class:`DurableStoreContract`, for a store that keeps its
+  data across a close) in a pytest module and define ``make_store(self, path)``; pytest
+  runs every test of the contract against your store (it needs pytest, not Hypothesis).
+- for the engagement economy: :func:`referral_forests`, :func:`points_activity` and
+  :func:`ballots` (strategies), :func:`rewards_paid_once` and
+  :func:`vote_winners_are_top_n` (record-level, in :data:`ENGAGEMENT_INVARIANTS`) and
+  :func:`ledger_is_consistent` (the points ledger, from an engine).
+- for segments: :func:`sourced_members`, :func:`segment_conditions` and
+  :func:`tier_policies`, and the checks in :data:`SEGMENT_INVARIANTS` (part of
+  :data:`INVARIANTS`): :func:`one_message_per_broadcast`, :func:`invited_at_most_twice`,
+  :func:`tier_label_in_set` and :func:`handoff_at_most_once`.
 
 ``st.from_type(groupops.Event)`` (and Member, Group, Membership, RuleBook) works once
 this extra is installed, through Hypothesis' entry point. The pytest fixtures
@@ -34,29 +49,51 @@ from .._errors import MissingExtraError
 from ._engines import recording_engine
 
 __all__ = [
+    "ENGAGEMENT_INVARIANTS",
     "INVARIANTS",
+    "MEMBERSHIP_INVARIANTS",
+    "SEGMENT_INVARIANTS",
+    "DurableStoreContract",
     "Invariant",
     "InvariantViolation",
+    "StoreContract",
     "Timeline",
     "assert_invariants",
+    "ballots",
     "check_invariants",
     "conditions",
     "decision_ids_are_stable",
     "events",
     "groups",
+    "handoff_at_most_once",
     "histories",
+    "invited_at_most_twice",
+    "joins_and_leaves",
     "ladder_moves_one_step",
+    "ledger_is_consistent",
     "members",
     "memberships",
     "no_eviction_in_grace",
     "no_eviction_of_exempt",
     "notice_before_eviction",
+    "one_message_per_broadcast",
+    "points_activity",
     "recording_engine",
+    "referral_forests",
+    "removed_never_revived",
     "replay",
     "rerun_changes_nothing",
     "revivals_within_max",
     "revived_met_criteria",
+    "rewards_paid_once",
     "rule_books",
+    "segment_conditions",
+    "sourced_members",
+    "tier_label_in_set",
+    "tier_policies",
+    "vote_winners_are_top_n",
+    "within_capacity",
+    "within_limits",
 ]
 
 try:
@@ -65,6 +102,18 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
     _HAVE_HYPOTHESIS = False
 else:
     _HAVE_HYPOTHESIS = True
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - the testing extra installs it
+    _HAVE_PYTEST = False
+else:
+    _HAVE_PYTEST = True
+    # the contract's asserts explain themselves in a failing test, as a test module's do
+    pytest.register_assert_rewrite(f"{__name__}._store_contract")
+
+if _HAVE_PYTEST or TYPE_CHECKING:
+    from ._store_contract import DurableStoreContract, StoreContract
 
 if _HAVE_HYPOTHESIS or TYPE_CHECKING:
     from ._invariants import (
@@ -82,6 +131,25 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         revivals_within_max,
         revived_met_criteria,
     )
+    from ._invariants_engagement import (
+        ENGAGEMENT_INVARIANTS,
+        ledger_is_consistent,
+        rewards_paid_once,
+        vote_winners_are_top_n,
+    )
+    from ._invariants_membership import (
+        MEMBERSHIP_INVARIANTS,
+        removed_never_revived,
+        within_capacity,
+        within_limits,
+    )
+    from ._invariants_segments import (
+        SEGMENT_INVARIANTS,
+        handoff_at_most_once,
+        invited_at_most_twice,
+        one_message_per_broadcast,
+        tier_label_in_set,
+    )
     from ._strategies import (
         Timeline,
         conditions,
@@ -93,6 +161,9 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
         replay,
         rule_books,
     )
+    from ._strategies_engagement import ballots, points_activity, referral_forests
+    from ._strategies_membership import joins_and_leaves
+    from ._strategies_segments import segment_conditions, sourced_members, tier_policies
 
 
 def __getattr__(name: str) -> Any:

@@ -491,6 +491,9 @@ def ladder_moves_one_step(
     return out
 
 
+# the segment kinds' checks live in a module of their own, which imports this one's
+from ._invariants_segments import SEGMENT_INVARIANTS  # noqa: E402
+
 INVARIANTS: tuple[Invariant, ...] = (
     no_eviction_in_grace,
     no_eviction_of_exempt,
@@ -499,6 +502,7 @@ INVARIANTS: tuple[Invariant, ...] = (
     revivals_within_max,
     decision_ids_are_stable,
     ladder_moves_one_step,
+    *SEGMENT_INVARIANTS,
 )
 """Every record-level check, in the order :func:`check_invariants` runs them."""
 

@@ -560,7 +560,8 @@ def rule_books(
     blind = [t for t in types if type(registry.get(t)).strategy is Kind.strategy]
     if blind:
         raise InvalidArgument(
-            f"policy_types: kind {blind[0]!r} has no testing strategy (its Kind.strategy), so it cannot be drawn"
+            f"policy_types: kind {blind[0]!r} has no testing strategy (its Kind.strategy), "
+            "so it cannot be drawn"
         )
     if min_policies > 0 and types == ("admission",) and max_groups < 2:
         raise InvalidArgument("an admission policy needs two groups, but max_groups=1")

@@ -1,8 +1,29 @@
-"""Policy kinds: the registry and the five built-in kinds, one module each."""
+"""Policy kinds: the registry and the built-in kinds, one module each."""
 
 from __future__ import annotations
 
-from . import admission, eviction, ladder, revival, welcome
+from . import (
+    admission,
+    broadcast,
+    campaign,
+    capacity,
+    deadline,
+    duty,
+    eviction,
+    handoff,
+    invite,
+    ladder,
+    limit,
+    points,
+    referral_reward,
+    revival,
+    standing,
+    term,
+    tier,
+    violation,
+    vote,
+    welcome,
+)
 from ._registry import (
     ActionSpec,
     Kind,
@@ -39,8 +60,24 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     revival.KIND,
     ladder.KIND,
     welcome.KIND,
+    violation.KIND,
+    limit.KIND,
+    deadline.KIND,
+    capacity.KIND,
+    term.KIND,
+    points.KIND,
+    referral_reward.KIND,
+    vote.KIND,
+    duty.KIND,
+    invite.KIND,
+    broadcast.KIND,
+    tier.KIND,
+    handoff.KIND,
+    campaign.KIND,
+    standing.KIND,
 )
-"""The five built-in kinds, in the order the engine has always decided them."""
+"""The built-in kinds: the first five in the order the engine has always decided them, then
+the newer ones in the order they were added."""
 
 
 def builtin_kinds() -> KindRegistry:

@@ -18,8 +18,9 @@ from typing import Annotated, Any, ClassVar, Protocol
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Event, Group, GroupChange, Member, Membership, Time
+from ..._model import Decision, Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
+from ..._reports import StandingItem, StandingReport
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
 from .._explain import Explanation
@@ -118,7 +119,11 @@ class Verdict:
     messages speak of (``about``, default the changed one), the ``deadline`` the
     messages quote, the change it makes to a group (``group``: from
     :func:`~groupops.change_group`, recorded with the decision; its messages already use
-    the new name) and extra template placeholders (``values``).
+    the new name), extra template placeholders (``values``), points ledger ``entries``
+    the decision causes (recorded with it, in the same transaction; an entry whose cause
+    was recorded before adds nothing), the member's new set of ``labels`` (recorded with
+    the decision in the store's label history; None: no change) and whether the decision
+    sends no message at all (``silent``).
 
     A decision about a member alone or a group alone has no membership: ``before`` is
     None."""
@@ -130,6 +135,12 @@ class Verdict:
     deadline: datetime | None = None
     group: GroupChange | None = None
     values: Mapping[str, str] = field(default_factory=dict)
+    entries: tuple[LedgerEntry, ...] = ()
+    labels: tuple[str, ...] | None = None
+    silent: bool = False
+    recipients: tuple[str, ...] | None = None
+    """Who an ``operators`` message goes to instead of the group's operators (a
+    handoff's salesperson or queue)."""
 
 
 class Runtime(Protocol):
@@ -186,6 +197,40 @@ class Runtime(Protocol):
         period_start: datetime | None = None,
     ) -> Context: ...
 
+    def label_history(self, member: str) -> list[LabelChange]:
+        """The member's label changes the store kept, oldest first."""
+        ...
+
+    def standing(self, member: str, at: datetime) -> StandingReport:
+        """``member``'s standing at ``at`` under every policy (see :meth:`Engine.standing`)."""
+        ...
+
+    def member_context(
+        self,
+        member: str,
+        at: datetime,
+        *,
+        group: str | None = None,
+        default_scope: str = "member",
+        period_start: datetime | None = None,
+    ) -> Context:
+        """An evaluation context for a member alone (a member-level decision): with
+        ``group``, the member's membership there (if any) is the one conditions read and
+        ``scope: group`` counts there; without, events count member-wide. Conditions over
+        other members and the ledger (``referees``, ``member_of``, ``points``) work."""
+        ...
+
+    def entries(self, *, member: str | None = None) -> list[LedgerEntry]:
+        """The points ledger (of ``member``), by time then recording order, as recorded
+        so far in this run."""
+        ...
+
+    def add_entries(self, entries: list[LedgerEntry]) -> list[bool]:
+        """Record points entries caused by events (per entry: True if new, False if its
+        cause was recorded before). Entries a decision causes go in its
+        :class:`Verdict` instead."""
+        ...
+
     def isolated(
         self,
         policy: str,
@@ -198,6 +243,11 @@ class Runtime(Protocol):
         """Decide about one subject (a membership, else ``member`` and/or ``group``) under
         one policy: a plugin failing meanwhile is reported in the run's failures, nothing
         about the subject is recorded, and the next run asks again."""
+        ...
+
+    def held_back(self, ms: Membership, role: str, at: datetime) -> str | None:
+        """The id of a policy that holds the membership back from ``role`` at ``at``
+        (see :meth:`Kind.holds_back`), or None."""
         ...
 
     def failures(self) -> int: ...
@@ -233,6 +283,14 @@ class Runtime(Protocol):
         ...
 
     def apply(self, verdict: Verdict) -> Decision | None: ...
+
+    def refusal(self, member: str, group: str, at: datetime, *, leaving: str | None = None) -> str | None:
+        """Why a policy of the book would turn ``member`` back from joining ``group`` at
+        ``at`` (each kind's :meth:`Kind.refuses`, in book order: the first reason), or
+        None; ``leaving`` is a group the member leaves for it (a routing out of a full
+        group). A kind that places members (an invitation, a routing) asks it first, so
+        that it never puts a member over a limit."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -320,11 +378,62 @@ class Kind:
         """Extra template placeholders for a decision's messages."""
         return {}
 
+    def holds_back(self, policy: Any, rt: Runtime, ms: Membership, role: str, at: datetime) -> bool:
+        """Whether this policy holds the membership back from ``role`` at ``at`` (a
+        ladder asks before promoting onto it; a duty that removed the role holds the
+        member back while its condition fails). By default: never."""
+        return False
+
     def strategy(self, ctx: StrategyContext) -> Any:
         """A Hypothesis strategy of one valid policy of this kind in a book drawn by
         :func:`groupops.testing.rule_books` (any ``id``: it is replaced), or None when
         such a book cannot hold one (an admission needs two groups). A kind without a
         strategy is never drawn. Import Hypothesis inside: it is a testing extra."""
+        return None
+
+    def refuses(
+        self, policy: Any, rt: Runtime, member: str, group: Group, at: datetime, *, leaving: str | None = None
+    ) -> str | None:
+        """Why ``policy`` would turn ``member`` back from joining ``group`` at ``at`` (and
+        leaving the group ``leaving``, if given), in the book's locale, or None (the
+        default: a kind that constrains no joins)."""
+        return None
+
+    def standing(self, policy: Any, rt: Runtime, member: str, at: datetime) -> list[StandingItem]:
+        """Where ``member`` stands under ``policy`` at ``at``, for
+        :meth:`Engine.standing`: by default, :meth:`explain` for each of the member's
+        memberships in the policy's groups (present, or evicted: what brings them back),
+        those with something to meet. A member-wide kind (``tier``) gives its own; a kind
+        whose decisions are not the member's to act on gives nothing."""
+        items: list[StandingItem] = []
+        for group in policy.group_ids():
+            ms = rt.membership(member, group)
+            if ms is None or not (ms.present or ms.status == "evicted"):
+                continue
+            sections, notes = self.explain(policy, rt, ms, at)
+            if sections:
+                items.append(
+                    StandingItem(
+                        policy=policy.id,
+                        policy_type=self.name,
+                        group=group,
+                        sections=tuple(sections),
+                        notes=tuple(notes),
+                    )
+                )
+        return items
+
+    def policy_template(self, policy: Any, action: str) -> str | None:
+        """The template a policy of this kind gives ``action`` in a field of its own (a
+        broadcast's ``text``), or None. The policy's ``templates`` still win; the book's
+        templates and the action's defaults come after."""
+        return None
+
+    def stale(self, policy: Any, decision: Decision, rt: Runtime, at: datetime) -> str | None:
+        """Why the messages of ``decision`` should no longer be delivered at ``at`` (an
+        invitation to a group the member has joined since), or None to deliver them.
+        Asked by delivery before each attempt; a stale message is ``cancelled`` with
+        the reason as its ``last_error``."""
         return None
 
     def action(self, name: str) -> ActionSpec | None:
@@ -340,8 +449,9 @@ class KindRegistry:
             self.register(k)
 
     def register(self, kind: Kind) -> None:
-        """Add a kind; a second kind with one name, or one that declares an action
-        another kind declares differently, is a :class:`RuleError`."""
+        """Add a kind; a second kind with one name is a :class:`RuleError`. Two kinds
+        may each declare an action of one name (``refuse``, ``remove``): a decision's
+        words, platform need and audience come from its own policy's kind."""
         if not isinstance(kind, Kind) or not kind.name:
             raise RuleError(
                 [Problem("kinds", f"{kind!r} is not a policy kind (a groupops Kind with a name)")]

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._model import Decision, Membership
-from ..._reports import Section
+from ..._reports import Note, Section
 from .._conditions import Condition, Scope
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
@@ -105,6 +105,8 @@ class AdmissionKind(Kind):
                     ctx = rt.context(ms, at, default_scope=policy.default_scope)
                     if not holds(policy.when, ctx):
                         continue
+                    if rt.refusal(ms.member, policy.to, at) is not None:
+                        continue  # a limit would turn the member back: see explain
                     d = Decision.make(
                         policy=policy.id,
                         action="invite",
@@ -126,7 +128,11 @@ class AdmissionKind(Kind):
     ) -> tuple[list[Any], list[Any]]:
         ctx = rt.context(ms, at, default_scope=policy.default_scope)
         invited = admission_check(policy, ctx)
-        return [Section(kind="invited", values={"group": policy.to}, explanation=invited)], []
+        notes = []
+        reason = rt.refusal(ms.member, policy.to, at)
+        if reason is not None:
+            notes.append(Note(kind="refused", values={"reason": reason}))
+        return [Section(kind="invited", values={"group": policy.to}, explanation=invited)], notes
 
     def message_values(self, policy: Admission, decision: Decision, locale: str) -> dict[str, str]:
         if decision.action != "invite" or not decision.period.startswith("invite-"):

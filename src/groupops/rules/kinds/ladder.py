@@ -120,6 +120,8 @@ class LadderKind(Kind):
                     move = ladder_move(policy, rt.context(ms, at, default_scope=policy.default_scope))
                     if move is None:
                         continue
+                    if move.action == "promote" and rt.held_back(ms, move.to_role, at) is not None:
+                        continue  # e.g. a duty removed this role and its condition still fails
                     d = rt.decide(
                         policy.id,
                         move.action,

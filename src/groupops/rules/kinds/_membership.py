@@ -1,0 +1,51 @@
+"""What the membership-constraint kinds share (violation, limit, deadline, capacity):
+the ``remove`` action, whose message gives the kind's own ``{reason}``, and reading a
+membership as it stood at an instant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..._model import Membership
+from ._registry import ActionSpec
+
+__all__ = ["REFUSE", "REMOVE", "present_at", "removed"]
+
+REMOVE = ActionSpec(
+    "remove",
+    {
+        "en": "{member.name} has been removed from {group.name}: {reason}.",
+        "zh": "{member.name} 已被移出{group.name}：{reason}。",
+    },
+    {"en": "remove", "zh": "移除"},
+    platform=True,
+)
+"""Removal from a group (status ``removed``, which no revival reopens); ``{reason}`` says
+why, in the deciding kind's words."""
+
+REFUSE = ActionSpec(
+    "refuse",
+    {
+        "en": "{member.name}, you cannot stay in {group.name}: {reason}.",
+        "zh": "{member.name}，您无法加入{group.name}：{reason}。",
+    },
+    {"en": "refuse", "zh": "拒绝入群"},
+    platform=True,
+)
+"""A join refused (the member is taken out again; status ``removed``)."""
+
+
+def present_at(ms: Membership, when: datetime) -> bool:
+    """Whether the membership's current joining covers ``when``: joined at or before it,
+    and present now or gone only after it."""
+    if ms.joined_at > when:
+        return False
+    if ms.present:
+        return True
+    ended = ms.left_at or ms.evicted_at
+    return ended is not None and ended > when
+
+
+def removed(ms: Membership, when: datetime) -> Membership:
+    """``ms`` closed with status ``removed`` at ``when``."""
+    return ms.model_copy(update={"status": "removed", "left_at": when})
