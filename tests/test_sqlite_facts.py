@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.engine._world import StoreWorld
 from groupops.rules._facts_api import MemoryFacts, Subject
 from groupops.testing import conditions
 
@@ -148,6 +149,75 @@ def test_sql_verdicts_equal_the_in_memory_reference(history, data):
         store.close()
 
 
+@st.composite
+def _referrals(draw: st.DrawFn, origin: datetime) -> list[go.Event]:
+    """``referral`` events (some in a group, some naming no referee, some naming the
+    same referee twice or closing a circle), for the referral tree."""
+    out = []
+    for i in range(draw(st.integers(min_value=0, max_value=6))):
+        data = draw(st.sampled_from([{}, {"referee": ""}]) | st.sampled_from(MEMBERS).map(lambda m: {"referee": m}))
+        out.append(
+            go.Event(
+                id=f"r{i}",
+                kind="referral",
+                member=draw(st.sampled_from(MEMBERS)),
+                group=draw(st.sampled_from(GROUPS)),
+                at=origin + timedelta(minutes=draw(st.integers(min_value=-600, max_value=600))),
+                data=data,
+            )
+        )
+    return out
+
+
+@given(histories(), st.data())
+def test_sql_world_facts_equal_the_in_memory_reference(history, data):
+    """The questions beyond counts (event logs, the referral tree, balances) are answered
+    by the store's facts and world (referral events in SQL) exactly as by the reference."""
+    tz, origin, events = history
+    events = events + data.draw(_referrals(origin))
+    store = _stores(events, len(events))
+    try:
+        referrer = st.none() | st.sampled_from([*MEMBERS, "zz"])
+        profiles = {m: go.Member(id=m, referrer=data.draw(referrer)) for m in MEMBERS[:2]}
+        for member in profiles.values():
+            if member.referrer != member.id:
+                store.put_member(member)
+        profiles = {m.id: m for m in store.members()}
+        entries = [
+            go.LedgerEntry.make(
+                member=data.draw(st.sampled_from(MEMBERS)),
+                at=_instants(data.draw, origin, events),
+                points=(points := data.draw(st.sampled_from([1.0, 0.1, -2.5, 10.0]))),
+                kind="earn" if points >= 0 else "redeem",
+                cause=f"c{i}",
+                cause_type="event",
+                policy="p",
+            )
+            for i in range(data.draw(st.integers(min_value=0, max_value=5)))
+        ]
+        store.add_entries(entries)
+        sql_world, ref_world = StoreWorld(store, None, profiles), StoreWorld(store, None, profiles)
+        sql = store.facts(tz=tz, profiles=profiles, world=sql_world)
+        ref = MemoryFacts(go.Community(tz, events), profiles, world=ref_world)
+        sql_world.facts, ref_world.facts = sql, ref
+        at = _instants(data.draw, origin, events)
+        start = data.draw(st.none() | st.just(_instants(data.draw, origin, events)))
+        for kind in [*KINDS, "referral"]:
+            assert sql.events_of(kind, at) == ref.events_of(kind, at)
+            groups = ["club", "vip", "none"]
+            assert sql.event_log(kind, groups, start, at) == ref.event_log(kind, groups, start, at)
+        asked = [*MEMBERS, "zz"]
+        assert sql.referrers() == ref.referrers()
+        assert sql.referees(asked) == ref.referees(asked)
+        assert sql.balances(asked, at) == ref.balances(asked, at)
+        # without a world both answer from the profiles alone
+        bare, bare_ref = store.facts(tz=tz, profiles=profiles), MemoryFacts(go.Community(tz, events), profiles)
+        assert bare.referees(asked) == bare_ref.referees(asked) and bare.referrers() == bare_ref.referrers()
+        assert bare.balances(asked, at) == bare_ref.balances(asked, at)
+    finally:
+        store.close()
+
+
 def test_the_sqlite_store_answers_facts_and_the_memory_store_does_not():
     store = go.SQLiteStore(":memory:")
     try:
@@ -266,3 +336,45 @@ def test_an_older_file_gains_the_fact_columns_from_its_payloads(tmp_path: Path, 
         assert history.total("purchase", "amount", None, None, at) == 4.0
     finally:
         store.close()
+
+
+FISSION = """
+timezone: Asia/Shanghai
+groups: [{id: w1, name: W1}]
+policies:
+  - id: invite-three
+    type: referral_reward
+    when: {referees: {all: [{member_of: w1}, {tenure: joined, at_least: 7}]}, at_least: 3}
+    reward: {points: 100}
+"""
+
+
+def test_referrals_points_and_standing_on_sqlite_read_no_replay(tmp_path: Path, monkeypatch):
+    """The world's questions (a referee's groups and tenure, the referral tree with a
+    ``referral`` event, the ledger) go through the store's facts: no stored event is
+    replayed into memory by a run, the referral tree or a standing."""
+    (tmp_path / "book.yaml").write_text(FISSION, encoding="utf-8")
+    book = go.load_rule_book(tmp_path / "book.yaml")
+    t0 = datetime(2026, 11, 2, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+    def joined(member: str, day: int) -> go.Event:
+        return go.Event(id=f"j-{member}", kind="joined", member=member, group="w1", at=t0 + timedelta(days=day))
+
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([go.Member(id="ann"), go.Member(id="b", referrer="ann"), go.Member(id="c", referrer="ann")])
+        engine.ingest([go.Member(id="d")])
+        engine.ingest([joined("b", 0), joined("c", 0), joined("d", 1)])
+        engine.ingest([go.Event(id="r1", kind="referral", member="ann", at=t0, data={"referee": "d"})])
+
+    def replay(self, seq):
+        raise AssertionError("every stored event replayed into memory")
+
+    monkeypatch.setattr(go.SQLiteStore, "events_after", replay)
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "g.db"), entry_points=False) as engine:
+        assert engine.run(t0 + timedelta(days=7)).decisions == ()  # d: six days so far
+        rewards = engine.run(t0 + timedelta(days=8)).decisions
+        assert [d.member for d in rewards] == ["ann"]  # d counts through the referral event
+        assert engine.balance("ann") == 100
+        tree = engine.referral_tree()
+        assert tree.generation_of == {"ann": 0, "b": 1, "c": 1, "d": 1} and tree.depth == 1
+        assert engine.standing("ann", t0 + timedelta(days=9)).member == "ann"  # read without a replay
