@@ -378,3 +378,39 @@ def test_referrals_points_and_standing_on_sqlite_read_no_replay(tmp_path: Path, 
         tree = engine.referral_tree()
         assert tree.generation_of == {"ann": 0, "b": 1, "c": 1, "d": 1} and tree.depth == 1
         assert engine.standing("ann", t0 + timedelta(days=9)).member == "ann"  # read without a replay
+
+
+def test_a_tier_run_on_sqlite_reads_its_members_histories_in_a_few_queries(tmp_path: Path, monkeypatch):
+    """A member-wide kind over every member (tier) hints the facts first: the histories
+    are read many members per query, not one query per member."""
+    book = go.RuleBook.load(
+        {
+            "timezone": "UTC",
+            "groups": [{"id": "club"}],
+            "policies": [
+                {
+                    "id": "status",
+                    "type": "tier",
+                    "labels": ["none", "paid"],
+                    "steps": {"paid": {"count": "payment", "at_least": 1}},
+                }
+            ],
+        }
+    )
+    at = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    members = [go.Member(id=f"m{i:02}") for i in range(40)]
+    payments = [go.Event(id=f"p{i}", kind="payment", member=f"m{i:02}", at=at) for i in range(0, 40, 2)]
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([*members, *payments])
+    reads: list[str] = []
+    real = go.SQLiteStore._read
+
+    def counted(self, sql, params):
+        reads.append(sql)
+        return real(self, sql, params)
+
+    monkeypatch.setattr(go.SQLiteStore, "_read", counted)
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "g.db"), entry_points=False) as engine:
+        made = engine.run(at).decisions
+    assert sorted(d.member for d in made if d.to_role == "paid") == [f"m{i:02}" for i in range(0, 40, 2)]
+    assert sum("FROM events WHERE member IN" in sql for sql in reads) <= 2
