@@ -122,9 +122,9 @@ def test_member_of_reads_every_present_membership_of_the_member() -> None:
     assert go.evaluate(in_w2, context(world, "e", group="w1")).passed
     assert not go.evaluate(in_w2, context(world, "a")).passed
     left = go.evaluate(CONDITION.validate_python({"member_of": "w1"}), context(world, "d"))
-    assert (left.passed, left.summary()) == (False, "in groups: none; needs a member of w1")
-    assert left.negate().summary() == "in groups: none; needs not a member of w1"
-    assert left.summary("zh") == "所在群：无（要求是 w1 的成员）"
+    assert (left.passed, left.summary()) == (False, "in groups: none; needs in w1")
+    assert left.negate().summary() == "in groups: none; needs not in w1"
+    assert left.summary("zh") == "所在群：无（要求在群 w1）"
 
 
 def entry(member: str, cause: str, points: float, at: datetime) -> go.LedgerEntry:

@@ -154,14 +154,6 @@ def groupops_observe_decision(decision: Decision, engine: EngineView) -> None:
     engine from inside its own run, is an ``AttributeError`` saying so (reported like any
     observer failure).
 
-    A CRM that takes qualified leads from a
-    [``handoff``](rules.md#handoff-a-qualified-lead-handed-to-sales-once) policy can do
-    either: a messenger named as the engine's default messenger receives each
-    ``handoff`` message (action ``handoff``, ``audience`` ``operators``, ``recipient`` the
-    salesperson or queue, ``key`` the idempotency key) at least once; an observer sees
-    each ``handoff`` decision (``decision.assignee``, ``decision.reasons()``) once, best
-    effort.
-
     :param decision: the recorded decision.
     :param engine: the engine that made it, read-only.
     """

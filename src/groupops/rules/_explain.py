@@ -398,7 +398,7 @@ _EN_UNITS = {
 }
 _ZH_UNITS = {"points": " 分", "referees": " 人"}
 # leaves over other members and the points ledger: worded by the two functions below
-_OTHERS_TESTS = frozenset({"member_of", "points", "referees"})
+_OTHERS_TESTS = frozenset({"points", "referees"})
 
 
 def _unit(leaf: Explanation, locale: str) -> str:
@@ -407,8 +407,6 @@ def _unit(leaf: Explanation, locale: str) -> str:
 
 def _others_requirement(leaf: Explanation, locale: str) -> str:
     need = _requirement(leaf, locale, _unit(leaf, locale))
-    if leaf.test == "member_of":
-        return need
     if locale == "zh":
         return _zh(("积分余额：" if leaf.test == "points" else "合格的被推荐人：") + need)
     return ("points balance: " if leaf.test == "points" else "referees who qualify: ") + need
@@ -419,11 +417,6 @@ def _others_text(leaf: Explanation, locale: str) -> str:
     obs = leaf.observed
     zh = locale == "zh"
     need = _requirement(leaf, locale, _unit(leaf, locale))
-    if leaf.test == "member_of":
-        groups = obs if isinstance(obs, list) else []
-        if zh:
-            return _zh(f"所在群：{'、'.join(groups) or '无'}（要求{need}）")
-        return f"in groups: {', '.join(groups) or 'none'}; needs {need}"
     if leaf.test == "points":
         if zh:
             return _zh(f"积分余额 {_num(obs)}（要求{need}）")
