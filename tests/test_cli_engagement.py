@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cli import gops
+from test_cli import cli, gops
+
+from groupops import SQLiteStore
 
 BOOK = """\
 timezone: Asia/Shanghai
@@ -95,3 +97,21 @@ def test_an_empty_store_says_so(tmp_path: Path) -> None:
     gops("ingest", "--db", "e.db", "m.jsonl", cwd=tmp_path)
     assert "No referrals in e.db" in gops("referrals", "--db", "e.db", cwd=tmp_path).stdout
     assert "No points entries in e.db" in gops("points", "--db", "e.db", cwd=tmp_path).stdout
+
+
+def test_referrals_reads_referral_events_without_replaying_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [{"id": "ann"}, {"id": "bo"}, {"id": "cy", "referrer": "ann"}]
+    at = "2026-11-01T09:00:00+08:00"
+    records += [{"id": "r1", "kind": "referral", "member": "ann", "at": at, "data": {"referee": "bo"}}]
+    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    cli("ingest", "--db", "r.db", "r.jsonl", cwd=tmp_path)
+
+    def replay(self: SQLiteStore, seq: int) -> None:
+        raise AssertionError("every stored event replayed into memory")
+
+    monkeypatch.setattr(SQLiteStore, "events_after", replay)
+    doc = json.loads(cli("referrals", "--db", "r.db", "--json", cwd=tmp_path).stdout)
+    # bo counts through the referral event (ann referred bo), cy through the profile
+    assert [(g["generation"], g["size"], g["referrers"]) for g in doc["generations"]] == [(0, 1, 1), (1, 2, 0)]

@@ -120,6 +120,7 @@ PUBLIC = [
     "StandingReport",
     "Store",
     "StoreError",
+    "StoreFacts",
     "StrategyContext",
     "Subject",
     "Sum",

@@ -98,6 +98,11 @@ def test_a_silent_group_turns_dead_not_dormant_and_its_operators_are_told():
     )
 
 
+def _facts(engine: go.Engine) -> go.MemoryFacts:
+    """The facts over every event the engine's store keeps."""
+    return go.MemoryFacts(go.Community(TZ, [e for _, e in engine.store.events_after(0)]))
+
+
 def test_health_facts_score_and_trend():
     engine = go.Engine(_book(), entry_points=False)
     engine.run(T0 - timedelta(days=40))
@@ -117,7 +122,7 @@ def test_health_facts_score_and_trend():
             _msg(3, "a", "g1", T0 - timedelta(days=20)),  # the window before
         ]
     )
-    facts = go.MemoryFacts(engine._community)
+    facts = _facts(engine)
     policy = engine.book.policies[0]
     (h,) = go.group_health(facts, [engine.store.get_group("g1")], {"g1": 10}, T0, TZ, policy=policy)
     assert (h.messages, h.speakers, h.topics, h.questions, h.answered) == (3, 3, 2, 1, 1)
@@ -161,7 +166,7 @@ def test_a_group_is_never_dormant_and_dead_at_once_and_each_change_is_decided_on
         if at <= start:
             continue  # decided before the members and messages were stored
         (h,) = go.group_health(
-            go.MemoryFacts(engine._community),
+            _facts(engine),
             [group],
             {"g1": 4},
             at,

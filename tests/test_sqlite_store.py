@@ -65,7 +65,7 @@ def test_wal_mode_and_connection_settings(path: Path) -> None:
 
 
 def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
-    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 6
+    assert SCHEMA_VERSION == len(sqlite_module.MIGRATIONS) == 7
     conn = raw(path)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -319,7 +319,7 @@ def test_events_after_streams_in_chunks_and_allows_writes(store: SQLiteStore) ->
     n = 2500
     store.add_events([event(f"e{i:05}") for i in range(n)])
     selects: list[str] = []
-    store._conn.set_trace_callback(lambda sql: selects.append(sql) if "FROM events WHERE" in sql else None)
+    store._conn.set_trace_callback(lambda sql: selects.append(sql) if "SELECT seq, payload FROM events" in sql else None)
     it = store.events_after(0)
     assert not isinstance(it, list | tuple)
     first_seq, first = next(it)
@@ -575,7 +575,7 @@ def test_a_version_3_file_migrates_to_groups_and_keeps_its_data(
     store = SQLiteStore(path)
     try:
         with raw(path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert store.get_member("m1") == Member(id="m1", name="Ann")
         assert store.membership_history("m1", "g1") == [joined] and store.get_state("cursor") == "5"
         assert store.groups() == []  # nothing seeded yet: an engine seeds from its book
@@ -604,7 +604,7 @@ def test_a_version_4_file_migrates_to_the_points_ledger_and_keeps_its_data(
     store = SQLiteStore(path)
     try:
         with raw(path) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert store.get_member("m1") == Member(id="m1", name="Ann") and store.decisions() == [decided]
         assert store.entries() == []
         entry = LedgerEntry.make(

@@ -98,7 +98,7 @@ from .rules._conditions import (
 from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
 from .rules._facts import Community, History
-from .rules._facts_api import Facts, GroupActivity, GroupHealthFacts, MemoryFacts, Subject
+from .rules._facts_api import Facts, GroupActivity, GroupHealthFacts, MemoryFacts, StoreFacts, Subject
 from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
 from .rules._semantics import (
     EvictionCheck,
@@ -263,6 +263,7 @@ __all__ = [
     "StandingReport",
     "Store",
     "StoreError",
+    "StoreFacts",
     "StrategyContext",
     "Subject",
     "Sum",

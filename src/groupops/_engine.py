@@ -193,7 +193,6 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
         try:
             with self.store.transaction():
                 self._failures = []
-                self._sync()
                 seed_groups(self.store, self.book, at)
                 made = self._decide_all(at)
                 failures = [f for _, _, f in self._failures]
@@ -238,8 +237,8 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
         """The referral tree of the store's member profiles and ``referral`` events:
         sizes, referrers and conversion per generation, depth, beside the S = m·2ⁿ plan
         (see :func:`~groupops.referral_tree`)."""
-        self._sync()
-        return referral_tree(self.store.members(), referral_events(self._community))
+        members = self.store.members()
+        return referral_tree(members, referral_events(self._facts_for({m.id: m for m in members})))
 
     def balance(self, member: str, at: datetime | None = None) -> float:
         """The member's points: the sum of the member's ledger entries (at or before

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .._model import LATEST_TIME
 from .._referrals import REFERRAL_EVENT, referral_tree
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
@@ -29,7 +31,8 @@ def referrals(db: str, as_json: bool, locale: str) -> None:
         raise UserError(_t(locale, "no_db", db=db))
     store = SQLiteStore(path, read_only=True)
     try:
-        events = [e for _, e in store.events_after(0) if e.kind == REFERRAL_EVENT]
+        # the referral events alone, asked in SQL (as Engine.referral_tree does)
+        events = store.facts(tz=UTC).events_of(REFERRAL_EVENT, LATEST_TIME)
         tree = referral_tree(store.members(), events)
     finally:
         store.close()

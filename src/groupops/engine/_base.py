@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from ..rules._book import RuleBook
     from ..rules._evaluate import Context, MetricFunction
     from ..rules._explain import Explanation
-    from ..rules._facts import Community
+    from ..rules._facts import Community, History
+    from ..rules._facts_api import StoreFacts
     from ..rules.kinds import Kind, KindRegistry, Verdict
+    from ._world import StoreWorld
 
 __all__ = ["EngineBase"]
 
@@ -49,7 +51,11 @@ class EngineBase:
 
     if TYPE_CHECKING:  # one job calling another: implemented by the job named
 
-        def _sync(self) -> None: ...  # ingest
+        def _facts_for(self, profiles: Mapping[str, Member]) -> StoreFacts: ...  # ingest
+
+        def _facts_and_world(
+            self, profiles: Mapping[str, Member]
+        ) -> tuple[StoreFacts, StoreWorld]: ...  # ingest
 
         def _known_groups(self) -> set[str]: ...  # ingest
 
@@ -63,7 +69,14 @@ class EngineBase:
 
         def _standing(self, member: str, at: datetime, rt: Any) -> StandingReport: ...  # segments
 
-        def member_context(self, member: str, at: datetime, profiles: Mapping[str, Member]) -> Context: ...
+        def member_context(
+            self,
+            member: str,
+            at: datetime,
+            profiles: Mapping[str, Member],
+            *,
+            read: tuple[StoreFacts, StoreWorld] | None = None,
+        ) -> Context: ...
 
         def _isolated(
             self,
@@ -101,6 +114,7 @@ class EngineBase:
             default_scope: str,
             period_start: datetime | None = None,
             group: str | None = None,
+            history: History | None = None,
             world: Any = None,
         ) -> Context: ...
 

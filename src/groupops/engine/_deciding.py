@@ -23,7 +23,8 @@ from .._model import (
 from .._reports import PluginFailure, StandingReport
 from ..rules._evaluate import Context
 from ..rules._explain import Explanation
-from ..rules._facts_api import Facts, MemoryFacts
+from ..rules._facts import History
+from ..rules._facts_api import StoreFacts
 from ..rules.kinds import Kind, Point, Verdict
 from ._base import EngineBase
 from ._schedule import _Triggers
@@ -153,19 +154,24 @@ class Deciding(EngineBase):
         default_scope: str,
         period_start: datetime | None = None,
         group: str | None = None,
+        history: History | None = None,
         world: StoreWorld | None = None,
     ) -> Context:
+        if history is None or world is None:
+            facts, made = self._facts_and_world(profiles)
+            history = history if history is not None else facts.history(ms.member)
+            world = world if world is not None else made
         return Context(
             at=at,
             tz=self.book.tz,
-            history=self._community.history(ms.member),
+            history=history,
             group=group or ms.group,
             member=profiles.get(ms.member),
             membership=ms,
             default_scope=default_scope,  # type: ignore[arg-type]
             period_start=period_start,
             metrics=self.metrics,
-            world=world or StoreWorld(self.store, self._community, profiles),
+            world=world,
             present_in=self._present_groups(ms.member),
         )
 
@@ -174,18 +180,27 @@ class Deciding(EngineBase):
         condition first asks (``member_of``)."""
         return _Presence(self, member)
 
-    def member_context(self, member: str, at: datetime, profiles: Mapping[str, Member]) -> Context:
-        """A context for ``member`` alone (also one in no group): member-wide scope."""
+    def member_context(
+        self,
+        member: str,
+        at: datetime,
+        profiles: Mapping[str, Member],
+        *,
+        read: tuple[StoreFacts, StoreWorld] | None = None,
+    ) -> Context:
+        """A context for ``member`` alone (also one in no group): member-wide scope.
+        ``read``: the facts and world to read through (else made for ``profiles``)."""
+        facts, world = read if read is not None else self._facts_and_world(profiles)
         return Context(
             at=at,
             tz=self.book.tz,
-            history=self._community.history(member),
+            history=facts.history(member),
             group="",
             member=profiles.get(member),
             membership=None,
             default_scope="member",
             metrics=self.metrics,
-            world=StoreWorld(self.store, self._community, profiles),
+            world=world,
             present_in=self._present_groups(member),
         )
 
@@ -319,8 +334,8 @@ class _Runtime:
         self._engine = engine
         self._profiles = profiles
         self._scratch: dict[str, dict[str, Any]] = {}
-        self._facts: Facts | None = None
-        self._world = StoreWorld(engine.store, engine._community, profiles)
+        self._facts: StoreFacts | None = None
+        self._world_: StoreWorld | None = None
 
     @property
     def tz(self) -> tzinfo:
@@ -339,17 +354,17 @@ class _Runtime:
         return self._profiles
 
     @property
-    def facts(self) -> Facts:
+    def facts(self) -> StoreFacts:
         if self._facts is None:
-            engine = self._engine
-            self._facts = MemoryFacts(
-                engine._community,
-                self._profiles,
-                engine.metrics,
-                world=self._world,
-                presence=engine._present_groups,
-            )
+            self._facts, self._world_ = self._engine._facts_and_world(self._profiles)
         return self._facts
+
+    @property
+    def _world(self) -> StoreWorld:
+        """The world the run's conditions see (other members read through its facts)."""
+        if self._world_ is None:
+            self._facts, self._world_ = self._engine._facts_and_world(self._profiles)
+        return self._world_
 
     def get_state(self, key: str) -> str | None:
         return self._engine.store.get_state(key)
@@ -358,7 +373,9 @@ class _Runtime:
         self._engine.store.set_state(key, value)
 
     def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]:
-        return self._engine._memberships(group, members)
+        found = self._engine._memberships(group, members)
+        self.facts.prefetch(ms.member for ms in found)  # one query for their histories
+        return found
 
     def membership(self, member: str, group: str) -> Membership | None:
         return self._engine.store.get_membership(member, group)
@@ -373,8 +390,15 @@ class _Runtime:
         self, ms: Membership, at: datetime, *, default_scope: str, period_start: datetime | None = None
     ) -> Context:
         engine = self._engine
+        history = self.facts.history(ms.member)
         return engine._context(
-            ms, at, self._profiles, default_scope=default_scope, period_start=period_start, world=self._world
+            ms,
+            at,
+            self._profiles,
+            default_scope=default_scope,
+            period_start=period_start,
+            history=history,
+            world=self._world,
         )
 
     def member_context(
@@ -390,7 +414,7 @@ class _Runtime:
         return Context(
             at=at,
             tz=engine.book.tz,
-            history=engine._community.history(member),
+            history=self.facts.history(member),
             group=group or "",
             member=self._profiles.get(member) or Member(id=member),
             membership=engine.store.get_membership(member, group) if group else None,

@@ -61,18 +61,18 @@ class Explaining(EngineBase):
         if group not in self._known_groups():  # the book's groups and those the store keeps
             self.book.group(group)  # raises UnknownGroupError naming the book's
         p = self.book.policy(policy)
-        self._sync()
         ms, known = self._membership_then(member, group, p.id, at)
         profile = self.store.get_member(member)
-        if ms is None and profile is None and not self._community.history(member).kinds():
+        profiles = {member: profile} if profile is not None else {}
+        rt = _Runtime(self, profiles)
+        if ms is None and profile is None and not rt.facts.history(member).kinds():
             raise UnknownMemberError(member)
         if ms is None:
             ms = Membership(member=member, group=group, joined_at=at, status="left")
-        profiles = {member: profile} if profile is not None else {}
         notes: list[Note] = []
         if not known:
             notes.append(Note(kind="no_history", values={"at": at.isoformat()}))
-        sections, kind_notes = self._kind(p).explain(p, _Runtime(self, profiles), ms, at)
+        sections, kind_notes = self._kind(p).explain(p, rt, ms, at)
         notes += kind_notes
         return ExplainReport(
             member=member,

@@ -23,7 +23,9 @@ from .._reports import (
     Rejected,
 )
 from .._validation import problems_from
+from ..rules._facts_api import MemoryFacts, StoreFacts
 from ._base import EngineBase
+from ._world import StoreWorld
 
 
 class Ingesting(EngineBase):
@@ -84,7 +86,7 @@ class Ingesting(EngineBase):
             for e in sorted(new_events, key=lambda e: e.at):
                 if e.kind in ("joined", "left") and e.group is not None:
                     self._presence(e)
-        self._sync()
+        # no fact work here: a run reads the facts it needs when it runs
         return IngestReport(
             events=len(new_events),
             members=len(members),
@@ -171,9 +173,38 @@ class Ingesting(EngineBase):
         else:
             record(change)
 
+    def _facts_for(self, profiles: Mapping[str, Member]) -> StoreFacts:
+        """The facts a run (or an explanation) reads, as of now (see :meth:`_facts_and_world`)."""
+        return self._facts_and_world(profiles)[0]
+
+    def _facts_and_world(self, profiles: Mapping[str, Member]) -> tuple[StoreFacts, StoreWorld]:
+        """The facts a run (or an explanation) reads, as of now, and the world its
+        conditions see (other members read through those facts): the store's own facts,
+        where it answers them (an optional ``facts`` method, as
+        :class:`~groupops.SQLiteStore` has), else the in-memory facts, first caught up
+        with the events stored since."""
+        world = StoreWorld(self.store, None, profiles)
+        answer = getattr(self.store, "facts", None)
+        facts: StoreFacts
+        if answer is not None:
+            facts = answer(
+                tz=self.book.tz,
+                profiles=profiles,
+                metrics=self.metrics,
+                world=world,
+                presence=self._present_groups,
+            )
+        else:
+            self._sync()
+            facts = MemoryFacts(
+                self._community, profiles, self.metrics, world=world, presence=self._present_groups
+            )
+        world.facts = facts
+        return facts, world
+
     def _sync(self) -> None:
         """Bring the in-memory facts up to date with events stored since the last sync
-        (by this or any other process)."""
+        (by this or any other process). Only for a store that answers no facts itself."""
         with self._sync_lock:
             for seq, event in self.store.events_after(self._seq):
                 self._community.add(event)

@@ -128,16 +128,30 @@ class Composing(EngineBase):
             )
 
         text = self._render(d.action, d.policy, context)
-        operators = list(recipients) if recipients else self._operators(d.group)
+
+        # the operators only where a message goes to them: finding them reads every
+        # membership of the group, once per decision
+        def operators() -> list[str]:
+            return list(recipients) if recipients else self._operators(d.group)
+
         if messenger is not None and can_carry_out(messenger, d.action, platform=platform, audience=audience):
             if audience == "operators":
-                return [message(d.action, op, name, text, "operators") for op in operators]
+                return [message(d.action, op, name, text, "operators") for op in operators()]
             recipient = d.member if audience == "member" else d.group
             assert recipient is not None
             return [message(d.action, recipient, name, text, audience)]
-        # The platform cannot do this itself: the group's operators get it as a task, with
-        # the text. The member is not sent the text in its place: "you have been removed"
-        # would arrive before anyone removed them (the operator's action is what they see).
+        # The platform cannot do this itself: the group's operators get it as a task. The
+        # member is sent the text as a plain message only where the action says so (an
+        # invitation), never "you have been removed" before anyone removed them.
+        if (
+            spec is not None
+            and spec.tell_member
+            and audience == "member"
+            and d.member is not None
+            and messenger is not None
+            and can_carry_out(messenger, "message")
+        ):
+            out.append(message("message", d.member, name, text, "member"))
         task_via = (
             name
             if messenger is not None and can_carry_out(messenger, "task", audience="operators")
@@ -149,7 +163,7 @@ class Composing(EngineBase):
         task_context = {**context, "text": text}
         fallback = GROUP_TASK_TEMPLATES if d.member is None else TASK_TEMPLATES
         task_text = self._render("task", d.policy, task_context, fallback)
-        for operator in operators:
+        for operator in operators():
             out.append(message("task", operator, task_via, task_text, "operators"))
         return out
 

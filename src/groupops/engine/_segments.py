@@ -10,11 +10,13 @@ from .._errors import Problem, RuleError, UnknownMemberError
 from .._model import Member
 from .._reports import CampaignReport, StandingReport
 from ..rules._evaluate import Context, holds
+from ..rules._facts_api import StoreFacts
 from ..rules._time import to_zone
 from ..rules.kinds.campaign import Campaign, campaign_rate, target_met
 from ._base import EngineBase
 from ._deciding import _Runtime
 from ._explain import labels_then
+from ._world import StoreWorld
 
 
 class Segments(EngineBase):
@@ -26,11 +28,12 @@ class Segments(EngineBase):
         held = labels_then(self.store.label_history(member.id), at)
         return member if held is None else member.model_copy(update={"labels": held})
 
-    def _context_then(self, member: Member, at: datetime) -> Context:
-        """A member-wide context at ``at`` with the labels the member held then."""
+    def _context_then(self, member: Member, at: datetime, read: tuple[StoreFacts, StoreWorld]) -> Context:
+        """A member-wide context at ``at`` with the labels the member held then (events
+        and other members read through ``read``, the facts and world of the report)."""
         then = self._profile_at(member, at)
         profiles: Mapping[str, Member] = {member.id: then}
-        return self.member_context(member.id, at, profiles)
+        return self.member_context(member.id, at, profiles, read=read)
 
     def standing(self, member: str, at: datetime) -> StandingReport:
         """Where ``member`` stands at ``at`` under every policy that concerns them, with
@@ -42,7 +45,6 @@ class Segments(EngineBase):
 
         :class:`UnknownMemberError` for a member the store knows nothing of."""
         at = to_zone(at, self.book.tz)
-        self._sync()
         profile = self.store.get_member(member)
         if profile is None and not self.store.memberships(member=member):
             raise UnknownMemberError(member)
@@ -79,12 +81,13 @@ class Segments(EngineBase):
                     )
                 ]
             )
-        self._sync()
         end = p.end if at is None else min(p.end, to_zone(at, self.book.tz))
         start = min(p.start, end)
         members = self.store.members()
-        at_start = [m for m in members if holds(p.segment, self._context_then(m, start))]
-        reached = [m for m in at_start if holds(p.goal, self._context_then(m, end))]
+        read = self._facts_and_world({m.id: m for m in members})  # once for every member
+        read[0].prefetch(m.id for m in members)
+        at_start = [m for m in members if holds(p.segment, self._context_then(m, start, read))]
+        reached = [m for m in at_start if holds(p.goal, self._context_then(m, end, read))]
         rate = campaign_rate(len(at_start), len(reached))
         return CampaignReport(
             policy=p.id,

@@ -11,22 +11,17 @@ from .._errors import StoreError
 from .._model import LATEST_TIME, Event, LedgerEntry, Member, Membership
 from .._referrals import REFERRAL_EVENT, referees_of, referral_edges
 from ..plugins._store import Store
-from ..rules._facts import Community, History
+from ..rules._facts import History
+from ..rules._facts_api import StoreFacts
 
 __all__ = ["StoreWorld", "add_entries_to", "entries_of", "referral_events"]
 
 
-def referral_events(community: Community) -> list[Event]:
-    """The ``referral`` events the facts hold (only their member, time and data are
-    kept there: the ids are made up, in member and time order)."""
-    found: list[Event] = []
-    for member in sorted(community.members()):
-        history = community.history(member)
-        for i, (at, value, data) in enumerate(history.events(REFERRAL_EVENT, None, None, LATEST_TIME)):
-            found.append(
-                Event(id=f"{member}#{i}", kind=REFERRAL_EVENT, member=member, at=at, value=value, data=data)
-            )
-    return found
+def referral_events(facts: StoreFacts) -> list[Event]:
+    """The ``referral`` events the facts hold (asked of the facts, so a store that
+    answers them does it where the events are; only their member, time and data are
+    kept: the ids are made up, in member and time order)."""
+    return facts.events_of(REFERRAL_EVENT, LATEST_TIME)
 
 
 def _ledger_method(store: Store, name: str) -> Any:
@@ -55,17 +50,25 @@ def add_entries_to(store: Store, entries: Sequence[LedgerEntry]) -> list[bool]:
 class StoreWorld:
     """:class:`~groupops.rules._world.World` over a store, the run's facts and profiles.
 
+    Other members' histories and the ``referral`` events are read through the facts
+    (``facts`` may be bound after construction, as the facts are handed this world).
+
     Ledger reads go to the store each time: a redemption decided earlier in the same run
     counts for the next one."""
 
-    def __init__(self, store: Store, community: Community, profiles: Mapping[str, Member]) -> None:
+    def __init__(self, store: Store, facts: StoreFacts | None, profiles: Mapping[str, Member]) -> None:
         self._store = store
-        self._community = community
+        self.facts = facts
         self._profiles = profiles
         self._referees: dict[str, tuple[str, ...]] | None = None
 
     def history(self, member: str) -> History:
-        return self._community.history(member)
+        return self._facts_bound().history(member)
+
+    def _facts_bound(self) -> StoreFacts:
+        if self.facts is None:
+            raise RuntimeError("StoreWorld used before its facts were bound")
+        return self.facts
 
     def profile(self, member: str) -> Member | None:
         return self._profiles.get(member)
@@ -78,7 +81,7 @@ class StoreWorld:
 
     def _tree(self) -> dict[str, tuple[str, ...]]:
         if self._referees is None:  # every profile, not only those the caller loaded
-            edges = referral_edges(self._store.members(), referral_events(self._community))
+            edges = referral_edges(self._store.members(), referral_events(self._facts_bound()))
             self._referees = referees_of(edges)
         return self._referees
 

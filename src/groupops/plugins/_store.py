@@ -37,6 +37,15 @@ class Store(Protocol):
 
     Every method may be called inside or outside :meth:`transaction`; outside, each
     write commits on its own.
+
+    Optional: a store that can answer the facts interface where its events are has a
+    method ``facts(*, tz, profiles, metrics, world, presence) -> StoreFacts``
+    (:class:`~groupops.StoreFacts`: the :class:`~groupops.Facts` questions plus each
+    member's ``history`` and the events of a kind; ``world`` and ``presence`` are to be
+    handed to the conditions' contexts, as :class:`~groupops.MemoryFacts` does), as
+    ``SQLiteStore`` has. The engine calls it at each run (and explanation) and then never
+    reads every stored event into memory; without it, the engine indexes the events in
+    memory, catching up through :meth:`events_after`.
     """
 
     def transaction(self) -> AbstractContextManager[None]:

@@ -34,12 +34,13 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 
 from .._errors import StoreError
 from .._model import (
@@ -55,6 +56,9 @@ from .._model import (
     MembershipChange,
 )
 from .._outbox import MessageStatus, OutboxMessage
+from ..rules._evaluate import MetricFunction
+from ..rules._world import World
+from ._sqlfacts import HistoryCache, SQLiteFacts
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -214,6 +218,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX outbox_action_delivered
         ON outbox (messenger, json_extract(payload, '$.action'), delivered_us);
     """,
+    # 7: facts where the events are (see docs/design.md, "Facts in the store"). Each event
+    # keeps its ``value`` and its ``data`` (JSON, NULL when empty) beside the payload, so a
+    # run reads a member's history from columns without validating every payload again;
+    # indexes answer windowed questions per member and per group. A row whose ``value``
+    # is NULL (written by hand, not through the store) is read through its payload.
+    """
+    ALTER TABLE events ADD COLUMN value REAL;
+    ALTER TABLE events ADD COLUMN data TEXT;
+    UPDATE events SET
+        value = json_extract(payload, '$.value'),
+        data = nullif(json_extract(payload, '$.data'), '{}');
+    CREATE INDEX events_member_kind_at ON events (member, kind, at_us);
+    CREATE INDEX events_grp_kind_at ON events (grp, kind, at_us);
+    """,
 )
 """Schema migrations, oldest first: the file at version ``n`` runs ``MIGRATIONS[n:]``."""
 
@@ -225,6 +243,8 @@ _MICROSECOND = timedelta(microseconds=1)
 # Rows fetched per query by ``events_after``: enough to amortise a query, small enough
 # that millions of events never sit in memory at once.
 _CHUNK = 1000
+# Values bound in one ``IN (...)`` list: far below SQLite's limit on parameters.
+_IN_LIST = 500
 
 
 def _micros(at: datetime) -> int:
@@ -272,6 +292,8 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
+        self._histories: dict[tzinfo, HistoryCache] = {}
+        self._pending = _Pending()
         self.read_only = read_only
         if read_only:
             self._conn = self._snapshot()
@@ -502,20 +524,76 @@ class SQLiteStore:
 
     def _commit(self) -> None:
         if self._closed:
+            self._pending = _Pending()
             raise StoreError(f"SQLite store {self._path!r} was closed inside a transaction: nothing written")
         # SQLite rolls a transaction back by itself after some errors (disk full, I/O);
         # committing then would silently commit nothing, so say so.
         if not self._conn.in_transaction:
+            self._pending = _Pending()
             raise StoreError(f"SQLite store {self._path!r}: the transaction was rolled back by SQLite")
         try:
+            self._flush()
             self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreError) as exc:
             self._rollback()
             raise StoreError(f"SQLite store {self._path!r}: commit failed, nothing written ({exc})") from exc
 
     def _rollback(self) -> None:
+        self._pending = _Pending()
         if not self._closed and self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    def _flush(self) -> None:
+        """Write what a transaction queued (decisions, memberships and their history,
+        messages): one ``executemany`` per table, in the order they were queued."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = _Pending()
+        with self._errors("write to"):
+            if pending.decisions:
+                self._conn.executemany(
+                    "INSERT INTO decisions (id, policy, member, grp, action, at_us, payload)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    [_decision_row(d) for d in pending.decisions.values()],
+                )
+            if pending.memberships:
+                self._conn.executemany(
+                    "INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (member, grp) DO UPDATE"
+                    " SET status = excluded.status, payload = excluded.payload",
+                    [
+                        (m.member, m.group, m.status, m.model_dump_json())
+                        for m in pending.memberships.values()
+                    ],
+                )
+            if pending.history:
+                self._conn.executemany(
+                    "INSERT INTO membership_history (member, grp, at_us, decision, payload)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (
+                            c.membership.member,
+                            c.membership.group,
+                            _micros(c.at),
+                            c.decision,
+                            c.model_dump_json(),
+                        )
+                        for c in pending.history
+                    ],
+                )
+            if pending.messages:
+                self._conn.executemany(
+                    self._UPSERT_MESSAGE + "NOTHING", [_message_row(m) for m in pending.messages]
+                )
+
+    @contextmanager
+    def _flushed(self) -> Iterator[None]:
+        """Read with every queued write in the tables first."""
+        with self._locked():
+            self._flush()
+            with self._errors("read"):
+                yield
 
     def close(self) -> None:
         """Close the connection; a transaction still open is rolled back. Idempotent."""
@@ -527,17 +605,52 @@ class SQLiteStore:
     # events --------------------------------------------------------------------------
     def add_events(self, events: Sequence[Event]) -> list[bool]:
         """Store events; per event, True if new, False if its id was already stored
-        (earlier, or earlier in the same batch)."""
+        (earlier, or earlier in the same batch).
+
+        One query finds the ids stored already (per ``_IN_LIST`` ids) and one
+        ``executemany`` inserts the rest, inside the write transaction, so no other writer
+        can store one of the same ids in between."""
         out: list[bool] = []
+        rows: list[tuple[str, str, str | None, str, str, int, float, str | None, str]] = []
         with self._writing():
+            seen = self._stored_ids([e.id for e in events])
             for e in events:
-                cursor = self._conn.execute(
-                    "INSERT INTO events (id, member, grp, kind, at, at_us, payload)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                    (e.id, e.member, e.group, e.kind, e.at.isoformat(), _micros(e.at), e.model_dump_json()),
+                if e.id in seen:
+                    out.append(False)
+                    continue
+                seen.add(e.id)
+                out.append(True)
+                data = to_json(e.data).decode() if e.data else None
+                rows.append(
+                    (
+                        e.id,
+                        e.member,
+                        e.group,
+                        e.kind,
+                        e.at.isoformat(),
+                        _micros(e.at),
+                        e.value,
+                        data,
+                        e.model_dump_json(),
+                    )
                 )
-                out.append(cursor.rowcount == 1)
+            self._conn.executemany(
+                "INSERT INTO events (id, member, grp, kind, at, at_us, value, data, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return out
+
+    def _stored_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), _IN_LIST):
+            chunk = unique[i : i + _IN_LIST]
+            marks = ", ".join("?" * len(chunk))
+            found.update(
+                r[0] for r in self._conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
+            )
+        return found
 
     def events_after(self, seq: int) -> Iterator[tuple[int, Event]]:
         """Events stored after sequence number ``seq`` (0: all), with their numbers,
@@ -566,6 +679,46 @@ class SQLiteStore:
                     yield number, event
             after = rows[-1][0]
 
+    # facts ---------------------------------------------------------------------------
+    def facts(
+        self,
+        *,
+        tz: tzinfo,
+        profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
+        metrics: Mapping[str, MetricFunction] | None = None,
+        world: World | None = None,
+        presence: Callable[[str], Mapping[str, str]] | None = None,
+    ) -> SQLiteFacts:
+        """The facts of the events stored here, answered in SQL where the events are
+        (the optional store method the engine looks for: see :class:`~groupops.Store`).
+
+        Calendar days are counted in ``tz``; conditions see ``profiles`` (a mapping, or a
+        function returning one), ``metrics``, ``world`` (other members and the points
+        ledger; referees, referrers and balances are asked of it) and ``presence`` (a
+        member's present groups, for ``member_of``), as :class:`~groupops.MemoryFacts`.
+        Members' histories read for conditions are kept between calls and dropped when an
+        event of that member is stored (by any process); call this again to see events stored since."""
+        with self._lock:
+            cache = self._histories.get(tz)
+            if cache is None:
+                cache = self._histories[tz] = HistoryCache(tz, self._lock)
+        with cache.lock:
+            [(last,)] = self._read("SELECT coalesce(max(seq), 0) FROM events", ())
+            if last > cache.seq:
+                if cache.histories:
+                    changed = self._read(
+                        "SELECT DISTINCT member FROM events WHERE seq > ? AND seq <= ?", (cache.seq, last)
+                    )
+                    for (member,) in changed:
+                        cache.histories.pop(member, None)
+                cache.seq = last
+        return SQLiteFacts(self, cache, profiles, metrics, world=world, presence=presence)
+
+    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Every row of one query (for the facts answered here)."""
+        with self._reading():
+            return self._conn.execute(sql, params).fetchall()
+
     # members -------------------------------------------------------------------------
     def put_member(self, member: Member) -> None:
         """Insert or replace a member profile."""
@@ -592,6 +745,9 @@ class SQLiteStore:
     def get_membership(self, member: str, group: str) -> Membership | None:
         """The membership of ``member`` in ``group``, or None."""
         with self._reading():
+            queued = self._pending.memberships.get((member, group))
+            if queued is not None:
+                return queued
             row = self._conn.execute(
                 "SELECT payload FROM memberships WHERE member = ? AND grp = ?", (member, group)
             ).fetchone()
@@ -600,27 +756,22 @@ class SQLiteStore:
     def put_membership(self, membership: Membership) -> None:
         """Insert or replace the membership (keyed by member and group)."""
         with self._writing():
-            self._conn.execute(
-                "INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (member, grp) DO UPDATE"
-                " SET status = excluded.status, payload = excluded.payload",
-                (membership.member, membership.group, membership.status, membership.model_dump_json()),
-            )
+            self._pending.memberships[(membership.member, membership.group)] = membership
+            if self._depth == 1:  # a transaction of its own: written now
+                self._flush()
 
     def record_membership(self, change: MembershipChange) -> None:
         """Insert or replace the membership, and add the change to its history."""
         ms = change.membership
         with self._writing():
-            self.put_membership(ms)
-            self._conn.execute(
-                "INSERT INTO membership_history (member, grp, at_us, decision, payload)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (ms.member, ms.group, _micros(change.at), change.decision, change.model_dump_json()),
-            )
+            self._pending.memberships[(ms.member, ms.group)] = ms
+            self._pending.history.append(change)
+            if self._depth == 1:  # a transaction of its own: written now
+                self._flush()
 
     def membership_history(self, member: str, group: str) -> list[MembershipChange]:
         """Every change kept for the membership, oldest first."""
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(
                 "SELECT payload FROM membership_history WHERE member = ? AND grp = ? ORDER BY at_us, seq",
                 (member, group),
@@ -630,7 +781,7 @@ class SQLiteStore:
     def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
         """Memberships, optionally of one group and/or one member, by (group, member)."""
         where, params = _filters(grp=group, member=member)
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(
                 f"SELECT member || ' in ' || grp, payload FROM memberships{where} ORDER BY grp, member",
                 params,
@@ -699,26 +850,28 @@ class SQLiteStore:
 
     # decisions -----------------------------------------------------------------------
     def add_decision(self, decision: Decision) -> bool:
-        """Record a decision; False (and nothing written) if its id exists already."""
+        """Record a decision; False (and nothing written) if its id exists already.
+
+        Inside a caller's transaction the decision is queued, with the membership changes
+        and messages that follow it, and written with them in one ``executemany`` per
+        table before the transaction commits (or before a query that needs them)."""
         with self._writing():
-            cursor = self._conn.execute(
-                "INSERT INTO decisions (id, policy, member, grp, action, at_us, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    decision.id,
-                    decision.policy,
-                    decision.member or "",  # the index columns keep '' for "no member / no group"
-                    decision.group or "",
-                    decision.action,
-                    _micros(decision.at),
-                    decision.model_dump_json(),
-                ),
-            )
-            return cursor.rowcount == 1
+            if (
+                decision.id in self._pending.decisions
+                or self._conn.execute("SELECT 1 FROM decisions WHERE id = ?", (decision.id,)).fetchone()
+            ):
+                return False
+            self._pending.add_decision(decision)
+            if self._depth == 1:
+                self._flush()
+            return True
 
     def get_decision(self, decision_id: str) -> Decision | None:
         """A decision by id, or None."""
         with self._reading():
+            queued = self._pending.decisions.get(decision_id)
+            if queued is not None:
+                return queued
             row = self._conn.execute("SELECT payload FROM decisions WHERE id = ?", (decision_id,)).fetchone()
         return None if row is None else Decision.model_validate_json(row[0])
 
@@ -732,9 +885,16 @@ class SQLiteStore:
     ) -> list[Decision]:
         """Decisions matching every filter given, in the order they were recorded."""
         where, params = _filters(policy=policy, member=member, grp=group, action=action)
+        wanted = {"policy": policy, "member": member, "group": group, "action": action}
         with self._reading():
             rows = self._conn.execute(f"SELECT payload FROM decisions{where} ORDER BY seq", params).fetchall()
-        return [Decision.model_validate_json(payload) for (payload,) in rows]
+            # queued ones come last, as they will when written
+            pending = self._pending
+            candidates = pending.decisions.values() if member is None else pending.by_member.get(member, ())
+            queued = [
+                d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())
+            ]
+        return [Decision.model_validate_json(payload) for (payload,) in rows] + queued
 
     # points ledger -------------------------------------------------------------------
     def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
@@ -770,7 +930,9 @@ class SQLiteStore:
     def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
         """Queue messages; a key that exists already is left as it is."""
         with self._writing():
-            self._conn.executemany(self._UPSERT_MESSAGE + "NOTHING", [_message_row(m) for m in messages])
+            self._pending.messages.extend(messages)
+            if self._depth == 1:
+                self._flush()
 
     def claim_messages(
         self, at: datetime, *, owner: str, now: datetime, lease_until: datetime, limit: int
@@ -792,6 +954,7 @@ class SQLiteStore:
         # its recipient that is not due or is leased (in flight elsewhere); ``dead`` and
         # ``delivered`` ones are done and block nothing.
         with self._writing():
+            self._flush()
             rows = self._conn.execute(
                 "SELECT o.payload FROM outbox o"
                 " WHERE o.status IN ('pending', 'held') AND o.next_at_us <= :at"
@@ -824,6 +987,7 @@ class SQLiteStore:
         cannot overwrite the new owner's outcome. Returns whether it was replaced.
         """
         with self._writing():
+            self._flush()
             if owner is not None:
                 row = self._conn.execute(
                     "SELECT lease_owner FROM outbox WHERE key = ?", (message.key,)
@@ -844,7 +1008,7 @@ class SQLiteStore:
     def delivery_times(self, *, messenger: str, recipient: str, since: datetime) -> list[datetime]:
         """When messages through ``messenger`` to ``recipient`` were delivered, for those
         delivered after ``since``, oldest first (what a quota counts)."""
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(
                 "SELECT payload FROM outbox WHERE messenger = ? AND recipient = ? AND delivered_us > ?"
                 " AND status = 'delivered' ORDER BY delivered_us",
@@ -883,7 +1047,7 @@ class SQLiteStore:
     ) -> list[OutboxMessage]:
         """Messages matching every filter given, in the order they were queued."""
         where, params = _filters(status=status, decision=decision, member=member, messenger=messenger)
-        with self._reading():
+        with self._flushed():
             rows = self._conn.execute(f"SELECT payload FROM outbox{where} ORDER BY seq", params).fetchall()
         return [OutboxMessage.model_validate_json(payload) for (payload,) in rows]
 
@@ -934,3 +1098,28 @@ def _message_row(
         delivered,
         m.model_dump_json(),
     )
+
+
+class _Pending:
+    """Writes queued inside a transaction, in the order they were made."""
+
+    __slots__ = ("by_member", "decisions", "history", "memberships", "messages")
+
+    def __init__(self) -> None:
+        self.decisions: dict[str, Decision] = {}
+        self.by_member: dict[str | None, list[Decision]] = {}  # a run asks by member
+        self.memberships: dict[tuple[str, str], Membership] = {}
+        self.history: list[MembershipChange] = []
+        self.messages: list[OutboxMessage] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.decisions or self.memberships or self.history or self.messages)
+
+    def add_decision(self, d: Decision) -> None:
+        self.decisions[d.id] = d
+        self.by_member.setdefault(d.member, []).append(d)
+
+
+def _decision_row(d: Decision) -> tuple[str, str, str, str, str, int, str]:
+    # the index columns keep '' for "no member / no group"
+    return (d.id, d.policy, d.member or "", d.group or "", d.action, _micros(d.at), d.model_dump_json())

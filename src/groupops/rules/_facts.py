@@ -147,14 +147,33 @@ class History:
 
     def add(self, event: Event) -> None:
         """Index one event (no de-duplication here: the caller keeps ids unique)."""
-        ts = _ts(event.at)
         day = event.at.astimezone(self.tz).date().toordinal()
-        place = event.group if event.group is not None else ""
-        for key in ((event.kind, place), (event.kind, _ALL)):
+        self._index(event.kind, event.group, _ts(event.at), event.value, event.data, day, event.id)
+
+    def add_values(
+        self, kind: str, group: str | None, ts: float, value: float, data: dict[str, Any], id: str = ""
+    ) -> None:
+        """Index one event given by its parts (``ts``: its POSIX timestamp), as a store
+        reads them from its columns without building an :class:`~groupops.Event`."""
+        day = datetime.fromtimestamp(ts, self.tz).date().toordinal()
+        self._index(kind, group, ts, value, data, day, id)
+
+    def _index(
+        self,
+        kind: str,
+        group: str | None,
+        ts: float,
+        value: float,
+        data: dict[str, Any],
+        day: int,
+        id: str = "",
+    ) -> None:
+        place = group if group is not None else ""
+        for key in ((kind, place), (kind, _ALL)):
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = Series()
-            series.add(ts, event.value, event.data, day, event.id)
+            series.add(ts, value, data, day, id)
 
     def _parts(self, kind: str, group: str | None) -> tuple[Series, ...]:
         get = self._series.get

@@ -10,7 +10,7 @@ interface may assume that every event is in memory.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol, runtime_checkable
@@ -18,10 +18,18 @@ from typing import Any, Protocol, runtime_checkable
 from .._model import Event, Member, Membership
 from ._evaluate import Context, MetricFunction, evaluate, holds
 from ._explain import Explanation
-from ._facts import Community
+from ._facts import Community, History
 from ._world import World
 
-__all__ = ["Facts", "GroupActivity", "GroupHealthFacts", "LoggedEvent", "MemoryFacts", "Subject"]
+__all__ = [
+    "Facts",
+    "GroupActivity",
+    "GroupHealthFacts",
+    "LoggedEvent",
+    "MemoryFacts",
+    "StoreFacts",
+    "Subject",
+]
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,30 @@ class Facts(Protocol):
         ...
 
 
+@runtime_checkable
+class StoreFacts(Facts, Protocol):
+    """:class:`Facts` that also hand out each member's :class:`History`, for the kinds
+    that evaluate one :class:`~groupops.Context` at a time (``rt.context``) and for
+    metric plugins. The engine gets one from a store's optional ``facts`` method (see
+    :class:`~groupops.Store`), else builds a :class:`MemoryFacts`."""
+
+    def history(self, member: str) -> History:
+        """The member's events (an empty history if there are none)."""
+        ...
+
+    def prefetch(self, members: Iterable[str]) -> None:
+        """A hint: the histories of ``members`` are about to be read, so an
+        implementation may fetch them in one go. Answers never depend on it."""
+        ...
+
+    def events_of(self, kind: str, at: datetime) -> list[Event]:
+        """Every event of ``kind`` at or before ``at`` (member-wide and in groups), by
+        member, then time. Only member, time, value and data are kept: the ids are made
+        up (``member#n``) and the group is left out (``referral`` events for the
+        referral tree)."""
+        ...
+
+
 class MemoryFacts:
     """:class:`Facts` over an in-memory :class:`Community` and member profiles."""
 
@@ -208,12 +240,28 @@ class MemoryFacts:
             return {}
         return profiles() if callable(profiles) else profiles
 
+    def history(self, member: str) -> History:
+        return self._community.history(member)
+
+    def prefetch(self, members: Iterable[str]) -> None:
+        return None  # every history is in memory already
+
+    def events_of(self, kind: str, at: datetime) -> list[Event]:
+        found: list[Event] = []
+        for member in sorted(self._community.members()):
+            history = self._community.history(member)
+            for i, (t, value, data) in enumerate(history.events(kind, None, None, at)):
+                found.append(
+                    Event(id=f"{member}#{i}", kind=kind, member=member, at=t, value=value, data=data)
+                )
+        return found
+
     def _context(self, subject: Subject, at: datetime, default_scope: str) -> Context:
         ms = subject.membership
         return Context(
             at=at,
             tz=self.tz,
-            history=self._community.history(ms.member),
+            history=self.history(ms.member),
             group=ms.group,
             member=self._members().get(ms.member),
             membership=ms,
@@ -227,24 +275,26 @@ class MemoryFacts:
     def verdicts(
         self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
     ) -> list[Explanation]:
+        self.prefetch(s.membership.member for s in subjects)
         return [evaluate(condition, self._context(s, at, default_scope)) for s in subjects]
 
     def holding(
         self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
     ) -> list[bool]:
+        self.prefetch(s.membership.member for s in subjects)
         return [holds(condition, self._context(s, at, default_scope)) for s in subjects]
 
     def counts(
         self, kind: str, pairs: Sequence[tuple[str, str | None]], start: datetime | None, at: datetime
     ) -> list[int]:
-        return [self._community.history(m).count(kind, g, start, at) for m, g in pairs]
+        return [self.history(m).count(kind, g, start, at) for m, g in pairs]
 
     def last_seen(
         self, members: Sequence[str], at: datetime, kinds: Sequence[str] | None = None
     ) -> list[datetime | None]:
         out: list[datetime | None] = []
         for m in members:
-            history = self._community.history(m)
+            history = self.history(m)
             lasts = [
                 t
                 for k in (kinds if kinds is not None else sorted(history.kinds()))
@@ -371,7 +421,7 @@ class MemoryFacts:
         limit: int | None = None,
     ) -> list[tuple[str, float]]:
         def score(m: str) -> float:
-            history = self._community.history(m)
+            history = self.history(m)
             if field is None:
                 return float(history.count(kind, group, start, at))
             return history.total(kind, field, group, start, at)

@@ -97,13 +97,19 @@ class ActionSpec:
     per locale (for reports and the CLI), whether the platform must carry it out
     (``platform=True``: a messenger that cannot is replaced by an operator task), and
     who its message goes to (``audience``): the decision's ``member`` privately, its
-    ``group`` (a post) or the group's ``operators``."""
+    ``group`` (a post) or the group's ``operators``.
+
+    When a messenger cannot carry a platform action out, the group's operators get it as
+    a task; the member is sent the action's text as a plain message as well only when
+    ``tell_member`` is True (an invitation they can act on themselves), never otherwise
+    ("you have been removed" before anyone removed them)."""
 
     name: str
     templates: Mapping[str, str]
     labels: Mapping[str, str] = field(default_factory=dict)
     platform: bool = False
     audience: Audience = "member"
+    tell_member: bool = False
 
     def template(self, locale: str) -> str | None:
         return self.templates.get(locale) or self.templates.get("en")

@@ -76,6 +76,7 @@ class AdmissionKind(Kind):
             },
             {"en": "invite", "zh": "邀请"},
             platform=True,
+            tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
         ),
     )
 

@@ -18,6 +18,7 @@ from ..._reports import Note, Section
 from .._conditions import Condition
 from .._evaluate import evaluate
 from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
+from ._selection import prefetch
 
 __all__ = ["KIND", "Handoff", "HandoffKind", "handoff_assignee"]
 
@@ -75,6 +76,7 @@ class HandoffKind(Kind):
         made: list[Decision] = []
         done = {d.member for d in rt.decisions(policy=policy.id, action="handoff")}
         candidates = set(rt.profiles) if members is None else set(members) & set(rt.profiles)
+        prefetch(rt, candidates - done)
         for member in sorted(candidates - done):
             with rt.isolated(policy.id, None, at, member=member):
                 why = evaluate(policy.when, rt.member_context(member, at))

@@ -63,6 +63,7 @@ class InviteKind(ScheduledKind):
             },
             {"en": "invite", "zh": "邀请"},
             platform=True,
+            tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
         ),
     )
 

@@ -20,6 +20,7 @@ from .._conditions import Condition
 from .._evaluate import Context, evaluate
 from .._explain import Explanation
 from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
+from ._selection import prefetch
 
 __all__ = ["KIND", "Tier", "TierKind", "TierMove", "current_tier", "tier_move"]
 
@@ -126,6 +127,7 @@ class TierKind(Kind):
     def decide(self, policy: Tier, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
         made: list[Decision] = []
         candidates = sorted(set(rt.profiles) if members is None else set(members) & set(rt.profiles))
+        prefetch(rt, candidates)
         for member in candidates:
             with rt.isolated(policy.id, None, at, member=member):
                 move = tier_move(policy, rt.member_context(member, at))

@@ -1,0 +1,159 @@
+"""Ingest speed: events per second through the CLI and the API, against raw
+``executemany`` of the same rows into the same schema.
+
+The events are those of ``benchmarks/_community.py`` (N members, about ten events each),
+as JSON lines. Each round, interleaved, into a new SQLite file each time:
+
+- **CLI**: ``groupops ingest --db x.db --rules book.yaml events.jsonl`` (a fresh process;
+  CPU time from ``os.wait4``, so Python's start-up and imports are included);
+- **API**: ``Engine.ingest`` of the JSON text lines, ``--batch`` lines per call (what the
+  CLI does too, with reading, reporting and a rejects file around it);
+- **raw executemany**: the rows the store writes (id, member, group, kind, time, value,
+  data, payload), prepared before timing, inserted by one ``executemany`` per batch into
+  a store's schema (the same indexes), each batch in one transaction.
+
+CPU time beside wall time, medians of the rounds; ratios against raw ``executemany``.
+
+    .venv/bin/python benchmarks/ingest.py [--members 10000] [--rounds 3] [--batch 1000]
+
+Prints a table and writes ``benchmarks/results/ingest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from _community import BOOK, jsonl, records  # noqa: E402
+
+import groupops as go  # noqa: E402
+from groupops.plugins.sqlite import _micros  # noqa: E402
+
+
+def _cli(work: Path, events: Path, book: Path, batch: int) -> tuple[float, float]:
+    db = work / "cli.db"
+    wall = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "groupops"),
+            "ingest",
+            "--db",
+            str(db),
+            "--rules",
+            str(book),
+            "--batch",
+            str(batch),
+            str(events),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("groupops ingest failed")
+    return usage.ru_utime + usage.ru_stime, time.perf_counter() - wall
+
+
+def _api(work: Path, lines: list[str], book: go.RuleBook, batch: int) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    with go.Engine(book, store=go.SQLiteStore(work / "api.db")) as engine:
+        for i in range(0, len(lines), batch):
+            engine.ingest(lines[i : i + batch])
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _raw(work: Path, rows: list[tuple[Any, ...]], batch: int) -> tuple[float, float]:
+    go.SQLiteStore(work / "raw.db").close()  # the store's schema, every migration
+    conn = sqlite3.connect(work / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(0, len(rows), batch):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO events (id, member, grp, kind, at, at_us, value, data, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows[i : i + batch],
+        )
+        conn.execute("COMMIT")
+    out = time.process_time() - cpu, time.perf_counter() - wall
+    conn.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    lines = jsonl(records(args.members)).splitlines()
+    events = [go.Event.model_validate_json(line) for line in lines]
+    rows = [
+        (e.id, e.member, e.group, e.kind, e.at.isoformat(), _micros(e.at), e.value, None, line)
+        for e, line in zip(events, lines, strict=True)
+    ]
+    times: dict[str, list[tuple[float, float]]] = {"CLI": [], "API": [], "raw executemany": []}
+    with tempfile.TemporaryDirectory(prefix="groupops-ingest-") as tmp:
+        book_path = Path(tmp) / "book.yaml"
+        book_path.write_text(BOOK, encoding="utf-8")
+        events_path = Path(tmp) / "events.jsonl"
+        events_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        book = go.load_rule_book(book_path)
+        for r in range(args.rounds):
+            for name in times:
+                work = Path(tmp) / f"{r}-{name.split()[0]}"
+                work.mkdir()
+                if name == "CLI":
+                    times[name].append(_cli(work, events_path, book_path, args.batch))
+                elif name == "API":
+                    times[name].append(_api(work, lines, book, args.batch))
+                else:
+                    times[name].append(_raw(work, rows, args.batch))
+    n = len(lines)
+    raw_cpu = statistics.median(t[0] for t in times["raw executemany"])
+    table = [
+        "| path | CPU s | wall s | events/s (CPU) | events/s (wall) | CPU vs raw executemany |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    out = []
+    for name, ts in times.items():
+        cpu = statistics.median(t[0] for t in ts)
+        wall = statistics.median(t[1] for t in ts)
+        table.append(
+            f"| {name} | {cpu:.2f} | {wall:.2f} | {n / cpu:,.0f} | {n / wall:,.0f} | {cpu / raw_cpu:.2f}x |"
+        )
+        out.append({"path": name, "cpu": cpu, "wall": wall, "events": n})
+    print(f"{args.members:,} members, {n:,} events, batches of {args.batch}")
+    print("\n".join(table))
+    (HERE / "results" / "ingest.json").write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "nproc": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "sqlite": sqlite3.sqlite_version,
+                },
+                "members": args.members,
+                "batch": args.batch,
+                "results": out,
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Batch writes on SQLite: a run records its decisions, membership changes and messages
+in one statement per table, and still all or nothing; ingest inserts its events with
+one statement."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import groupops as go
+
+TZ = ZoneInfo("Asia/Shanghai")
+FRIDAY = datetime(2026, 11, 20, 20, tzinfo=TZ)  # the notice of the period ending Sunday 20:00
+BOOK = """
+timezone: Asia/Shanghai
+groups: [{id: camp, name: Camp}]
+policies:
+  - id: weekly
+    type: eviction
+    groups: [camp]
+    schedule: "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20"
+    notice: 2d
+    when: {days_since: checkin, at_least: 7}
+"""
+MEMBERS = 30
+
+
+class Counting:
+    """The store's connection, counting the statements sent to it by table written."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.writes: list[str] = []
+
+    def _note(self, sql: str) -> None:
+        words = sql.split()
+        if words and words[0] == "INSERT":
+            self.writes.append(words[2])
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._note(sql)
+        return self._conn.execute(sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> Any:
+        self._note(sql)
+        return self._conn.executemany(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def _engine(tmp_path: Path) -> go.Engine:
+    (tmp_path / "book.yaml").write_text(BOOK, encoding="utf-8")
+    engine = go.Engine(go.load_rule_book(tmp_path / "book.yaml"), store=go.SQLiteStore(tmp_path / "g.db"))
+    joined = FRIDAY - timedelta(days=20)
+    engine.ingest(
+        [go.Event(id=f"j{i}", kind="joined", member=f"m{i}", group="camp", at=joined) for i in range(MEMBERS)]
+    )
+    return engine
+
+
+def test_a_run_writes_each_table_in_one_statement(tmp_path: Path):
+    with _engine(tmp_path) as engine:
+        store = engine.store
+        assert isinstance(store, go.SQLiteStore)
+        counting = store._conn = Counting(store._conn)  # type: ignore[assignment]
+        report = engine.run(FRIDAY)
+        assert [d.action for d in report.decisions] == ["notice"] * MEMBERS
+        per_decision = ["decisions", "membership_history", "memberships", "outbox"]
+        assert sorted(w for w in counting.writes if w in per_decision) == per_decision
+        # the rest is the run's own (groups seeded, cursors), whatever the number decided
+        assert len(counting.writes) < 10
+        # and it is all there, as one by one
+        assert len(engine.decisions(action="notice")) == MEMBERS
+        assert {ms.status for ms in store.memberships(group="camp")} == {"notified"}
+        assert len(store.messages()) == MEMBERS
+        assert len(store.membership_history("m0", "camp")) == 2  # joined, then notified
+
+
+def test_a_batch_that_fails_to_write_leaves_nothing_and_the_next_run_decides_again(tmp_path: Path):
+    with _engine(tmp_path) as engine:
+        with sqlite3.connect(tmp_path / "g.db") as conn:
+            conn.execute(
+                "CREATE TRIGGER full BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        conn.close()
+        with pytest.raises(go.StoreError, match="disk full"):
+            engine.run(FRIDAY)
+        assert engine.decisions() == []
+        assert {ms.status for ms in engine.store.memberships(group="camp")} == {"active"}
+        with sqlite3.connect(tmp_path / "g.db") as conn:
+            conn.execute("DROP TRIGGER full")
+        conn.close()
+        assert len(engine.run(FRIDAY).decisions) == MEMBERS
+        assert len(engine.store.messages()) == MEMBERS
+
+
+def test_queued_writes_are_read_back_inside_the_transaction(tmp_path: Path):
+    store = go.SQLiteStore(tmp_path / "g.db")
+    try:
+        ms = go.Membership(member="m1", group="camp", joined_at=FRIDAY)
+        d = go.Decision.make(
+            policy="weekly",
+            action="notice",
+            member="m1",
+            group="camp",
+            period="p",
+            at=FRIDAY,
+            explanation=None,
+        )
+        with store.transaction():
+            store.record_membership(go.MembershipChange(at=FRIDAY, membership=ms))
+            assert store.add_decision(d) is True
+            assert store.add_decision(d) is False  # queued already
+            assert store.get_decision(d.id) == d
+            assert store.get_membership("m1", "camp") == ms
+            assert store.decisions(member="m1") == [d] and store.decisions(member="m2") == []
+            assert store.memberships(group="camp") == [ms]
+        assert store.add_decision(d) is False  # written
+    finally:
+        store.close()
+
+
+def test_ingest_inserts_its_events_in_one_statement(tmp_path: Path):
+    store = go.SQLiteStore(tmp_path / "g.db")
+    try:
+        counting = store._conn = Counting(store._conn)  # type: ignore[assignment]
+        events = [go.Event(id=f"e{i}", kind="checkin", member="m1", at=FRIDAY) for i in range(50)]
+        assert store.add_events([*events, events[0]]) == [True] * 50 + [False]
+        assert counting.writes == ["events"]
+        assert store.add_events(events[:3]) == [False] * 3
+    finally:
+        store.close()
+
+
+def test_a_run_reads_a_groups_memberships_a_few_times_whatever_it_decides(tmp_path: Path):
+    """Finding a group's operators reads all its memberships: only for messages that go to
+    operators, never once per decision (which made a run quadratic in the group's size)."""
+    with _engine(tmp_path) as engine:
+        store = engine.store
+        reads: list[str | None] = []
+        listed = store.memberships
+
+        def counted(**filters: Any) -> list[go.Membership]:
+            reads.append(filters.get("group"))
+            return listed(**filters)
+
+        store.memberships = counted  # type: ignore[method-assign]
+        assert len(engine.run(FRIDAY).decisions) == MEMBERS
+        assert len(reads) < MEMBERS // 3
