@@ -39,8 +39,15 @@ def community(n: int, seed: int = 7) -> tuple[go.Community, list[go.Membership],
     for i in range(n):
         m = f"m{i}"
         joined = AT - timedelta(days=rng.randint(10, 60))
-        memberships.append(go.Membership(member=m, group="camp-7", joined_at=joined,
-                                         status="evicted", evicted_at=AT - timedelta(days=3)))
+        memberships.append(
+            go.Membership(
+                member=m,
+                group="camp-7",
+                joined_at=joined,
+                status="evicted",
+                evicted_at=AT - timedelta(days=3),
+            )
+        )
         evs = []
         for k in range(rng.randint(0, 30)):
             kind = rng.choice(["checkin", "checkin", "violation", "purchase", "makeup_task", "payment"])
@@ -86,8 +93,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20000)
     args = parser.parse_args()
     book = go.load_rule_book(go.example_path("community.yaml"))
-    rules = [book.policy("weekly-eviction").when, book.policy("vip-threshold").when,
-             book.policy("comeback").when]
+    rules = [
+        book.policy("weekly-eviction").when,
+        book.policy("vip-threshold").when,
+        book.policy("comeback").when,
+    ]
     scopes = ["group", "member", "group"]
     c, memberships, raw = community(args.members)
 
@@ -97,8 +107,7 @@ def main() -> None:
             h = c.history(ms.member)
             verdicts = []
             for rule, scope in zip(rules, scopes, strict=True):
-                ctx = go.Context(at=AT, tz=TZ, history=h, group="camp-7", membership=ms,
-                                 default_scope=scope)  # type: ignore[arg-type]
+                ctx = go.Context(at=AT, tz=TZ, history=h, group="camp-7", membership=ms, default_scope=scope)  # type: ignore[arg-type]
                 verdicts.append(go.evaluate(rule, ctx).passed if full else holds(rule, ctx))
             out.append(tuple(verdicts))
         return out
@@ -108,9 +117,11 @@ def main() -> None:
 
     rows = []
     results = {}
-    for name, fn in [("hand-written Python", run_by_hand),
-                     ("groupops verdicts (holds)", lambda: run_groupops(False)),
-                     ("groupops with explanations", lambda: run_groupops(True))]:
+    for name, fn in [
+        ("hand-written Python", run_by_hand),
+        ("groupops verdicts (holds)", lambda: run_groupops(False)),
+        ("groupops with explanations", lambda: run_groupops(True)),
+    ]:
         best = float("inf")
         for _ in range(3):
             t = time.perf_counter()
@@ -125,11 +136,21 @@ def main() -> None:
         print(f"{name:32} {rate:12,.0f} {rate / base:15.3f}x")
     out = Path(__file__).parent / "results" / "evaluate.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({
-        "members": args.members, "rules_per_member": 3, "python": platform.python_version(),
-        "machine": platform.machine(),
-        "rows": [{"engine": n, "members_per_second": r, "ratio_to_hand_written": r / base} for n, r in rows],
-    }, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "members": args.members,
+                "rules_per_member": 3,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "rows": [
+                    {"engine": n, "members_per_second": r, "ratio_to_hand_written": r / base} for n, r in rows
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
 
 

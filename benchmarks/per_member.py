@@ -242,8 +242,13 @@ def main() -> None:
 
     rate = {name: n / statistics.median(cpu[name]) for name in contenders}
     hand, zen = rate["hand-written Python"], rate.get("zen-engine")
-    header = f"{'contender':38} {'input':7} {'CPU s':>8} {'wall s':>8} {'members/s':>12} {'vs hand':>9} {'vs zen':>8} {'wrong':>6}"
-    print(f"{n:,} members x 3 rules, {args.rounds} interleaved rounds, median round (CPU and wall s per pass)")
+    header = (
+        f"{'contender':38} {'input':7} {'CPU s':>8} {'wall s':>8} {'members/s':>12}"
+        f" {'vs hand':>9} {'vs zen':>8} {'wrong':>6}"
+    )
+    print(
+        f"{n:,} members x 3 rules, {args.rounds} interleaved rounds, median round (CPU and wall s per pass)"
+    )
     print(header)
     print("-" * len(header))
     table = []
@@ -481,7 +486,9 @@ def _durable_rules(fields: list[dict[str, float]]) -> Callable[[], Verdicts]:
     return run
 
 
-def _single_call_costs(rule: Any, histories: list[Any], memberships: list[Any], calls: int) -> dict[str, float]:
+def _single_call_costs(
+    rule: Any, histories: list[Any], memberships: list[Any], calls: int
+) -> dict[str, float]:
     """µs per call of ``holds``/``evaluate`` called one at a time, compiled form against the
     evaluator as it was before compilation (tests/_old_evaluate.py): at one instant (the
     compiled form cached), and at an instant never seen before on every call (compiled

@@ -48,11 +48,20 @@ class FileMessenger:
         self.reliable = reliable
 
     def deliver(self, message: go.OutboxMessage) -> None:
-        if not self.reliable and message.attempts == 0 and int(hashlib.sha256(message.key.encode()).hexdigest(), 16) % 4 == 0:
+        if (
+            not self.reliable
+            and message.attempts == 0
+            and int(hashlib.sha256(message.key.encode()).hexdigest(), 16) % 4 == 0
+        ):
             raise ConnectionError("first attempt fails")
         if self.pause:
             time.sleep(self.pause)
-        line = {"key": message.key, "recipient": message.recipient, "action": message.action, "pid": os.getpid()}
+        line = {
+            "key": message.key,
+            "recipient": message.recipient,
+            "action": message.action,
+            "pid": os.getpid(),
+        }
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
             f.flush()
@@ -68,8 +77,16 @@ class Messengers:
         register(self.messenger)
 
 
-def engine(db: str, sent: str, *, lease: float, clock_offset: float = 0.0, pause: float = 0.0,
-           book: dict | None = None, reliable: bool = False) -> go.Engine:
+def engine(
+    db: str,
+    sent: str,
+    *,
+    lease: float,
+    clock_offset: float = 0.0,
+    pause: float = 0.0,
+    book: dict | None = None,
+    reliable: bool = False,
+) -> go.Engine:
     return go.Engine(
         go.RuleBook.load(book or BOOK),
         store=db,
@@ -130,8 +147,9 @@ def main() -> None:
         season(host, args.scale)
         report = None
     else:
-        host = engine(args.db, args.sent, lease=args.lease, clock_offset=args.clock_offset, pause=args.pause,
-                      book=book)
+        host = engine(
+            args.db, args.sent, lease=args.lease, clock_offset=args.clock_offset, pause=args.pause, book=book
+        )
         print("ready", flush=True)
         while args.wait_for and not Path(args.wait_for).exists():  # start together with the others
             time.sleep(0.005)

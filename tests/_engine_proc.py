@@ -88,16 +88,24 @@ def main() -> None:
     at = datetime.fromisoformat(args.at)
     book = go.RuleBook.load(EVICTION_ONLY)
     if args.mode == "run":
-        engine = go.Engine(book, store=args.db, plugins=[Crasher(args.kill_at, args.sleep)], entry_points=False)
+        engine = go.Engine(
+            book, store=args.db, plugins=[Crasher(args.kill_at, args.sleep)], entry_points=False
+        )
         report = engine.run(at)
         print(json.dumps([d.id for d in report.decisions]))
     else:
         # the built-in console messenger is replaced: register ours under a new name
         messenger = FileMessenger(args.keys, args.kill_at)
         messenger.name = "file"
-        engine = go.Engine(book, store=args.db, plugins=[Messengers(messenger)], entry_points=False,
-                           default_messenger="file", clock=lambda: time.time() + args.clock_offset,
-                           workers=args.workers)
+        engine = go.Engine(
+            book,
+            store=args.db,
+            plugins=[Messengers(messenger)],
+            entry_points=False,
+            default_messenger="file",
+            clock=lambda: time.time() + args.clock_offset,
+            workers=args.workers,
+        )
         report = engine.deliver(at)
         print(json.dumps(list(report.delivered)))
 

@@ -68,7 +68,9 @@ def cli(*args: str | Path, cwd: Path, ok: bool | None = True) -> subprocess.Comp
             env={"GROUPOPS_LOCALE": None},
             catch_exceptions=False,
         )
-    proc = subprocess.CompletedProcess(["groupops", *map(str, args)], result.exit_code, result.stdout, result.stderr)
+    proc = subprocess.CompletedProcess(
+        ["groupops", *map(str, args)], result.exit_code, result.stdout, result.stderr
+    )
     if ok is True:
         assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
     elif ok is False:
@@ -228,7 +230,9 @@ def test_demo_decisions_follow_the_rules(demo):
     assert invites
     for d in invites:
         at = datetime.fromisoformat(d["at"])
-        assert any(at - joined.get((d["member"], g), at) >= timedelta(days=30) for g in ("welfare-hz", "flash-gw")), d
+        assert any(
+            at - joined.get((d["member"], g), at) >= timedelta(days=30) for g in ("welfare-hz", "flash-gw")
+        ), d
         assert re.search(r"days since joined; needs at least 30 days", d["reasons"]), d
         if "purchase" in d["reasons"]:
             assert re.search(r"purchase ([3-9]|\d\d+) times", d["reasons"]), d
@@ -317,9 +321,12 @@ def test_check_reports_every_group_with_the_same_problem(tmp_path):
     proc = cli("check", "bots.yaml", cwd=tmp_path, ok=False)
     out = proc.stdout
     # before: only groups[0] was reported, and nothing past the unregistered metric
-    for path in ("groups[0].messenger: no messenger named 'tg'", "groups[2].messenger: no messenger named 'tg'",
-                 "groups[3].messenger: no messenger named 'wecom'",
-                 "metric 'nobody_registers_me' is not registered by any plugin"):
+    for path in (
+        "groups[0].messenger: no messenger named 'tg'",
+        "groups[2].messenger: no messenger named 'tg'",
+        "groups[3].messenger: no messenger named 'wecom'",
+        "metric 'nobody_registers_me' is not registered by any plugin",
+    ):
         assert path in out, out
     doc = json.loads(cli("check", "bots.yaml", "--json", cwd=tmp_path, ok=False).stdout)
     assert len(doc["problems"]) == 4
@@ -488,7 +495,10 @@ def test_run_prints_a_table_of_decisions_with_reasons(club):
     assert header.split() == ["when", "action", "group", "member", "reason"]
     assert len(rows) == 5
     invite = next(r for r in rows if " invite " in r)
-    assert "Wang Fang (m1)" in invite and "purchase 2 times in the last 30 days; needs at least 2 times" in invite
+    assert (
+        "Wang Fang (m1)" in invite
+        and "purchase 2 times in the last 30 days; needs at least 2 times" in invite
+    )
     notice = next(r for r in rows if "(m3)" in r)
     assert "checked in 8 days ago; needs fewer than 7 days" in notice
     assert "Dry run at 2026-11-20 20:00" in proc.stdout and "nothing was recorded" in proc.stdout
@@ -575,8 +585,11 @@ policies:
     ("keep", "note_en", "note_zh"),
     [
         ("", "no keep condition, so no rule demotes it", "也没有保持条件，不会被规则降级"),
-        ("keep: {count: message, within: 14d, at_least: 1}", "the role is kept while the condition above holds",
-         "满足上面的条件即保持该角色"),
+        (
+            "keep: {count: message, within: 14d, at_least: 1}",
+            "the role is kept while the condition above holds",
+            "满足上面的条件即保持该角色",
+        ),
     ],
 )
 def test_explain_of_a_top_rung_says_it_is_the_top_and_what_keeps_it(tmp_path, keep, note_en, note_zh):
@@ -620,7 +633,9 @@ def test_report_is_one_html_file_with_charts_and_numbers(demo, tmp_path):
         ).stdout
     )
     page = out.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 6  # with the referral tree and group health charts
+    assert (
+        page.startswith("<!DOCTYPE html>") and page.count("<svg") == 6
+    )  # with the referral tree and group health charts
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", page)  # nothing to fetch
     summary = demo_doc["summary"]
@@ -772,7 +787,17 @@ def test_locale_zh_changes_the_language(club):
 def test_help_documents_the_exit_codes(tmp_path):
     top = gops("--help", cwd=tmp_path).stdout
     assert "Exit codes:" in top and "2  user error" in top
-    assert set(main.commands) >= {"demo", "check", "schema", "ingest", "run", "diff", "explain", "groups", "report"}
+    assert set(main.commands) >= {
+        "demo",
+        "check",
+        "schema",
+        "ingest",
+        "run",
+        "diff",
+        "explain",
+        "groups",
+        "report",
+    }
     for command in main.commands:
         assert command in top, command
         text = cli(command, "--help", cwd=tmp_path).stdout
@@ -798,7 +823,11 @@ def _install_plugin(where: Path, monkeypatch: pytest.MonkeyPatch, name: str, sou
 
 
 def test_run_a_failing_veto_hook_is_named_and_the_rest_is_done(club, monkeypatch):
-    _install_plugin(club, monkeypatch, "crm_veto", """
+    _install_plugin(
+        club,
+        monkeypatch,
+        "crm_veto",
+        """
         import groupops as go
 
         @go.hookimpl
@@ -808,7 +837,8 @@ def test_run_a_failing_veto_hook_is_named_and_the_rest_is_done(club, monkeypatch
             if decision.member == "m3":
                 return False  # not a veto: a plugin error
             return None
-    """)
+    """,
+    )
     proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, cwd=club, ok=None)
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("groupops:")]
@@ -821,25 +851,35 @@ def test_run_a_failing_veto_hook_is_named_and_the_rest_is_done(club, monkeypatch
     ]
     # the other decisions were recorded and their messages delivered
     assert {(d.action, d.member) for d in _decisions(club / "club.db")} == {
-        ("invite", "m1"), ("notice", "m1"), ("notice", "m4")
+        ("invite", "m1"),
+        ("notice", "m1"),
+        ("notice", "m4"),
     }
     assert proc.stderr.count("[notice] club → ") == 2
     # the next run asks again about m2 and m3 only
-    again = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--json", cwd=club, ok=None)
+    again = gops(
+        "run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--json", cwd=club, ok=None
+    )
     assert again.returncode == 1
     assert [(f["plugin"], f["member"]) for f in json.loads(again.stdout)["failures"]] == [
-        ("crm_veto", "m2"), ("crm_veto", "m3")
+        ("crm_veto", "m2"),
+        ("crm_veto", "m3"),
     ]
 
 
 def test_run_an_observer_raising_system_exit_does_not_end_the_run(club, monkeypatch):
-    _install_plugin(club, monkeypatch, "quitter", """
+    _install_plugin(
+        club,
+        monkeypatch,
+        "quitter",
+        """
         import groupops as go
 
         @go.hookimpl
         def groupops_observe_decision(decision, engine):
             raise SystemExit(4)
-    """)
+    """,
+    )
     proc = gops("run", "--db", "club.db", "--rules", "book.yaml", "--at", FRIDAY, "--json", cwd=club, ok=None)
     assert proc.returncode == 1  # not 4, and not silent
     doc = json.loads(proc.stdout)

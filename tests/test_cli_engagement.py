@@ -114,4 +114,7 @@ def test_referrals_reads_referral_events_without_replaying_the_store(
     monkeypatch.setattr(SQLiteStore, "events_after", replay)
     doc = json.loads(cli("referrals", "--db", "r.db", "--json", cwd=tmp_path).stdout)
     # bo counts through the referral event (ann referred bo), cy through the profile
-    assert [(g["generation"], g["size"], g["referrers"]) for g in doc["generations"]] == [(0, 1, 1), (1, 2, 0)]
+    assert [(g["generation"], g["size"], g["referrers"]) for g in doc["generations"]] == [
+        (0, 1, 1),
+        (1, 2, 0),
+    ]

@@ -22,7 +22,14 @@ JOINED = '{"id": "j1", "kind": "joined", "member": "m1", "group": "club", "at": 
 
 def _event(i: int, **extra: object) -> str:
     return json.dumps(
-        {"id": f"e{i}", "kind": "checkin", "member": "m1", "group": "club", "at": "2026-11-03T09:00:00+08:00", **extra}
+        {
+            "id": f"e{i}",
+            "kind": "checkin",
+            "member": "m1",
+            "group": "club",
+            "at": "2026-11-03T09:00:00+08:00",
+            **extra,
+        }
     )
 
 
@@ -158,7 +165,9 @@ def test_a_foreign_database_is_refused_with_exit_2_and_left_alone(here: Path) ->
     ):
         proc = cli(*args, ok=False, cwd=here)
         assert proc.returncode == 2, args
-        assert "'crm.db' is a SQLite database but not a groupops store (tables customers)" in proc.stderr, args
+        assert "'crm.db' is a SQLite database but not a groupops store (tables customers)" in proc.stderr, (
+            args
+        )
     assert crm.read_bytes() == before
     assert sorted(p.name for p in here.iterdir()) == ["book.yaml", "crm.db", "events.jsonl"]
 
@@ -255,14 +264,26 @@ def test_a_run_that_would_catch_up_too_much_is_an_error(here: Path) -> None:
     )
     (here / "events.jsonl").write_text(JOINED + "\n", encoding="utf-8")
     cli("ingest", "--db", "club.db", "events.jsonl", cwd=here)
-    proc = cli("run", "--db", "club.db", "--rules", "hourly.yaml", "--at", "2026-11-20T20:00+08:00", ok=False, cwd=here)
+    proc = cli(
+        "run",
+        "--db",
+        "club.db",
+        "--rules",
+        "hourly.yaml",
+        "--at",
+        "2026-11-20T20:00+08:00",
+        ok=False,
+        cwd=here,
+    )
     assert proc.returncode == 2
     assert "periods of FREQ=HOURLY are due" in proc.stderr
     assert "one run catches up at most 1,000" in proc.stderr
 
 
 def test_an_at_outside_the_range_is_a_usage_error(here: Path) -> None:
-    proc = cli("run", "--db", "club.db", "--rules", "book.yaml", "--at", "9999-12-31T20:00Z", ok=False, cwd=here)
+    proc = cli(
+        "run", "--db", "club.db", "--rules", "book.yaml", "--at", "9999-12-31T20:00Z", ok=False, cwd=here
+    )
     assert proc.returncode == 2
     assert "'9999-12-31T20:00Z' is outside the supported range 1970-01-01 to 2200-01-01 UTC" in proc.stderr
     assert not (here / "club.db").exists()

@@ -38,12 +38,19 @@ SCALE = 25 if LONG else 10  # copies of the season's six members
 
 
 def _host(*args: str, **kwargs) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(HOST), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, str(HOST), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def _sent(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    )
 
 
 def _reference(scale: int) -> go.Engine:
@@ -161,8 +168,13 @@ def test_concurrent_deliverers_with_different_ats_send_each_message_once(tmp_pat
     members = 150 if LONG else 60
     engine = host_engine(str(db), str(sent), lease=30.0, book=EVICTION_ONLY)  # queues for "file"
     engine.ingest(
-        {"id": f"join-{i}", "kind": "joined", "member": f"m{i:03}", "group": "camp",
-         "at": "2026-09-07T09:00:00+08:00"}
+        {
+            "id": f"join-{i}",
+            "kind": "joined",
+            "member": f"m{i:03}",
+            "group": "camp",
+            "at": "2026-09-07T09:00:00+08:00",
+        }
         for i in range(members)
     )
     made = [d for t in run_times() if t <= at for d in engine.run(t).decisions]  # the daily runs
@@ -171,8 +183,18 @@ def test_concurrent_deliverers_with_different_ats_send_each_message_once(tmp_pat
     # four hosts whose ``at`` differ by minutes to an hour, started at the same moment
     ats = [at, at + timedelta(minutes=5), at + timedelta(minutes=10), at + timedelta(hours=1)]
     procs = [
-        _host("deliver", str(db), str(sent), a.isoformat(), "--book", str(book_file), "--pause", "0.005",
-              "--wait-for", str(go_file))
+        _host(
+            "deliver",
+            str(db),
+            str(sent),
+            a.isoformat(),
+            "--book",
+            str(book_file),
+            "--pause",
+            "0.005",
+            "--wait-for",
+            str(go_file),
+        )
         for a in ats
     ]
     for p in procs:

@@ -60,7 +60,9 @@ def ev(eid, kind, member, group, at, **data):
 
 def test_ingest_accepts_a_group_created_at_run_time_and_still_refuses_a_typo(tmp_path):
     host = Platform()
-    with go.Engine(welfare_book(), store=str(tmp_path / "g.db"), plugins=[host], entry_points=False) as engine:
+    with go.Engine(
+        welfare_book(), store=str(tmp_path / "g.db"), plugins=[host], entry_points=False
+    ) as engine:
         engine.run(T0)
         made = go.create_group(engine, "welfare", T0)
         assert made.group is not None and made.group.id == "chat-1"
@@ -85,17 +87,26 @@ def test_ingest_accepts_a_group_created_at_run_time_and_still_refuses_a_typo(tmp
 
 # -- violation --------------------------------------------------------------------------------
 
-NO_ADS = {"id": "no-ads", "type": "violation", "groups": ["w1"], "window": "30d", "steps": ["warn", "final_warn", "remove"]}
+NO_ADS = {
+    "id": "no-ads",
+    "type": "violation",
+    "groups": ["w1"],
+    "window": "30d",
+    "steps": ["warn", "final_warn", "remove"],
+}
 
 
 def _violations(engine, *offsets, member="ann", group="w1"):
-    engine.ingest(
-        [ev(f"v{i}", "violation", member, group, T0 + off) for i, off in enumerate(offsets)]
-    )
+    engine.ingest([ev(f"v{i}", "violation", member, group, T0 + off) for i, off in enumerate(offsets)])
 
 
 def _joined(engine, member="ann", group="w1", at=T0 - timedelta(days=60), eid=None):
-    engine.ingest([go.Member(id=member, name=member.title()), ev(eid or f"j-{member}-{group}", "joined", member, group, at)])
+    engine.ingest(
+        [
+            go.Member(id=member, name=member.title()),
+            ev(eid or f"j-{member}-{group}", "joined", member, group, at),
+        ]
+    )
 
 
 def _steps(decisions):
@@ -108,12 +119,19 @@ def test_offences_escalate_warn_final_warn_remove_each_at_its_own_time(tmp_path)
         days = [timedelta(days=1), timedelta(days=2), timedelta(days=3)]
         _violations(engine, *days)
         made = engine.run(T0 + timedelta(days=10)).decisions  # a late run catches up
-        assert _steps(made) == [("warn", T0 + days[0]), ("final_warn", T0 + days[1]), ("remove", T0 + days[2])]
+        assert _steps(made) == [
+            ("warn", T0 + days[0]),
+            ("final_warn", T0 + days[1]),
+            ("remove", T0 + days[2]),
+        ]
         ms = engine.membership("ann", "w1")
         assert (ms.status, ms.left_at) == ("removed", T0 + days[2])
         assert not engine.run(T0 + timedelta(days=10)).decisions  # a rerun: nothing more
         texts = {m.action: m.text for m in engine.store.messages()}
-    assert texts["warn"] == "Ann，这是您 30d 内第 1 次违反杭州·XX品牌福利社 1群群规，请遵守群规。再次违规：最后警告。"
+    assert (
+        texts["warn"]
+        == "Ann，这是您 30d 内第 1 次违反杭州·XX品牌福利社 1群群规，请遵守群规。再次违规：最后警告。"
+    )
     assert "第 2 次" in texts["final_warn"] and "再次违规：移出本群" in texts["final_warn"]
     assert texts["remove"] == "Ann 已被移出杭州·XX品牌福利社 1群：30d 内第 3 次违反群规。"
 
@@ -150,9 +168,19 @@ def test_the_third_offence_and_a_rerun_split_in_time_decide_the_same_once(tmp_pa
 def test_penalties_and_a_removed_member_is_never_revived(tmp_path):
     policy = {
         **NO_ADS,
-        "steps": [{"penalty": "fine", "text": "请在群里发一个红包"}, {"penalty": "mute", "for": "1d"}, "remove"],
+        "steps": [
+            {"penalty": "fine", "text": "请在群里发一个红包"},
+            {"penalty": "mute", "for": "1d"},
+            "remove",
+        ],
     }
-    revival = {"id": "back", "type": "revival", "groups": ["w1"], "within": "30d", "when": {"count": "payment", "at_least": 0}}
+    revival = {
+        "id": "back",
+        "type": "revival",
+        "groups": ["w1"],
+        "within": "30d",
+        "when": {"count": "payment", "at_least": 0},
+    }
     with go.Engine(welfare_book(policy, revival), store=str(tmp_path / "g.db"), entry_points=False) as engine:
         _joined(engine)
         _violations(engine, timedelta(hours=1), timedelta(hours=2), timedelta(hours=3))
@@ -168,8 +196,13 @@ def test_penalties_and_a_removed_member_is_never_revived(tmp_path):
 def test_a_text_only_messenger_turns_remove_and_mute_into_operator_tasks(tmp_path):
     messenger = go.RecordingMessenger.text_only()
     book = welfare_book({**NO_ADS, "steps": [{"penalty": "mute", "for": "2h"}, "remove"]})
-    with go.Engine(book, store=str(tmp_path / "g.db"), plugins=[_Messengers(messenger)], entry_points=False,
-                   default_messenger=messenger.name) as engine:
+    with go.Engine(
+        book,
+        store=str(tmp_path / "g.db"),
+        plugins=[_Messengers(messenger)],
+        entry_points=False,
+        default_messenger=messenger.name,
+    ) as engine:
         _joined(engine)
         _joined(engine, member="boss", eid="j-boss")
         engine.put_membership(engine.membership("boss", "w1").model_copy(update={"role": "owner"}))
@@ -207,7 +240,13 @@ def test_a_bad_step_is_refused_naming_the_field(step, message):
 
 # -- limit ------------------------------------------------------------------------------------
 
-TWO_GROUPS = {"id": "two-groups", "type": "limit", "max": {"general": 1, "activity": 1}, "per_family": 1, "action": "remove"}
+TWO_GROUPS = {
+    "id": "two-groups",
+    "type": "limit",
+    "max": {"general": 1, "activity": 1},
+    "per_family": 1,
+    "action": "remove",
+}
 MORE_GROUPS = [
     {"id": "g2", "name": "Second general", "kind": "general"},
     {"id": "a1", "name": "Activity one", "kind": "activity"},
@@ -218,29 +257,36 @@ MORE_GROUPS = [
 def test_a_join_over_the_limit_removes_the_newest_membership_naming_the_group_held(tmp_path):
     book = welfare_book(TWO_GROUPS, groups=MORE_GROUPS, locale="en")
     with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
-        engine.ingest([
-            go.Member(id="ann", name="Ann"),
-            ev("j1", "joined", "ann", "w1", T0),
-            ev("j2", "joined", "ann", "a1", T0 + timedelta(hours=1)),   # one of each kind: fine
-            ev("j3", "joined", "ann", "g2", T0 + timedelta(hours=2)),   # a second general group
-        ])
+        engine.ingest(
+            [
+                go.Member(id="ann", name="Ann"),
+                ev("j1", "joined", "ann", "w1", T0),
+                ev("j2", "joined", "ann", "a1", T0 + timedelta(hours=1)),  # one of each kind: fine
+                ev("j3", "joined", "ann", "g2", T0 + timedelta(hours=2)),  # a second general group
+            ]
+        )
         [d] = engine.run(T0 + timedelta(days=1)).decisions
         assert (d.action, d.group, d.at) == ("remove", "g2", T0 + timedelta(hours=2))
         assert engine.membership("ann", "g2").status == "removed"
         assert engine.membership("ann", "w1").present and engine.membership("ann", "a1").present
         [msg] = engine.store.messages(decision=d.id)
-        assert msg.text == "Ann has been removed from Second general: already in 杭州·XX品牌福利社 1群 (at most 1 general group each)."
+        assert (
+            msg.text
+            == "Ann has been removed from Second general: already in 杭州·XX品牌福利社 1群 (at most 1 general group each)."
+        )
         assert not engine.run(T0 + timedelta(days=1)).decisions
 
 
 def test_leaving_and_then_joining_another_group_is_not_a_breach(tmp_path):
     book = welfare_book(TWO_GROUPS, groups=MORE_GROUPS)
     with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
-        engine.ingest([
-            ev("j1", "joined", "ann", "a1", T0),
-            ev("l1", "left", "ann", "a1", T0 + timedelta(hours=1)),
-            ev("j2", "joined", "ann", "a2", T0 + timedelta(hours=1)),   # the same second as leaving
-        ])
+        engine.ingest(
+            [
+                ev("j1", "joined", "ann", "a1", T0),
+                ev("l1", "left", "ann", "a1", T0 + timedelta(hours=1)),
+                ev("j2", "joined", "ann", "a2", T0 + timedelta(hours=1)),  # the same second as leaving
+            ]
+        )
         assert engine.run(T0 + timedelta(days=1)).decisions == ()
 
 
@@ -258,11 +304,13 @@ def test_a_breach_that_was_over_by_the_run_is_still_decided_at_its_time_if_the_m
     # joined g2 while in w1, left w1 an hour later: the breach happened; g2 is the newest join
     book = welfare_book(TWO_GROUPS, groups=MORE_GROUPS)
     with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
-        engine.ingest([
-            ev("j1", "joined", "ann", "w1", T0),
-            ev("j2", "joined", "ann", "g2", T0 + timedelta(hours=1)),
-            ev("l1", "left", "ann", "w1", T0 + timedelta(hours=2)),
-        ])
+        engine.ingest(
+            [
+                ev("j1", "joined", "ann", "w1", T0),
+                ev("j2", "joined", "ann", "g2", T0 + timedelta(hours=1)),
+                ev("l1", "left", "ann", "w1", T0 + timedelta(hours=2)),
+            ]
+        )
         [d] = engine.run(T0 + timedelta(days=1)).decisions
         assert (d.action, d.group, d.at) == ("remove", "g2", T0 + timedelta(hours=1))
 
@@ -273,7 +321,12 @@ def test_per_family_counts_groups_of_one_family_created_at_run_time(tmp_path):
     with go.Engine(book, store=str(tmp_path / "g.db"), plugins=[host], entry_points=False) as engine:
         engine.run(T0)
         go.create_group(engine, "welfare", T0)
-        engine.ingest([ev("j1", "joined", "ann", "w1", T0), ev("j2", "joined", "ann", "chat-1", T0 + timedelta(hours=1))])
+        engine.ingest(
+            [
+                ev("j1", "joined", "ann", "w1", T0),
+                ev("j2", "joined", "ann", "chat-1", T0 + timedelta(hours=1)),
+            ]
+        )
         [d] = engine.run(T0 + timedelta(days=1)).decisions
         assert (d.action, d.group) == ("remove", "chat-1")
         assert "同一系列 welfare 每人最多 1 个群" in engine.store.messages(decision=d.id)[0].text
@@ -287,11 +340,22 @@ def test_a_limit_needs_max_or_per_family():
 # -- deadline ---------------------------------------------------------------------------------
 
 SHARE = {
-    "id": "share-on-join", "type": "deadline", "groups": ["c7"], "within": "24h", "remind": "12h",
+    "id": "share-on-join",
+    "type": "deadline",
+    "groups": ["c7"],
+    "within": "24h",
+    "remind": "12h",
     "when": {"count": "share", "since": "joined", "at_least": 1},
 }
-C7 = [{"id": "c7", "name": "萌芽微创业营 第7期", "kind": "general", "capacity": 100,
-       "term": {"start": "2026-03-01T00:00:00+08:00", "length": "1y"}}]
+C7 = [
+    {
+        "id": "c7",
+        "name": "萌芽微创业营 第7期",
+        "kind": "general",
+        "capacity": 100,
+        "term": {"start": "2026-03-01T00:00:00+08:00", "length": "1y"},
+    }
+]
 
 
 def _deadline_engine(tmp_path, *events, name="g.db"):
@@ -315,7 +379,8 @@ def test_a_share_one_second_late_is_removed_at_the_deadline(tmp_path):
     with _deadline_engine(tmp_path, late) as engine:
         made = engine.run(T0 + timedelta(days=3)).decisions
         assert [(d.action, d.at) for d in made] == [
-            ("notice", T0 + timedelta(hours=12)), ("remove", T0 + timedelta(hours=24))
+            ("notice", T0 + timedelta(hours=12)),
+            ("remove", T0 + timedelta(hours=24)),
         ]
         assert engine.membership("ann", "c7").status == "removed"
         [msg] = engine.store.messages(decision=made[1].id)
@@ -362,7 +427,7 @@ def test_joins_at_the_last_place_and_beyond_at_one_second_tie_by_member_id(tmp_p
     book = welfare_book({**CAPACITY, "overflow": "remove"}, groups=[{**C7[0], "capacity": 3}])
     with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
         _joins(engine, "c7", ["m1", "m2"], T0)
-        _joins(engine, "c7", ["m4", "m3"], T0 + timedelta(hours=1))   # the 3rd and 4th place, one second
+        _joins(engine, "c7", ["m4", "m3"], T0 + timedelta(hours=1))  # the 3rd and 4th place, one second
         [d] = engine.run(T0 + timedelta(days=1)).decisions
         assert (d.action, d.member, d.at) == ("remove", "m4", T0 + timedelta(hours=1))
         assert "本群已满（3 人）" in engine.store.messages(decision=d.id)[0].text
@@ -383,7 +448,12 @@ def test_a_leave_frees_a_place(tmp_path):
 
 
 def test_a_join_beyond_capacity_is_routed_to_a_sibling_with_room(tmp_path):
-    book = welfare_book(CAPACITY, capacity=1, groups=[{"id": "w2", "name": "杭州·XX品牌福利社 2群", "family": "welfare", "capacity": 1}], locale="en")
+    book = welfare_book(
+        CAPACITY,
+        capacity=1,
+        groups=[{"id": "w2", "name": "杭州·XX品牌福利社 2群", "family": "welfare", "capacity": 1}],
+        locale="en",
+    )
     with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
         _joins(engine, "w1", ["m1"], T0)
         _joins(engine, "w1", ["m2"], T0 + timedelta(hours=1))
@@ -404,10 +474,13 @@ def test_routing_fills_the_fullest_group_with_room_then_opens_the_next_group_onc
         _joins(engine, "w1", ["m1", "m2"], T0)
         first = engine.route("m3", "welfare", T0 + timedelta(hours=1))
         assert first.group is not None and first.group.id == "chat-1"
-        assert first.group.name == "杭州·XX品牌福利社 2群" and first.group.welcome == "欢迎 {member.name} 加入{group.name}！"
+        assert (
+            first.group.name == "杭州·XX品牌福利社 2群"
+            and first.group.welcome == "欢迎 {member.name} 加入{group.name}！"
+        )
         assert first.decision is not None and first.decision.action == "create_group"
         again = engine.route("m4", "welfare", T0 + timedelta(hours=2))
-        assert again.group.id == "chat-1" and again.decision is None   # the new group has room
+        assert again.group.id == "chat-1" and again.decision is None  # the new group has room
         assert host.calls == [("welfare", "杭州·XX品牌福利社 2群", 2)]
         assert engine.route("m1", "welfare", T0 + timedelta(hours=2)).reason == "已在杭州·XX品牌福利社 1群"
 
@@ -425,8 +498,12 @@ def test_routing_when_all_groups_are_full_twice_queues_one_task_until_the_group_
         tasks = engine.store.messages()
         assert [m.action for m in tasks] == ["task"] and "杭州·XX品牌福利社 2群" in tasks[0].text
         # the operator opens it and the host records it: routing sends people there
-        engine.store.record_group(go.GroupChange(at=T0 + timedelta(hours=3), group=go.Group(
-            id="w2", name="杭州·XX品牌福利社 2群", family="welfare", capacity=1)))
+        engine.store.record_group(
+            go.GroupChange(
+                at=T0 + timedelta(hours=3),
+                group=go.Group(id="w2", name="杭州·XX品牌福利社 2群", family="welfare", capacity=1),
+            )
+        )
         assert engine.route("m3", "welfare", T0 + timedelta(hours=3)).group.id == "w2"
         # a leave frees a place in w1
         engine.ingest([ev("l-m1", "left", "m1", "w1", T0 + timedelta(hours=4))])
@@ -434,8 +511,11 @@ def test_routing_when_all_groups_are_full_twice_queues_one_task_until_the_group_
 
 
 def test_routing_never_sends_a_member_over_a_limit_and_says_why(tmp_path):
-    book = welfare_book({"id": "two-groups", "type": "limit", "max": {"general": 1}},
-                        groups=[{"id": "g9", "name": "Other general"}], locale="en")
+    book = welfare_book(
+        {"id": "two-groups", "type": "limit", "max": {"general": 1}},
+        groups=[{"id": "g9", "name": "Other general"}],
+        locale="en",
+    )
     with go.Engine(book, store=str(tmp_path / "g.db"), entry_points=False) as engine:
         engine.run(T0)
         _joins(engine, "g9", ["m1"], T0)
@@ -452,11 +532,18 @@ def test_routing_an_unknown_family_is_a_rule_error():
 def test_a_term_ends_the_group_once_and_no_policy_decides_on_it_after(tmp_path):
     term = {"id": "cohorts", "type": "term"}
     groups = [{**C7[0], "term": {"start": "2026-03-01T00:00:00+08:00", "length": "10d"}}]
-    with go.Engine(welfare_book(term, NO_ADS | {"groups": ["c7"]}, groups=groups), store=str(tmp_path / "g.db"),
-                   entry_points=False) as engine:
-        engine.ingest([ev("j", "joined", "ann", "c7", T0),
-                       ev("v1", "violation", "ann", "c7", T0 + timedelta(days=1)),
-                       ev("v2", "violation", "ann", "c7", T0 + timedelta(days=20))])
+    with go.Engine(
+        welfare_book(term, NO_ADS | {"groups": ["c7"]}, groups=groups),
+        store=str(tmp_path / "g.db"),
+        entry_points=False,
+    ) as engine:
+        engine.ingest(
+            [
+                ev("j", "joined", "ann", "c7", T0),
+                ev("v1", "violation", "ann", "c7", T0 + timedelta(days=1)),
+                ev("v2", "violation", "ann", "c7", T0 + timedelta(days=20)),
+            ]
+        )
         made = engine.run(T0 + timedelta(days=30)).decisions
         end = datetime(2026, 3, 11, tzinfo=CST)
         assert [(d.action, d.at) for d in made] == [("warn", T0 + timedelta(days=1)), ("cohort_end", end)]
@@ -471,8 +558,12 @@ def test_no_kind_records_a_decision_on_a_group_after_it_closed(tmp_path):
     term = {"id": "cohorts", "type": "term"}
     hello = {"id": "hello", "type": "welcome", "groups": ["c7"], "within": "30d"}
     groups = [{**C7[0], "term": {"start": "2026-03-01T00:00:00+08:00", "length": "10d"}}]
-    with go.Engine(welfare_book(term, hello, groups=groups), store=str(tmp_path / "g.db"), entry_points=False) as engine:
-        engine.ingest([ev("j1", "joined", "ann", "c7", T0), ev("j2", "joined", "bob", "c7", T0 + timedelta(days=12))])
+    with go.Engine(
+        welfare_book(term, hello, groups=groups), store=str(tmp_path / "g.db"), entry_points=False
+    ) as engine:
+        engine.ingest(
+            [ev("j1", "joined", "ann", "c7", T0), ev("j2", "joined", "bob", "c7", T0 + timedelta(days=12))]
+        )
         made = engine.run(T0 + timedelta(days=13)).decisions
     assert [(d.action, d.member) for d in made] == [("welcome", "ann"), ("cohort_end", None)]
 
@@ -481,16 +572,27 @@ def test_no_kind_records_a_decision_on_a_group_after_it_closed(tmp_path):
 
 
 def test_an_admission_that_would_break_a_limit_is_skipped_and_explain_says_why(tmp_path):
-    vip = {"id": "vip", "type": "admission", "from": ["w1"], "to": "p1", "when": {"count": "purchase", "at_least": 1}}
+    vip = {
+        "id": "vip",
+        "type": "admission",
+        "from": ["w1"],
+        "to": "p1",
+        "when": {"count": "purchase", "at_least": 1},
+    }
     limit = {"id": "one-paid", "type": "limit", "max": {"paid": 1}}
     groups = [{"id": "p1", "name": "VIP 1", "kind": "paid"}, {"id": "p0", "name": "VIP 0", "kind": "paid"}]
-    with go.Engine(welfare_book(vip, limit, groups=groups, locale="en"), store=str(tmp_path / "g.db"),
-                   entry_points=False) as engine:
-        engine.ingest([
-            ev("j1", "joined", "ann", "w1", T0), ev("j2", "joined", "ann", "p0", T0),
-            ev("j3", "joined", "bob", "w1", T0),
-            go.Event(id="b1", kind="purchase", member="ann", at=T0), go.Event(id="b2", kind="purchase", member="bob", at=T0),
-        ])
+    with go.Engine(
+        welfare_book(vip, limit, groups=groups, locale="en"), store=str(tmp_path / "g.db"), entry_points=False
+    ) as engine:
+        engine.ingest(
+            [
+                ev("j1", "joined", "ann", "w1", T0),
+                ev("j2", "joined", "ann", "p0", T0),
+                ev("j3", "joined", "bob", "w1", T0),
+                go.Event(id="b1", kind="purchase", member="ann", at=T0),
+                go.Event(id="b2", kind="purchase", member="bob", at=T0),
+            ]
+        )
         made = engine.run(T0 + timedelta(hours=1)).decisions
         assert [(d.action, d.member) for d in made] == [("invite", "bob")]
         report = engine.explain("ann", "w1", "vip", T0 + timedelta(hours=1))
@@ -499,7 +601,9 @@ def test_an_admission_that_would_break_a_limit_is_skipped_and_explain_says_why(t
         ]
 
 
-def test_an_overflow_is_not_routed_where_a_limit_would_turn_it_back_but_leaving_the_full_group_counts(tmp_path):
+def test_an_overflow_is_not_routed_where_a_limit_would_turn_it_back_but_leaving_the_full_group_counts(
+    tmp_path,
+):
     w2 = {"id": "w2", "name": "杭州·XX品牌福利社 2群", "family": "welfare", "capacity": 1}
     per_family = {"id": "one-welfare", "type": "limit", "per_family": 1}
     kinds = {"id": "one-general", "type": "limit", "max": {"general": 1}}
@@ -511,7 +615,9 @@ def test_an_overflow_is_not_routed_where_a_limit_would_turn_it_back_but_leaving_
         [d] = engine.run(T0 + timedelta(days=1)).decisions
         assert (d.action, d.member, d.target_group) == ("route", "ann", "w2")
     # cai also holds another general group: w2 would break the kind limit, so she is removed
-    with go.Engine(welfare_book(CAPACITY, kinds, capacity=1, groups=[w2, other]), entry_points=False) as engine:
+    with go.Engine(
+        welfare_book(CAPACITY, kinds, capacity=1, groups=[w2, other]), entry_points=False
+    ) as engine:
         _joins(engine, "w1", ["bob"], T0)
         _joins(engine, "g9", ["cai"], T0)
         engine.ingest([ev("j-cai-w1", "joined", "cai", "w1", T0 + timedelta(hours=1))])
@@ -520,7 +626,9 @@ def test_an_overflow_is_not_routed_where_a_limit_would_turn_it_back_but_leaving_
 
 
 def test_explain_works_for_a_member_of_a_group_created_at_run_time(tmp_path):
-    with go.Engine(welfare_book(NO_ADS | {"groups": ["w1"]}), plugins=[Platform()], entry_points=False) as engine:
+    with go.Engine(
+        welfare_book(NO_ADS | {"groups": ["w1"]}), plugins=[Platform()], entry_points=False
+    ) as engine:
         engine.run(T0)
         go.create_group(engine, "welfare", T0)
         engine.ingest([ev("j1", "joined", "ann", "chat-1", T0)])
@@ -530,8 +638,10 @@ def test_explain_works_for_a_member_of_a_group_created_at_run_time(tmp_path):
 
 def test_the_100th_and_101st_joins_of_a_cohort_at_one_second(tmp_path):
     with go.Engine(welfare_book({**CAPACITY, "overflow": "remove"}, groups=C7), entry_points=False) as engine:
-        _joins(engine, "c7", [f"m{i:03d}" for i in range(1, 99)], T0)            # 98 members
-        _joins(engine, "c7", ["m101", "m099", "m100"], T0 + timedelta(hours=1))  # the 99th to 101st, one second
+        _joins(engine, "c7", [f"m{i:03d}" for i in range(1, 99)], T0)  # 98 members
+        _joins(
+            engine, "c7", ["m101", "m099", "m100"], T0 + timedelta(hours=1)
+        )  # the 99th to 101st, one second
         [d] = engine.run(T0 + timedelta(days=1)).decisions
         assert (d.action, d.member) == ("remove", "m101")
         assert sum(ms.present for ms in engine.store.memberships(group="c7")) == 100

@@ -39,26 +39,35 @@ BOOK = go.RuleBook.load(
             {"id": "two-groups", "type": "limit", "max": {"general": 1, "activity": 1}, "per_family": 1},
             {"id": "capacity", "type": "capacity"},
             {"id": "no-ads", "type": "violation", "groups": ["w1", "w2"], "window": "1d"},
-            {"id": "back", "type": "revival", "groups": ["w1", "w2", "a1", "a2"], "within": "30d",
-             "when": {"count": "payment", "at_least": 0}},
+            {
+                "id": "back",
+                "type": "revival",
+                "groups": ["w1", "w2", "a1", "a2"],
+                "within": "30d",
+                "when": {"count": "payment", "at_least": 0},
+            },
         ],
     }
 )
 
-HISTORIES = joins_and_leaves(members=MEMBERS, groups=GROUPS, start=T0, max_size=16, max_gap=timedelta(hours=2))
+HISTORIES = joins_and_leaves(
+    members=MEMBERS, groups=GROUPS, start=T0, max_size=16, max_gap=timedelta(hours=2)
+)
 
 
 def _offences(events):
     """A violation by whoever joined, an hour after each join (some after they left)."""
     return [
-        go.Event(id=f"v-{e.id}", kind="violation", member=e.member, group=e.group, at=e.at + timedelta(hours=1))
+        go.Event(
+            id=f"v-{e.id}", kind="violation", member=e.member, group=e.group, at=e.at + timedelta(hours=1)
+        )
         for e in events
         if e.kind == "joined"
     ]
 
 
 def _end(events):
-    return (max((e.at for e in events), default=T0) + timedelta(days=2))
+    return max((e.at for e in events), default=T0) + timedelta(days=2)
 
 
 @given(HISTORIES)
@@ -119,8 +128,12 @@ def test_the_decisions_are_the_laws_own_actions(events):
         made = engine.run(_end(events)).decisions
     for d in made:
         assert (d.policy, d.action) in {
-            ("two-groups", "remove"), ("capacity", "route"), ("capacity", "remove"),
-            ("no-ads", "warn"), ("no-ads", "final_warn"), ("no-ads", "remove"),
+            ("two-groups", "remove"),
+            ("capacity", "route"),
+            ("capacity", "remove"),
+            ("no-ads", "warn"),
+            ("no-ads", "final_warn"),
+            ("no-ads", "remove"),
         }, d
         if d.action == "route":
             assert d.target_group in ("w1", "w2") and d.target_group != d.group

@@ -22,7 +22,9 @@ def _cited(page: Path) -> list[tuple[str, list[Path]]]:
         out.append((target, [page.parent / target.split("#")[0]]))
     for path in _PATH.findall(text):
         # a path is written from the repository root, the package, or the page itself
-        out.append((path, [ROOT / path, ROOT / "src" / path, ROOT / "src" / "groupops" / path, page.parent / path]))
+        out.append(
+            (path, [ROOT / path, ROOT / "src" / path, ROOT / "src" / "groupops" / path, page.parent / path])
+        )
     return out
 
 

@@ -189,7 +189,9 @@ def check_policy(policy, exp):
         # {join: a group, held: the groups held, reason: the words, or null}
         spec = exp["breach"]
         held = [go.Group.model_validate(g) for g in spec["held"]]
-        reason = go.limit_breach(policy, go.Group.model_validate(spec["join"]), held, spec.get("locale", "en"))
+        reason = go.limit_breach(
+            policy, go.Group.model_validate(spec["join"]), held, spec.get("locale", "en")
+        )
         assert reason == spec["reason"]
         return
     if isinstance(policy, go.Deadline) and "moments" in exp:
@@ -203,8 +205,10 @@ def check_policy(policy, exp):
     if isinstance(policy, go.Capacity) and "route_order" in exp:
         # {groups: groups, each with its present members, order: the ids routing fills in order}
         spec = exp["route_order"]
-        counted = [(go.Group.model_validate({k: v for k, v in g.items() if k != "present"}), g["present"])
-                   for g in spec["groups"]]
+        counted = [
+            (go.Group.model_validate({k: v for k, v in g.items() if k != "present"}), g["present"])
+            for g in spec["groups"]
+        ]
         assert [g.id for g in go.route_order(counted)] == spec["order"]
         return
     if isinstance(policy, go.TermEnd) and "term_ends" in exp:
@@ -314,7 +318,18 @@ RESULT_KEYS = {
     "move",
     "welcome_due",
 }
-OTHER_KEYS = {"error", "problems", "kind", "policies", "metrics", "steps_taken", "breach", "moments", "route_order", "term_ends"}
+OTHER_KEYS = {
+    "error",
+    "problems",
+    "kind",
+    "policies",
+    "metrics",
+    "steps_taken",
+    "breach",
+    "moments",
+    "route_order",
+    "term_ends",
+}
 
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=str)

@@ -78,13 +78,25 @@ def test_ingest_sets_bad_records_aside_and_keeps_the_rest():
     engine = _engine(go.RecordingMessenger(name="main"))
     report = engine.ingest(
         [
-            {"id": "e1", "kind": "checkin", "member": "m1", "group": "club", "at": "2026-11-02T09:00:00+08:00"},
+            {
+                "id": "e1",
+                "kind": "checkin",
+                "member": "m1",
+                "group": "club",
+                "at": "2026-11-02T09:00:00+08:00",
+            },
             {"id": "e2", "kind": "checkin", "member": "m1", "at": "2026-11-02T09:00:00"},
             '{"id": "e3", "kind": "purchase", "member": "m1", "at": "2026-11-02T10:00:00+08:00", "value": 5}',
             "{not json",
             {"id": "", "kind": "checkin", "member": "m1", "at": "2026-11-02T09:00:00+08:00"},
             {"id": "m1", "name": "Alice", "labels": ["A", "premium"]},
-            {"id": "e4", "kind": "purchase", "member": "m1", "at": "2026-11-02T10:00:00+08:00", "value": "nan"},
+            {
+                "id": "e4",
+                "kind": "purchase",
+                "member": "m1",
+                "at": "2026-11-02T10:00:00+08:00",
+                "value": "nan",
+            },
         ]
     )
     assert (report.events, report.members) == (2, 1)
@@ -111,8 +123,14 @@ def test_joined_and_left_events_open_and_close_memberships_by_event_time():
     engine.ingest(
         [
             {"id": "l", "kind": "left", "member": "m1", "group": "club", "at": later.isoformat()},
-            {"id": "j", "kind": "joined", "member": "m1", "group": "club", "at": T0.isoformat(),
-             "data": {"role": "admin"}},
+            {
+                "id": "j",
+                "kind": "joined",
+                "member": "m1",
+                "group": "club",
+                "at": T0.isoformat(),
+                "data": {"role": "admin"},
+            },
         ]
     )
     ms = engine.membership("m1", "club")
@@ -172,12 +190,23 @@ def test_a_hanging_messenger_times_out_and_blocks_no_other():
     slow = go.RecordingMessenger(name="main", hang_seconds=5.0)
     fast = go.RecordingMessenger(name="other")
     book = go.RuleBook.load(
-        {**BOOK, "groups": [*BOOK["groups"][:1], {**BOOK["groups"][1], "messenger": "other"}],
-         "policies": [BOOK["policies"][0], {**BOOK["policies"][0], "id": "vip2", "from": ["club"], "to": "vip"}]}
+        {
+            **BOOK,
+            "groups": [*BOOK["groups"][:1], {**BOOK["groups"][1], "messenger": "other"}],
+            "policies": [
+                BOOK["policies"][0],
+                {**BOOK["policies"][0], "id": "vip2", "from": ["club"], "to": "vip"},
+            ],
+        }
     )
     # two admission policies into the same group: "main" delivers nothing, "other" both
-    engine = go.Engine(book, store=go.MemoryStore(), plugins=[_Messengers(slow, fast)],
-                       entry_points=False, delivery_timeout=0.2)
+    engine = go.Engine(
+        book,
+        store=go.MemoryStore(),
+        plugins=[_Messengers(slow, fast)],
+        entry_points=False,
+        delivery_timeout=0.2,
+    )
     _buyer(engine)
     engine.run(T0)
     report = engine.deliver(T0)
@@ -236,8 +265,10 @@ def test_an_invitation_is_sent_again_only_after_it_expired():
     engine = _engine(go.RecordingMessenger(name="main"))
     _buyer(engine)
     engine.ingest(
-        [go.Event(id=f"c{i}", kind="checkin", member="m1", group="club", at=T0 + timedelta(days=i))
-         for i in range(21)]
+        [
+            go.Event(id=f"c{i}", kind="checkin", member="m1", group="club", at=T0 + timedelta(days=i))
+            for i in range(21)
+        ]
     )  # stays in the club all along
 
     def invites(at):
@@ -246,8 +277,17 @@ def test_an_invitation_is_sent_again_only_after_it_expired():
     assert invites(T0) == ["invite-1"]
     assert invites(T0 + timedelta(days=6)) == []
     assert invites(T0 + timedelta(days=7)) == ["invite-2"]
-    engine.ingest([{"id": "jv", "kind": "joined", "member": "m1", "group": "vip",
-                    "at": (T0 + timedelta(days=8)).isoformat()}])
+    engine.ingest(
+        [
+            {
+                "id": "jv",
+                "kind": "joined",
+                "member": "m1",
+                "group": "vip",
+                "at": (T0 + timedelta(days=8)).isoformat(),
+            }
+        ]
+    )
     assert invites(T0 + timedelta(days=20)) == []
 
 
@@ -278,24 +318,48 @@ def test_decisions_serialise_to_json_and_back():
 
 def test_members_are_welcomed_once_per_joining():
     book = go.RuleBook.load(
-        {"timezone": "Asia/Shanghai", "groups": [{"id": "club", "name": "Club"}],
-         "templates": {"welcome": "Hi {member.name}, welcome to {group.name}!"},
-         "policies": [{"id": "hello", "type": "welcome", "groups": ["club"], "within": "1d"}]}
+        {
+            "timezone": "Asia/Shanghai",
+            "groups": [{"id": "club", "name": "Club"}],
+            "templates": {"welcome": "Hi {member.name}, welcome to {group.name}!"},
+            "policies": [{"id": "hello", "type": "welcome", "groups": ["club"], "within": "1d"}],
+        }
     )
     engine = go.Engine(book, entry_points=False)
     engine.ingest(
-        [{"id": "old", "kind": "joined", "member": "veteran", "group": "club",
-          "at": (T0 - timedelta(days=30)).isoformat()},
-         {"id": "m1", "name": "Alice"},
-         {"id": "j1", "kind": "joined", "member": "m1", "group": "club", "at": T0.isoformat()}]
+        [
+            {
+                "id": "old",
+                "kind": "joined",
+                "member": "veteran",
+                "group": "club",
+                "at": (T0 - timedelta(days=30)).isoformat(),
+            },
+            {"id": "m1", "name": "Alice"},
+            {"id": "j1", "kind": "joined", "member": "m1", "group": "club", "at": T0.isoformat()},
+        ]
     )
     made = engine.run(T0 + timedelta(hours=1)).decisions
     assert [(d.action, d.member) for d in made] == [("welcome", "m1")]
     assert engine.store.messages(decision=made[0].id)[0].text == "Hi Alice, welcome to Club!"
     assert engine.run(T0 + timedelta(hours=2)).decisions == ()
     engine.ingest(
-        [{"id": "l1", "kind": "left", "member": "m1", "group": "club", "at": (T0 + timedelta(days=2)).isoformat()},
-         {"id": "j2", "kind": "joined", "member": "m1", "group": "club", "at": (T0 + timedelta(days=3)).isoformat()}]
+        [
+            {
+                "id": "l1",
+                "kind": "left",
+                "member": "m1",
+                "group": "club",
+                "at": (T0 + timedelta(days=2)).isoformat(),
+            },
+            {
+                "id": "j2",
+                "kind": "joined",
+                "member": "m1",
+                "group": "club",
+                "at": (T0 + timedelta(days=3)).isoformat(),
+            },
+        ]
     )
     again = engine.run(T0 + timedelta(days=3, hours=1)).decisions
     assert [(d.action, d.member) for d in again] == [("welcome", "m1")]
@@ -409,7 +473,10 @@ def test_delivery_runs_at_most_workers_messenger_calls_at_once():
     [
         ({"workers": 0}, "workers: 0 is not a positive whole number"),
         ({"delivery_timeout": 0}, "delivery_timeout: 0 is not a positive number"),
-        ({"lease": timedelta(seconds=5), "delivery_timeout": 10.0}, "lease: datetime.timedelta(seconds=5) must"),
+        (
+            {"lease": timedelta(seconds=5), "delivery_timeout": 10.0},
+            "lease: datetime.timedelta(seconds=5) must",
+        ),
     ],
 )
 def test_delivery_settings_are_checked(kwargs, message):
@@ -456,8 +523,13 @@ def test_an_outcome_after_the_lease_was_taken_over_is_not_recorded():
             assert b.deliver(T0).delivered == (message.key,)
             raise ConnectionError("gave up")
 
-    a = go.Engine(book, store=store, plugins=[_Messengers(Stalling(name="main"))], entry_points=False,
-                  clock=lambda: clock[0])
+    a = go.Engine(
+        book,
+        store=store,
+        plugins=[_Messengers(Stalling(name="main"))],
+        entry_points=False,
+        clock=lambda: clock[0],
+    )
     _buyer(a)
     a.run(T0)
     report = a.deliver(T0)
@@ -475,7 +547,9 @@ def test_quotas_are_answered_without_reading_the_whole_outbox():
             return super().messages(**filters)
 
     limited = go.RecordingMessenger(name="main", quota=go.Quota(limit=1, per=go.parse_duration("1mo")))
-    engine = go.Engine(go.RuleBook.load(BOOK), store=Spy(), plugins=[_Messengers(limited)], entry_points=False)
+    engine = go.Engine(
+        go.RuleBook.load(BOOK), store=Spy(), plugins=[_Messengers(limited)], entry_points=False
+    )
     for i in range(5):
         _buyer(engine, f"m{i}")
     engine.run(T0)

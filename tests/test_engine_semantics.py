@@ -298,8 +298,15 @@ def _verdict(report: go.ExplainReport) -> bool:
     return report.sections[0].explanation.passed
 
 
-_EXPECTED_VERDICT = {"notice": False, "evict": False, "spare": True, "revive": True, "promote": True,
-                     "demote": False, "invite": True}
+_EXPECTED_VERDICT = {
+    "notice": False,
+    "evict": False,
+    "spare": True,
+    "revive": True,
+    "promote": True,
+    "demote": False,
+    "invite": True,
+}
 
 
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
@@ -346,10 +353,18 @@ def test_an_old_database_without_history_falls_back_to_the_current_membership(tm
     conn = sqlite3.connect(path)
     conn.executescript(MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
-    revived = go.Membership(member="m1", group="camp", joined_at=SUNDAY - timedelta(weeks=8),
-                            evicted_at=SUNDAY - timedelta(weeks=1), revived_at=SUNDAY, revivals=1)
-    conn.execute("INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)",
-                 ("m1", "camp", "active", revived.model_dump_json()))
+    revived = go.Membership(
+        member="m1",
+        group="camp",
+        joined_at=SUNDAY - timedelta(weeks=8),
+        evicted_at=SUNDAY - timedelta(weeks=1),
+        revived_at=SUNDAY,
+        revivals=1,
+    )
+    conn.execute(
+        "INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)",
+        ("m1", "camp", "active", revived.model_dump_json()),
+    )
     conn.commit()
     conn.close()
     engine = _engine(WEEKLY, store=str(path))  # migrates to the version with history

@@ -24,21 +24,25 @@ SILENT = [go.Event(id=f"join-{m}", kind="joined", member=m, group="camp", at=run
 
 
 def _child(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(PROC), *args], capture_output=True, text=True, timeout=120,
-                          check=check)
+    return subprocess.run(
+        [sys.executable, str(PROC), *args], capture_output=True, text=True, timeout=120, check=check
+    )
 
 
 def _prepared(db: Path, *, default_messenger: str | None = None) -> go.Engine:
     book = go.RuleBook.load(EVICTION_ONLY)
     plugins = []
     if default_messenger:
+
         class Mine:
             @go.hookimpl
             def groupops_register_messengers(self, register):
                 register(go.RecordingMessenger(name=default_messenger))
+
         plugins.append(Mine())
-    engine = go.Engine(book, store=str(db), plugins=plugins, entry_points=False,
-                       default_messenger=default_messenger)
+    engine = go.Engine(
+        book, store=str(db), plugins=plugins, entry_points=False, default_messenger=default_messenger
+    )
     engine.ingest(events() + SILENT)
     return engine
 
@@ -76,8 +80,9 @@ def test_a_crash_in_the_middle_of_delivery_redelivers_under_the_same_key(tmp_pat
     assert len(queued) == 6
     engine.close()
     # one messenger call at a time, killed right after the 4th message was handed over
-    crashed = _child("deliver", str(db), AT.isoformat(), str(keys_file), "--kill-at", "4", "--workers", "1",
-                     check=False)
+    crashed = _child(
+        "deliver", str(db), AT.isoformat(), str(keys_file), "--kill-at", "4", "--workers", "1", check=False
+    )
     assert crashed.returncode == -signal.SIGKILL
     # outcomes are recorded as they happen: the 3 sent before are known as delivered, the
     # one in flight at the kill is not, and it stays leased
@@ -110,7 +115,9 @@ def test_two_processes_running_at_once_apply_each_decision_once(tmp_path):
     db = tmp_path / "camp.db"
     _prepared(db).close()
     cmd = [sys.executable, str(PROC), "run", str(db), AT.isoformat(), "--sleep", "0.05"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
     made = [json.loads(o[0]) for o in outs]

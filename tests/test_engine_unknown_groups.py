@@ -20,7 +20,9 @@ def test_an_event_naming_an_unknown_group_is_rejected_and_the_rest_stored(tmp_pa
         assert (report.events, report.members) == (2, 1)
         [rejected] = report.rejected
         assert rejected.index == 1
-        assert rejected.problems == ("group: 'vip-hz' is not a group of the rule book (known groups: 'club', 'vip')",)
+        assert rejected.problems == (
+            "group: 'vip-hz' is not a group of the rule book (known groups: 'club', 'vip')",
+        )
         assert engine.store.get_membership("m1", "vip-hz") is None  # nor did it open a membership
         assert report.unknown_groups == ()
     with go.Engine(BOOK, store=str(tmp_path / "x.db"), entry_points=False) as engine:
@@ -31,7 +33,15 @@ def test_with_check_groups_off_the_event_is_stored_and_its_group_reported(tmp_pa
     with go.Engine(BOOK, store=str(tmp_path / "x.db"), entry_points=False) as engine:
         first = engine.ingest(EVENTS[:2], check_groups=False)
         second = engine.ingest(
-            [{"id": "e4", "kind": "checkin", "member": "m2", "group": "camp", "at": "2026-11-17T08:00:00+08:00"}],
+            [
+                {
+                    "id": "e4",
+                    "kind": "checkin",
+                    "member": "m2",
+                    "group": "camp",
+                    "at": "2026-11-17T08:00:00+08:00",
+                }
+            ],
             check_groups=False,
         )
         assert first.rejected == () and first.events == 2

@@ -82,4 +82,3 @@ def test_each_error_is_caught_as_the_builtin_a_caller_expects(cls, builtin):
     assert issubclass(cls, go.GroupOpsError) and issubclass(cls, builtin)
     with pytest.raises(builtin):
         raise EXAMPLES[cls]
-

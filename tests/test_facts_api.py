@@ -146,7 +146,9 @@ def test_batch_verdicts_equal_one_member_at_a_time(hours, at, need):
 
 
 def _talk(i, kind, member, group, hours, **data):
-    return go.Event(id=f"t{i}", kind=kind, member=member, group=group, at=T0 + timedelta(hours=hours), data=data)
+    return go.Event(
+        id=f"t{i}", kind=kind, member=member, group=group, at=T0 + timedelta(hours=hours), data=data
+    )
 
 
 TALK = [

@@ -34,7 +34,13 @@ ISSUE_12_BOOK = {
         }
     ],
     "groups": [
-        {"id": "w1", "name": "杭州·XX品牌福利社 1群", "kind": "general", "family": "welfare", "capacity": 200},
+        {
+            "id": "w1",
+            "name": "杭州·XX品牌福利社 1群",
+            "kind": "general",
+            "family": "welfare",
+            "capacity": 200,
+        },
         {
             "id": "c7",
             "name": "萌芽微创业营 第7期",
@@ -74,7 +80,10 @@ def test_the_issue_12_book_loads_with_families_terms_and_open_kinds() -> None:
             {"groups": [{"id": "g", "family": "wefare"}]},
             "groups[0].family: unknown family 'wefare' (families: welfare)",
         ),
-        ({"groups": [{"id": "g", "capacity": 0}]}, "groups[0].capacity: 0: input should be greater than or equal to 1"),
+        (
+            {"groups": [{"id": "g", "capacity": 0}]},
+            "groups[0].capacity: 0: input should be greater than or equal to 1",
+        ),
         (
             {"families": [{"id": "welfare", "capacity": 0}]},
             "families[0].capacity: 0: input should be greater than or equal to 1",
@@ -106,7 +115,9 @@ def test_the_issue_12_book_loads_with_families_terms_and_open_kinds() -> None:
         ),
     ],
 )
-def test_bad_families_and_groups_are_named_with_path_and_value(change: dict[str, object], message: str) -> None:
+def test_bad_families_and_groups_are_named_with_path_and_value(
+    change: dict[str, object], message: str
+) -> None:
     with pytest.raises(go.RuleError) as caught:
         book(**change)
     assert message in str(caught.value)
@@ -156,7 +167,12 @@ def test_change_group_refuses_bad_changes_by_name(fields: dict[str, object], mes
 
 # -- seeding and names in messages, on a real SQLite file ------------------------------------
 
-WELCOME = {"id": "hello", "type": "welcome", "groups": ["w1"], "templates": {"welcome": "欢迎加入{group.name}"}}
+WELCOME = {
+    "id": "hello",
+    "type": "welcome",
+    "groups": ["w1"],
+    "templates": {"welcome": "欢迎加入{group.name}"},
+}
 
 
 def sqlite_engine(path: object, b: go.RuleBook) -> go.Engine:
@@ -192,7 +208,9 @@ def test_a_changed_book_updates_the_fields_it_changed_and_keeps_groups_it_droppe
         # a decision renamed c7 at run time (issue 15's repurpose will do this)
         c7 = engine.store.get_group("c7")
         assert c7 is not None
-        engine.store.record_group(go.change_group(c7, T0 + timedelta(hours=1), decision="d-r", name="MarTech"))
+        engine.store.record_group(
+            go.change_group(c7, T0 + timedelta(hours=1), decision="d-r", name="MarTech")
+        )
     changed = {
         **ISSUE_12_BOOK,
         "groups": [
@@ -223,7 +241,9 @@ def test_messages_use_the_groups_current_name_from_the_store(tmp_path) -> None:
         engine.run(T0 + timedelta(minutes=1))
         w1 = engine.store.get_group("w1")
         assert w1 is not None
-        engine.store.record_group(go.change_group(w1, T0 + timedelta(hours=1), decision="d-r", name="杭州·MarTech交流群"))
+        engine.store.record_group(
+            go.change_group(w1, T0 + timedelta(hours=1), decision="d-r", name="杭州·MarTech交流群")
+        )
         engine.ingest([joined("m2", T0 + timedelta(hours=2))])
         engine.run(T0 + timedelta(hours=2, minutes=1))
         texts = {m.member: m.text for m in engine.store.messages()}
@@ -255,17 +275,25 @@ class NotMine:
 
 def test_hook_create_group_keeps_the_group_the_host_created(tmp_path) -> None:
     host = Platform()
-    with go.Engine(book(), store=str(tmp_path / "g.db"), plugins=[NotMine(), host], entry_points=False) as engine:
+    with go.Engine(
+        book(), store=str(tmp_path / "g.db"), plugins=[NotMine(), host], entry_points=False
+    ) as engine:
         engine.run(T0)  # seeds w1, the family's first group
         made = go.create_group(engine, "welfare", T0 + timedelta(days=1), decision="d-route")
         assert host.calls == [("welfare", "杭州·XX品牌福利社 2群", 2, T0 + timedelta(days=1))]
         assert made.task is None and made.plugin is not None and made.number == 2
         stored = engine.store.get_group("wecom-chat-42")
         assert stored == made.group
-        assert stored is not None and (stored.name, stored.family, stored.kind, stored.capacity, stored.status) == (
-            "杭州·XX品牌福利社 2群", "welfare", "general", 200, "open"
+        assert stored is not None and (
+            stored.name,
+            stored.family,
+            stored.kind,
+            stored.capacity,
+            stored.status,
+        ) == ("杭州·XX品牌福利社 2群", "welfare", "general", 200, "open")
+        assert (
+            stored.announcement == "每周三福利" and stored.welcome == "欢迎 {member.name} 加入 {group.name}"
         )
-        assert stored.announcement == "每周三福利" and stored.welcome == "欢迎 {member.name} 加入 {group.name}"
         [created] = engine.store.group_history("wecom-chat-42")
         assert (created.decision, created.source) == ("d-route", "decision")
         assert [g.id for g in engine.store.groups(family="welfare", status="open")] == ["w1", "wecom-chat-42"]
@@ -296,7 +324,9 @@ def test_hook_create_group_unanswered_queues_one_operator_task(tmp_path) -> None
 def test_hook_create_group_bad_answers_are_plugin_errors_and_record_nothing(
     tmp_path, answer: object, message: str
 ) -> None:
-    with go.Engine(book(), store=str(tmp_path / "g.db"), plugins=[Platform(answer)], entry_points=False) as engine:
+    with go.Engine(
+        book(), store=str(tmp_path / "g.db"), plugins=[Platform(answer)], entry_points=False
+    ) as engine:
         engine.run(T0)
         with pytest.raises(go.PluginError, match=message) as caught:
             go.create_group(engine, "welfare", T0)
@@ -343,7 +373,9 @@ def test_groups_cli_lists_each_groups_state_read_only(tmp_path: Path) -> None:
     before = db.read_bytes()
     none = gops("groups", "--db", "ops.db", cwd=tmp_path)
     assert "No groups in ops.db" in none.stdout  # nothing seeded before a run
-    seeded = json.loads(gops("groups", "--db", "ops.db", "--rules", "book.yaml", "--json", cwd=tmp_path).stdout)
+    seeded = json.loads(
+        gops("groups", "--db", "ops.db", "--rules", "book.yaml", "--json", cwd=tmp_path).stdout
+    )
     assert db.read_bytes() == before  # --rules showed the seeding; nothing was written
     assert [(g["id"], g["status"], g["present"], g["capacity"]) for g in seeded] == [
         ("c7", "open", 1, 100),
@@ -357,12 +389,34 @@ def test_groups_cli_lists_each_groups_state_read_only(tmp_path: Path) -> None:
         for gid, fields in (("w1", {"name": "杭州·MarTech交流群"}), ("c7", {"status": "closed"})):
             current = store.get_group(gid)
             assert current is not None
-            store.record_group(go.change_group(current, T0 + timedelta(days=5), decision=f"d-{gid}", **fields))
+            store.record_group(
+                go.change_group(current, T0 + timedelta(days=5), decision=f"d-{gid}", **fields)
+            )
     finally:
         store.close()
     text = gops("groups", "--db", "ops.db", cwd=tmp_path).stdout.splitlines()
-    assert text[0].split() == ["id", "name", "kind", "family", "status", "members", "score", "playbooks", "term", "ends"]
-    assert text[1].split() == ["c7", "萌芽微创业营", "第7期", "general", "closed", "1/100", "2027-03-01", "00:00"]
+    assert text[0].split() == [
+        "id",
+        "name",
+        "kind",
+        "family",
+        "status",
+        "members",
+        "score",
+        "playbooks",
+        "term",
+        "ends",
+    ]
+    assert text[1].split() == [
+        "c7",
+        "萌芽微创业营",
+        "第7期",
+        "general",
+        "closed",
+        "1/100",
+        "2027-03-01",
+        "00:00",
+    ]
     assert text[2].split()[:6] == ["w1", "杭州·MarTech交流群", "general", "welfare", "open", "1/200"]
     assert text[2].split()[7] == "active"  # its health (issue 15): no health policy, so active
     zh = gops("groups", "--db", "ops.db", "--locale", "zh", cwd=tmp_path).stdout
@@ -375,7 +429,9 @@ def test_groups_cli_refuses_a_missing_database_with_exit_2(tmp_path: Path) -> No
     err = json.loads(gops("groups", "--db", "memory:", "--json", cwd=tmp_path, code=2).stdout)
     assert err["error"] == "--rules is needed to read groups from 'memory:' (not a SQLite file)"
     (tmp_path / "book.yaml").write_text(yaml.safe_dump(ISSUE_12_BOOK, allow_unicode=True), encoding="utf-8")
-    shown = json.loads(gops("groups", "--db", "memory:", "--rules", "book.yaml", "--json", cwd=tmp_path).stdout)
+    shown = json.loads(
+        gops("groups", "--db", "memory:", "--rules", "book.yaml", "--json", cwd=tmp_path).stdout
+    )
     assert [(g["id"], g["present"]) for g in shown] == [("c7", 0), ("w1", 0)]  # seeded, rolled back
 
 
@@ -420,7 +476,10 @@ _group_fields = st.fixed_dictionaries(
     },
 )
 _books = st.lists(
-    st.tuples(st.sampled_from(["g1", "g2", "g3"]), _group_fields), min_size=1, max_size=3, unique_by=lambda t: t[0]
+    st.tuples(st.sampled_from(["g1", "g2", "g3"]), _group_fields),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda t: t[0],
 ).map(lambda gs: go.RuleBook.load({"groups": [{"id": gid, **fields} for gid, fields in gs]}))
 
 
@@ -453,7 +512,9 @@ def test_seeding_a_sequence_of_books_follows_the_last_book_and_keeps_what_it_did
         if renamed:  # a decision renames the book's first group after each seeding
             first = store.get_group(b.groups[0].id)
             assert first is not None
-            store.record_group(go.change_group(first, at + timedelta(hours=2), decision="d", name="运行时改名"))
+            store.record_group(
+                go.change_group(first, at + timedelta(hours=2), decision="d", name="运行时改名")
+            )
             runtime_names[first.id] = "运行时改名"
         ids_so_far = {g.id for bk in books[: i + 1] for g in bk.groups}
         assert {g.id for g in store.groups()} == ids_so_far  # nothing is ever deleted

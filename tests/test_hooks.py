@@ -19,14 +19,24 @@ BOOK = go.RuleBook.load(
         "timezone": "Asia/Shanghai",
         "groups": [{"id": "club", "name": "Club"}, {"id": "vip", "name": "VIP", "kind": "paid"}],
         "policies": [
-            {"id": "vip", "type": "admission", "from": ["club"], "to": "vip",
-             "when": {"count": "purchase", "at_least": 2}},
+            {
+                "id": "vip",
+                "type": "admission",
+                "from": ["club"],
+                "to": "vip",
+                "when": {"count": "purchase", "at_least": 2},
+            },
         ],
     }
 )
 BUYERS = [
-    {"id": f"{kind}-{m}-{i}", "kind": kind, "member": m, "group": "club" if kind == "joined" else None,
-     "at": "2026-11-01T09:00:00+08:00"}
+    {
+        "id": f"{kind}-{m}-{i}",
+        "kind": kind,
+        "member": m,
+        "group": "club" if kind == "joined" else None,
+        "at": "2026-11-01T09:00:00+08:00",
+    }
     for m in ("m1", "m2")
     for kind, i in (("joined", 0), ("purchase", 1), ("purchase", 2))
 ]
@@ -117,8 +127,12 @@ def test_a_messenger_is_checked_when_registered_naming_the_plugin_and_what_is_mi
     with pytest.raises(go.PluginError) as caught:
         _engine(_registering(BadParts()))
     message = str(caught.value)
-    for part in ("name '' is not a non-empty string", "actions 'message' is not a set",
-                 "no deliver(message) method", "quota 4 is not a groupops.Quota"):
+    for part in (
+        "name '' is not a non-empty string",
+        "actions 'message' is not a set",
+        "no deliver(message) method",
+        "quota 4 is not a groupops.Quota",
+    ):
         assert part in message
 
 
@@ -154,16 +168,27 @@ def test_a_plugin_given_twice_by_hand_is_an_error_naming_it():
 
 
 def test_hook_register_messengers_group_names_an_unknown_messenger():
-    book = BOOK.model_copy(update={"groups": (BOOK.groups[0].model_copy(update={"messenger": "tg"}), BOOK.groups[1])})
+    book = BOOK.model_copy(
+        update={"groups": (BOOK.groups[0].model_copy(update={"messenger": "tg"}), BOOK.groups[1])}
+    )
     with pytest.raises(go.RuleError, match=r"groups\[0\].messenger: no messenger named 'tg'"):
         go.Engine(book, entry_points=False)
 
 
 def test_hook_register_metrics_unknown_metric_in_book_is_a_rule_error():
     book = go.RuleBook.load(
-        {"groups": [{"id": "a"}, {"id": "b"}],
-         "policies": [{"id": "p", "type": "admission", "from": ["a"], "to": "b",
-                       "when": {"metric": "live_minutes", "at_least": 1}}]}
+        {
+            "groups": [{"id": "a"}, {"id": "b"}],
+            "policies": [
+                {
+                    "id": "p",
+                    "type": "admission",
+                    "from": ["a"],
+                    "to": "b",
+                    "when": {"metric": "live_minutes", "at_least": 1},
+                }
+            ],
+        }
     )
     with pytest.raises(go.RuleError, match="metric 'live_minutes' is not registered"):
         go.Engine(book, entry_points=False)
@@ -174,7 +199,6 @@ def test_hook_register_metrics_unknown_metric_in_book_is_a_rule_error():
             register("live_minutes", lambda history, *, group, start, end: 7.0)
 
     assert "live_minutes" in go.Engine(book, plugins=[Live()], entry_points=False).metrics
-
 
 
 class _Metrics:
@@ -197,7 +221,10 @@ def _live(history, *, group, start, end):
     ("plugins", "message"),
     [
         ([_Metrics(**{"": _live})], "plugin '_Metrics' registered '', which is not a metric name"),
-        ([_Metrics(live_minutes=7.0)], "plugin '_Metrics' registered metric 'live_minutes' as 7.0, which is not callable"),
+        (
+            [_Metrics(live_minutes=7.0)],
+            "plugin '_Metrics' registered metric 'live_minutes' as 7.0, which is not callable",
+        ),
     ],
 )
 def test_hook_register_metrics_a_bad_registration_names_the_plugin(plugins, message):
@@ -219,6 +246,7 @@ def test_hook_register_metrics_a_name_taken_twice_names_both_plugins():
     )
     assert m is not None, str(info.value)
     assert {m[1], m[2]} == {"Crm", "_Metrics"} and info.value.plugin == m[1]
+
 
 def test_hook_veto_action_first_reason_wins_and_is_recorded():
     class VetoM1:
@@ -255,7 +283,6 @@ def test_hook_observe_decision_after_commit_and_a_failing_observer_does_not_stop
         engine.run(AT)
     assert seen == [("m1", True), ("m2", True)]
     assert "observer down" in caplog.text
-
 
 
 def test_hook_observe_decision_sees_the_engine_read_only():
@@ -299,6 +326,7 @@ def test_hook_observe_decision_cannot_run_the_engine_or_write_to_its_store():
     assert engine.store.get_member("m2") is None  # nothing was written
     assert len(engine.decisions()) == 2
 
+
 def test_a_misspelt_hook_fails_naming_plugin_and_hook():
     class Typo:
         @go.hookimpl
@@ -315,15 +343,26 @@ def test_entry_point_plugin_is_loaded():
     except importlib.metadata.PackageNotFoundError:
         pytest.skip("tests/plugins/groupops_example_plugin is not installed (.ci/run installs it)")
     book = go.RuleBook.load(
-        {"groups": [{"id": "a"}, {"id": "b", "messenger": "example-outbox", "operators": ["op"]}],
-         "policies": [{"id": "p", "type": "admission", "from": ["a"], "to": "b",
-                       "when": {"metric": "live_minutes", "within": "7d", "at_least": 60}}]}
+        {
+            "groups": [{"id": "a"}, {"id": "b", "messenger": "example-outbox", "operators": ["op"]}],
+            "policies": [
+                {
+                    "id": "p",
+                    "type": "admission",
+                    "from": ["a"],
+                    "to": "b",
+                    "when": {"metric": "live_minutes", "within": "7d", "at_least": 60},
+                }
+            ],
+        }
     )
     engine = go.Engine(book)
     assert "example" in engine.plugins.names()
     engine.ingest(
-        [{"id": "j", "kind": "joined", "member": "m", "group": "a", "at": "2026-11-01T09:00:00+00:00"},
-         {"id": "l", "kind": "live", "member": "m", "value": 75, "at": "2026-11-01T10:00:00+00:00"}]
+        [
+            {"id": "j", "kind": "joined", "member": "m", "group": "a", "at": "2026-11-01T09:00:00+00:00"},
+            {"id": "l", "kind": "live", "member": "m", "value": 75, "at": "2026-11-01T10:00:00+00:00"},
+        ]
     )
     [invite] = engine.run(AT).decisions
     assert invite.action == "invite"
@@ -364,7 +403,11 @@ def test_hook_veto_action_that_raises_affects_only_its_decision_and_is_asked_aga
     assert [(d.member, d.status) for d in report.decisions] == [("m2", "applied")]
     [failure] = report.failures
     assert (failure.plugin, failure.hook, failure.member, failure.policy) == (
-        "Flaky", "groupops_veto_action", "m1", "vip")
+        "Flaky",
+        "groupops_veto_action",
+        "m1",
+        "vip",
+    )
     assert failure.error == "ConnectionError: CRM unreachable"
     assert str(failure).startswith("plugin 'Flaky' failed in groupops_veto_action (policy 'vip', member 'm1'")
     assert [d.member for d in engine.decisions()] == ["m2"]
@@ -395,9 +438,19 @@ def test_hook_veto_action_only_a_non_empty_string_vetoes(answer):
 
 def test_hook_register_metrics_a_raising_metric_affects_only_the_member_it_was_asked_about():
     book = go.RuleBook.load(
-        {"timezone": "Asia/Shanghai", "groups": [{"id": "club"}, {"id": "vip", "kind": "paid"}],
-         "policies": [{"id": "vip", "type": "admission", "from": ["club"], "to": "vip",
-                       "when": {"metric": "live_minutes", "at_least": 1}}]}
+        {
+            "timezone": "Asia/Shanghai",
+            "groups": [{"id": "club"}, {"id": "vip", "kind": "paid"}],
+            "policies": [
+                {
+                    "id": "vip",
+                    "type": "admission",
+                    "from": ["club"],
+                    "to": "vip",
+                    "when": {"metric": "live_minutes", "at_least": 1},
+                }
+            ],
+        }
     )
 
     class Live:
@@ -407,6 +460,7 @@ def test_hook_register_metrics_a_raising_metric_affects_only_the_member_it_was_a
                 if "refund" in history.kinds():  # m1's refund trips a bug in the plugin
                     raise ZeroDivisionError("division by zero")
                 return 5.0
+
             register("live_minutes", live)
 
     engine = go.Engine(book, plugins=[Live()], entry_points=False)
@@ -424,10 +478,21 @@ def test_hook_register_metrics_a_raising_metric_affects_only_the_member_it_was_a
 
 def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
     book = go.RuleBook.load(
-        {"timezone": "Asia/Shanghai", "groups": [{"id": "camp"}],
-         "policies": [{"id": "weekly", "type": "eviction", "groups": ["camp"],
-                       "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", "start": "2026-11-01T00:00:00+08:00",
-                       "notice": "2d", "when": {"days_since": "checkin", "at_least": 3}}]}
+        {
+            "timezone": "Asia/Shanghai",
+            "groups": [{"id": "camp"}],
+            "policies": [
+                {
+                    "id": "weekly",
+                    "type": "eviction",
+                    "groups": ["camp"],
+                    "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
+                    "start": "2026-11-01T00:00:00+08:00",
+                    "notice": "2d",
+                    "when": {"days_since": "checkin", "at_least": 3},
+                }
+            ],
+        }
     )
 
     class Down:
@@ -441,8 +506,9 @@ def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
 
     down = Down()
     engine = go.Engine(book, plugins=[down], entry_points=False)
-    engine.ingest([{"id": "j", "kind": "joined", "member": "m1", "group": "camp",
-                    "at": "2026-11-01T09:00:00+08:00"}])
+    engine.ingest(
+        [{"id": "j", "kind": "joined", "member": "m1", "group": "camp", "at": "2026-11-01T09:00:00+08:00"}]
+    )
     friday = datetime(2026, 11, 6, 21, tzinfo=TZ)  # after the notice time (Fri 20:00)
     assert [f.hook for f in engine.run(friday).failures] == ["groupops_veto_action"]
     down.down = False
@@ -457,10 +523,21 @@ def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
 
 def test_hook_veto_action_failing_at_a_period_end_is_retried_at_that_end_by_the_next_run():
     book = go.RuleBook.load(
-        {"timezone": "Asia/Shanghai", "groups": [{"id": "camp"}],
-         "policies": [{"id": "weekly", "type": "eviction", "groups": ["camp"],
-                       "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20", "start": "2026-11-01T00:00:00+08:00",
-                       "notice": "2d", "when": {"days_since": "checkin", "at_least": 3}}]}
+        {
+            "timezone": "Asia/Shanghai",
+            "groups": [{"id": "camp"}],
+            "policies": [
+                {
+                    "id": "weekly",
+                    "type": "eviction",
+                    "groups": ["camp"],
+                    "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
+                    "start": "2026-11-01T00:00:00+08:00",
+                    "notice": "2d",
+                    "when": {"days_since": "checkin", "at_least": 3},
+                }
+            ],
+        }
     )
 
     class DownForEvictions:
@@ -474,8 +551,9 @@ def test_hook_veto_action_failing_at_a_period_end_is_retried_at_that_end_by_the_
 
     down = DownForEvictions()
     engine = go.Engine(book, plugins=[down], entry_points=False)
-    engine.ingest([{"id": "j", "kind": "joined", "member": "m1", "group": "camp",
-                    "at": "2026-11-01T09:00:00+08:00"}])
+    engine.ingest(
+        [{"id": "j", "kind": "joined", "member": "m1", "group": "camp", "at": "2026-11-01T09:00:00+08:00"}]
+    )
     assert [d.action for d in engine.run(datetime(2026, 11, 6, 20, tzinfo=TZ)).decisions] == ["notice"]
     sunday = datetime(2026, 11, 8, 20, tzinfo=TZ)
     failed = engine.run(sunday)

@@ -115,7 +115,15 @@ def _insert_raw_event(db: Path, record: dict[str, object]) -> None:
     with conn:
         conn.execute(
             "INSERT INTO events (id, member, grp, kind, at, at_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (record["id"], record["member"], record["group"], record["kind"], record["at"], 0, json.dumps(record)),
+            (
+                record["id"],
+                record["member"],
+                record["group"],
+                record["kind"],
+                record["at"],
+                0,
+                json.dumps(record),
+            ),
         )
     conn.close()
 
@@ -133,7 +141,9 @@ def test_a_stored_event_out_of_range_is_skipped_with_a_warning(
             # the run went on without it: m1 never checked in, and is noticed
             assert [(d.action, d.member) for d in report.decisions] == [("notice", "m1")]
             assert engine.ingest([event(id="c1")]).events == 1
-    warned = [r.getMessage() for r in caplog.records if "doom" in r.getMessage() or "event #2" in r.getMessage()]
+    warned = [
+        r.getMessage() for r in caplog.records if "doom" in r.getMessage() or "event #2" in r.getMessage()
+    ]
     assert warned and "outside the supported range" in warned[0]
 
 
@@ -156,7 +166,12 @@ def test_no_silent_coercions(fields: dict[str, object], message: str) -> None:
 
 @pytest.mark.parametrize(
     ("fields", "loc"),
-    [({"revivals": "1"}, "revivals"), ({"revivals": True}, "revivals"), ({"locked": "yes"}, "locked"), ({"locked": 1}, "locked")],
+    [
+        ({"revivals": "1"}, "revivals"),
+        ({"revivals": True}, "revivals"),
+        ({"locked": "yes"}, "locked"),
+        ({"locked": 1}, "locked"),
+    ],
 )
 def test_memberships_are_strict_too(fields: dict[str, object], loc: str) -> None:
     with pytest.raises(pydantic.ValidationError) as info:
@@ -175,7 +190,14 @@ def test_numbers_stay_numbers() -> None:
 
 
 def test_one_bad_record_never_loses_its_batch(tmp_path: Path) -> None:
-    deep_json = '{"id": "x", "kind": "k", "member": "m1", "at": "' + AT + '", "data": ' + "[" * 5000 + "]" * 5000 + "}"
+    deep_json = (
+        '{"id": "x", "kind": "k", "member": "m1", "at": "'
+        + AT
+        + '", "data": '
+        + "[" * 5000
+        + "]" * 5000
+        + "}"
+    )
     batch: list[object] = [
         event(id="good1"),
         event(id="surrogate", data={"text": "\ud800"}),
@@ -195,7 +217,10 @@ def test_one_bad_record_never_loses_its_batch(tmp_path: Path) -> None:
         assert stored == ["good1", "good2"]
     why = {r.index: "; ".join(r.problems) for r in report.rejected}
     assert sorted(why) == [1, 2, 3, 4, 5, 6, 7]
-    assert why[1] == "data.text: '\\ud800' is not valid Unicode text: '\\ud800' at character 0 is a lone surrogate"
+    assert (
+        why[1]
+        == "data.text: '\\ud800' is not valid Unicode text: '\\ud800' at character 0 is a lone surrogate"
+    )
     assert "id: 'm\\udc00' is not valid Unicode text" in why[2]
     assert why[3] == "data: nested more than 32 levels deep (the limit)"
     assert why[4].startswith("JSON nested too deeply to read")
@@ -234,7 +259,9 @@ def test_a_foreign_database_is_refused_untouched(tmp_path: Path, user_version: i
     _foreign(path, user_version=user_version)
     before = _shape(path)
     for read_only in (False, True):
-        with pytest.raises(go.StoreError, match=r"is a SQLite database but not a groupops store \(tables customers\)"):
+        with pytest.raises(
+            go.StoreError, match=r"is a SQLite database but not a groupops store \(tables customers\)"
+        ):
             SQLiteStore(path, read_only=read_only)
     assert _shape(path) == before == (["customers"], "delete", 0, user_version)
 
@@ -313,20 +340,40 @@ WHEN = {"count": "checkin", "at_least": 1}
     [
         ({"type": "revival", "groups": ["club"], "within": "99999999d", "when": WHEN}, "policies[0].within"),
         (
-            {"type": "eviction", "groups": ["club"], "schedule": "FREQ=WEEKLY", "notice": "36526d", "when": WHEN},
+            {
+                "type": "eviction",
+                "groups": ["club"],
+                "schedule": "FREQ=WEEKLY",
+                "notice": "36526d",
+                "when": WHEN,
+            },
             "policies[0].notice",
         ),
         (
-            {"type": "eviction", "groups": ["club"], "schedule": "FREQ=WEEKLY", "grace": "1201mo", "when": WHEN},
+            {
+                "type": "eviction",
+                "groups": ["club"],
+                "schedule": "FREQ=WEEKLY",
+                "grace": "1201mo",
+                "when": WHEN,
+            },
             "policies[0].grace",
         ),
-        ({"type": "admission", "from": ["club"], "to": "vip", "expires": "5218w", "when": WHEN}, "policies[0].expires"),
+        (
+            {"type": "admission", "from": ["club"], "to": "vip", "expires": "5218w", "when": WHEN},
+            "policies[0].expires",
+        ),
         (
             {"type": "welcome", "groups": ["club"], "within": "52596001m"},
             "policies[0].within",
         ),
         (
-            {"type": "revival", "groups": ["club"], "within": "7d", "when": {"count": "x", "within": "876601h", "at_least": 1}},
+            {
+                "type": "revival",
+                "groups": ["club"],
+                "within": "7d",
+                "when": {"count": "x", "within": "876601h", "at_least": 1},
+            },
             "policies[0].when.within",
         ),
     ],
@@ -396,7 +443,9 @@ def test_a_run_catches_up_a_bounded_number_of_periods() -> None:
         engine.run(datetime(2026, 1, 20, tzinfo=UTC))
     # two million hourly periods since 1970: refused as fast, none of them generated
     far = book.model_copy(
-        update={"policies": (book.policies[0].model_copy(update={"start": datetime(1970, 1, 1, tzinfo=UTC)}),)}
+        update={
+            "policies": (book.policies[0].model_copy(update={"start": datetime(1970, 1, 1, tzinfo=UTC)}),)
+        }
     )
     with go.Engine(far, entry_points=False) as engine:
         started = time.monotonic()
@@ -462,7 +511,9 @@ def test_deep_nesting_is_refused_in_every_format(tmp_path: Path, depth: int) -> 
     with pytest.raises(go.RuleError, match=f"nested more than {MAX_BOOK_DEPTH} levels deep"):
         _load_text(tmp_path, "deep.json", doc + '"within": "7d", "when": ' + when + "}]}")
     toml = '[[groups]]\nid = "club"\n\n[[policies]]\nid = "r"\ntype = "revival"\ngroups = ["club"]\n'
-    toml += 'within = "7d"\nwhen = ' + "{ not = " * depth + '{ count = "x", at_least = 1 }' + " }" * depth + "\n"
+    toml += (
+        'within = "7d"\nwhen = ' + "{ not = " * depth + '{ count = "x", at_least = 1 }' + " }" * depth + "\n"
+    )
     with pytest.raises(go.RuleError, match=f"nested more than {MAX_BOOK_DEPTH} levels deep"):
         _load_text(tmp_path, "deep.toml", toml)
     data: dict[str, object] = {"count": "x", "at_least": 1}

@@ -57,7 +57,10 @@ def test_the_report_charts_each_open_groups_health_score_state_and_trend():
     ]
     assert data.chart_count == 5
     page = render_html(data, locale="en")
-    assert '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 ' in page and 'aria-label="Group health"' in page
+    assert (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 ' in page
+        and 'aria-label="Group health"' in page
+    )
     assert "<title>Quiet · dormant: 75 (+75)</title>" in page
     assert report_json(data)["health"][1] == {
         "group": "g2",

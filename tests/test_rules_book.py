@@ -319,7 +319,9 @@ def test_the_unknown_group_hint_lists_each_known_id_once():
 
 def test_a_list_emptied_by_invalid_items_reports_the_items_not_its_length():
     data = example_data()
-    data["policies"][0]["when"] = {"any": [{"count": "purchase", "within": "zz", "at_least": 1}, {"bogus": 1}]}
+    data["policies"][0]["when"] = {
+        "any": [{"count": "purchase", "within": "zz", "at_least": 1}, {"bogus": 1}]
+    }
     assert [p for p, _ in problems(data)] == ["policies[0].when.any[0].within", "policies[0].when.any[1]"]
 
 

@@ -82,7 +82,9 @@ def test_daily_occurrences_match_the_utc_reference_across_both_changes(data, zon
     got = schedule.between(after, until, tz)
     expected = [
         t
-        for t in reference_occurrences(tz, hour, minute, after.date() - timedelta(days=2), until.date() + timedelta(days=2))
+        for t in reference_occurrences(
+            tz, hour, minute, after.date() - timedelta(days=2), until.date() + timedelta(days=2)
+        )
         if after < t <= until
     ]
     assert [g.astimezone(UTC) for g in got] == expected
@@ -94,7 +96,9 @@ def test_daily_occurrences_match_the_utc_reference_across_both_changes(data, zon
     assert nxt is not None and (not got or nxt == got[0])
     if got:
         assert schedule.last_at_or_before(until, tz) == got[-1]
-        assert schedule.previous_before(got[-1], tz) == (got[-2] if len(got) > 1 else schedule.previous_before(got[0], tz))
+        assert schedule.previous_before(got[-1], tz) == (
+            got[-2] if len(got) > 1 else schedule.previous_before(got[0], tz)
+        )
 
 
 @given(st.data(), zones, hours, minutes)
@@ -148,8 +152,13 @@ def test_a_revival_window_compares_instants():
         {"id": "back", "groups": ["g"], "within": "30m", "when": {"count": "pay", "at_least": 1}}
     )
     for evicted in (FIRST_0110, _utc(FIRST_0110)):
-        ms = go.Membership(member="m", group="g", joined_at=FIRST_0110 - timedelta(days=9),
-                           status="evicted", evicted_at=evicted)
+        ms = go.Membership(
+            member="m",
+            group="g",
+            joined_at=FIRST_0110 - timedelta(days=9),
+            status="evicted",
+            evicted_at=evicted,
+        )
         # 06:10 UTC is an hour after the eviction (05:10 UTC): the 30-minute window closed
         assert revival_open(policy, ms, SECOND_0110, NEW_YORK) is False
         assert revival_open(policy, ms, _utc(SECOND_0110), NEW_YORK) is False
@@ -175,8 +184,12 @@ def test_grace_that_ends_in_the_repeated_hour_is_measured_in_instants(written):
         }
     )
     revived = datetime(2026, 11, 1, 5, 40, tzinfo=UTC)  # 01:40 EDT; grace ends 06:10 UTC, 01:10 EST
-    ms = go.Membership(member="m", group="g", joined_at=revived - timedelta(days=3),
-                       revived_at=revived.astimezone(NEW_YORK) if written == "zoneinfo" else revived)
+    ms = go.Membership(
+        member="m",
+        group="g",
+        joined_at=revived - timedelta(days=3),
+        revived_at=revived.astimezone(NEW_YORK) if written == "zoneinfo" else revived,
+    )
     period = eviction_period(policy, NEW_YORK, datetime(2026, 11, 1, 5, 20, tzinfo=UTC))  # ends 01:20 EDT
     assert period is not None and period.end == datetime(2026, 11, 1, 5, 20, tzinfo=UTC)
     # 06:10 UTC is after 05:20 UTC, though 01:10 reads earlier than 01:20 on the wall
@@ -211,8 +224,14 @@ def test_a_since_promoted_window_and_a_ladder_grace_across_the_repeated_hour(wri
 
     # promoted at 01:10 EST (06:10 UTC); asked at 01:50 EDT (05:50 UTC), i.e. before the
     # promotion: still inside the grace, so no demotion
-    ms = go.Membership(member="m", group="g", joined_at=w(FIRST_0110 - timedelta(days=3)),
-                       role="active", promoted_at=w(SECOND_0110), role_changes=1)
+    ms = go.Membership(
+        member="m",
+        group="g",
+        joined_at=w(FIRST_0110 - timedelta(days=3)),
+        role="active",
+        promoted_at=w(SECOND_0110),
+        role_changes=1,
+    )
     engine = _engine_with(ms, book)
     assert engine.run(w(FIRST_0150)).decisions == ()
     # 06:50 UTC: 40 minutes after the promotion, no post since: demoted

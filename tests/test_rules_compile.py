@@ -49,7 +49,9 @@ def context(sc, member=None, role="member", default_scope="group", metrics=None)
 
 
 def compiled(cond, ctx):
-    return go.compile_condition(cond, at=ctx.at, tz=ctx.tz, default_scope=ctx.default_scope, metrics=ctx.metrics)
+    return go.compile_condition(
+        cond, at=ctx.at, tz=ctx.tz, default_scope=ctx.default_scope, metrics=ctx.metrics
+    )
 
 
 @given(
@@ -137,7 +139,9 @@ def test_a_metric_is_asked_with_the_group_and_window_the_old_evaluator_gave(cond
 # -- by example -----------------------------------------------------------------------------
 
 AT = datetime(2026, 11, 22, 20, tzinfo=TZ)
-EVICT = {"any": [{"days_since": "checkin", "at_least": 7}, {"count": "violation", "within": "30d", "at_least": 3}]}
+EVICT = {
+    "any": [{"days_since": "checkin", "at_least": 7}, {"count": "violation", "within": "30d", "at_least": 3}]
+}
 
 
 def ev(kind, at, id=None):
@@ -212,7 +216,9 @@ def test_a_metric_no_plugin_registers_fails_only_where_it_is_measured():
     cond = {"any": [{"not": {"label": "x"}}, {"metric": "ghost", "at_least": 1}]}
     ctx = ctx_with(metrics={"likes": likes})
     assert holds(cond, ctx)  # decided by the first child: the metric is never asked
-    with pytest.raises(go.PluginError, match=r"metric 'ghost' is not registered by any plugin \(registered: likes\)"):
+    with pytest.raises(
+        go.PluginError, match=r"metric 'ghost' is not registered by any plugin \(registered: likes\)"
+    ):
         go.evaluate(cond, ctx)
     with pytest.raises(go.PluginError, match=r"registered: none"):
         holds({"metric": "ghost", "at_least": 1}, ctx_with())
@@ -263,7 +269,6 @@ def test_each_leaf_measures_and_checks_on_its_own():
     assert c.leaves is c.leaves  # built once
 
 
-
 def test_every_leaf_names_its_test_and_its_condition():
     # what a facts backend maps to its own queries: leaf i is observed as row[i]
     c = go.compile_condition(
@@ -293,12 +298,19 @@ def test_every_leaf_names_its_test_and_its_condition():
 
 def test_a_condition_object_is_planned_once_and_the_mapping_form_each_time():
     # the generated code is the plan's: the same function at every instant
-    evict, other = CONDITION.validate_python(EVICT), CONDITION.validate_python({"count": "checkin", "at_least": 1})
+    evict, other = (
+        CONDITION.validate_python(EVICT),
+        CONDITION.validate_python({"count": "checkin", "at_least": 1}),
+    )
     first = go.compile_condition(evict, at=AT, tz=TZ).decide
     go.compile_condition(other, at=AT, tz=TZ)
     assert go.compile_condition(evict, at=AT + timedelta(days=1), tz=TZ).decide is first
     assert go.compile_condition(evict, at=AT, tz=TZ, default_scope="member").decide is not first
-    assert go.compile_condition(EVICT, at=AT, tz=TZ).decide is not go.compile_condition(EVICT, at=AT, tz=TZ).decide
+    assert (
+        go.compile_condition(EVICT, at=AT, tz=TZ).decide
+        is not go.compile_condition(EVICT, at=AT, tz=TZ).decide
+    )
+
 
 def test_attribute_tests_each_fail_on_their_own():
     member = go.Member(id="m1", attributes={"city": "上海", "vip": True})
@@ -311,7 +323,9 @@ def test_attribute_tests_each_fail_on_their_own():
 
 def test_the_caches_stay_bounded_and_still_answer():
     ctx = ctx_with([ev("checkin", AT - timedelta(days=1))])
-    conditions = [CONDITION.validate_python({"days_since": "checkin", "at_most": float(i)}) for i in range(1100)]
+    conditions = [
+        CONDITION.validate_python({"days_since": "checkin", "at_most": float(i)}) for i in range(1100)
+    ]
     assert [holds(c, ctx) for c in conditions] == [i >= 1 for i in range(1100)]
     assert [holds(c, ctx) for c in conditions[:3]] == [False, True, True]
 
@@ -325,7 +339,11 @@ def test_a_metric_counts_in_the_group_or_everywhere_as_its_scope_says():
 
     metrics = {"score": score, "other": score}
     ctx = ctx_with(metrics=metrics)
-    for scope, default, group in [("member", "group", None), ("group", "member", GROUP), (None, "member", None)]:
+    for scope, default, group in [
+        ("member", "group", None),
+        ("group", "member", GROUP),
+        (None, "member", None),
+    ]:
         leaf = {"metric": "score", "at_least": 1, **({"scope": scope} if scope else {})}
         c = go.compile_condition(leaf, at=AT, tz=TZ, default_scope=default, metrics=metrics)
         assert c.holds(ctx) and asked[-1] == group

@@ -74,7 +74,9 @@ def test_days_since_shows_whole_days_elapsed():
 
 def test_tenure_shows_whole_days_unless_that_would_contradict_the_verdict():
     joined = go.Membership(member="m1", group="camp", joined_at=AT - timedelta(days=6, hours=12))
-    ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group="camp", membership=joined)
+    ctx = go.Context(
+        at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group="camp", membership=joined
+    )
 
     def text(data):
         return go.evaluate(CONDITION.validate_python(data), ctx).summary()
@@ -88,7 +90,8 @@ def test_unknown_kinds_are_named_as_they_are():
     e = explain({"days_since": "quiz", "below": 3}, events=[ev("quiz", 1)])
     assert e.summary() == "last quiz 1 day ago; needs fewer than 3 days"
     assert (
-        explain({"days_since": "quiz", "below": 3}, events=[]).summary() == "no quiz ever; needs fewer than 3 days"
+        explain({"days_since": "quiz", "below": 3}, events=[]).summary()
+        == "no quiz ever; needs fewer than 3 days"
     )
 
 
@@ -273,9 +276,13 @@ def test_decision_reasons_depend_on_the_action():
     assert reasons("invite") == at_risk.summary() == "checked in 9 days ago; needs at least 7 days"
     # spare: what kept the member; demote: which keep requirement failed
     kept = explain({"days_since": "checkin", "at_least": 30})
-    spare = go.Decision.make(policy="w", action="spare", member="m", group="g", period="p", at=AT, explanation=kept)
+    spare = go.Decision.make(
+        policy="w", action="spare", member="m", group="g", period="p", at=AT, explanation=kept
+    )
     assert spare.reasons() == kept.negate().summary()
-    demote = go.Decision.make(policy="l", action="demote", member="m", group="g", period="p", at=AT, explanation=kept)
+    demote = go.Decision.make(
+        policy="l", action="demote", member="m", group="g", period="p", at=AT, explanation=kept
+    )
     assert demote.reasons() == kept.missing()
     assert go.Decision.make(policy="p", action="a", member="m", group="g", period="p", at=AT).reasons() == ""
 
@@ -351,7 +358,9 @@ def test_english_reasons_say_the_unit_of_the_threshold():
         "3 days since joined; needs at least 30 days"
     )
     # a sum or an attribute has no unit of its own: nothing is made up
-    assert text(test="sum", subject="purchase", observed=5.0, expect={"at_least": 10}).endswith("needs at least 10")
+    assert text(test="sum", subject="purchase", observed=5.0, expect={"at_least": 10}).endswith(
+        "needs at least 10"
+    )
 
 
 def test_the_chinese_explain_report_has_a_chinese_header():

@@ -24,22 +24,31 @@ from groupops.rules._evaluate import holds
 
 CITIES = ["杭州", "上海"]
 profile_leaves = st.one_of(
-    st.builds(lambda labels: {"label": labels}, st.lists(st.sampled_from(["A", "B+", "vip"]), min_size=1, max_size=2)),
-    st.builds(lambda roles: {"role": roles}, st.lists(st.sampled_from(["member", "active", "core"]), min_size=1)),
+    st.builds(
+        lambda labels: {"label": labels},
+        st.lists(st.sampled_from(["A", "B+", "vip"]), min_size=1, max_size=2),
+    ),
+    st.builds(
+        lambda roles: {"role": roles}, st.lists(st.sampled_from(["member", "active", "core"]), min_size=1)
+    ),
     st.builds(lambda c: {"attr": "city", "in": c}, st.lists(st.sampled_from(CITIES), min_size=1)),
     st.builds(
         lambda op, n: {"attr": "orders", op: n},
         st.sampled_from(["at_least", "at_most", "above", "below", "equals"]),
         st.integers(0, 4),
     ),
-    st.builds(lambda op, n: {"metric": "likes", op: n}, st.sampled_from(["at_least", "below"]), st.integers(0, 4)),
+    st.builds(
+        lambda op, n: {"metric": "likes", op: n}, st.sampled_from(["at_least", "below"]), st.integers(0, 4)
+    ),
 )
 every_condition = st.recursive(st.one_of(fact_leaves, profile_leaves), combinations, max_leaves=6)
 profiles = st.one_of(
     st.none(),
     st.builds(
         lambda labels, city, orders: go.Member(
-            id="m1", labels=labels, attributes={k: v for k, v in (("city", city), ("orders", orders)) if v is not None}
+            id="m1",
+            labels=labels,
+            attributes={k: v for k, v in (("city", city), ("orders", orders)) if v is not None},
         ),
         st.lists(st.sampled_from(["A", "B+", "vip"]), max_size=2, unique=True),
         st.one_of(st.none(), st.sampled_from(CITIES)),
@@ -105,7 +114,9 @@ AT = datetime(2026, 5, 10, 20, 0, tzinfo=TZ)
 
 
 def ev(kind, at, value=1.0, id=None):
-    return go.Event(id=id or f"{kind}-{at.isoformat()}-{value}", kind=kind, member="m1", group=GROUP, at=at, value=value)
+    return go.Event(
+        id=id or f"{kind}-{at.isoformat()}-{value}", kind=kind, member="m1", group=GROUP, at=at, value=value
+    )
 
 
 def ctx_with(events, *, member=None, membership=None, metrics=None):
@@ -182,7 +193,12 @@ def test_conditions_built_from_python_objects_evaluate_like_parsed_ones():
         ]
     )
     parsed = CONDITION.validate_python(
-        {"all": [{"count": "purchase", "within": "7d", "at_least": 3}, {"any": [{"label": "vip"}, {"not": {"label": "B"}}]}]}
+        {
+            "all": [
+                {"count": "purchase", "within": "7d", "at_least": 3},
+                {"any": [{"label": "vip"}, {"not": {"label": "B"}}]},
+            ]
+        }
     )
     assert both(built, ctx).passed and both(parsed, ctx).passed
     assert not both(go.Count(count="purchase", within="7d", at_least=4), ctx).passed
@@ -215,7 +231,9 @@ def test_days_are_whole_unless_rounding_down_would_contradict_an_equals():
 
 
 def test_days_since_shows_the_scope_it_counted_in():
-    ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group=GROUP, default_scope="member")
+    ctx = go.Context(
+        at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group=GROUP, default_scope="member"
+    )
     assert both({"days_since": "checkin", "at_least": 1}, ctx).scope == "member"
     assert both({"days_since": "checkin", "scope": "group", "at_least": 1}, ctx).scope == "group"
 

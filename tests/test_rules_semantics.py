@@ -121,7 +121,9 @@ def test_first_period_of_a_schedule_with_a_start_begins_at_the_start():
 
 def test_the_first_period_counts_since_the_opening():
     opening = SUN - timedelta(days=3, hours=9, minutes=30)
-    policy = eviction(start=opening.isoformat(), when={"count": "checkin", "since": "period_start", "below": 2})
+    policy = eviction(
+        start=opening.isoformat(), when={"count": "checkin", "since": "period_start", "below": 2}
+    )
     period = go.eviction_period(policy, TZ, SUN)
     events = [ev("checkin", opening + timedelta(days=d)) for d in (1, 2)]
     check = go.eviction_check(policy, ctx(SUN, events, membership=ms(), period_start=period.start), period)
@@ -129,7 +131,9 @@ def test_the_first_period_counts_since_the_opening():
 
 
 def test_a_schedule_naming_the_minute_keeps_it():
-    policy = eviction(schedule="FREQ=WEEKLY;BYDAY=SU;BYHOUR=20;BYMINUTE=30", start="2026-01-01T10:05:09+08:00")
+    policy = eviction(
+        schedule="FREQ=WEEKLY;BYDAY=SU;BYHOUR=20;BYMINUTE=30", start="2026-01-01T10:05:09+08:00"
+    )
     assert go.eviction_period(policy, TZ, SUN - timedelta(days=1)).end == SUN + timedelta(minutes=30)
 
 

@@ -216,7 +216,6 @@ def test_an_occurrence_in_the_spring_gap_happens_at_the_first_valid_moment():
     assert daily_2am.next_after(got, BERLIN) == datetime(2026, 3, 30, 2, 0, tzinfo=BERLIN)
 
 
-
 @pytest.mark.parametrize("minute", [30, 10, 59])
 def test_a_time_inside_the_spring_gap_fires_when_the_gap_ends(minute):
     # 02:MM does not exist in Berlin on 29 March: the clock jumps from 02:00 to 03:00
@@ -246,6 +245,7 @@ def test_a_time_the_autumn_change_repeats_fires_once_at_its_first_instant():
     assert half_past_two.between(got - timedelta(seconds=1), nxt, BERLIN) == [got, nxt]
     assert half_past_two.previous_before(nxt, BERLIN) == got
 
+
 def test_default_anchor_is_monday_2000_01_03_local_and_start_overrides_it():
     every_other_day = parse_schedule("FREQ=DAILY;INTERVAL=2")
     at = datetime(2026, 1, 1, 12, tzinfo=SHANGHAI)
@@ -258,7 +258,6 @@ def test_default_anchor_is_monday_2000_01_03_local_and_start_overrides_it():
     assert anchored == datetime(2026, 1, 3, 9, 30, tzinfo=SHANGHAI)
 
 
-
 def test_iter_after_lists_the_next_occurrences_strictly_after_in_the_books_zone():
     sun = datetime(2026, 1, 11, 20, tzinfo=SHANGHAI)
     # from an occurrence: not itself; from an hour before one: that one
@@ -267,16 +266,23 @@ def test_iter_after_lists_the_next_occurrences_strictly_after_in_the_books_zone(
     same_instant_and_wall(first, sun)
     assert WEEKLY.next_after(sun - timedelta(hours=1), SHANGHAI) == sun
     # the same lazily as all at once
-    assert list(islice(WEEKLY.iter_after(sun, SHANGHAI), 3)) == WEEKLY.between(sun, sun + timedelta(weeks=3), SHANGHAI)
+    assert list(islice(WEEKLY.iter_after(sun, SHANGHAI), 3)) == WEEKLY.between(
+        sun, sun + timedelta(weeks=3), SHANGHAI
+    )
 
 
 def test_between_and_iter_after_count_from_the_policys_start():
     fortnightly = parse_schedule("FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;BYHOUR=20")
-    start = datetime(2026, 1, 11, 20, tzinfo=SHANGHAI)  # the default anchor (2000-01-03) gives 4 and 18 January
+    start = datetime(
+        2026, 1, 11, 20, tzinfo=SHANGHAI
+    )  # the default anchor (2000-01-03) gives 4 and 18 January
     after, until = datetime(2026, 1, 1, tzinfo=SHANGHAI), datetime(2026, 2, 1, tzinfo=SHANGHAI)
     assert [o.day for o in fortnightly.between(after, until, SHANGHAI)] == [4, 18]
     assert fortnightly.between(after, until, SHANGHAI, start) == [start, start + timedelta(weeks=2)]
-    assert list(islice(fortnightly.iter_after(after, SHANGHAI, start), 2)) == [start, start + timedelta(weeks=2)]
+    assert list(islice(fortnightly.iter_after(after, SHANGHAI, start), 2)) == [
+        start,
+        start + timedelta(weeks=2),
+    ]
 
 
 def test_two_occurrences_the_spring_gap_puts_on_one_instant_are_one_period_end():
@@ -333,6 +339,7 @@ def test_a_time_zone_without_an_offset_is_refused_as_naive():
         to_zone(datetime(2026, 1, 1, tzinfo=Floating()), SHANGHAI)
     with pytest.raises(ValueError, match=r"'2026-01-01T00:00:00' is a naive datetime"):
         as_instant(datetime(2026, 1, 1))
+
 
 def test_schedule_with_a_start_has_no_occurrence_before_it():
     start = datetime(2026, 1, 4, 20, tzinfo=SHANGHAI)

@@ -170,7 +170,9 @@ def _referrals(draw: st.DrawFn, origin: datetime) -> list[go.Event]:
     same referee twice or closing a circle), for the referral tree."""
     out = []
     for i in range(draw(st.integers(min_value=0, max_value=6))):
-        data = draw(st.sampled_from([{}, {"referee": ""}]) | st.sampled_from(MEMBERS).map(lambda m: {"referee": m}))
+        data = draw(
+            st.sampled_from([{}, {"referee": ""}]) | st.sampled_from(MEMBERS).map(lambda m: {"referee": m})
+        )
         out.append(
             go.Event(
                 id=f"r{i}",
@@ -226,7 +228,10 @@ def test_sql_world_facts_equal_the_in_memory_reference(history, data):
         assert sql.referees(asked) == ref.referees(asked)
         assert sql.balances(asked, at) == ref.balances(asked, at)
         # without a world both answer from the profiles alone
-        bare, bare_ref = store.facts(tz=tz, profiles=profiles), MemoryFacts(go.Community(tz, events), profiles)
+        bare, bare_ref = (
+            store.facts(tz=tz, profiles=profiles),
+            MemoryFacts(go.Community(tz, events), profiles),
+        )
         assert bare.referees(asked) == bare_ref.referees(asked) and bare.referrers() == bare_ref.referrers()
         assert bare.balances(asked, at) == bare_ref.balances(asked, at)
     finally:
@@ -373,10 +378,14 @@ def test_referrals_points_and_standing_on_sqlite_read_no_replay(tmp_path: Path, 
     t0 = datetime(2026, 11, 2, 9, tzinfo=ZoneInfo("Asia/Shanghai"))
 
     def joined(member: str, day: int) -> go.Event:
-        return go.Event(id=f"j-{member}", kind="joined", member=member, group="w1", at=t0 + timedelta(days=day))
+        return go.Event(
+            id=f"j-{member}", kind="joined", member=member, group="w1", at=t0 + timedelta(days=day)
+        )
 
     with go.Engine(book, store=go.SQLiteStore(tmp_path / "g.db"), entry_points=False) as engine:
-        engine.ingest([go.Member(id="ann"), go.Member(id="b", referrer="ann"), go.Member(id="c", referrer="ann")])
+        engine.ingest(
+            [go.Member(id="ann"), go.Member(id="b", referrer="ann"), go.Member(id="c", referrer="ann")]
+        )
         engine.ingest([go.Member(id="d")])
         engine.ingest([joined("b", 0), joined("c", 0), joined("d", 1)])
         engine.ingest([go.Event(id="r1", kind="referral", member="ann", at=t0, data={"referee": "d"})])

@@ -70,7 +70,16 @@ def test_schema_version_is_recorded(store: SQLiteStore, path: Path) -> None:
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"events", "members", "memberships", "membership_history", "decisions", "outbox", "state", "ledger"} <= names
+        assert {
+            "events",
+            "members",
+            "memberships",
+            "membership_history",
+            "decisions",
+            "outbox",
+            "state",
+            "ledger",
+        } <= names
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {
             "decisions_policy_member",
@@ -168,8 +177,19 @@ def test_a_version_1_outbox_is_upgraded_with_its_order_and_delivery_times(
         SQLiteStore(path).close()
 
     def old_row(key: str, created: datetime, **kw: object) -> tuple[object, ...]:
-        msg = OutboxMessage(key=key, decision="d", messenger="console", action="notice", member="m1", group="g1",
-                            recipient="m1", text=key, created_at=created, next_at=created, **kw)  # type: ignore[arg-type]
+        msg = OutboxMessage(
+            key=key,
+            decision="d",
+            messenger="console",
+            action="notice",
+            member="m1",
+            group="g1",
+            recipient="m1",
+            text=key,
+            created_at=created,
+            next_at=created,
+            **kw,
+        )  # type: ignore[arg-type]
         lease = None if msg.lease_until is None else 1  # leases were kept in ``at`` time
         return (key, msg.status, 0, lease, "m1", "console", "d", msg.model_dump_json())
 
@@ -319,7 +339,9 @@ def test_events_after_streams_in_chunks_and_allows_writes(store: SQLiteStore) ->
     n = 2500
     store.add_events([event(f"e{i:05}") for i in range(n)])
     selects: list[str] = []
-    store._conn.set_trace_callback(lambda sql: selects.append(sql) if "SELECT seq, payload FROM events" in sql else None)
+    store._conn.set_trace_callback(
+        lambda sql: selects.append(sql) if "SELECT seq, payload FROM events" in sql else None
+    )
     it = store.events_after(0)
     assert not isinstance(it, list | tuple)
     first_seq, first = next(it)

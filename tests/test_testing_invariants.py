@@ -348,17 +348,32 @@ def test_a_member_evicted_and_back_in_the_same_minute_breaks_no_grace_law():
     # (and a notice given at that instant) by the joining that began right after it
     tz = ZoneInfo("Asia/Shanghai")
     book = go.RuleBook.load(
-        {"timezone": "Asia/Shanghai", "groups": [{"id": "camp"}],
-         "policies": [{"id": "daily", "type": "eviction", "groups": ["camp"],
-                       "schedule": "FREQ=DAILY;BYHOUR=20", "notice": "6h", "grace": "1d",
-                       "when": {"days_since": "checkin", "at_least": 2}}]}
+        {
+            "timezone": "Asia/Shanghai",
+            "groups": [{"id": "camp"}],
+            "policies": [
+                {
+                    "id": "daily",
+                    "type": "eviction",
+                    "groups": ["camp"],
+                    "schedule": "FREQ=DAILY;BYHOUR=20",
+                    "notice": "6h",
+                    "grace": "1d",
+                    "when": {"days_since": "checkin", "at_least": 2},
+                }
+            ],
+        }
     )
     engine = go.Engine(book, entry_points=False)
-    engine.ingest([{"id": "j1", "kind": "joined", "member": "m1", "group": "camp", "at": "2026-09-01T09:00:00+08:00"}])
+    engine.ingest(
+        [{"id": "j1", "kind": "joined", "member": "m1", "group": "camp", "at": "2026-09-01T09:00:00+08:00"}]
+    )
     for day in range(3, 6):
         for hour in (14, 20):
             engine.run(datetime(2026, 9, day, hour, tzinfo=tz))
     [evicted] = [d for d in engine.decisions() if d.action == "evict"]
-    engine.ingest([{"id": "j2", "kind": "joined", "member": "m1", "group": "camp", "at": evicted.at.isoformat()}])
+    engine.ingest(
+        [{"id": "j2", "kind": "joined", "member": "m1", "group": "camp", "at": evicted.at.isoformat()}]
+    )
     assert engine.membership("m1", "camp").joined_at == evicted.at
     assert check_invariants(engine, at_times=[]) == []

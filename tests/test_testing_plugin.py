@@ -29,8 +29,20 @@ def test_the_default_book_is_the_example(groupops_rule_book):
 def _season(engine):
     engine.ingest(
         [
-            {"id": "j", "kind": "joined", "member": "m1", "group": "camp-7", "at": "2026-10-20T09:00:00+08:00"},
-            {"id": "c", "kind": "checkin", "member": "m1", "group": "camp-7", "at": "2026-10-24T08:00:00+08:00"},
+            {
+                "id": "j",
+                "kind": "joined",
+                "member": "m1",
+                "group": "camp-7",
+                "at": "2026-10-20T09:00:00+08:00",
+            },
+            {
+                "id": "c",
+                "kind": "checkin",
+                "member": "m1",
+                "group": "camp-7",
+                "at": "2026-10-24T08:00:00+08:00",
+            },
         ]
     )
     friday = datetime(2026, 11, 6, 20, tzinfo=TZ)

@@ -49,6 +49,7 @@ from .rules.kinds import KindRegistry
 
 __all__ = ["Engine", "parse_json_record"]
 
+
 class _Rollback(Exception):
     """Raised inside a dry run's transaction so that nothing it wrote is kept."""
 

@@ -112,9 +112,7 @@ def _non_empty_id(value: str) -> str:
 def _time_text(value: Any) -> Any:
     if isinstance(value, datetime) or (isinstance(value, str) and _ISO_TIME.match(value)):
         return value
-    raise ValueError(
-        f"{value!r} is not an ISO 8601 time with an offset like '2026-11-20T08:00:00+08:00'"
-    )
+    raise ValueError(f"{value!r} is not an ISO 8601 time with an offset like '2026-11-20T08:00:00+08:00'")
 
 
 def _in_range(value: datetime) -> datetime:

@@ -75,9 +75,7 @@ def check_target_mix(mix: Mapping[str, float]) -> dict[str, float]:
     if not problems:
         total = sum(float(v) for v in mix.values())
         if abs(total - 100.0) > 0.01:
-            problems.append(
-                Problem("target_mix", f"{dict(mix)!r} sums to {total:g} %, not 100 %")
-            )
+            problems.append(Problem("target_mix", f"{dict(mix)!r} sums to {total:g} %, not 100 %"))
     if problems:
         raise InputError(problems)
     return {b: float(mix.get(b, 0.0)) for b in ROLE_BUCKETS}

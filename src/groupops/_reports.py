@@ -94,8 +94,10 @@ class PluginFailure(_Report):
             for name, value in (("policy", self.policy), ("member", self.member), ("group", self.group))
             if value is not None
         )
-        return f"plugin {self.plugin!r} failed in {self.hook}" + (f" ({about})" if about else "") + (
-            f": {self.error}"
+        return (
+            f"plugin {self.plugin!r} failed in {self.hook}"
+            + (f" ({about})" if about else "")
+            + (f": {self.error}")
         )
 
 

@@ -224,7 +224,11 @@ class Plugins:
                 raise
             except BaseException as exc:
                 log.error(
-                    "plugin %r failed in %s on decision %s: %s", plugin, hook, decision.id, _describe(exc),
+                    "plugin %r failed in %s on decision %s: %s",
+                    plugin,
+                    hook,
+                    decision.id,
+                    _describe(exc),
                     exc_info=exc,
                 )
                 message = f"plugin {plugin!r} failed in {hook}: {_describe(exc)}"

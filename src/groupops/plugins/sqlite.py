@@ -355,15 +355,23 @@ class SQLiteStore:
         return copy
 
     def _identify(self) -> int:
-        """The file's schema version, after making sure the file is ours (or empty)."""
-        app_id: int = self._conn.execute("PRAGMA application_id").fetchone()[0]
-        version: int = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {
-            name
-            for (name,) in self._conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        }
+        """The file's schema version, after making sure the file is ours (or empty).
+
+        The id, the version and the tables are read in one read transaction: read one by
+        one, a process migrating the same fresh file at that moment could commit between
+        them, and a fresh file would look like someone else's database."""
+        self._conn.execute("BEGIN")
+        try:
+            app_id: int = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            version: int = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {
+                name
+                for (name,) in self._conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+        finally:
+            self._conn.execute("COMMIT")
         fresh = app_id == 0 and version == 0 and not tables
         ours = app_id == APPLICATION_ID or (app_id == 0 and version >= 1 and _OUR_TABLES <= tables)
         if not (fresh or ours):

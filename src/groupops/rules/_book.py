@@ -250,7 +250,6 @@ class RuleBook(_Rule):
         return data
 
 
-
 def _segment_uses(value: Any, path: str) -> list[tuple[str, Segment]]:
     """Every ``{segment: ...}`` inside ``value`` (a policy, a condition, any model or
     container of them), with its path, not following definitions."""

@@ -783,6 +783,7 @@ def _metric_measure(static: _StaticLeaf, at: datetime, tz: tzinfo, metrics: Mapp
     leaf = static.leaf
     fn = metrics.get(leaf.metric)
     registered = ", ".join(sorted(metrics)) or "none"
+
     def measure(s: Subject, start: float | None, end: float) -> float:
         if fn is None:
             raise PluginError(

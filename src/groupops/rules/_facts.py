@@ -18,6 +18,7 @@ from .._model import Event
 
 __all__ = ["Community", "History", "Series"]
 
+
 def _ts(at: datetime) -> float:
     return at.timestamp()
 

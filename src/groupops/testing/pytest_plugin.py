@@ -91,9 +91,7 @@ def groupops_messenger() -> RecordingMessenger:
 def _engine(
     request: pytest.FixtureRequest, book: RuleBook, messenger: RecordingMessenger, store: MemoryStore | str
 ) -> Engine:
-    return recording_engine(
-        book, messenger=messenger, store=store, entry_points=_wants_entry_points(request)
-    )
+    return recording_engine(book, messenger=messenger, store=store, entry_points=_wants_entry_points(request))
 
 
 @pytest.fixture

@@ -170,4 +170,5 @@ class AdmissionKind(Kind):
 
         return policies()
 
+
 KIND = AdmissionKind()

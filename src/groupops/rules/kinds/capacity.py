@@ -123,9 +123,7 @@ class CapacityKind(Kind):
         return []
 
     @staticmethod
-    def _target(
-        policy: Capacity, rt: Runtime, full: Group, when: datetime, member: str
-    ) -> Group | None:
+    def _target(policy: Capacity, rt: Runtime, full: Group, when: datetime, member: str) -> Group | None:
         if full.family is None:
             return None
         siblings = [g for g in rt.groups() if g.family == full.family and g.id != full.id]

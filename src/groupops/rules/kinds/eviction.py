@@ -372,9 +372,7 @@ class EvictionKind(Kind):
             return None
         with rt.isolated(policy.id, None, at, group=group):
             locale = rt.locale
-            names = sorted(
-                (_display(rt, d.member), d.member) for d in noticed if d.member is not None
-            )
+            names = sorted((_display(rt, d.member), d.member) for d in noticed if d.member is not None)
             shown = [name for name, _ in names[: policy.announce_max]]
             rest = len(names) - len(shown)
             sep = "、" if locale == "zh" else ", "

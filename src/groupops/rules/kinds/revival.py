@@ -128,4 +128,5 @@ class RevivalKind(Kind):
             when=ctx.when,
         )
 
+
 KIND = RevivalKind()

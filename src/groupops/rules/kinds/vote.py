@@ -195,7 +195,6 @@ _SCHEDULES = (
 )
 
 
-
 def _listing(won: Sequence[Tally], rt: Runtime, locale: str) -> str:
     def name(member: str) -> str:
         profile = rt.profiles.get(member)

@@ -88,4 +88,5 @@ class WelcomeKind(Kind):
             Welcome, id=st.just("welcome"), groups=ctx.some_groups, within=ctx.durations(("h", "d"), 10)
         )
 
+
 KIND = WelcomeKind()

@@ -86,7 +86,9 @@ class BirthdayKind(go.Kind):
         ),
     )
 
-    def decide(self, policy: Birthday, rt: go.Runtime, at: datetime, members: set[str] | None) -> list[go.Decision]:
+    def decide(
+        self, policy: Birthday, rt: go.Runtime, at: datetime, members: set[str] | None
+    ) -> list[go.Decision]:
         made: list[go.Decision] = []
         greeted: set[str] = set()  # once a year, whatever the number of groups
         for group in policy.groups:
