@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from ..plugins._store import Store
     from ..rules._book import RuleBook
     from ..rules._evaluate import Context, MetricFunction
-    from ..rules._explain import Explanation
     from ..rules._facts import Community, History
     from ..rules._facts_api import StoreFacts
     from ..rules.kinds import Kind, KindRegistry, Verdict
@@ -117,16 +116,5 @@ class EngineBase:
             history: History | None = None,
             world: Any = None,
         ) -> Context: ...
-
-        def _decision(
-            self,
-            policy: str,
-            action: str,
-            ms: Membership,
-            period: str,
-            at: datetime,
-            explanation: Explanation | None,
-            **extra: Any,
-        ) -> Decision: ...
 
         def _apply(self, verdict: Verdict, profiles: Mapping[str, Member]) -> Decision | None: ...

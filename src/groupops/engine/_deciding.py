@@ -211,28 +211,6 @@ class Deciding(EngineBase):
         found = (self.store.get_membership(m, group) for m in sorted(members))
         return [ms for ms in found if ms is not None]
 
-    def _decision(
-        self,
-        policy: str,
-        action: str,
-        ms: Membership,
-        period: str,
-        at: datetime,
-        explanation: Explanation | None,
-        **extra: Any,
-    ) -> Decision:
-        return Decision.make(
-            policy=policy,
-            action=action,
-            member=ms.member,
-            group=ms.group,
-            period=period,
-            at=at,
-            explanation=explanation,
-            revision=self.book.revision,
-            **extra,
-        )
-
     def _ended_by(self, group_id: str, at: datetime) -> bool:
         """Whether ``group_id`` was closed or dissolved at or before ``at`` (as the store
         keeps it; a store without groups: never)."""
@@ -478,7 +456,10 @@ class _Runtime:
         explanation: Explanation | None,
         **extra: Any,
     ) -> Decision:
-        return self._engine._decision(policy, action, ms, period, at, explanation, **extra)
+        member, group = ms.member, ms.group
+        return self.decide_about(
+            policy, action, member=member, group=group, period=period, at=at, explanation=explanation, **extra
+        )
 
     def decide_about(
         self,

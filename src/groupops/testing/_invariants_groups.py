@@ -20,7 +20,7 @@ from .._model import Decision, Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules.kinds.health import Health
 from ..rules.kinds.migrate import Migrate, repliers
-from ._invariants import InvariantViolation
+from ._invariants import InvariantViolation, _applied
 
 __all__ = [
     "GROUP_INVARIANTS",
@@ -31,10 +31,6 @@ __all__ = [
 ]
 
 _STATES = ("group_active", "group_dormant", "group_dead")
-
-
-def _applied(decisions: Sequence[Decision]) -> list[Decision]:
-    return [d for d in decisions if d.status == "applied"]
 
 
 def nothing_decided_after_dissolution(

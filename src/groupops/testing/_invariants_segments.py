@@ -14,7 +14,7 @@ from ..rules.kinds.broadcast import Broadcast
 from ..rules.kinds.handoff import Handoff
 from ..rules.kinds.invite import Invite
 from ..rules.kinds.tier import Tier
-from ._invariants import InvariantViolation, _violation
+from ._invariants import InvariantViolation, _policies, _violation
 
 __all__ = [
     "SEGMENT_INVARIANTS",
@@ -29,11 +29,6 @@ def _applied(decisions: Sequence[Decision], policies: dict[str, Any], action: st
     return [d for d in decisions if d.status == "applied" and d.action == action and d.policy in policies]
 
 
-def _of(book: RuleBook, kind: type[Any]) -> dict[str, Any]:
-    policies: Sequence[Any] = book.policies
-    return {p.id: p for p in policies if isinstance(p, kind)}
-
-
 def one_message_per_broadcast(
     book: RuleBook,
     decisions: Sequence[Decision],
@@ -44,7 +39,7 @@ def one_message_per_broadcast(
 ) -> list[InvariantViolation]:
     """No member gets two messages of one broadcast: at most one ``broadcast`` decision
     per policy, member and occurrence, however many segments the member is in."""
-    made = _applied(decisions, _of(book, Broadcast), "broadcast")
+    made = _applied(decisions, _policies(book, Broadcast), "broadcast")
     seen = Counter((d.policy, d.member, d.at) for d in made)
     return [
         _violation(
@@ -65,7 +60,7 @@ def invited_at_most_twice(
 ) -> list[InvariantViolation]:
     """An ``invite`` policy invites a member at most twice (the invitation and, with
     ``expires``, one reminder no sooner than ``expires`` after it), once without."""
-    policies = _of(book, Invite)
+    policies = _policies(book, Invite)
     out: list[InvariantViolation] = []
     by_member: dict[tuple[str, str | None], list[Decision]] = {}
     for d in _applied(decisions, policies, "invite"):
@@ -101,7 +96,7 @@ def tier_label_in_set(
 ) -> list[InvariantViolation]:
     """A tier label is always one of the set: every ``tier`` decision moves to a label of
     its policy, and a member a tier policy decided on holds exactly one of its labels."""
-    policies = _of(book, Tier)
+    policies = _policies(book, Tier)
     out: list[InvariantViolation] = []
     profiles = {m.id: m for m in members}
     last: dict[tuple[str, str | None], Decision] = {}
@@ -140,7 +135,7 @@ def handoff_at_most_once(
     members: Sequence[Member] = (),
 ) -> list[InvariantViolation]:
     """A ``handoff`` policy hands a member to sales at most once, ever."""
-    made = _applied(decisions, _of(book, Handoff), "handoff")
+    made = _applied(decisions, _policies(book, Handoff), "handoff")
     seen = Counter((d.policy, d.member) for d in made)
     return [
         _violation("handoff_at_most_once", d, f"handed off {seen[(d.policy, d.member)]} times")
