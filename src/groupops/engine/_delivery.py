@@ -170,34 +170,16 @@ class Delivering(EngineBase):
         if quota is not None:
             free_at = self._quota_free_at(msg, quota, at)
             if free_at is not None:
-                held = msg.model_copy(
-                    update={
-                        "status": "held",
-                        "next_at": free_at,
-                        "lease_until": None,
-                        "lease_owner": None,
-                        "last_error": f"quota: {quota.limit} per {quota.per} to {msg.recipient!r} used up",
-                    }
-                )
-                if self.store.update_message(held, owner=owner):
-                    outcome.held.append(msg.key)
+                why = f"quota: {quota.limit} per {quota.per} to {msg.recipient!r} used up"
+                self._hold(owner, msg, free_at, why, outcome)
                 return False
         rate = (getattr(messenger, "rates", None) or {}).get(msg.action)
         if rate is not None:
             free_at = self._rate_free_at(msg, rate, at, outcome)
             if free_at is not None:
                 scope = f" to {msg.recipient!r}" if rate.per_recipient else ""
-                held = msg.model_copy(
-                    update={
-                        "status": "held",
-                        "next_at": free_at,
-                        "lease_until": None,
-                        "lease_owner": None,
-                        "last_error": f"rate: {rate.limit} {msg.action!r} per {rate.per}{scope} used up",
-                    }
-                )
-                if self.store.update_message(held, owner=owner):
-                    outcome.held.append(msg.key)
+                why = f"rate: {rate.limit} {msg.action!r} per {rate.per}{scope} used up"
+                self._hold(owner, msg, free_at, why, outcome)
                 return False
             outcome.in_flight[(msg.messenger, msg.action)].append(msg.recipient)
         threading.Thread(
@@ -223,6 +205,20 @@ class Delivering(EngineBase):
         if type(kind).stale is Kind.stale:
             return None
         return kind.stale(policy, decision, _Runtime(self, _StoredProfiles(self)), at)
+
+    def _hold(self, owner: str, msg: OutboxMessage, until: datetime, why: str, outcome: _Outcome) -> None:
+        """Put ``msg`` back, held until ``until`` (a quota or rate is used up), unleased."""
+        held = msg.model_copy(
+            update={
+                "status": "held",
+                "next_at": until,
+                "lease_until": None,
+                "lease_owner": None,
+                "last_error": why,
+            }
+        )
+        if self.store.update_message(held, owner=owner):
+            outcome.held.append(msg.key)
 
     def _rate_free_at(
         self, msg: OutboxMessage, rate: Rate, at: datetime, outcome: _Outcome
