@@ -43,7 +43,8 @@ def test_plugin_hooks_have_tests(hook):
 def test_hooks_md_examples_run():
     namespace: dict[str, object] = {}
     blocks = _python_blocks()
-    assert len(blocks) == 3 + len(HOOKS)  # the set-up, one per hook, messenger checks, store contract
+    # the set-up, wrappers refused, one per hook, messenger checks, store contract
+    assert len(blocks) == 4 + len(HOOKS)
     for block in blocks:
         # compiled as a user's own file would be, without this module's __future__ imports
         exec(compile(block, str(DOC), "exec", dont_inherit=True), namespace)

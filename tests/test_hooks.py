@@ -612,3 +612,41 @@ def test_hook_veto_action_and_observers_may_take_fewer_arguments():
     report = engine.run(AT)
     assert [(d.member, d.status) for d in report.decisions] == [("m1", "vetoed"), ("m2", "applied")]
     assert seen == ["m1", "m2"] and report.failures == ()
+
+
+@pytest.mark.parametrize("style", ["wrapper", "hookwrapper"])
+@pytest.mark.parametrize(
+    ("hook", "signature"),
+    [
+        ("groupops_observe_decision", "decision, engine"),
+        ("groupops_veto_action", "decision, membership"),
+        ("groupops_register_metrics", "register"),
+        ("groupops_register_messengers", "register"),
+        ("groupops_register_kinds", "register"),
+        ("groupops_create_group", "family, name, book, number, at"),
+    ],
+)
+def test_a_wrapper_of_a_hook_called_one_implementation_at_a_time_is_refused(hook, signature, style):
+    namespace: dict[str, object] = {}
+    exec(f"def {hook}(self, {signature}):\n    return (yield)\n", namespace)
+    plugin = type("Wrapping", (), {hook: go.hookimpl(**{style: True})(namespace[hook])})()
+    with pytest.raises(go.PluginError, match=f"implements {hook} as a wrapper") as err:
+        go.Engine(BOOK, plugins=[plugin])
+    assert (err.value.plugin, err.value.hook) == ("Wrapping", hook)
+
+
+def test_a_wrapper_of_open_store_runs_around_the_store_plugins():
+    seen: list[str] = []
+
+    class AroundOpen:
+        @go.hookimpl(wrapper=True)
+        def groupops_open_store(self, url, book):
+            seen.append(url)
+            store = yield
+            seen.append(type(store).__name__)
+            return store
+
+    engine = go.Engine(BOOK, store="memory:", plugins=[AroundOpen()])
+    engine.ingest(BUYERS)
+    assert seen == ["memory:", "MemoryStore"]
+    assert [d.member for d in engine.run(AT).decisions] == ["m1", "m2"]

@@ -64,6 +64,7 @@ class Plugins:
                     continue
                 pm.register(plugin)
             pm.check_pending()
+            _refuse_wrappers(pm)
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"plugin {exc.plugin!r} is invalid: {exc}") from exc
         except ValueError as exc:  # registering the same plugin or name twice
@@ -238,10 +239,41 @@ class Plugins:
         return failures
 
     def _impls(self, hook: str) -> list[HookImpl]:
-        """The implementations of ``hook`` in the order pluggy would call them (wrappers,
-        which only wrap the others, are left out)."""
-        impls = getattr(self.manager.hook, hook).get_hookimpls()
-        return [i for i in reversed(impls) if not (i.hookwrapper or i.wrapper)]
+        """The implementations of ``hook`` in the order pluggy would call them (a hook of
+        :data:`ONE_AT_A_TIME` has no wrappers: registration refuses them)."""
+        assert hook in ONE_AT_A_TIME, hook
+        return list(reversed(getattr(self.manager.hook, hook).get_hookimpls()))
+
+
+ONE_AT_A_TIME = frozenset(
+    {
+        "groupops_register_messengers",
+        "groupops_register_metrics",
+        "groupops_register_kinds",
+        "groupops_veto_action",
+        "groupops_create_group",
+        "groupops_observe_decision",
+    }
+)
+"""The hooks groupops calls one implementation at a time, not through pluggy's hook
+caller: so that each failure names its plugin and one failing observer does not stop
+the others. A wrapper (``hookwrapper=True`` or ``wrapper=True``) of one of them would
+wrap nothing, so it is refused when it is registered."""
+
+
+def _refuse_wrappers(pm: pluggy.PluginManager) -> None:
+    for hook in sorted(ONE_AT_A_TIME):
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                plugin = plugin_name(impl)
+                raise PluginError(
+                    f"plugin {plugin!r} implements {hook} as a wrapper, which groupops does not "
+                    f"support: it calls each implementation of {hook} on its own (so that a "
+                    "failure names its plugin), so a wrapper would never run; implement it "
+                    "as a plain hook",
+                    plugin=plugin,
+                    hook=hook,
+                )
 
 
 def registered_kinds(plugins: Iterable[object] = (), *, entry_points: bool = True) -> KindRegistry:

@@ -4,6 +4,13 @@ Every hook is named ``groupops_<verb>_<noun>``. Hooks only ever gain arguments; 
 are never renamed. Implement them with :data:`groupops.hookimpl` on a class or module
 and register it with ``Engine(..., plugins=[...])`` or through the ``groupops``
 entry-point group.
+
+groupops calls the implementations of every hook but ``groupops_open_store`` one at a
+time, so that a failure names its plugin and one failing observer does not stop the
+others: a wrapper (``hookwrapper=True`` or ``wrapper=True``) of any of them is refused
+when it is registered, with a :class:`~groupops.PluginError` naming the plugin and the
+hook (a wrapper would wrap nothing). ``groupops_open_store`` goes through pluggy and
+takes wrappers.
 """
 
 from __future__ import annotations
@@ -121,6 +128,13 @@ def groupops_veto_action(decision: Decision, membership: Membership | None) -> s
     ``False``, ``""``, ``0`` or any other value is a plugin error, like raising: nothing
     is recorded for that decision, ``RunReport.failures`` names the plugin, and the next
     run asks again.
+
+    **Time budget.** The run's write transaction is open while a veto is asked, so every
+    other writer to the store (an ingest, a delivery) waits for it; on SQLite, for up to
+    the store's ``timeout`` (30 seconds by default), then fails with ``database is
+    locked``. Answer from memory or a local cache, in well under a millisecond per
+    decision: a run of 100,000 decisions spends 100 seconds in a veto that takes one. A
+    veto that needs a remote service should read a snapshot of it taken before the run.
 
     :param decision: the decision about to be applied.
     :param membership: the membership it would change (for an invitation, the member's
