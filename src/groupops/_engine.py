@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ._errors import Problem, RuleError, UnknownGroupError
@@ -52,14 +51,6 @@ __all__ = ["Engine", "parse_json_record"]
 
 class _Rollback(Exception):
     """Raised inside a dry run's transaction so that nothing it wrote is kept."""
-
-
-@dataclass
-class _Pending:
-    decision: Decision
-    before: Membership | None
-    after: Membership | None
-    context: dict[str, str]
 
 
 class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):

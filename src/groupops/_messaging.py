@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO, runtime_checkable
 
@@ -203,7 +203,3 @@ class RecordingMessenger:
         """A messenger that can only send text to members, like WeCom for external
         customers: platform actions and posts in groups become operator tasks."""
         return cls(name=name, actions=frozenset({"message"}), **kwargs)  # type: ignore[arg-type]
-
-
-def messenger_names(messengers: Iterable[Messenger]) -> list[str]:
-    return [m.name for m in messengers]
