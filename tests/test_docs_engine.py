@@ -16,3 +16,12 @@ def test_engine_md_examples_run(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), namespace)
     assert (tmp_path / "camp.db").is_file()
+
+
+def test_every_engine_parameter_is_documented():
+    import inspect
+
+    import groupops as go
+
+    documented = set(re.findall(r":param (\w+):", go.Engine.__doc__ or ""))
+    assert set(inspect.signature(go.Engine).parameters) == documented

@@ -66,6 +66,7 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
     :param max_attempts: delivery attempts before a message is given up as ``dead``.
     :param backoff: the wait after the first failed attempt; doubles after each, up to
         ``max_backoff``.
+    :param max_backoff: the longest wait between two attempts (six hours by default).
     :param delivery_timeout: seconds a messenger may take before the attempt counts as
         failed (the messenger's thread is abandoned, not killed).
     :param lease: how long a delivery pass holds the messages it claimed, on ``clock``;
