@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops._time import parse_schedule
 from groupops.rules._semantics import eviction_period, eviction_periods, in_grace, revival_open, welcome_due
-from groupops.rules._time import parse_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

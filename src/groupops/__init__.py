@@ -8,6 +8,7 @@ storage plug in through pluggy hooks.
 The public API is exactly the names in ``__all__``; everything else is private.
 """
 
+from ._decision import Decision, DecisionSubject, decision_id
 from ._engine import Engine
 from ._errors import (
     GroupOpsError,
@@ -35,8 +36,6 @@ from ._messaging import (
 )
 from ._model import (
     ACTIONS,
-    Decision,
-    DecisionSubject,
     Event,
     Family,
     Group,
@@ -49,7 +48,6 @@ from ._model import (
     MembershipChange,
     Term,
     change_group,
-    decision_id,
 )
 from ._outbox import Audience, OutboxMessage
 from ._referrals import ReferralGeneration, ReferralTree, referral_tree
@@ -67,6 +65,7 @@ from ._reports import (
     StandingReport,
     Waiting,
 )
+from ._time import Duration, Schedule, parse_duration
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
 from .plugins._view import EngineView, ReadOnlyStore
@@ -115,7 +114,6 @@ from .rules._semantics import (
     revival_open,
     welcome_due,
 )
-from .rules._time import Duration, Schedule, parse_duration
 from .rules.kinds import (
     ActionSpec,
     Kind,

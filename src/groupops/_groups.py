@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ._decision import Decision, decision_id
 from ._errors import PluginError, Problem, RuleError
 from ._messaging import can_carry_out
-from ._model import BOOK_GROUP_FIELDS, Decision, Group, GroupChange, change_group, decision_id
+from ._model import BOOK_GROUP_FIELDS, Group, GroupChange, change_group
 from ._outbox import OutboxMessage
 from .plugins._store import Store
 from .rules._book import RuleBook

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .._decision import Decision
     from .._messaging import Messenger
-    from .._model import Decision, Family, Membership
+    from .._model import Family, Membership
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
     from ..rules.kinds import Kind

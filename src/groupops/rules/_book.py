@@ -33,11 +33,11 @@ from pydantic import (
 
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
 from .._model import Family, Group, name_placeholders
+from .._time import zone
 from .._validation import problems_from
 from ._conditions import CONDITION_TYPES, Condition, Metric, Segment, _Rule, iter_leaves
 from ._policies import Policy, policy_union
 from ._templates import check_template
-from ._time import zone
 from .kinds import BUILTIN_KINDS, KindRegistry
 
 __all__ = [

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import TypeAdapter
 
 from .._errors import PluginError
+from .._time import Duration, to_zone
 from ._conditions import (
     AllOf,
     AnyOf,
@@ -65,7 +66,6 @@ from ._conditions import (
     _Windowed,
 )
 from ._explain import Explanation, decisive_children
-from ._time import Duration, to_zone
 
 if TYPE_CHECKING:
     from .._model import Member, Membership

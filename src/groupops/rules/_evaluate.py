@@ -14,11 +14,11 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from .._model import Member, Membership
+from .._time import to_zone
 from ._compile import CompiledCondition, _compile
 from ._conditions import Scope
 from ._explain import Explanation
 from ._facts import History
-from ._time import to_zone
 from ._world import World
 
 __all__ = ["Context", "MetricFunction", "compiled_for", "evaluate", "holds"]

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from .._decision import Decision, decision_id
 from .._engine import Engine
-from .._model import Decision, Event, Member, Membership, decision_id
+from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules._evaluate import Context, evaluate
 from ..rules._explain import Explanation

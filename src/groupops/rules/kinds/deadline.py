@@ -15,12 +15,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ..._reports import Section
+from ..._time import DurationField, to_zone
 from .._conditions import Condition
 from .._evaluate import evaluate, holds
 from .._explain import Explanation
-from .._time import DurationField, to_zone
 from . import eviction
 from ._membership import REMOVE, removed
 from ._registry import GroupRef, Kind, Point, PolicyBase, Runtime, Verdict

@@ -15,13 +15,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from ..._decision import Decision, decision_id
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Membership, Time, decision_id
+from ..._model import Membership, Time
 from ..._reports import Note, Section
+from ..._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
 from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from .._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = [

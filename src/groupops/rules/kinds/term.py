@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import ClassVar, Literal
 
-from ..._model import Decision, Group, change_group
+from ..._decision import Decision
+from ..._model import Group, change_group
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
 
 __all__ = ["KIND", "TermEnd", "TermKind", "term_ends"]
