@@ -1,7 +1,7 @@
 """Group health and open playbooks as the store has them: what ``groupops health``,
 ``groupops groups`` and the HTML report show.
 
-The numbers come from :func:`groupops.group_health` over the store's events (read into
+The numbers come from :func:`groupops.rules.group_health` over the store's events (read into
 memory here, a read-only view), with the rule book's first ``health`` policy for the
 window, the kinds and the dormant/dead rules when a book is given.
 """
