@@ -65,7 +65,13 @@ def test_the_check_finds_a_kind_name_where_there_is_one():
 # Layers (issue 17): the domain inputs (_model: Member, Group, Membership, Event, ...)
 # and the time primitives under them depend on nothing above; a Decision, which carries
 # an evaluated explanation, sits above the rules in _decision.
-ABOVE_THE_MODEL = ("groupops.rules", "groupops.engine", "groupops.plugins", "groupops.cli", "groupops._decision")
+ABOVE_THE_MODEL = (
+    "groupops.rules",
+    "groupops.engine",
+    "groupops.plugins",
+    "groupops.cli",
+    "groupops._decision",
+)
 
 
 def _imports(module: str) -> set[str]:
@@ -85,7 +91,9 @@ def _imports(module: str) -> set[str]:
             base = package
             for _ in range(node.level - 1):
                 base = base.rpartition(".")[0]
-            target = f"{base}.{node.module}" if node.level and node.module else base if node.level else node.module
+            target = (
+                f"{base}.{node.module}" if node.level and node.module else base if node.level else node.module
+            )
             found.add(target)
             # `from . import x` imports the module x when there is one
             found |= {f"{target}.{a.name}" for a in node.names if _exists(f"{target}.{a.name}")}
@@ -133,6 +141,8 @@ def test_the_domain_model_imports_alone_in_a_fresh_interpreter():
         "import groupops._model\n"
         "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('groupops'))))\n"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
     assert "groupops._model" in loaded
     assert [m for m in loaded if m.startswith(ABOVE_THE_MODEL)] == []
