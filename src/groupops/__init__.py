@@ -23,6 +23,8 @@ Names that left the top level (see docs/engine.md, "Public API") stay importable
 it for one release and warn with a :class:`DeprecationWarning` naming their new path.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from . import _deprecated
 
 # rules before _decision (as sorted): a Decision carries an explanation from the
@@ -203,6 +205,8 @@ __all__ = [
 _publish(globals(), __all__, __name__)
 
 
-def __getattr__(name: str) -> object:
-    # the deprecated aliases: a name that moved warns and is served from its new home
-    return _deprecated.alias(name)
+if not _TYPE_CHECKING:  # a type checker reports a moved name as missing, and a typo too
+
+    def __getattr__(name: str) -> object:
+        # the deprecated aliases: a name that moved warns and is served from its new home
+        return _deprecated.alias(name)
