@@ -314,6 +314,15 @@ def test_a_pickle_names_the_public_path_and_round_trips():
         groupops.Decision.make(policy="p", action="notice", member="m1", group="g", period="w1", at=at),
         groupops.rules.Period(start=at, end=at + timedelta(days=7), notice_at=at + timedelta(days=6)),
         groupops.UnknownGroupError("g9", known=["g1"]),
+        groupops.rules.Eviction.model_validate(
+            {
+                "id": "weekly",
+                "type": "eviction",
+                "groups": ["camp"],
+                "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
+                "when": {"count": "checkin", "within": "7d", "below": 3},
+            }
+        ),
     ]
     for value in values:
         data = pickle.dumps(value)
@@ -324,6 +333,8 @@ def test_a_pickle_names_the_public_path_and_round_trips():
         assert type(back).__module__ in NAMESPACES
         assert type(back) is type(value)
         assert str(back) == str(value)
+        if not isinstance(value, Exception):
+            assert back == value
 
 
 def test_py_typed_is_shipped():
