@@ -3,7 +3,7 @@
 For N members with a few weeks of events each, evaluate the example book's three
 member rules (eviction ``when``, admission ``when``, revival ``when``) at one moment:
 
-- ``groupops.evaluate``: the full explanation tree (what decisions carry);
+- ``groupops.rules.evaluate``: the full explanation tree (what decisions carry);
 - ``groupops.holds``-style verdicts via ``Explanation.passed`` of leaves only;
 - hand-written Python over the same in-memory event lists (the ceiling).
 
@@ -31,9 +31,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 22, 20, tzinfo=TZ)
 
 
-def community(n: int, seed: int = 7) -> tuple[go.Community, list[go.Membership], dict[str, list[go.Event]]]:
+def community(
+    n: int, seed: int = 7
+) -> tuple[go.rules.Community, list[go.Membership], dict[str, list[go.Event]]]:
     rng = random.Random(seed)
-    c = go.Community(TZ)
+    c = go.rules.Community(TZ)
     raw: dict[str, list[go.Event]] = {}
     memberships = []
     for i in range(n):
@@ -107,8 +109,10 @@ def main() -> None:
             h = c.history(ms.member)
             verdicts = []
             for rule, scope in zip(rules, scopes, strict=True):
-                ctx = go.Context(at=AT, tz=TZ, history=h, group="camp-7", membership=ms, default_scope=scope)  # type: ignore[arg-type]
-                verdicts.append(go.evaluate(rule, ctx).passed if full else holds(rule, ctx))
+                ctx = go.rules.Context(
+                    at=AT, tz=TZ, history=h, group="camp-7", membership=ms, default_scope=scope
+                )  # type: ignore[arg-type]
+                verdicts.append(go.rules.evaluate(rule, ctx).passed if full else holds(rule, ctx))
             out.append(tuple(verdicts))
         return out
 

@@ -153,7 +153,8 @@ def main() -> None:
     c, memberships, raw = community(n)
     fields = [aggregate(ms, raw[ms.member]) for ms in memberships]
     compiled = [
-        go.compile_condition(r, at=AT, tz=TZ, default_scope=s) for r, s in zip(rules, scopes, strict=True)
+        go.rules.compile_condition(r, at=AT, tz=TZ, default_scope=s)
+        for r, s in zip(rules, scopes, strict=True)
     ]
     # each compiled rule's row holds its leaves' fields in leaf order
     layouts = [[FIELD_OF_LEAF[_leaf_key(x)] for x in cc.leaves] for cc in compiled]
@@ -196,13 +197,13 @@ def main() -> None:
             out.append((e_holds(s), a_holds(s), r_holds(s)))
         return out
 
-    def groupops_public(decide: Callable[[Any, go.Context], Any]) -> Callable[[], Verdicts]:
+    def groupops_public(decide: Callable[[Any, go.rules.Context], Any]) -> Callable[[], Verdicts]:
         def run() -> Verdicts:
             out: Verdicts = []
             for ms, h in zip(memberships, histories, strict=True):
                 v = []
                 for rule, scope in zip(rules, scopes, strict=True):
-                    ctx = go.Context(
+                    ctx = go.rules.Context(
                         at=AT, tz=TZ, history=h, group="camp-7", membership=ms, default_scope=scope
                     )
                     v.append(bool(decide(rule, ctx)))
@@ -216,7 +217,7 @@ def main() -> None:
     contenders["groupops holds() per Context"] = ("events", groupops_public(holds))
     contenders["groupops evaluate() (explanations)"] = (
         "events",
-        groupops_public(lambda r, ctx: go.evaluate(r, ctx).passed),
+        groupops_public(lambda r, ctx: go.rules.evaluate(r, ctx).passed),
     )
 
     expected = hand_fields()
@@ -307,7 +308,7 @@ def _leaf_key(spec: Any) -> tuple[str, str, str | None]:
 
 
 def _check_fields(
-    compiled: list[go.CompiledCondition], memberships: list[Any], histories: list[Any], rows: list[Any]
+    compiled: list[go.rules.CompiledCondition], memberships: list[Any], histories: list[Any], rows: list[Any]
 ) -> None:
     """The pre-aggregated fields are what groupops measures from the events itself."""
     s = Subject()
@@ -498,10 +499,10 @@ def _single_call_costs(
 
     fresh = iter(range(1, 10**9))
 
-    def contexts(new_instant: bool) -> list[go.Context]:
+    def contexts(new_instant: bool) -> list[go.rules.Context]:
         base = AT + timedelta(seconds=next(fresh) * calls)
         return [
-            go.Context(
+            go.rules.Context(
                 at=base + timedelta(seconds=i) if new_instant else AT,
                 tz=TZ,
                 history=histories[i % len(histories)],
@@ -511,14 +512,14 @@ def _single_call_costs(
             for i in range(calls)
         ]
 
-    cases: dict[str, tuple[Callable[[go.Context], Any], bool]] = {
+    cases: dict[str, tuple[Callable[[go.rules.Context], Any], bool]] = {
         "holds, one instant (cached)": (lambda ctx: holds(rule, ctx), False),
         "holds before compilation, one instant": (lambda ctx: old.holds(rule, ctx), False),
         "holds, a new instant every call (compiled each call)": (lambda ctx: holds(rule, ctx), True),
         "holds before compilation, a new instant every call": (lambda ctx: old.holds(rule, ctx), True),
-        "evaluate, one instant (cached)": (lambda ctx: go.evaluate(rule, ctx), False),
+        "evaluate, one instant (cached)": (lambda ctx: go.rules.evaluate(rule, ctx), False),
         "evaluate before compilation, one instant": (lambda ctx: old.evaluate(rule, ctx), False),
-        "evaluate, a new instant every call": (lambda ctx: go.evaluate(rule, ctx), True),
+        "evaluate, a new instant every call": (lambda ctx: go.rules.evaluate(rule, ctx), True),
         "evaluate before compilation, a new instant every call": (lambda ctx: old.evaluate(rule, ctx), True),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}

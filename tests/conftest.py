@@ -30,7 +30,8 @@ def pytest_sessionstart(session: object) -> None:
     durations, schedules and compiled conditions). A session of its own process starts
     so anyway; mutmut runs each mutant in a process forked from one that already ran
     the tests, and a cached result computed by the unmutated code would hide the mutant."""
-    from groupops.rules import _compile, _evaluate, _time
+    from groupops import _time
+    from groupops.rules import _compile, _evaluate
 
     _time._shift.cache_clear()
     _time._compiled.cache_clear()

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 # engine-backed properties: a few examples by default, many under HYPOTHESIS_PROFILE=long
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
@@ -63,7 +64,7 @@ def _members(n, *, labels=("A",), source=None):
 
 
 def test_every_member_of_the_segment_gets_the_text_once_members_in_no_group_included(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(tmp_path / "g.db", messenger) as engine:
         engine.ingest([*_members(3), go.Member(id="zed", name="Zed", labels=["B"])])
         made = engine.run(AT).decisions
@@ -77,7 +78,7 @@ def test_every_member_of_the_segment_gets_the_text_once_members_in_no_group_incl
 
 
 def test_a_member_in_two_segments_of_one_broadcast_gets_one_message(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(tmp_path / "g.db", messenger, segment=["label-a", "sdr"]) as engine:
         engine.ingest([*_members(2, source="sdr"), go.Member(id="s", labels=["B"], source="sdr")])
         engine.run(AT)
@@ -86,7 +87,7 @@ def test_a_member_in_two_segments_of_one_broadcast_gets_one_message(tmp_path):
 
 
 def test_a_scheduled_broadcast_sends_once_per_occurrence(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(
         tmp_path / "g.db", messenger, at=None, schedule="FREQ=DAILY;BYHOUR=12", start=AT.isoformat()
     ) as e:
@@ -96,7 +97,7 @@ def test_a_scheduled_broadcast_sends_once_per_occurrence(tmp_path):
 
 
 def test_a_broadcast_larger_than_the_rate_is_spread_over_minutes_and_waiting_is_reported(tmp_path):
-    messenger = go.RecordingMessenger(rates={"broadcast": go.Rate(3, MINUTE)})
+    messenger = RecordingMessenger(rates={"broadcast": go.Rate(3, MINUTE)})
     with _engine(tmp_path / "g.db", messenger) as engine:
         engine.ingest(_members(8))
         engine.run(AT)
@@ -120,7 +121,7 @@ def test_a_broadcast_larger_than_the_rate_is_spread_over_minutes_and_waiting_is_
 
 def test_a_per_recipient_rate_caps_each_member_and_later_messages_wait_in_order(tmp_path):
     month = go.Duration(1, "mo")
-    messenger = go.RecordingMessenger(rates={"broadcast": go.Rate(1, month, per_recipient=True)})
+    messenger = RecordingMessenger(rates={"broadcast": go.Rate(1, month, per_recipient=True)})
     with _engine(
         tmp_path / "g.db", messenger, at=None, schedule="FREQ=WEEKLY", start=AT.isoformat()
     ) as engine:
@@ -163,7 +164,7 @@ def test_no_member_gets_two_messages_of_one_broadcast(tmp_path_factory, labels, 
     """Overlapping segments, reruns at any moments and a rate: each member of either
     segment gets exactly one message once every pass is done; nobody else any."""
     path = tmp_path_factory.mktemp("b") / "g.db"
-    messenger = go.RecordingMessenger(rates={"broadcast": go.Rate(limit, MINUTE)})
+    messenger = RecordingMessenger(rates={"broadcast": go.Rate(limit, MINUTE)})
     members = [go.Member(id=f"m{i}", labels=sorted(ls), source=sources[i]) for i, ls in enumerate(labels)]
     with _engine(path, messenger, segment=["label-a", "sdr"]) as engine:
         engine.ingest(members)

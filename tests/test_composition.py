@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 4, 6, 9, tzinfo=TZ)
@@ -44,7 +45,7 @@ def _promote(engine, members, role, at):
 
 
 def test_a_bucket_off_target_is_decided_once_and_back_on_target_once():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
 
     class Messengers:
         @go.hookimpl
@@ -93,5 +94,5 @@ def test_role_mix_counts_present_members_by_bucket():
         go.Membership(member="c", group="g", role="admin", joined_at=at),
         go.Membership(member="d", group="g", role="core", joined_at=at, status="left", left_at=at),
     ]
-    mix = {r.bucket: (r.count, r.share) for r in go.role_mix("g", ms, {"kols": 50, "ordinary": 50})}
+    mix = {r.bucket: (r.count, r.share) for r in go.rules.role_mix("g", ms, {"kols": 50, "ordinary": 50})}
     assert mix["kols"] == (1, 50.0) and mix["ordinary"] == (1, 50.0) and mix["active"] == (0, 0.0)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY1 = datetime(2026, 4, 1, 8, tzinfo=TZ)  # a digest time
@@ -80,7 +81,7 @@ def _ids(text):
 
 
 def test_a_request_exactly_at_the_digest_time_is_in_that_digest_and_one_just_after_in_the_next():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(messenger) as engine:
         engine.run(DAY1 - timedelta(days=1, hours=1))
         engine.ingest(
@@ -103,7 +104,7 @@ def test_a_request_exactly_at_the_digest_time_is_in_that_digest_and_one_just_aft
 
 
 def test_no_post_on_a_day_without_requests_and_a_rerun_posts_nothing_more():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(messenger) as engine:
         engine.run(DAY1 - timedelta(days=1, hours=1))
         assert not engine.run(DAY1).decisions
@@ -114,7 +115,7 @@ def test_no_post_on_a_day_without_requests_and_a_rerun_posts_nothing_more():
 
 
 def test_requests_are_grouped_by_type_in_time_order_and_hiring_goes_to_every_other_open_group_once():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(messenger) as engine:
         engine.run(DAY1 - timedelta(days=1, hours=1))
         engine.ingest(
@@ -146,7 +147,7 @@ def test_requests_are_grouped_by_type_in_time_order_and_hiring_goes_to_every_oth
 
 
 def test_a_closed_group_gets_no_digest():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(messenger) as engine:
         engine.run(DAY1 - timedelta(days=1, hours=1))
         g2 = engine.store.get_group("g2")
@@ -157,7 +158,7 @@ def test_a_closed_group_gets_no_digest():
 
 
 def test_a_request_ingested_after_its_digest_goes_into_the_next_one():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(messenger) as engine:
         engine.run(DAY1 - timedelta(days=1, hours=1))
         engine.ingest([_request(1, "g1", DAY1 - timedelta(hours=1))])
@@ -170,11 +171,11 @@ def test_a_request_ingested_after_its_digest_goes_into_the_next_one():
 
 def test_a_crash_between_recording_and_delivering_loses_no_digest_and_posts_none_twice(tmp_path):
     db = str(tmp_path / "g.db")
-    with _engine(go.RecordingMessenger(), store=db) as engine:
+    with _engine(RecordingMessenger(), store=db) as engine:
         engine.run(DAY1 - timedelta(days=1, hours=1))
         engine.ingest([_request(1, "g1", DAY1 - timedelta(hours=1))])
         engine.run(DAY1)  # recorded; the process dies before delivering
-    messenger = go.RecordingMessenger(fail_times=1)
+    messenger = RecordingMessenger(fail_times=1)
     with _engine(messenger, store=db) as engine:
         assert not engine.run(DAY1).decisions
         engine.deliver(DAY1)  # fails once: retried later
@@ -185,7 +186,7 @@ def test_a_crash_between_recording_and_delivering_loses_no_digest_and_posts_none
 
 
 def test_the_digest_in_chinese():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(messenger, locale="zh") as engine:
         engine.run(DAY1 - timedelta(days=1, hours=1))
         engine.ingest(
@@ -210,7 +211,7 @@ def test_each_request_is_in_exactly_one_digest_of_each_group_it_goes_to(
 ):
     """Whatever the run times and however late (up to half a day) requests arrive, each
     is posted once in its group and, if hiring, once in every other open group."""
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     start = DAY1 - timedelta(days=1, hours=1)
     instants = sorted({start + timedelta(minutes=m) for m in runs})
     end = DAY1 + timedelta(days=5)

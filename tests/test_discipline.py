@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 CST = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, tzinfo=CST)
@@ -194,7 +195,7 @@ def test_penalties_and_a_removed_member_is_never_revived(tmp_path):
 
 
 def test_a_text_only_messenger_turns_remove_and_mute_into_operator_tasks(tmp_path):
-    messenger = go.RecordingMessenger.text_only()
+    messenger = RecordingMessenger.text_only()
     book = welfare_book({**NO_ADS, "steps": [{"penalty": "mute", "for": "2h"}, "remove"]})
     with go.Engine(
         book,

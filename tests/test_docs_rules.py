@@ -31,7 +31,7 @@ from groupops.rules._templates import PLACEHOLDERS
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "rules.md"
 EXAMPLES = ROOT / "docs" / "examples" / "rules"
-CONDITION = TypeAdapter(go.Condition)
+CONDITION = TypeAdapter(go.rules.Condition)
 POLICY = TypeAdapter(Policy)
 
 _BLOCK = re.compile(
@@ -121,10 +121,10 @@ def _context(exp, *, default_scope="group", period_start=None):
     tz = ZoneInfo(exp.get("tz", "Asia/Shanghai"))
     member = go.Member(id="m1", **exp["member"]) if "member" in exp else None
     start = exp.get("period_start", period_start)
-    return go.Context(
+    return go.rules.Context(
         at=_aware(exp["at"], tz),
         tz=tz,
-        history=go.Community(tz, _events(exp, tz)).history("m1"),
+        history=go.rules.Community(tz, _events(exp, tz)).history("m1"),
         group=exp.get("group", "camp"),
         member=member,
         membership=_membership(exp, tz),
@@ -171,7 +171,7 @@ def check_condition(cond, exp):
     """A context (``at``, ``tz`` = Asia/Shanghai, ``events``, ``member``, ``membership``,
     ``group`` = camp, ``period_start``, ``default_scope``) and what the explanation says."""
     if "at" in exp:
-        check_explanation(go.evaluate(cond, _context(exp)), exp)
+        check_explanation(go.rules.evaluate(cond, _context(exp)), exp)
 
 
 def check_policy(policy, exp):
@@ -180,56 +180,56 @@ def check_policy(policy, exp):
     ``open``. Ladder: ``move`` ("promote member -> active" or null). Welcome:
     ``welcome_due``. Admission, revival and eviction: the explanation of ``when`` as for
     conditions."""
-    if isinstance(policy, go.Violation) and "steps_taken" in exp:
+    if isinstance(policy, go.rules.Violation) and "steps_taken" in exp:
         # {offence number: the action it takes}
-        got = {n: go.offence_step(policy, n) for n in exp["steps_taken"]}
+        got = {n: go.rules.offence_step(policy, n) for n in exp["steps_taken"]}
         assert {n: s if isinstance(s, str) else s.penalty for n, s in got.items()} == exp["steps_taken"]
         return
-    if isinstance(policy, go.Limit) and "breach" in exp:
+    if isinstance(policy, go.rules.Limit) and "breach" in exp:
         # {join: a group, held: the groups held, reason: the words, or null}
         spec = exp["breach"]
         held = [go.Group.model_validate(g) for g in spec["held"]]
-        reason = go.limit_breach(
+        reason = go.rules.limit_breach(
             policy, go.Group.model_validate(spec["join"]), held, spec.get("locale", "en")
         )
         assert reason == spec["reason"]
         return
-    if isinstance(policy, go.Deadline) and "moments" in exp:
+    if isinstance(policy, go.rules.Deadline) and "moments" in exp:
         # {joined: an instant, remind: the reminder's instant or null, deadline: an instant}
         spec, tz = exp["moments"], ZoneInfo(exp.get("tz", "Asia/Shanghai"))
-        remind, deadline = go.deadline_moments(policy, _aware(spec["joined"], tz), tz)
+        remind, deadline = go.rules.deadline_moments(policy, _aware(spec["joined"], tz), tz)
         assert (remind is None) is (spec["remind"] is None)
         assert remind is None or _same(remind, spec["remind"])
         assert _same(deadline, spec["deadline"])
         return
-    if isinstance(policy, go.Capacity) and "route_order" in exp:
+    if isinstance(policy, go.rules.Capacity) and "route_order" in exp:
         # {groups: groups, each with its present members, order: the ids routing fills in order}
         spec = exp["route_order"]
         counted = [
             (go.Group.model_validate({k: v for k, v in g.items() if k != "present"}), g["present"])
             for g in spec["groups"]
         ]
-        assert [g.id for g in go.route_order(counted)] == spec["order"]
+        assert [g.id for g in go.rules.route_order(counted)] == spec["order"]
         return
-    if isinstance(policy, go.TermEnd) and "term_ends" in exp:
+    if isinstance(policy, go.rules.TermEnd) and "term_ends" in exp:
         # {at: an instant, groups: groups, ended: the ids whose term ended by then}
         spec, tz = exp["term_ends"], ZoneInfo("Asia/Shanghai")
         groups = [go.Group.model_validate(g) for g in spec["groups"]]
-        ends = go.term_ends(policy, groups, tz, _aware(spec["at"], tz))
+        ends = go.rules.term_ends(policy, groups, _aware(spec["at"], tz), tz)
         assert [gid for _, gid in ends] == spec["ended"]
         return
     if "at" not in exp and "periods" not in exp:
         return
     tz = ZoneInfo(exp.get("tz", "Asia/Shanghai"))
-    if isinstance(policy, go.Eviction):
+    if isinstance(policy, go.rules.Eviction):
         if "periods" in exp:
             spec = exp["periods"]
-            got = go.eviction_periods(policy, tz, _aware(spec["after"], tz), _aware(spec["until"], tz))
+            got = go.rules.eviction_periods(policy, _aware(spec["after"], tz), _aware(spec["until"], tz), tz)
             assert [p.end for p in got] == [_aware(x, tz) for x in spec["ends"]]
         if "at" not in exp:
             return
         at = _aware(exp["at"], tz)
-        period = go.eviction_period(policy, tz, at)
+        period = go.rules.eviction_period(policy, at, tz)
         if "period" in exp:
             want = exp["period"]
             assert period is not None
@@ -237,28 +237,30 @@ def check_policy(policy, exp):
             assert _same(period.end, want["end"])
             assert _same(period.notice_at, want["notice_at"])
         ctx = _context(exp, period_start=period.start if period else None)
-        check = go.eviction_check(policy, ctx, period)
+        check = go.rules.eviction_check(policy, ctx, period)
         if "in_grace" in exp:
             assert check.grace is exp["in_grace"]
         if "at_risk" in exp:
             assert check.at_risk is exp["at_risk"]
         check_explanation(check.failing, exp)
-    elif isinstance(policy, go.Revival):
+    elif isinstance(policy, go.rules.Revival):
         ms = _membership(exp, tz)
         if "deadline" in exp:
-            assert _same(go.revival_deadline(policy, ms, tz), exp["deadline"])
+            assert _same(go.rules.revival_deadline(policy, ms, tz), exp["deadline"])
         if "open" in exp:
-            assert go.revival_open(policy, ms, _aware(exp["at"], tz), tz) is exp["open"]
+            assert go.rules.revival_open(policy, ms, _aware(exp["at"], tz), tz) is exp["open"]
         if "events" in exp:
-            check_explanation(go.revival_check(policy, _context(exp)), exp)
-    elif isinstance(policy, go.Ladder):
-        move = go.ladder_move(policy, _context(exp))
+            check_explanation(go.rules.revival_check(policy, _context(exp)), exp)
+    elif isinstance(policy, go.rules.Ladder):
+        move = go.rules.ladder_move(policy, _context(exp))
         got = None if move is None else f"{move.action} {move.from_role} -> {move.to_role}"
         assert got == exp["move"]
-    elif isinstance(policy, go.Admission):
-        check_explanation(go.admission_check(policy, _context(exp, default_scope=policy.default_scope)), exp)
-    elif isinstance(policy, go.Welcome):
-        due = go.welcome_due(policy, _membership(exp, tz), _aware(exp["at"], tz), tz)
+    elif isinstance(policy, go.rules.Admission):
+        check_explanation(
+            go.rules.admission_check(policy, _context(exp, default_scope=policy.default_scope)), exp
+        )
+    elif isinstance(policy, go.rules.Welcome):
+        due = go.rules.welcome_due(policy, _membership(exp, tz), _aware(exp["at"], tz), tz)
         assert due is exp["welcome_due"]
     else:  # pragma: no cover - a new policy type needs its checks here
         raise AssertionError(f"no checks for {type(policy).__name__}")
@@ -408,9 +410,9 @@ def test_every_condition_key_is_documented(key):
                 LadderStep,
                 go.RuleBook,
                 go.Group,
-                go.Count,
-                go.Sum,
-                go.Attr,
+                go.rules.Count,
+                go.rules.Sum,
+                go.rules.Attr,
             ]
             for name, info in model.model_fields.items()
         }

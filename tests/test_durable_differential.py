@@ -186,7 +186,7 @@ def _comparisons(key: str, comparators: dict[str, float], *, negated: bool, scal
 
 
 def _inf_passes(comparators: dict[str, float]) -> bool:
-    return go.DaysSince(days_since="x", **comparators).check(math.inf)
+    return go.rules.DaysSince(days_since="x", **comparators).check(math.inf)
 
 
 @dataclass
@@ -196,15 +196,15 @@ class Translation:
     leaves: list[tuple[str, Any]]  # (fact key, leaf), in the order translated
 
     def __call__(self, cond: Any, *, negated: bool = False) -> Any:
-        if isinstance(cond, go.AllOf | go.AnyOf):
+        if isinstance(cond, go.rules.AllOf | go.rules.AnyOf):
             children = [
-                self(c, negated=negated) for c in (cond.all if isinstance(cond, go.AllOf) else cond.any)
+                self(c, negated=negated) for c in (cond.all if isinstance(cond, go.rules.AllOf) else cond.any)
             ]
-            conjunctive = isinstance(cond, go.AllOf) != negated  # De Morgan
+            conjunctive = isinstance(cond, go.rules.AllOf) != negated  # De Morgan
             return _and(children) if conjunctive else _or(children)
-        if isinstance(cond, go.Not):
+        if isinstance(cond, go.rules.Not):
             return self(cond.not_, negated=not negated)
-        if isinstance(cond, go.AtLeastOf):
+        if isinstance(cond, go.rules.AtLeastOf):
             n, k = len(cond.of), cond.at_least_of
             if negated:  # fewer than k hold == at least n-k+1 fail
                 k, negated_children = n - k + 1, True
@@ -220,9 +220,9 @@ class Translation:
 
 
 def _leaf(key: str, leaf: Any, negated: bool) -> Any:
-    if isinstance(leaf, go.Count | go.Sum | go.DistinctDays):
+    if isinstance(leaf, go.rules.Count | go.rules.Sum | go.rules.DistinctDays):
         return _comparisons(key, leaf.comparators(), negated=negated)
-    if isinstance(leaf, go.DaysSince):
+    if isinstance(leaf, go.rules.DaysSince):
         # JSON has no infinity, and durable-rules reads no exponent ("1e-05"): elapsed
         # time is whole microseconds, and "never" a flag of its own
         never = {f"{key}_never": 1}
@@ -230,22 +230,22 @@ def _leaf(key: str, leaf: Any, negated: bool) -> Any:
             [{f"{key}_never": 0}, _comparisons(key, leaf.comparators(), negated=negated, scale=US_PER_DAY)]
         )
         return _or([seen, never if _inf_passes(leaf.comparators()) != negated else False])
-    if isinstance(leaf, go.Tenure):  # a moment that never happened fails every test
+    if isinstance(leaf, go.rules.Tenure):  # a moment that never happened fails every test
         missing = {f"{key}_missing": 1}
         present = _and(
             [{f"{key}_missing": 0}, _comparisons(key, leaf.comparators(), negated=negated, scale=US_PER_DAY)]
         )
         return _or([present, missing]) if negated else present
-    if isinstance(leaf, go.Label):
+    if isinstance(leaf, go.rules.Label):
         # ``$iall`` over an empty array is false in durable-rules: every fact's labels
         # carry NO_LABEL, so "has none of these" is "every item is none of these"
         if negated:
             return {"$iall": {"labels": _and([{"$neq": {"$i": x}} for x in leaf.label])}}
         return {"$iany": {"labels": _or([{"$i": x} for x in leaf.label])}}
-    if isinstance(leaf, go.Role):
+    if isinstance(leaf, go.rules.Role):
         parts = [_compare("role", "equals", r, negated=negated) for r in leaf.role]
         return _and(parts) if negated else _or(parts)
-    if isinstance(leaf, go.Attr):
+    if isinstance(leaf, go.rules.Attr):
         # a missing attribute fails every test, and only a number (not a bool) is
         # compared: durable-rules compares a string with a number without complaint
         missing = {f"{key}_missing": 1}
@@ -266,7 +266,7 @@ def _leaf(key: str, leaf: Any, negated: bool) -> Any:
     raise AssertionError(f"no translation for {leaf!r}")
 
 
-def _negate_attr_tests(key: str, leaf: go.Attr) -> Any:
+def _negate_attr_tests(key: str, leaf: go.rules.Attr) -> Any:
     failing = []
     for test, limit in leaf.expectations().items():
         if test == "in":
@@ -348,28 +348,28 @@ def number(data: dict[str, Any], field: str) -> float:
 def facts(s: Situation, leaves: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"labels": [NO_LABEL, *s.member.labels], "role": s.membership.role}
     for key, leaf in leaves:
-        if isinstance(leaf, go.Count | go.Sum | go.DistinctDays):
+        if isinstance(leaf, go.rules.Count | go.rules.Sum | go.rules.DistinctDays):
             start, empty = window(s, leaf)
             kind = getattr(leaf, "count", None) or getattr(leaf, "sum", None) or leaf.distinct_days
             found = [] if empty else matching(s, kind, leaf.scope, start)
-            if isinstance(leaf, go.Count):
+            if isinstance(leaf, go.rules.Count):
                 out[key] = len(found)
-            elif isinstance(leaf, go.Sum):
+            elif isinstance(leaf, go.rules.Sum):
                 out[key] = sum(
                     e.value if leaf.field == "value" else number(e.data, leaf.field) for e in found
                 )
             else:
                 out[key] = len({e.at.astimezone(s.tz).date() for e in found})
-        elif isinstance(leaf, go.DaysSince):
+        elif isinstance(leaf, go.rules.DaysSince):
             found = matching(s, leaf.days_since, leaf.scope, None)
             last = max((e.at for e in found), default=None)
             out[f"{key}_never"] = int(last is None)
             out[key] = 0 if last is None else (s.at - last) // timedelta(microseconds=1)
-        elif isinstance(leaf, go.Tenure):
+        elif isinstance(leaf, go.rules.Tenure):
             since = anchor(s, leaf.tenure)
             out[f"{key}_missing"] = int(since is None)
             out[key] = 0 if since is None else (s.at - since) // timedelta(microseconds=1)
-        elif isinstance(leaf, go.Attr):
+        elif isinstance(leaf, go.rules.Attr):
             value = s.member.attributes.get(leaf.attr)
             out[f"{key}_missing"] = int(value is None)
             if value is not None:
@@ -398,9 +398,9 @@ def policies(draw: Any, i: int, tz: ZoneInfo) -> Any:
     kind = draw(st.sampled_from(["admission", "eviction", "revival"]))
     when = draw(CONDITIONS)
     if kind == "admission":
-        return go.Admission(id=f"p{i}", from_=("welfare",), to="vip", when=when)
+        return go.rules.Admission(id=f"p{i}", from_=("welfare",), to="vip", when=when)
     if kind == "eviction":
-        return go.Eviction(
+        return go.rules.Eviction(
             id=f"p{i}",
             groups=("camp",),
             schedule="FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
@@ -410,7 +410,7 @@ def policies(draw: Any, i: int, tz: ZoneInfo) -> Any:
             exempt=draw(st.none() | CONDITIONS),
             when=when,
         )
-    return go.Revival(
+    return go.rules.Revival(
         id=f"p{i}",
         groups=("camp",),
         within=draw(HOURS | DAYS),
@@ -475,10 +475,10 @@ def communities(
 
 def groupops_verdict(book: go.RuleBook, policy: Any, at: datetime, member, ms, events) -> bool:
     tz = book.tz
-    history = go.Community(tz, events).history(member.id)
-    if isinstance(policy, go.Admission):
+    history = go.rules.Community(tz, events).history(member.id)
+    if isinstance(policy, go.rules.Admission):
         ms = ms.model_copy(update={"group": "welfare"})
-        ctx = go.Context(
+        ctx = go.rules.Context(
             at=at,
             tz=tz,
             history=history,
@@ -487,11 +487,11 @@ def groupops_verdict(book: go.RuleBook, policy: Any, at: datetime, member, ms, e
             membership=ms,
             default_scope="member",
         )
-        return go.admission_check(policy, ctx).passed
-    if isinstance(policy, go.Eviction):
-        period = go.eviction_period(policy, tz, at)
+        return go.rules.admission_check(policy, ctx).passed
+    if isinstance(policy, go.rules.Eviction):
+        period = go.rules.eviction_period(policy, at, tz)
         assert period is not None
-        ctx = go.Context(
+        ctx = go.rules.Context(
             at=at,
             tz=tz,
             history=history,
@@ -500,21 +500,21 @@ def groupops_verdict(book: go.RuleBook, policy: Any, at: datetime, member, ms, e
             membership=ms,
             period_start=period.start,
         )
-        return go.eviction_check(policy, ctx, period).at_risk
-    ctx = go.Context(at=at, tz=tz, history=history, group="camp", member=member, membership=ms)
-    return go.revival_open(policy, ms, at, tz) and go.revival_check(policy, ctx).passed
+        return go.rules.eviction_check(policy, ctx, period).at_risk
+    ctx = go.rules.Context(at=at, tz=tz, history=history, group="camp", member=member, membership=ms)
+    return go.rules.revival_open(policy, ms, at, tz) and go.rules.revival_check(policy, ctx).passed
 
 
 def translated(policy: Any) -> tuple[Any, list[tuple[str, Any]]]:
     """The policy's verdict as one expression, and the leaves whose facts it reads."""
     translate = Translation([])
     expr = translate(policy.when)
-    if isinstance(policy, go.Eviction):
+    if isinstance(policy, go.rules.Eviction):
         parts = [expr, {"grace": 0}]
         if policy.exempt is not None:
             parts.append(translate(policy.exempt, negated=True))
         expr = _and(parts)
-    elif isinstance(policy, go.Revival):
+    elif isinstance(policy, go.rules.Revival):
         expr = _and([{"revival_open": 1}, expr])
     return expr, translate.leaves
 
@@ -525,13 +525,13 @@ def flags(
     """The facts that are not conditions: grace (eviction) and the revival window, as
     plain arithmetic; and the period start a ``since: period_start`` window needs."""
     tz = book.tz
-    if isinstance(policy, go.Eviction):
-        period = go.eviction_period(policy, tz, at)  # an input here: the schedule is not under test
+    if isinstance(policy, go.rules.Eviction):
+        period = go.rules.eviction_period(policy, at, tz)  # an input here: the schedule is not under test
         assert period is not None
         began = max(ms.joined_at, ms.revived_at) if ms.revived_at else ms.joined_at
         grace = policy.grace is not None and shifted(began, policy.grace, tz, +1) > period.end
         return {"grace": int(grace)}, period.start
-    if isinstance(policy, go.Revival):
+    if isinstance(policy, go.rules.Revival):
         open_ = (
             ms.status == "evicted"
             and ms.evicted_at is not None
@@ -553,7 +553,7 @@ def test_durable_rules_agrees_with_groupops(community):
         rules[i] = expr
         for member, ms, events in people:
             extra, period_start = flags(book, policy, at, ms)
-            is_admission = isinstance(policy, go.Admission)
+            is_admission = isinstance(policy, go.rules.Admission)
             s = Situation(
                 at=at,
                 tz=book.tz,
@@ -584,11 +584,11 @@ def test_one_session_per_ruleset_is_enough_for_thousands_of_facts():
 
 
 def test_translation_of_never_and_empty_labels():
-    leaf = go.DaysSince(days_since="checkin", at_least=7)
+    leaf = go.rules.DaysSince(days_since="checkin", at_least=7)
     t = Translation([])
     expr = t(leaf)
     assert expr == {"$or": [{"$and": [{"l0_never": 0}, {"$gte": {"l0": 7 * US_PER_DAY}}]}, {"l0_never": 1}]}
-    negated = Translation([])(go.Not(not_=go.Label(label=("A", "B"))))
+    negated = Translation([])(go.rules.Not(not_=go.rules.Label(label=("A", "B"))))
     assert negated == {"$iall": {"labels": {"$and": [{"$neq": {"$i": "A"}}, {"$neq": {"$i": "B"}}]}}}
     rules = {0: negated}
     fired = durable_verdicts(rules, [{"cond": 0, "member": "x", "labels": [NO_LABEL]}])

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
@@ -75,7 +76,7 @@ def _buyer(engine: go.Engine, member: str = "m1") -> None:
 
 
 def test_ingest_sets_bad_records_aside_and_keeps_the_rest():
-    engine = _engine(go.RecordingMessenger(name="main"))
+    engine = _engine(RecordingMessenger(name="main"))
     report = engine.ingest(
         [
             {
@@ -109,7 +110,7 @@ def test_ingest_sets_bad_records_aside_and_keeps_the_rest():
 
 
 def test_reingesting_an_event_id_is_a_no_op():
-    engine = _engine(go.RecordingMessenger(name="main"))
+    engine = _engine(RecordingMessenger(name="main"))
     event = go.Event(id="e1", kind="purchase", member="m1", at=T0)
     assert engine.ingest([event]).events == 1
     again = engine.ingest([event, event.model_copy(update={"value": 99.0})])
@@ -118,7 +119,7 @@ def test_reingesting_an_event_id_is_a_no_op():
 
 
 def test_joined_and_left_events_open_and_close_memberships_by_event_time():
-    engine = _engine(go.RecordingMessenger(name="main"))
+    engine = _engine(RecordingMessenger(name="main"))
     later = T0 + timedelta(days=1)
     engine.ingest(
         [
@@ -141,7 +142,7 @@ def test_joined_and_left_events_open_and_close_memberships_by_event_time():
 
 
 def test_a_decision_queues_its_message_and_delivery_uses_a_stable_key():
-    main = go.RecordingMessenger(name="main")
+    main = RecordingMessenger(name="main")
     engine = _engine(main)
     _buyer(engine)
     [invite] = engine.run(T0).decisions
@@ -156,7 +157,7 @@ def test_a_decision_queues_its_message_and_delivery_uses_a_stable_key():
 
 
 def test_a_messenger_that_fails_twice_then_succeeds_delivers_under_one_key():
-    main = go.RecordingMessenger(name="main", fail_times=2)
+    main = RecordingMessenger(name="main", fail_times=2)
     engine = _engine(main, backoff=timedelta(minutes=1))
     _buyer(engine)
     engine.run(T0)
@@ -176,7 +177,7 @@ def test_a_messenger_that_fails_twice_then_succeeds_delivers_under_one_key():
 
 
 def test_a_message_is_given_up_after_max_attempts():
-    engine = _engine(go.RecordingMessenger(name="main", fail_times=99), max_attempts=2)
+    engine = _engine(RecordingMessenger(name="main", fail_times=99), max_attempts=2)
     _buyer(engine)
     engine.run(T0)
     engine.deliver(T0)
@@ -187,8 +188,8 @@ def test_a_message_is_given_up_after_max_attempts():
 
 
 def test_a_hanging_messenger_times_out_and_blocks_no_other():
-    slow = go.RecordingMessenger(name="main", hang_seconds=5.0)
-    fast = go.RecordingMessenger(name="other")
+    slow = RecordingMessenger(name="main", hang_seconds=5.0)
+    fast = RecordingMessenger(name="other")
     book = go.RuleBook.load(
         {
             **BOOK,
@@ -215,7 +216,7 @@ def test_a_hanging_messenger_times_out_and_blocks_no_other():
 
 
 def test_timeout_of_one_message_leaves_it_pending_for_retry():
-    slow = go.RecordingMessenger(name="main", hang_seconds=3.0)
+    slow = RecordingMessenger(name="main", hang_seconds=3.0)
     engine = _engine(slow, delivery_timeout=0.2)
     _buyer(engine)
     engine.run(T0)
@@ -226,7 +227,7 @@ def test_timeout_of_one_message_leaves_it_pending_for_retry():
 
 
 def test_an_action_the_platform_cannot_do_becomes_an_operator_task():
-    wecom = go.RecordingMessenger.text_only(name="main")
+    wecom = RecordingMessenger.text_only(name="main")
     engine = _engine(wecom)
     engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
     engine.run(T0)
@@ -245,7 +246,7 @@ def test_an_action_the_platform_cannot_do_becomes_an_operator_task():
 
 
 def test_a_quota_holds_messages_back_and_records_why():
-    limited = go.RecordingMessenger(name="main", quota=go.Quota(limit=1, per=go.parse_duration("1mo")))
+    limited = RecordingMessenger(name="main", quota=go.Quota(limit=1, per=go.parse_duration("1mo")))
     engine = _engine(limited)
     engine.ingest([{"id": "j", "kind": "joined", "member": "m2", "group": "club", "at": T0.isoformat()}])
     engine.run(T0)
@@ -262,7 +263,7 @@ def test_a_quota_holds_messages_back_and_records_why():
 
 
 def test_an_invitation_is_sent_again_only_after_it_expired():
-    engine = _engine(go.RecordingMessenger(name="main"))
+    engine = _engine(RecordingMessenger(name="main"))
     _buyer(engine)
     engine.ingest(
         [
@@ -292,7 +293,7 @@ def test_an_invitation_is_sent_again_only_after_it_expired():
 
 
 def test_dry_run_records_nothing():
-    engine = _engine(go.RecordingMessenger(name="main"))
+    engine = _engine(RecordingMessenger(name="main"))
     _buyer(engine)
     preview = engine.run(T0, dry_run=True)
     assert preview.dry_run and [(d.action, d.status) for d in preview.decisions] == [("invite", "preview")]
@@ -303,13 +304,13 @@ def test_dry_run_records_nothing():
 
 
 def test_run_requires_an_aware_time():
-    engine = _engine(go.RecordingMessenger(name="main"))
+    engine = _engine(RecordingMessenger(name="main"))
     with pytest.raises(ValueError, match="naive"):
         engine.run(datetime(2026, 11, 2, 9))
 
 
 def test_decisions_serialise_to_json_and_back():
-    engine = _engine(go.RecordingMessenger(name="main"))
+    engine = _engine(RecordingMessenger(name="main"))
     _buyer(engine)
     [d] = engine.run(T0).decisions
     again = go.Decision.model_validate(json.loads(d.model_dump_json()))
@@ -481,19 +482,19 @@ def test_delivery_runs_at_most_workers_messenger_calls_at_once():
 )
 def test_delivery_settings_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
-        _engine(go.RecordingMessenger(name="main"), **kwargs)
+        _engine(RecordingMessenger(name="main"), **kwargs)
 
 
 def test_a_lease_holds_whatever_at_another_deliverer_passes():
     gate = threading.Event()
 
-    class Blocking(go.RecordingMessenger):
+    class Blocking(RecordingMessenger):
         def deliver(self, message):
             gate.wait(5)
             super().deliver(message)
 
     store = go.MemoryStore()
-    first, second = Blocking(name="main"), go.RecordingMessenger(name="main")
+    first, second = Blocking(name="main"), RecordingMessenger(name="main")
     book = go.RuleBook.load(BOOK)
     a = go.Engine(book, store=store, plugins=[_Messengers(first)], entry_points=False)
     b = go.Engine(book, store=store, plugins=[_Messengers(second)], entry_points=False)
@@ -514,10 +515,10 @@ def test_an_outcome_after_the_lease_was_taken_over_is_not_recorded():
     clock = [1_000_000.0]
     store = go.MemoryStore()
     book = go.RuleBook.load(BOOK)
-    taker = go.RecordingMessenger(name="main")
+    taker = RecordingMessenger(name="main")
     b = go.Engine(book, store=store, plugins=[_Messengers(taker)], entry_points=False, clock=lambda: clock[0])
 
-    class Stalling(go.RecordingMessenger):
+    class Stalling(RecordingMessenger):
         def deliver(self, message):
             clock[0] += 301  # stalls past its 5-minute lease; another deliverer takes over
             assert b.deliver(T0).delivered == (message.key,)
@@ -546,7 +547,7 @@ def test_quotas_are_answered_without_reading_the_whole_outbox():
             Spy.reads += 1
             return super().messages(**filters)
 
-    limited = go.RecordingMessenger(name="main", quota=go.Quota(limit=1, per=go.parse_duration("1mo")))
+    limited = RecordingMessenger(name="main", quota=go.Quota(limit=1, per=go.parse_duration("1mo")))
     engine = go.Engine(
         go.RuleBook.load(BOOK), store=Spy(), plugins=[_Messengers(limited)], entry_points=False
     )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import groupops as go
 import groupops.testing
 from groupops.rules.kinds import Verdict
-from groupops.testing import histories, rerun_changes_nothing, rule_books
+from groupops.testing import RecordingMessenger, histories, rerun_changes_nothing, rule_books
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
@@ -25,7 +25,7 @@ def _event(kind: str, member: str, group: str | None, at: datetime, **data: obje
 
 
 def _engine(book: dict, store: go.Store | str | None = None, **kw: object) -> go.Engine:
-    messenger = go.RecordingMessenger(name="main")
+    messenger = RecordingMessenger(name="main")
 
     class Plugin:
         @go.hookimpl

@@ -15,6 +15,7 @@ from _engine_proc import EVICTION_ONLY
 from _season import events, run_times
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 PROC = Path(__file__).parent / "_engine_proc.py"
 AT = run_times()[-1]
@@ -37,7 +38,7 @@ def _prepared(db: Path, *, default_messenger: str | None = None) -> go.Engine:
         class Mine:
             @go.hookimpl
             def groupops_register_messengers(self, register):
-                register(go.RecordingMessenger(name=default_messenger))
+                register(RecordingMessenger(name=default_messenger))
 
         plugins.append(Mine())
     engine = go.Engine(

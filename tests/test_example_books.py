@@ -23,7 +23,7 @@ def test_bought_more_than_twice_means_three_purchases_or_more(path):
     book = go.load_rule_book(path)
     leaves = [
         leaf
-        for policy in book.policies_of(go.Admission)
+        for policy in book.policies_of(go.rules.Admission)
         for leaf in iter_leaves(policy.when)
         if isinstance(leaf, Count) and leaf.count == "purchase"
     ]

@@ -46,7 +46,7 @@ PROFILES = {
 
 
 def _facts(events=EVENTS):
-    return MemoryFacts(go.Community(TZ, events), PROFILES)
+    return MemoryFacts(go.rules.Community(TZ, events), PROFILES)
 
 
 def test_memory_facts_implement_the_interface():
@@ -126,12 +126,12 @@ def test_batch_verdicts_equal_one_member_at_a_time(hours, at, need):
     subjects = [Subject(go.Membership(member=m, group="club", joined_at=T0)) for m in "abc"]
     batch = facts.verdicts(cond, subjects, when, default_scope="group")
     one = [
-        go.evaluate(
+        go.rules.evaluate(
             cond,
-            go.Context(
+            go.rules.Context(
                 at=when,
                 tz=TZ,
-                history=go.Community(TZ, events).history(s.membership.member),
+                history=go.rules.Community(TZ, events).history(s.membership.member),
                 group="club",
                 membership=s.membership,
             ),
@@ -166,7 +166,7 @@ TALK = [
 
 
 def test_group_events_are_each_groups_own_events_in_time_order():
-    got = MemoryFacts(go.Community(TZ, TALK)).group_events(
+    got = MemoryFacts(go.rules.Community(TZ, TALK)).group_events(
         ["vip", "club", "none"], ["message"], T0 + timedelta(hours=3), T0 + timedelta(hours=9)
     )
     assert [[e.id for e in es] for es in got] == [[], ["t2", "t3", "t5", "t7"], []]
@@ -175,7 +175,7 @@ def test_group_events_are_each_groups_own_events_in_time_order():
 
 def test_group_health_counts_speakers_topics_and_answered_questions_with_the_median_wait():
     end = T0 + timedelta(hours=24)
-    club, vip = MemoryFacts(go.Community(TZ, TALK)).group_health(
+    club, vip = MemoryFacts(go.rules.Community(TZ, TALK)).group_health(
         ["club", "vip"], None, end, kinds=["message", "question"]
     )
     assert (club.messages, club.speakers, club.topics) == (7, 3, 2)
@@ -186,7 +186,7 @@ def test_group_health_counts_speakers_topics_and_answered_questions_with_the_med
 
 
 def test_group_last_seen_is_per_group_and_never_after_the_instant():
-    facts = MemoryFacts(go.Community(TZ, TALK))
+    facts = MemoryFacts(go.rules.Community(TZ, TALK))
     at = T0 + timedelta(hours=10)
     assert facts.group_last_seen(["club", "vip", "none"], ["message"], at) == [
         T0 + timedelta(hours=9),

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 END = datetime(2026, 10, 8, 0, 0, tzinfo=TZ)
@@ -32,7 +33,7 @@ def _book(*, at=True, ends_at=None, extra=()):
 
 
 def _engine(book, messenger=None, store=None):
-    messenger = messenger or go.RecordingMessenger()
+    messenger = messenger or RecordingMessenger()
     return go.Engine(
         book,
         **({"store": store} if store is not None else {}),
@@ -71,7 +72,7 @@ def _members(engine, before=END - timedelta(days=5)):
 
 
 def test_a_dissolve_at_its_moment_invites_the_members_not_already_there_and_dissolves_once(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(_book(), messenger, store=str(tmp_path / "g.db")) as engine:
         engine.run(END - timedelta(days=10))
         _members(engine)
@@ -128,7 +129,7 @@ def test_a_run_two_days_late_dissolves_at_the_moment_and_decides_nothing_on_the_
 
 
 def test_a_messenger_that_cannot_dissolve_gets_an_operator_task():
-    messenger = go.RecordingMessenger.text_only()
+    messenger = RecordingMessenger.text_only()
     with _engine(_book(), messenger) as engine:
         engine.run(END - timedelta(days=10))
         engine.run(END)

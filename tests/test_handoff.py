@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 # engine-backed properties: a few examples by default, many under HYPOTHESIS_PROFILE=long
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
@@ -43,7 +44,7 @@ class CRM:
     """A host plugin: a messenger for sales (durable) and an observer (best effort)."""
 
     def __init__(self):
-        self.messenger = go.RecordingMessenger(name="crm")
+        self.messenger = RecordingMessenger(name="crm")
         self.observed = []
 
     @go.hookimpl

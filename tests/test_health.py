@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 5, 1, 21, tzinfo=TZ)  # a check time
@@ -76,7 +77,7 @@ def test_a_group_dormant_and_back_within_one_window_gives_one_decision_of_each()
 
 
 def test_a_silent_group_turns_dead_not_dormant_and_its_operators_are_told():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
 
     class Messengers:
         @go.hookimpl
@@ -100,7 +101,7 @@ def test_a_silent_group_turns_dead_not_dormant_and_its_operators_are_told():
 
 def _facts(engine: go.Engine) -> go.MemoryFacts:
     """The facts over every event the engine's store keeps."""
-    return go.MemoryFacts(go.Community(TZ, [e for _, e in engine.store.events_after(0)]))
+    return go.MemoryFacts(go.rules.Community(TZ, [e for _, e in engine.store.events_after(0)]))
 
 
 def test_health_facts_score_and_trend():
@@ -124,13 +125,15 @@ def test_health_facts_score_and_trend():
     )
     facts = _facts(engine)
     policy = engine.book.policies[0]
-    (h,) = go.group_health(facts, [engine.store.get_group("g1")], {"g1": 10}, T0, TZ, policy=policy)
+    (h,) = go.rules.group_health(facts, [engine.store.get_group("g1")], {"g1": 10}, T0, TZ, policy=policy)
     assert (h.messages, h.speakers, h.topics, h.questions, h.answered) == (3, 3, 2, 1, 1)
     assert h.median_answer == timedelta(minutes=30)
     assert h.share == 0.3
-    assert h.score == go.health_score(share=0.3, topics=2, questions=1, answered=1, messages=3) == 85
+    assert h.score == go.rules.health_score(share=0.3, topics=2, questions=1, answered=1, messages=3) == 85
     assert (
-        h.trend == 85 - go.health_score(share=0.1, topics=0, questions=0, answered=0, messages=1) == 85 - 42
+        h.trend
+        == 85 - go.rules.health_score(share=0.1, topics=0, questions=0, answered=0, messages=1)
+        == 85 - 42
     )
     # the dormant rule counts ``message`` speakers only: b and c, fewer than 3
     assert h.state == "dormant" and h.days_since == 1.0
@@ -165,7 +168,7 @@ def test_a_group_is_never_dormant_and_dead_at_once_and_each_change_is_decided_on
     for action, at in states:
         if at <= start:
             continue  # decided before the members and messages were stored
-        (h,) = go.group_health(
+        (h,) = go.rules.group_health(
             _facts(engine),
             [group],
             {"g1": 4},

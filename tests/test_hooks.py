@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 2, 9, tzinfo=TZ)
@@ -66,8 +67,8 @@ def test_hook_register_messengers_duplicates_and_non_messengers_are_errors():
     class Twice:
         @go.hookimpl
         def groupops_register_messengers(self, register):
-            register(go.RecordingMessenger(name="x"))
-            register(go.RecordingMessenger(name="x"))
+            register(RecordingMessenger(name="x"))
+            register(RecordingMessenger(name="x"))
 
     with pytest.raises(go.PluginError, match="two messengers are named 'x'"):
         _engine(Twice())

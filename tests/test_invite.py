@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -35,7 +36,7 @@ def _book(**policy):
 
 
 def _engine(tmp_path, messenger=None, **policy):
-    messenger = messenger or go.RecordingMessenger()
+    messenger = messenger or RecordingMessenger()
     engine = go.Engine(
         go.RuleBook.load(_book(**policy)),
         store=str(tmp_path / "g.db"),

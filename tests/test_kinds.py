@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -103,7 +105,11 @@ def test_the_schema_includes_registered_kinds():
 
 def test_each_builtin_kind_is_its_own_module_owning_model_and_actions():
     for kind in BUILTIN_KINDS:
-        assert kind.model.__module__ == type(kind).__module__ == f"groupops.rules.kinds.{kind.name}"
+        module = importlib.import_module(f"groupops.rules.kinds.{kind.name}")
+        assert type(kind).__module__ == module.__name__
+        # the model is defined there (its __module__ is its public path, groupops.rules)
+        assert vars(module)[kind.model.__name__] is kind.model
+        assert f"\nclass {kind.model.__name__}(" in Path(module.__file__).read_text(encoding="utf-8")
         # a campaign reports and decides nothing: the one built-in kind without actions
         assert kind.actions or kind.name == "campaign"
         assert all(set(a.templates) == {"en", "zh"} for a in kind.actions)

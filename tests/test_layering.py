@@ -60,3 +60,89 @@ def test_the_check_finds_a_kind_name_where_there_is_one():
     # the kinds' own modules are where the names live: the check must see them there
     assert _hits(SRC / "rules" / "kinds" / "eviction.py")
     assert KIND_WORDS >= {"eviction", "evict", "notice", "welcome", "invite"}
+
+
+# Layers (issue 17): the domain inputs (_model: Member, Group, Membership, Event, ...)
+# and the time primitives under them depend on nothing above; a Decision, which carries
+# an evaluated explanation, sits above the rules in _decision.
+ABOVE_THE_MODEL = (
+    "groupops.rules",
+    "groupops.engine",
+    "groupops.plugins",
+    "groupops.cli",
+    "groupops._decision",
+)
+
+
+def _imports(module: str) -> set[str]:
+    """The groupops modules ``module`` imports, at the top or inside a function or a
+    ``TYPE_CHECKING`` block: every import statement counts."""
+    import ast
+
+    path = SRC.joinpath(*module.split(".")[1:])
+    is_package = path.is_dir()
+    path = path / "__init__.py" if is_package else path.with_suffix(".py")
+    package = module if is_package else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            target = (
+                f"{base}.{node.module}" if node.level and node.module else base if node.level else node.module
+            )
+            found.add(target)
+            # `from . import x` imports the module x when there is one
+            found |= {f"{target}.{a.name}" for a in node.names if _exists(f"{target}.{a.name}")}
+    return {m for m in found if m == "groupops" or m.startswith("groupops.")}
+
+
+def _exists(module: str) -> bool:
+    path = SRC.joinpath(*module.split(".")[1:])
+    return path.is_dir() or path.with_suffix(".py").is_file()
+
+
+def _closure(module: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        for dep in _imports(todo.pop()) - seen:
+            seen.add(dep)
+            if _exists(dep):
+                todo.append(dep)
+    return seen
+
+
+@pytest.mark.parametrize("module", ["groupops._model", "groupops._time"])
+def test_the_domain_model_imports_nothing_above_it(module):
+    above = sorted(m for m in _closure(module) if m.startswith(ABOVE_THE_MODEL))
+    assert above == [], f"{module} depends on {above}"
+
+
+def test_the_layer_check_sees_an_import_from_above():
+    # a decision carries an explanation: _decision depends on the rules, as it should
+    assert "groupops.rules._explain" in _closure("groupops._decision")
+    assert "groupops._decision" in _closure("groupops.rules.kinds.eviction")
+
+
+def test_the_domain_model_imports_alone_in_a_fresh_interpreter():
+    # the layering holds at run time too: importing _model first (groupops' own
+    # __init__ aside) loads no rules, engine, plugins or cli module
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.util, sys, types\n"
+        f"pkg = types.ModuleType('groupops'); pkg.__path__ = [{str(SRC)!r}]\n"
+        "sys.modules['groupops'] = pkg\n"
+        "import groupops._model\n"
+        "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('groupops'))))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert "groupops._model" in loaded
+    assert [m for m in loaded if m.startswith(ABOVE_THE_MODEL)] == []

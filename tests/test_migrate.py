@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 4, 1, 10, tzinfo=TZ)
@@ -51,7 +52,7 @@ class _Messengers:
 
 
 def _engine(book, messenger=None):
-    messenger = messenger or go.RecordingMessenger()
+    messenger = messenger or RecordingMessenger()
     return go.Engine(
         book, plugins=[_Messengers(messenger)], entry_points=False, default_messenger=messenger.name
     )
@@ -71,7 +72,7 @@ def _reply(i, member, at, text="1"):
 
 
 def test_the_call_then_invites_for_replies_in_the_window_then_the_old_group_dissolved():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(_book(), messenger) as engine:
         engine.run(START - timedelta(days=1))
         _members(engine, ["ann", "bob", "cat", "dan", "eve"])

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 FRIDAY = datetime(2026, 4, 3, 20, tzinfo=TZ)
@@ -43,7 +44,7 @@ class _Messengers:
 
 
 def test_posts_rotate_through_the_content_in_each_group_and_a_rerun_posts_nothing_more():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     engine = go.Engine(
         _book(), plugins=[_Messengers(messenger)], entry_points=False, default_messenger=messenger.name
     )
@@ -67,7 +68,7 @@ def test_posts_rotate_through_the_content_in_each_group_and_a_rerun_posts_nothin
 
 
 def test_a_post_uses_the_groups_name_as_the_store_has_it_after_a_rename():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     engine = go.Engine(
         _book(), plugins=[_Messengers(messenger)], entry_points=False, default_messenger=messenger.name
     )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 4, 1, 10, tzinfo=TZ)
@@ -66,7 +67,7 @@ def _people(engine):
 
 
 def test_rename_then_notice_then_remove_who_still_does_not_fit_with_the_new_name_everywhere():
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(messenger) as engine:
         engine.run(AT - timedelta(days=61))
         _people(engine)
@@ -98,7 +99,7 @@ def test_rename_then_notice_then_remove_who_still_does_not_fit_with_the_new_name
 
 
 def test_a_late_run_renames_at_the_moment_and_gives_a_full_notice_from_its_own_instant():
-    with _engine(go.RecordingMessenger()) as engine:
+    with _engine(RecordingMessenger()) as engine:
         engine.run(AT - timedelta(days=61))
         _people(engine)
         late = AT + timedelta(days=3)
@@ -113,7 +114,7 @@ def test_a_late_run_renames_at_the_moment_and_gives_a_full_notice_from_its_own_i
 
 
 def test_a_messenger_that_cannot_rename_gets_an_operator_task():
-    messenger = go.RecordingMessenger.text_only()
+    messenger = RecordingMessenger.text_only()
     with _engine(messenger) as engine:
         engine.run(AT - timedelta(days=1))
         engine.run(AT)

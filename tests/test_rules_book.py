@@ -49,19 +49,24 @@ def test_the_example_loads():
     assert book.timezone == "Asia/Shanghai" and book.tz == ZoneInfo("Asia/Shanghai")
     assert book.locale == "zh"
     assert [g.id for g in book.groups] == ["welfare-hz", "flash-1111", "vip-hz", "camp-7"]
-    assert [type(p) for p in book.policies] == [go.Admission, go.Eviction, go.Revival, go.Ladder]
+    assert [type(p) for p in book.policies] == [
+        go.rules.Admission,
+        go.rules.Eviction,
+        go.rules.Revival,
+        go.rules.Ladder,
+    ]
     assert book.group("vip-hz").kind == "paid"
     admission = book.policy("vip-threshold")
-    assert isinstance(admission, go.Admission)
+    assert isinstance(admission, go.rules.Admission)
     assert admission.from_ == ("welfare-hz",) and admission.to == "vip-hz"
     assert admission.group_ids() == ("welfare-hz",)
     eviction = book.policy("weekly-eviction")
-    assert isinstance(eviction, go.Eviction)
+    assert isinstance(eviction, go.rules.Eviction)
     assert str(eviction.schedule) == "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20"
     assert eviction.notice == go.Duration(2, "d") and eviction.grace == go.Duration(7, "d")
     ladder = book.policy("roles")
-    assert isinstance(ladder, go.Ladder) and ladder.roles() == ("member", "active", "core")
-    assert book.policies_of(go.Revival) == [book.policy("comeback")]
+    assert isinstance(ladder, go.rules.Ladder) and ladder.roles() == ("member", "active", "core")
+    assert book.policies_of(go.rules.Revival) == [book.policy("comeback")]
     assert book.metrics_used() == set()
 
 
@@ -364,14 +369,14 @@ def test_building_a_book_in_python_runs_the_same_cross_checks():
     with pytest.raises(ValidationError, match="unknown group 'nowhere'"):
         go.RuleBook(
             groups=[go.Group(id="camp")],
-            policies=[go.Revival(id="r", groups=("nowhere",), within="14d", when={"role": "member"})],
+            policies=[go.rules.Revival(id="r", groups=("nowhere",), within="14d", when={"role": "member"})],
         )
 
 
 def test_a_book_built_in_python_equals_the_loaded_one():
     built = go.RuleBook(
         groups=[go.Group(id="camp"), go.Group(id="vip")],
-        policies=[go.Eviction.model_validate(EVICTION)],
+        policies=[go.rules.Eviction.model_validate(EVICTION)],
     )
     assert built == go.RuleBook.load(minimal(**EVICTION))
 
@@ -529,7 +534,7 @@ def test_python_mode_dump_round_trips_including_aliased_keys():
     book = go.RuleBook(
         groups=[go.Group(id="a"), go.Group(id="b")],
         policies=[
-            go.Admission.model_validate(
+            go.rules.Admission.model_validate(
                 {
                     "id": "x",
                     "from": ["a"],

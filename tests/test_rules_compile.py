@@ -35,10 +35,10 @@ from groupops.rules._evaluate import compiled_for, holds
 
 
 def context(sc, member=None, role="member", default_scope="group", metrics=None):
-    return go.Context(
+    return go.rules.Context(
         at=sc.at,
         tz=TZ,
-        history=go.Community(TZ, sc.events).history("m1"),
+        history=go.rules.Community(TZ, sc.events).history("m1"),
         group=GROUP,
         member=member,
         membership=sc.membership.model_copy(update={"role": role}),
@@ -49,7 +49,7 @@ def context(sc, member=None, role="member", default_scope="group", metrics=None)
 
 
 def compiled(cond, ctx):
-    return go.compile_condition(
+    return go.rules.compile_condition(
         cond, at=ctx.at, tz=ctx.tz, default_scope=ctx.default_scope, metrics=ctx.metrics
     )
 
@@ -78,7 +78,7 @@ def test_the_compiled_verdict_and_explanation_are_what_the_old_evaluator_said(
     explained = c.explain(ctx)
     assert explained == before
     assert explained.model_dump() == before.model_dump()
-    assert go.evaluate(parsed, ctx) == before and go.evaluate(cond, ctx) == before
+    assert go.rules.evaluate(parsed, ctx) == before and go.rules.evaluate(cond, ctx) == before
     # and the row the verdict is decided from is what the explanation shows
     for spec, value, leaf in zip(c.leaves, c.measure(ctx), before.leaves(), strict=True):
         if spec.test != "attr":  # attr values are shown as text or float
@@ -149,10 +149,10 @@ def ev(kind, at, id=None):
 
 
 def ctx_with(events=(), *, at=AT, metrics=None, membership=None):
-    return go.Context(
+    return go.rules.Context(
         at=at,
         tz=TZ,
-        history=go.Community(TZ, events).history("m1"),
+        history=go.rules.Community(TZ, events).history("m1"),
         group=GROUP,
         membership=membership,
         metrics=metrics or {},
@@ -160,7 +160,7 @@ def ctx_with(events=(), *, at=AT, metrics=None, membership=None):
 
 
 def test_decide_takes_pre_aggregated_facts_in_leaf_order():
-    c = go.compile_condition(EVICT, at=AT, tz=TZ)
+    c = go.rules.compile_condition(EVICT, at=AT, tz=TZ)
     assert [(leaf.test, leaf.leaf.comparators()) for leaf in c.leaves] == [
         ("days_since", {"at_least": 7.0}),
         ("count", {"at_least": 3.0}),
@@ -171,17 +171,17 @@ def test_decide_takes_pre_aggregated_facts_in_leaf_order():
 
 def test_the_mapping_form_the_docs_teach_evaluates_like_the_parsed_one():
     ctx = ctx_with([ev("checkin", AT - timedelta(days=8))])
-    assert go.evaluate(EVICT, ctx) == go.evaluate(CONDITION.validate_python(EVICT), ctx)
-    assert go.evaluate(EVICT, ctx).passed and holds(EVICT, ctx)
+    assert go.rules.evaluate(EVICT, ctx) == go.rules.evaluate(CONDITION.validate_python(EVICT), ctx)
+    assert go.rules.evaluate(EVICT, ctx).passed and holds(EVICT, ctx)
 
 
 def test_a_mapping_that_is_no_condition_names_the_problem():
     with pytest.raises(ValidationError, match="at_leest"):
-        go.evaluate({"count": "checkin", "at_leest": 3}, ctx_with())
+        go.rules.evaluate({"count": "checkin", "at_leest": 3}, ctx_with())
     with pytest.raises(TypeError, match=r"not a condition: 'checkin'"):
-        go.evaluate("checkin", ctx_with())
+        go.rules.evaluate("checkin", ctx_with())
     with pytest.raises(TypeError, match="not a condition"):
-        go.compile_condition(["count"], at=AT, tz=TZ)
+        go.rules.compile_condition(["count"], at=AT, tz=TZ)
 
 
 def test_a_condition_is_compiled_once_per_instant_and_metrics():
@@ -198,11 +198,11 @@ def test_each_context_uses_its_own_metrics_even_for_a_cached_condition():
     high = ctx_with(metrics={"score": lambda h, *, group, start, end: 9.0})
     assert not holds(cond, low)
     assert holds(cond, high)
-    assert go.evaluate(cond, low).observed == 1.0 and go.evaluate(cond, high).observed == 9.0
+    assert go.rules.evaluate(cond, low).observed == 1.0 and go.rules.evaluate(cond, high).observed == 9.0
 
 
 def test_window_bounds_are_fixed_at_compile_time_and_anchors_read_per_member():
-    c = go.compile_condition({"count": "checkin", "since": "joined", "at_least": 1}, at=AT, tz=TZ)
+    c = go.rules.compile_condition({"count": "checkin", "since": "joined", "at_least": 1}, at=AT, tz=TZ)
     seen = [ev("checkin", AT - timedelta(days=5))]
     early = go.Membership(member="m1", group=GROUP, joined_at=AT - timedelta(days=10))
     late = go.Membership(member="m1", group=GROUP, joined_at=AT - timedelta(days=2))
@@ -219,7 +219,7 @@ def test_a_metric_no_plugin_registers_fails_only_where_it_is_measured():
     with pytest.raises(
         go.PluginError, match=r"metric 'ghost' is not registered by any plugin \(registered: likes\)"
     ):
-        go.evaluate(cond, ctx)
+        go.rules.evaluate(cond, ctx)
     with pytest.raises(go.PluginError, match=r"registered: none"):
         holds({"metric": "ghost", "at_least": 1}, ctx_with())
 
@@ -237,10 +237,10 @@ def test_a_plugin_metric_that_raises_is_a_plugin_error_naming_the_plugin():
 
     metrics = Plugins([Live()], entry_points=False).metrics()
     cond = {"all": [{"not": {"label": "x"}}, {"metric": "live_minutes", "within": "7d", "at_least": 5}]}
-    c = go.compile_condition(cond, at=AT, tz=TZ, metrics=metrics)
+    c = go.rules.compile_condition(cond, at=AT, tz=TZ, metrics=metrics)
     assert c.holds(ctx_with(metrics=metrics)) and c.explain(ctx_with(metrics=metrics)).passed
     broken = ctx_with([ev("checkin", AT)], metrics=metrics)
-    for call in (c.holds, c.explain, lambda ctx: go.evaluate(cond, ctx)):
+    for call in (c.holds, c.explain, lambda ctx: go.rules.evaluate(cond, ctx)):
         with pytest.raises(go.PluginError, match="plugin 'Live' failed in metric 'live_minutes'") as info:
             call(broken)
         assert (info.value.plugin, info.value.hook) == ("Live", "metric 'live_minutes'")
@@ -248,7 +248,7 @@ def test_a_plugin_metric_that_raises_is_a_plugin_error_naming_the_plugin():
 
 def test_at_least_of_counts_passing_children_from_facts():
     cond = {"at_least_of": 2, "of": [{"count": k, "at_least": 1} for k in ("a", "b", "c")]}
-    c = go.compile_condition(cond, at=AT, tz=TZ)
+    c = go.rules.compile_condition(cond, at=AT, tz=TZ)
     assert [c.decide(row) for row in ([1, 1, 0], [0, 1, 1], [1, 0, 0], [0, 0, 0], [1, 1, 1])] == [
         True,
         True,
@@ -259,7 +259,7 @@ def test_at_least_of_counts_passing_children_from_facts():
 
 
 def test_each_leaf_measures_and_checks_on_its_own():
-    c = go.compile_condition(EVICT, at=AT, tz=TZ)
+    c = go.rules.compile_condition(EVICT, at=AT, tz=TZ)
     ctx = ctx_with([ev("checkin", AT - timedelta(days=8)), ev("violation", AT - timedelta(days=40))])
     days, violations = c.leaves
     assert (days.index, violations.index) == (0, 1)
@@ -271,7 +271,7 @@ def test_each_leaf_measures_and_checks_on_its_own():
 
 def test_every_leaf_names_its_test_and_its_condition():
     # what a facts backend maps to its own queries: leaf i is observed as row[i]
-    c = go.compile_condition(
+    c = go.rules.compile_condition(
         {
             "all": [
                 {"label": ["vip"]},
@@ -302,23 +302,25 @@ def test_a_condition_object_is_planned_once_and_the_mapping_form_each_time():
         CONDITION.validate_python(EVICT),
         CONDITION.validate_python({"count": "checkin", "at_least": 1}),
     )
-    first = go.compile_condition(evict, at=AT, tz=TZ).decide
-    go.compile_condition(other, at=AT, tz=TZ)
-    assert go.compile_condition(evict, at=AT + timedelta(days=1), tz=TZ).decide is first
-    assert go.compile_condition(evict, at=AT, tz=TZ, default_scope="member").decide is not first
+    first = go.rules.compile_condition(evict, at=AT, tz=TZ).decide
+    go.rules.compile_condition(other, at=AT, tz=TZ)
+    assert go.rules.compile_condition(evict, at=AT + timedelta(days=1), tz=TZ).decide is first
+    assert go.rules.compile_condition(evict, at=AT, tz=TZ, default_scope="member").decide is not first
     assert (
-        go.compile_condition(EVICT, at=AT, tz=TZ).decide
-        is not go.compile_condition(EVICT, at=AT, tz=TZ).decide
+        go.rules.compile_condition(EVICT, at=AT, tz=TZ).decide
+        is not go.rules.compile_condition(EVICT, at=AT, tz=TZ).decide
     )
 
 
 def test_attribute_tests_each_fail_on_their_own():
     member = go.Member(id="m1", attributes={"city": "上海", "vip": True})
-    ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ).history("m1"), group=GROUP, member=member)
+    ctx = go.rules.Context(
+        at=AT, tz=TZ, history=go.rules.Community(TZ).history("m1"), group=GROUP, member=member
+    )
     assert holds({"attr": "city", "in": ["上海"]}, ctx) and not holds({"attr": "city", "in": ["杭州"]}, ctx)
     assert holds({"attr": "vip", "equals": True}, ctx) and not holds({"attr": "vip", "equals": False}, ctx)
     assert not holds({"attr": "vip", "at_least": 0}, ctx)  # a boolean is not a number
-    assert go.evaluate({"attr": "vip", "equals": True}, ctx).observed == "true"
+    assert go.rules.evaluate({"attr": "vip", "equals": True}, ctx).observed == "true"
 
 
 def test_the_caches_stay_bounded_and_still_answer():
@@ -345,7 +347,7 @@ def test_a_metric_counts_in_the_group_or_everywhere_as_its_scope_says():
         (None, "member", None),
     ]:
         leaf = {"metric": "score", "at_least": 1, **({"scope": scope} if scope else {})}
-        c = go.compile_condition(leaf, at=AT, tz=TZ, default_scope=default, metrics=metrics)
+        c = go.rules.compile_condition(leaf, at=AT, tz=TZ, default_scope=default, metrics=metrics)
         assert c.holds(ctx) and asked[-1] == group
     with pytest.raises(go.PluginError, match=r"\(registered: other, score\)"):
         holds({"metric": "ghost", "at_least": 1}, ctx)

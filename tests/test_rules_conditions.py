@@ -15,7 +15,7 @@ import groupops as go
 TZ = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
 AT = datetime(2026, 3, 1, 20, 0, tzinfo=TZ)
-CONDITION = TypeAdapter(go.Condition)
+CONDITION = TypeAdapter(go.rules.Condition)
 _ids = itertools.count()
 
 
@@ -36,7 +36,7 @@ def ev(kind, at, *, group="camp", value=1.0, data=None, member="m1", id=None):
 
 
 def history(events, tz=TZ):
-    community = go.Community(tz, events)
+    community = go.rules.Community(tz, events)
     return community.history("m1")
 
 
@@ -46,8 +46,8 @@ def membership(**kw):
 
 
 def check(data, events=(), *, at=AT, tz=TZ, **kw):
-    ctx = go.Context(at=at, tz=tz, history=history(events, tz), group=kw.pop("group", "camp"), **kw)
-    return go.evaluate(cond(data), ctx)
+    ctx = go.rules.Context(at=at, tz=tz, history=history(events, tz), group=kw.pop("group", "camp"), **kw)
+    return go.rules.evaluate(cond(data), ctx)
 
 
 def days_ago(n, at=AT):
@@ -500,14 +500,21 @@ def test_the_context_default_scope_applies_unless_the_leaf_says_otherwise():
 
 
 def test_the_policy_default_scopes():
-    assert go.Admission.default_scope == "member"
-    assert go.Eviction.default_scope == go.Revival.default_scope == go.Ladder.default_scope == "group"
+    assert go.rules.Admission.default_scope == "member"
+    assert (
+        go.rules.Eviction.default_scope
+        == go.rules.Revival.default_scope
+        == go.rules.Ladder.default_scope
+        == "group"
+    )
 
 
 def test_other_members_events_are_never_counted():
-    community = go.Community(TZ, [ev("purchase", days_ago(1), member="m2"), ev("purchase", days_ago(1))])
-    ctx = go.Context(at=AT, tz=TZ, history=community.history("m1"), group="camp")
-    assert go.evaluate(cond({"count": "purchase", "scope": "member", "at_least": 0}), ctx).observed == 1
+    community = go.rules.Community(
+        TZ, [ev("purchase", days_ago(1), member="m2"), ev("purchase", days_ago(1))]
+    )
+    ctx = go.rules.Context(at=AT, tz=TZ, history=community.history("m1"), group="camp")
+    assert go.rules.evaluate(cond({"count": "purchase", "scope": "member", "at_least": 0}), ctx).observed == 1
     assert community.members() == {"m1", "m2"}
     assert community.history("nobody").count("purchase", None, None, AT) == 0
 
@@ -554,10 +561,10 @@ def _mixed_events():
 @pytest.mark.parametrize("seed", range(5))
 def test_out_of_order_insertion_gives_the_same_answers(seed):
     events = _mixed_events()
-    in_order = go.Community(TZ, sorted(events, key=lambda e: e.at))
+    in_order = go.rules.Community(TZ, sorted(events, key=lambda e: e.at))
     shuffled = list(events)
     random.Random(seed).shuffle(shuffled)
-    out_of_order = go.Community(TZ)
+    out_of_order = go.rules.Community(TZ)
     # ask questions between insertions too, so cached prefix sums must be rebuilt
     for i, event in enumerate(shuffled):
         out_of_order.add(event)
@@ -569,17 +576,17 @@ def test_out_of_order_insertion_gives_the_same_answers(seed):
 def test_duplicate_event_ids_are_ignored():
     first = ev("purchase", days_ago(1), value=5, id="order-1")
     again = ev("purchase", days_ago(2), value=500, id="order-1")  # same id, different content
-    community = go.Community(TZ)
+    community = go.rules.Community(TZ)
     assert community.add(first) is True
     assert community.add(again) is False
     assert community.add_all([first, again, ev("purchase", days_ago(3), id="order-2")]) == 1
-    ctx = go.Context(at=AT, tz=TZ, history=community.history("m1"), group="camp")
-    e = go.evaluate(cond({"sum": "purchase", "at_least": 0}), ctx)
+    ctx = go.rules.Context(at=AT, tz=TZ, history=community.history("m1"), group="camp")
+    e = go.rules.evaluate(cond({"sum": "purchase", "at_least": 0}), ctx)
     assert e.observed == 5 + 1
 
 
 def test_context_reads_at_in_the_book_zone_and_refuses_naive_times():
-    ctx = go.Context(at=AT.astimezone(UTC), tz=TZ, history=history([]), group="camp")
+    ctx = go.rules.Context(at=AT.astimezone(UTC), tz=TZ, history=history([]), group="camp")
     assert ctx.at == AT and ctx.at.utcoffset() == timedelta(hours=8)
     with pytest.raises(ValueError, match="naive"):
-        go.Context(at=datetime(2026, 1, 1), tz=TZ, history=history([]), group="camp")
+        go.rules.Context(at=datetime(2026, 1, 1), tz=TZ, history=history([]), group="camp")

@@ -13,7 +13,7 @@ import groupops as go
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 3, 1, 20, 0, tzinfo=TZ)
-CONDITION = TypeAdapter(go.Condition)
+CONDITION = TypeAdapter(go.rules.Condition)
 _ids = itertools.count()
 
 MEMBER = go.Member(id="m1", name="小王", labels=["A"], attributes={"city": "杭州"})
@@ -35,15 +35,15 @@ EVENTS = [ev("checkin", 9), ev("purchase", 3, value=50), ev("message", 1)]
 
 
 def explain(data, events=EVENTS):
-    ctx = go.Context(
+    ctx = go.rules.Context(
         at=AT,
         tz=TZ,
-        history=go.Community(TZ, events).history("m1"),
+        history=go.rules.Community(TZ, events).history("m1"),
         group="camp",
         member=MEMBER,
         membership=MEMBERSHIP,
     )
-    return go.evaluate(CONDITION.validate_python(data), ctx)
+    return go.rules.evaluate(CONDITION.validate_python(data), ctx)
 
 
 # -- the headline example -------------------------------------------------------------------
@@ -74,12 +74,12 @@ def test_days_since_shows_whole_days_elapsed():
 
 def test_tenure_shows_whole_days_unless_that_would_contradict_the_verdict():
     joined = go.Membership(member="m1", group="camp", joined_at=AT - timedelta(days=6, hours=12))
-    ctx = go.Context(
-        at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group="camp", membership=joined
+    ctx = go.rules.Context(
+        at=AT, tz=TZ, history=go.rules.Community(TZ, []).history("m1"), group="camp", membership=joined
     )
 
     def text(data):
-        return go.evaluate(CONDITION.validate_python(data), ctx).summary()
+        return go.rules.evaluate(CONDITION.validate_python(data), ctx).summary()
 
     assert text({"tenure": "joined", "at_least": 7}) == "6 days since joined; needs at least 7 days"
     # 6.5 days fails at_most 6: "6 days" would read as if it passed
@@ -320,8 +320,10 @@ def test_infinity_survives_json_as_a_number():
 
 def test_a_string_observation_that_looks_like_infinity_stays_a_string():
     member = MEMBER.model_copy(update={"attributes": {"city": "Infinity"}})
-    ctx = go.Context(at=AT, tz=TZ, history=go.Community(TZ).history("m1"), group="camp", member=member)
-    e = go.evaluate(CONDITION.validate_python({"attr": "city", "equals": "Infinity"}), ctx)
+    ctx = go.rules.Context(
+        at=AT, tz=TZ, history=go.rules.Community(TZ).history("m1"), group="camp", member=member
+    )
+    e = go.rules.evaluate(CONDITION.validate_python({"attr": "city", "equals": "Infinity"}), ctx)
     back = go.Explanation.model_validate_json(e.model_dump_json())
     assert back.observed == "Infinity" and back == e
 

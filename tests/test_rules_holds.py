@@ -64,10 +64,10 @@ def likes(history, *, group, start, end):
 
 def context(sc, member=None, role="member"):
     membership = sc.membership.model_copy(update={"role": role})
-    return go.Context(
+    return go.rules.Context(
         at=sc.at,
         tz=TZ,
-        history=go.Community(TZ, sc.events).history("m1"),
+        history=go.rules.Community(TZ, sc.events).history("m1"),
         group=GROUP,
         member=member,
         membership=membership,
@@ -86,7 +86,7 @@ def test_holds_is_the_verdict_of_evaluate(cond, data, member, role):
     sc = data.draw(scenarios(cond=cond))
     ctx = context(sc, member, role)
     parsed = CONDITION.validate_python(cond)
-    explained = go.evaluate(parsed, ctx)
+    explained = go.rules.evaluate(parsed, ctx)
     assert holds(parsed, ctx) is explained.passed
     # and the combinators combine their leaves' verdicts as the naive reading says
     assert explained.passed is naive_holds(cond, iter([leaf.passed for leaf in explained.leaves()]))
@@ -105,7 +105,7 @@ def test_at_least_of_holds_exactly_when_k_children_do(k, n_true, n_false):
     parsed = CONDITION.validate_python(at_least_of(min(k, n_true + n_false), n_true, n_false))
     need = min(k, n_true + n_false)
     assert holds(parsed, ctx) is (n_true >= need)
-    assert go.evaluate(parsed, ctx).passed is (n_true >= need)
+    assert go.rules.evaluate(parsed, ctx).passed is (n_true >= need)
 
 
 # -- edges, by example ---------------------------------------------------------------------
@@ -120,10 +120,10 @@ def ev(kind, at, value=1.0, id=None):
 
 
 def ctx_with(events, *, member=None, membership=None, metrics=None):
-    return go.Context(
+    return go.rules.Context(
         at=AT,
         tz=TZ,
-        history=go.Community(TZ, events).history("m1"),
+        history=go.rules.Community(TZ, events).history("m1"),
         group=GROUP,
         member=member,
         membership=membership,
@@ -133,7 +133,7 @@ def ctx_with(events, *, member=None, membership=None, metrics=None):
 
 def both(cond, ctx):
     parsed = CONDITION.validate_python(cond) if isinstance(cond, dict) else cond
-    exp = go.evaluate(parsed, ctx)
+    exp = go.rules.evaluate(parsed, ctx)
     assert holds(parsed, ctx) is exp.passed
     return exp
 
@@ -186,10 +186,12 @@ def test_each_numeric_attribute_comparator_can_fail():
 def test_conditions_built_from_python_objects_evaluate_like_parsed_ones():
     events = [ev("purchase", AT - timedelta(days=d)) for d in (1, 2, 3)]
     ctx = ctx_with(events, member=go.Member(id="m1", labels=["A"]))
-    built = go.AllOf(
+    built = go.rules.AllOf(
         all=[
-            go.Count(count="purchase", within="7d", at_least=3),
-            go.AnyOf(any=[go.Label(label=["vip"]), go.Not(**{"not": go.Label(label=["B"])})]),
+            go.rules.Count(count="purchase", within="7d", at_least=3),
+            go.rules.AnyOf(
+                any=[go.rules.Label(label=["vip"]), go.rules.Not(**{"not": go.rules.Label(label=["B"])})]
+            ),
         ]
     )
     parsed = CONDITION.validate_python(
@@ -201,7 +203,7 @@ def test_conditions_built_from_python_objects_evaluate_like_parsed_ones():
         }
     )
     assert both(built, ctx).passed and both(parsed, ctx).passed
-    assert not both(go.Count(count="purchase", within="7d", at_least=4), ctx).passed
+    assert not both(go.rules.Count(count="purchase", within="7d", at_least=4), ctx).passed
 
 
 def test_a_metric_inside_combinators_is_called_with_its_window():
@@ -231,8 +233,8 @@ def test_days_are_whole_unless_rounding_down_would_contradict_an_equals():
 
 
 def test_days_since_shows_the_scope_it_counted_in():
-    ctx = go.Context(
-        at=AT, tz=TZ, history=go.Community(TZ, []).history("m1"), group=GROUP, default_scope="member"
+    ctx = go.rules.Context(
+        at=AT, tz=TZ, history=go.rules.Community(TZ, []).history("m1"), group=GROUP, default_scope="member"
     )
     assert both({"days_since": "checkin", "at_least": 1}, ctx).scope == "member"
     assert both({"days_since": "checkin", "scope": "group", "at_least": 1}, ctx).scope == "group"
@@ -270,15 +272,27 @@ def test_at_least_of_is_decided_by_the_children_that_reached_k():
 def test_an_unregistered_metric_lists_the_registered_ones_or_none():
     cond = {"metric": "likes", "at_least": 1}
     with pytest.raises(go.PluginError, match=r"\(registered: none\)$"):
-        go.evaluate(CONDITION.validate_python(cond), ctx_with([]))
+        go.rules.evaluate(CONDITION.validate_python(cond), ctx_with([]))
     with pytest.raises(go.PluginError, match=r"\(registered: a, b\)$"):
         holds(CONDITION.validate_python(cond), ctx_with([], metrics={"b": likes, "a": likes}))
 
 
 def test_something_that_is_not_a_condition_is_named_in_the_error():
-    for fn in (go.evaluate, holds):
+    for fn in (go.rules.evaluate, holds):
         with pytest.raises(TypeError, match=r"not a condition: 'count purchase'"):
             fn("count purchase", ctx_with([]))
+
+
+def test_the_mapping_form_is_any_mapping_not_only_a_dict():
+    # evaluate and holds are typed ``Condition | Mapping[str, object]``: a read-only
+    # mapping (a frozen config, a YAML loader's own type) is the mapping form too
+    from types import MappingProxyType
+
+    ctx = ctx_with([ev("checkin", AT - timedelta(days=1))])
+    frozen = MappingProxyType({"count": "checkin", "within": "7d", "at_least": 1})
+    assert go.rules.holds(frozen, ctx) is True
+    assert go.rules.evaluate(frozen, ctx).observed == 1
+    assert go.rules.compile_condition(frozen, at=AT, tz=TZ).holds(ctx)
 
 
 def test_a_book_finds_the_metrics_its_conditions_use_at_any_depth():

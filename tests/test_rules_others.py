@@ -15,7 +15,7 @@ from groupops.rules._evaluate import holds
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
 TZ = UTC
-CONDITION: TypeAdapter[go.Condition] = TypeAdapter(go.Condition)
+CONDITION: TypeAdapter[go.rules.Condition] = TypeAdapter(go.rules.Condition)
 
 
 class World:
@@ -30,10 +30,10 @@ class World:
     ) -> None:
         self.members = {m.id: m for m in members}
         self.memberships = list(memberships)
-        self.community = go.Community(TZ, events)
+        self.community = go.rules.Community(TZ, events)
         self.entries = list(entries)
 
-    def history(self, member: str) -> go.History:
+    def history(self, member: str) -> go.rules.History:
         return self.community.history(member)
 
     def profile(self, member: str) -> go.Member | None:
@@ -55,8 +55,8 @@ class World:
         return sum(e.points for e in self.entries if e.member == member and e.at <= at)
 
 
-def context(world: World, member: str, group: str = "w1", at: datetime = AT) -> go.Context:
-    return go.Context(
+def context(world: World, member: str, group: str = "w1", at: datetime = AT) -> go.rules.Context:
+    return go.rules.Context(
         at=at,
         tz=TZ,
         history=world.history(member),
@@ -89,13 +89,13 @@ STAYED = {"referees": {"all": [{"member_of": "w1"}, {"tenure": "joined", "at_lea
 def test_referees_counts_those_meeting_the_condition_as_of_the_same_instant() -> None:
     world = referral_world()
     cond = CONDITION.validate_python(STAYED)
-    exp = go.evaluate(cond, context(world, "a"))
+    exp = go.rules.evaluate(cond, context(world, "a"))
     assert (exp.passed, exp.observed, exp.subject) == (False, 2.0, ["b", "c"])
     assert holds(cond, context(world, "a")) is False
     assert exp.summary() == "2 referees qualify (b, c); needs at least 3 referees"
     assert exp.summary("zh") == "合格的被推荐人 2 人：b、c（要求至少 3 人）"
     # two days earlier, c had been in w1 only 6 days
-    assert go.evaluate(cond, context(world, "a", at=AT - timedelta(days=2))).subject == ["b"]
+    assert go.rules.evaluate(cond, context(world, "a", at=AT - timedelta(days=2))).subject == ["b"]
 
 
 def test_the_compiled_verdict_the_explanation_and_holds_agree_as_referees_change() -> None:
@@ -103,25 +103,26 @@ def test_the_compiled_verdict_the_explanation_and_holds_agree_as_referees_change
     for n in range(0, 5):
         cond = CONDITION.validate_python({**STAYED, "at_least": n})
         ctx = context(world, "a")
-        assert holds(cond, ctx) is go.evaluate(cond, ctx).passed is (2 >= n)
+        assert holds(cond, ctx) is go.rules.evaluate(cond, ctx).passed is (2 >= n)
 
 
 def test_a_member_without_referees_or_without_a_world_has_none() -> None:
     world = referral_world()
     cond = CONDITION.validate_python({"referees": {"member_of": "w1"}, "at_least": 1})
     assert (
-        go.evaluate(cond, context(world, "b")).summary() == "no referee qualifies; needs at least 1 referee"
+        go.rules.evaluate(cond, context(world, "b")).summary()
+        == "no referee qualifies; needs at least 1 referee"
     )
-    alone = go.Context(at=AT, tz=TZ, history=world.history("a"), group="w1", member=world.profile("a"))
-    assert go.evaluate(cond, alone).observed == 0.0
+    alone = go.rules.Context(at=AT, tz=TZ, history=world.history("a"), group="w1", member=world.profile("a"))
+    assert go.rules.evaluate(cond, alone).observed == 0.0
 
 
 def test_member_of_reads_every_present_membership_of_the_member() -> None:
     world = referral_world()
     in_w2 = CONDITION.validate_python({"member_of": ["w2", "w3"]})
-    assert go.evaluate(in_w2, context(world, "e", group="w1")).passed
-    assert not go.evaluate(in_w2, context(world, "a")).passed
-    left = go.evaluate(CONDITION.validate_python({"member_of": "w1"}), context(world, "d"))
+    assert go.rules.evaluate(in_w2, context(world, "e", group="w1")).passed
+    assert not go.rules.evaluate(in_w2, context(world, "a")).passed
+    left = go.rules.evaluate(CONDITION.validate_python({"member_of": "w1"}), context(world, "d"))
     assert (left.passed, left.summary()) == (False, "in groups: none; needs in w1")
     assert left.negate().summary() == "in groups: none; needs not in w1"
     assert left.summary("zh") == "所在群：无（要求在群 w1）"
@@ -142,10 +143,10 @@ def test_points_balance_is_the_sum_of_entries_at_or_before_the_instant() -> None
     ]
     world = World([go.Member(id="a")], [joined("a", "w1", 30)], entries=entries)
     cond = CONDITION.validate_python({"points": "balance", "at_least": 100})
-    now = go.evaluate(cond, context(world, "a"))
+    now = go.rules.evaluate(cond, context(world, "a"))
     assert (now.passed, now.observed) == (True, 105.0)
     assert now.summary() == "points balance 105; needs at least 100 points"
-    before = go.evaluate(cond, context(world, "a", at=AT - timedelta(microseconds=1)))
+    before = go.rules.evaluate(cond, context(world, "a", at=AT - timedelta(microseconds=1)))
     assert (before.passed, before.summary("zh")) == (False, "积分余额 80（要求至少 100 分）")
     assert before.negate().requirements() == "points balance: fewer than 100 points"
 

@@ -28,7 +28,7 @@ TZ = ZoneInfo("Europe/Berlin")  # has DST: calendar windows and local days are n
 GROUP = "camp"
 KINDS = ("checkin", "purchase", "message")
 ANCHORS = ("joined", "evicted", "revived", "promoted", "period_start")
-CONDITION = TypeAdapter(go.Condition)
+CONDITION = TypeAdapter(go.rules.Condition)
 # 2026-03-29 (spring forward) falls inside the range the events are drawn from
 BASE = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
 SPAN = 40 * 86400
@@ -336,16 +336,16 @@ def naive_holds(cond, leaf_results):
 
 
 def evaluate(cond, events, at, membership=None, period_start=None, default_scope="group"):
-    ctx = go.Context(
+    ctx = go.rules.Context(
         at=at,
         tz=TZ,
-        history=go.Community(TZ, events).history("m1"),
+        history=go.rules.Community(TZ, events).history("m1"),
         group=GROUP,
         membership=membership,
         period_start=period_start,
         default_scope=default_scope,
     )
-    return go.evaluate(CONDITION.validate_python(cond), ctx)
+    return go.rules.evaluate(CONDITION.validate_python(cond), ctx)
 
 
 # -- laws ------------------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ def ms(**kw):
 
 
 def ctx(at, events=(), *, membership=None, group="camp", tz=TZ, **kw):
-    history = go.Community(tz, events).history("m1")
-    return go.Context(at=at, tz=tz, history=history, group=group, membership=membership, **kw)
+    history = go.rules.Community(tz, events).history("m1")
+    return go.rules.Context(at=at, tz=tz, history=history, group=group, membership=membership, **kw)
 
 
 def eviction(**kw):
@@ -38,14 +38,14 @@ def eviction(**kw):
         "notice": "2d",
         "when": {"days_since": "checkin", "at_least": 7},
     } | kw
-    return go.Eviction.model_validate(data)
+    return go.rules.Eviction.model_validate(data)
 
 
 # -- admission ---------------------------------------------------------------------------------
 
 
 def test_admission_counts_member_wide_by_default():
-    policy = go.Admission.model_validate(
+    policy = go.rules.Admission.model_validate(
         {
             "id": "vip",
             "from": ["welfare"],
@@ -61,18 +61,18 @@ def test_admission_counts_member_wide_by_default():
         ev("purchase", SUN - timedelta(days=30), group="flash")
     )  # another group: still the member's
     c = ctx(SUN, events, group="welfare", default_scope=policy.default_scope)
-    e = go.admission_check(policy, c)
+    e = go.rules.admission_check(policy, c)
     assert e.passed and e.observed == 3 and e.scope == "member"
     assert policy.expires == go.Duration(14, "d")
     # the same leaf judged with group scope sees only welfare + member-wide events
-    assert go.admission_check(policy, ctx(SUN, events, group="welfare")).observed == 2
+    assert go.rules.admission_check(policy, ctx(SUN, events, group="welfare")).observed == 2
 
 
 def test_admission_fails_below_threshold():
-    policy = go.Admission.model_validate(
+    policy = go.rules.Admission.model_validate(
         {"id": "vip", "from": ["welfare"], "to": "paid", "when": {"count": "purchase", "at_least": 2}}
     )
-    e = go.admission_check(policy, ctx(SUN, [ev("purchase", SUN)], default_scope="member"))
+    e = go.rules.admission_check(policy, ctx(SUN, [ev("purchase", SUN)], default_scope="member"))
     assert not e.passed and e.observed == 1
 
 
@@ -90,7 +90,7 @@ def test_admission_fails_below_threshold():
     ],
 )
 def test_eviction_period_of_a_moment(at, end):
-    period = go.eviction_period(eviction(), TZ, at)
+    period = go.rules.eviction_period(eviction(), at, TZ)
     assert period is not None
     assert period.end == end
     assert period.start == end - WEEK
@@ -100,10 +100,10 @@ def test_eviction_period_of_a_moment(at, end):
 
 
 def test_notice_at_is_end_minus_notice_in_calendar_or_exact_units():
-    assert go.eviction_period(eviction(notice="12h"), TZ, SUN).notice_at == SUN - timedelta(hours=12)
+    assert go.rules.eviction_period(eviction(notice="12h"), SUN, TZ).notice_at == SUN - timedelta(hours=12)
     # across Berlin's spring-forward, 2d before Sunday 20:00 is Friday 20:00 local: 47 elapsed hours
     end = datetime(2026, 3, 29, 20, 0, tzinfo=BERLIN)
-    period = go.eviction_period(eviction(), BERLIN, end)
+    period = go.rules.eviction_period(eviction(), end, BERLIN)
     assert period.end == end
     assert period.notice_at.replace(tzinfo=None) == datetime(2026, 3, 27, 20, 0)
     assert end.astimezone(UTC) - period.notice_at.astimezone(UTC) == timedelta(hours=47)
@@ -113,10 +113,10 @@ def test_notice_at_is_end_minus_notice_in_calendar_or_exact_units():
 def test_first_period_of_a_schedule_with_a_start_begins_at_the_start():
     opening = SUN - timedelta(days=3, hours=9, minutes=30)  # Thursday 10:30
     policy = eviction(start=opening.isoformat())
-    first = go.eviction_period(policy, TZ, opening + timedelta(hours=1))
+    first = go.rules.eviction_period(policy, opening + timedelta(hours=1), TZ)
     assert first is not None
     assert (first.start, first.end) == (opening, SUN)  # 20:00 sharp, not 20:30
-    assert go.eviction_period(policy, TZ, SUN + timedelta(days=1)).start == SUN
+    assert go.rules.eviction_period(policy, SUN + timedelta(days=1), TZ).start == SUN
 
 
 def test_the_first_period_counts_since_the_opening():
@@ -124,9 +124,11 @@ def test_the_first_period_counts_since_the_opening():
     policy = eviction(
         start=opening.isoformat(), when={"count": "checkin", "since": "period_start", "below": 2}
     )
-    period = go.eviction_period(policy, TZ, SUN)
+    period = go.rules.eviction_period(policy, SUN, TZ)
     events = [ev("checkin", opening + timedelta(days=d)) for d in (1, 2)]
-    check = go.eviction_check(policy, ctx(SUN, events, membership=ms(), period_start=period.start), period)
+    check = go.rules.eviction_check(
+        policy, ctx(SUN, events, membership=ms(), period_start=period.start), period
+    )
     assert check.failing.observed == 2 and not check.at_risk
 
 
@@ -134,23 +136,23 @@ def test_a_schedule_naming_the_minute_keeps_it():
     policy = eviction(
         schedule="FREQ=WEEKLY;BYDAY=SU;BYHOUR=20;BYMINUTE=30", start="2026-01-01T10:05:09+08:00"
     )
-    assert go.eviction_period(policy, TZ, SUN - timedelta(days=1)).end == SUN + timedelta(minutes=30)
+    assert go.rules.eviction_period(policy, SUN - timedelta(days=1), TZ).end == SUN + timedelta(minutes=30)
 
 
 def test_a_schedule_that_has_run_out_has_no_period():
     policy = eviction(schedule="FREQ=WEEKLY;COUNT=2", start=SUN.isoformat())
-    assert go.eviction_period(policy, TZ, SUN + WEEK).end == SUN + WEEK
-    assert go.eviction_period(policy, TZ, SUN + WEEK + timedelta(seconds=1)) is None
+    assert go.rules.eviction_period(policy, SUN + WEEK, TZ).end == SUN + WEEK
+    assert go.rules.eviction_period(policy, SUN + WEEK + timedelta(seconds=1), TZ) is None
 
 
 def test_eviction_periods_over_a_range_are_those_with_something_due():
     policy = eviction()
     after = SUN - timedelta(days=6)  # Monday
     # until Monday two weeks on: ends SUN and SUN+1w are due; SUN+2w's notice (Friday) is not yet
-    got = go.eviction_periods(policy, TZ, after, SUN + WEEK + timedelta(days=1))
+    got = go.rules.eviction_periods(policy, after, SUN + WEEK + timedelta(days=1), TZ)
     assert [p.end for p in got] == [SUN, SUN + WEEK]
     # until the Friday notice of the third period: it is due, its end is not yet
-    got = go.eviction_periods(policy, TZ, after, SUN + 2 * WEEK - timedelta(days=2))
+    got = go.rules.eviction_periods(policy, after, SUN + 2 * WEEK - timedelta(days=2), TZ)
     assert [p.end for p in got] == [SUN, SUN + WEEK, SUN + 2 * WEEK]
     for p in got:
         due = [t for t in (p.notice_at, p.end) if after < t <= SUN + 2 * WEEK - timedelta(days=2)]
@@ -160,13 +162,13 @@ def test_eviction_periods_over_a_range_are_those_with_something_due():
 def test_eviction_periods_skip_a_period_that_only_spans_the_range():
     # Saturday 00:00 to 12:00: the notice (Friday 20:00) is before, the end (Sunday 20:00) after
     sat = SUN - timedelta(hours=20)
-    assert go.eviction_periods(eviction(), TZ, sat, sat + timedelta(hours=12)) == []
+    assert go.rules.eviction_periods(eviction(), sat, sat + timedelta(hours=12), TZ) == []
 
 
 def test_eviction_periods_exclude_the_start_of_the_range():
-    got = go.eviction_periods(eviction(), TZ, SUN, SUN + timedelta(days=1))
+    got = go.rules.eviction_periods(eviction(), SUN, SUN + timedelta(days=1), TZ)
     assert got == []  # SUN's end is not after SUN; the next notice is on Friday
-    got = go.eviction_periods(eviction(), TZ, SUN - timedelta(seconds=1), SUN)
+    got = go.rules.eviction_periods(eviction(), SUN - timedelta(seconds=1), SUN, TZ)
     assert [p.end for p in got] == [SUN]
 
 
@@ -179,26 +181,28 @@ def test_eviction_periods_exclude_the_start_of_the_range():
 )
 def test_grace_runs_from_joining_to_the_period_end(joined_days_before_end, in_grace):
     policy = eviction(grace="7d")
-    period = go.eviction_period(policy, TZ, SUN)
+    period = go.rules.eviction_period(policy, SUN, TZ)
     m = ms(joined_at=SUN - timedelta(days=joined_days_before_end))
-    assert go.in_grace(policy, m, period, TZ) is in_grace
+    assert go.rules.in_grace(policy, m, period, TZ) is in_grace
 
 
 def test_revival_restarts_grace():
     policy = eviction(grace="7d")
-    period = go.eviction_period(policy, TZ, SUN)
+    period = go.rules.eviction_period(policy, SUN, TZ)
     m = ms(
         joined_at=SUN - timedelta(days=60),
         evicted_at=SUN - timedelta(days=10),
         revived_at=SUN - timedelta(days=2),
     )
-    assert go.in_grace(policy, m, period, TZ)
-    assert not go.in_grace(policy, m.model_copy(update={"revived_at": SUN - timedelta(days=8)}), period, TZ)
+    assert go.rules.in_grace(policy, m, period, TZ)
+    assert not go.rules.in_grace(
+        policy, m.model_copy(update={"revived_at": SUN - timedelta(days=8)}), period, TZ
+    )
 
 
 def test_no_grace_without_a_grace_setting():
-    period = go.eviction_period(eviction(), TZ, SUN)
-    assert not go.in_grace(eviction(), ms(joined_at=SUN - timedelta(hours=1)), period, TZ)
+    period = go.rules.eviction_period(eviction(), SUN, TZ)
+    assert not go.rules.in_grace(eviction(), ms(joined_at=SUN - timedelta(hours=1)), period, TZ)
 
 
 # -- eviction check ----------------------------------------------------------------------------------
@@ -206,23 +210,23 @@ def test_no_grace_without_a_grace_setting():
 
 def test_eviction_check_at_risk_exempt_and_grace():
     policy = eviction(grace="7d", exempt={"role": ["owner", "admin"]})
-    period = go.eviction_period(policy, TZ, SUN)
+    period = go.rules.eviction_period(policy, SUN, TZ)
     silent = [ev("checkin", SUN - timedelta(days=9))]
     c = ctx(period.notice_at, silent, membership=ms(), period_start=period.start)
-    check = go.eviction_check(policy, c, period)
+    check = go.rules.eviction_check(policy, c, period)
     assert check.failing.passed and check.failing.observed == 7  # at the notice time: 9 - 2 days
     assert check.exempt is not None and not check.exempt.passed
     assert not check.grace and check.at_risk
 
-    admin = go.eviction_check(policy, ctx(SUN, silent, membership=ms(role="admin")), period)
+    admin = go.rules.eviction_check(policy, ctx(SUN, silent, membership=ms(role="admin")), period)
     assert admin.failing.passed and admin.exempt.passed and not admin.at_risk
 
-    newcomer = go.eviction_check(
+    newcomer = go.rules.eviction_check(
         policy, ctx(SUN, [], membership=ms(joined_at=SUN - timedelta(days=2))), period
     )
     assert newcomer.failing.passed and newcomer.grace and not newcomer.at_risk
 
-    active = go.eviction_check(
+    active = go.rules.eviction_check(
         policy, ctx(SUN, [ev("checkin", SUN - timedelta(days=1))], membership=ms()), period
     )
     assert not active.failing.passed and not active.at_risk
@@ -230,24 +234,26 @@ def test_eviction_check_at_risk_exempt_and_grace():
 
 def test_eviction_check_without_exempt():
     policy = eviction()
-    period = go.eviction_period(policy, TZ, SUN)
-    check = go.eviction_check(policy, ctx(SUN, [], membership=ms()), period)
+    period = go.rules.eviction_period(policy, SUN, TZ)
+    check = go.rules.eviction_check(policy, ctx(SUN, [], membership=ms()), period)
     assert check.exempt is None and check.at_risk
 
 
 def test_eviction_check_counts_since_the_period_start():
     policy = eviction(when={"count": "checkin", "since": "period_start", "below": 3})
-    period = go.eviction_period(policy, TZ, SUN)
+    period = go.rules.eviction_period(policy, SUN, TZ)
     events = [ev("checkin", period.start - timedelta(hours=1))] + [
         ev("checkin", period.start + timedelta(days=d)) for d in (1, 2)
     ]
-    check = go.eviction_check(policy, ctx(SUN, events, membership=ms(), period_start=period.start), period)
+    check = go.rules.eviction_check(
+        policy, ctx(SUN, events, membership=ms(), period_start=period.start), period
+    )
     assert check.failing.observed == 2 and check.at_risk
 
 
 # -- revival -------------------------------------------------------------------------------------------
 
-REVIVAL = go.Revival.model_validate(
+REVIVAL = go.rules.Revival.model_validate(
     {
         "id": "comeback",
         "groups": ["camp"],
@@ -264,8 +270,8 @@ def evicted(**kw):
 
 
 def test_revival_deadline():
-    assert go.revival_deadline(REVIVAL, evicted(), TZ) == EVICTED_AT + timedelta(days=14)
-    assert go.revival_deadline(REVIVAL, ms(), TZ) is None
+    assert go.rules.revival_deadline(REVIVAL, evicted(), TZ) == EVICTED_AT + timedelta(days=14)
+    assert go.rules.revival_deadline(REVIVAL, ms(), TZ) is None
 
 
 @pytest.mark.parametrize(
@@ -279,32 +285,32 @@ def test_revival_deadline():
     ],
 )
 def test_revival_window_edges(offset, is_open):
-    assert go.revival_open(REVIVAL, evicted(), EVICTED_AT + offset, TZ) is is_open
+    assert go.rules.revival_open(REVIVAL, evicted(), EVICTED_AT + offset, TZ) is is_open
 
 
 def test_revival_needs_an_evicted_status_and_revivals_left():
     at = EVICTED_AT + timedelta(days=1)
-    assert not go.revival_open(REVIVAL, ms(evicted_at=EVICTED_AT), at, TZ)  # active again
-    assert not go.revival_open(REVIVAL, evicted(revivals=1), at, TZ)  # max 1 used up
+    assert not go.rules.revival_open(REVIVAL, ms(evicted_at=EVICTED_AT), at, TZ)  # active again
+    assert not go.rules.revival_open(REVIVAL, evicted(revivals=1), at, TZ)  # max 1 used up
     twice = REVIVAL.model_copy(update={"max": 2})
-    assert go.revival_open(twice, evicted(revivals=1), at, TZ)
+    assert go.rules.revival_open(twice, evicted(revivals=1), at, TZ)
     never = REVIVAL.model_copy(update={"max": 0})
-    assert not go.revival_open(never, evicted(), at, TZ)
+    assert not go.rules.revival_open(never, evicted(), at, TZ)
 
 
 def test_revival_check_counts_since_the_eviction():
     events = [ev("makeup_task", EVICTED_AT - timedelta(days=1))] + [
         ev("makeup_task", EVICTED_AT + timedelta(days=d)) for d in (1, 2)
     ]
-    e = go.revival_check(REVIVAL, ctx(EVICTED_AT + timedelta(days=3), events, membership=evicted()))
+    e = go.rules.revival_check(REVIVAL, ctx(EVICTED_AT + timedelta(days=3), events, membership=evicted()))
     assert e.passed and e.observed == 2
-    e = go.revival_check(REVIVAL, ctx(EVICTED_AT + timedelta(days=3), events[:2], membership=evicted()))
+    e = go.rules.revival_check(REVIVAL, ctx(EVICTED_AT + timedelta(days=3), events[:2], membership=evicted()))
     assert not e.passed and e.observed == 1
 
 
 # -- ladder ------------------------------------------------------------------------------------------------
 
-LADDER = go.Ladder.model_validate(
+LADDER = go.rules.Ladder.model_validate(
     {
         "id": "roles",
         "groups": ["camp"],
@@ -336,7 +342,7 @@ def answers(n):
 
 
 def move(membership, events):
-    return go.ladder_move(LADDER, ctx(NOW, events, membership=membership))
+    return go.rules.ladder_move(LADDER, ctx(NOW, events, membership=membership))
 
 
 def test_promote_when_the_next_steps_promote_holds():
@@ -370,13 +376,13 @@ def test_grace_is_calendar_days_in_the_book_zone():
     promoted = datetime(2026, 3, 15, 20, tzinfo=BERLIN)
     grace_end = datetime(2026, 3, 29, 20, tzinfo=BERLIN)
     m = ms(role="active", promoted_at=promoted, joined_at=promoted - timedelta(days=60))
-    before = go.ladder_move(
+    before = go.rules.ladder_move(
         LADDER, ctx(grace_end.astimezone(UTC) - timedelta(minutes=30), [], membership=m, tz=BERLIN)
     )
     assert before is None
     # at 20:00 on 29 March only 14 x 24 - 1 hours have elapsed, yet 14 calendar days have
     assert grace_end.astimezone(UTC) - promoted.astimezone(UTC) == timedelta(hours=14 * 24 - 1)
-    at_end = go.ladder_move(LADDER, ctx(grace_end, [], membership=m, tz=BERLIN))
+    at_end = go.rules.ladder_move(LADDER, ctx(grace_end, [], membership=m, tz=BERLIN))
     assert at_end is not None and at_end.action == "demote"
 
 
@@ -399,7 +405,7 @@ def test_the_bottom_step_never_demotes_and_a_step_without_keep_is_kept():
             "steps": (LADDER.steps[0], LADDER.steps[1].model_copy(update={"keep": None}), LADDER.steps[2])
         }
     )
-    assert go.ladder_move(ladder, ctx(NOW, [], membership=ms(role="active"))) is None
+    assert go.rules.ladder_move(ladder, ctx(NOW, [], membership=ms(role="active"))) is None
 
 
 def test_the_top_step_can_only_be_demoted():
@@ -413,9 +419,9 @@ def test_locked_memberships_and_roles_off_the_ladder_never_move():
     assert move(ms(role="active", locked=True), []) is None
     assert move(ms(role="owner"), chatty(14) + answers(50)) is None
     assert move(ms(role="admin"), []) is None
-    assert go.ladder_move(LADDER, ctx(NOW, chatty(14))) is None  # no membership
+    assert go.rules.ladder_move(LADDER, ctx(NOW, chatty(14))) is None  # no membership
 
 
 def test_ladder_needs_two_steps():
     with pytest.raises(ValueError):
-        go.Ladder.model_validate({"id": "x", "groups": ["camp"], "steps": [{"role": "member"}]})
+        go.rules.Ladder.model_validate({"id": "x", "groups": ["camp"], "steps": [{"role": "member"}]})

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
-from groupops.rules._time import Schedule, as_instant, parse_schedule, to_zone
+from groupops._time import Schedule, as_instant, parse_schedule, to_zone
 
 BERLIN = ZoneInfo("Europe/Berlin")  # DST starts 2026-03-29 02:00, ends 2026-10-25 03:00
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # UTC+8 all year

@@ -16,16 +16,16 @@ from groupops._validation import problems_from
 from groupops.rules._evaluate import holds
 
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-CONDITION = TypeAdapter(go.Condition)
+CONDITION = TypeAdapter(go.rules.Condition)
 NAMES = st.sampled_from(["sdr", "sales", "导购", "content"])
 GROUPS = {"welfare": "general", "vip": "paid", "camp": "activity", "vip2": "paid"}
 
 
 def _ctx(member=None, present_in=None, membership=None):
-    return go.Context(
+    return go.rules.Context(
         at=AT,
         tz=UTC,
-        history=go.Community(UTC, []).history("m1"),
+        history=go.rules.Community(UTC, []).history("m1"),
         group="welfare",
         member=member,
         membership=membership,
@@ -79,20 +79,20 @@ def test_compiled_verdicts_holds_decide_and_explain_agree_with_the_profile(cond,
     parsed = CONDITION.validate_python(cond)
     ctx = _ctx(member, present)
     want = naive(cond, member, present)
-    compiled = go.compile_condition(parsed, at=AT, tz=UTC)
+    compiled = go.rules.compile_condition(parsed, at=AT, tz=UTC)
     assert compiled.holds(ctx) is want
     assert compiled.decide(compiled.measure(ctx)) is want
-    assert go.evaluate(parsed, ctx).passed is want
+    assert go.rules.evaluate(parsed, ctx).passed is want
 
 
 def test_a_member_with_no_source_or_referrer_fails_and_the_explanation_says_none():
     ctx = _ctx(go.Member(id="m1"))
-    e = go.evaluate({"source": "sdr"}, ctx)
+    e = go.rules.evaluate({"source": "sdr"}, ctx)
     assert not e.passed and e.summary() == "source is none; needs one of ['sdr']"
-    e = go.evaluate({"referrer": "any"}, ctx)
+    e = go.rules.evaluate({"referrer": "any"}, ctx)
     assert not e.passed and e.summary("zh") == "推荐人为 无（要求有推荐人）"
     assert (
-        go.evaluate({"not": {"referrer": "any"}}, ctx).negate().missing()
+        go.rules.evaluate({"not": {"referrer": "any"}}, ctx).negate().missing()
         == "referrer is none; needs a referrer"
     )
 
@@ -107,7 +107,7 @@ def test_member_of_without_a_presence_map_reads_the_membership_alone():
 
 
 def test_member_of_a_kind_names_the_kinds_observed():
-    e = go.evaluate({"member_of": {"kind": "paid"}}, _ctx(present_in={"welfare": "general"}))
+    e = go.rules.evaluate({"member_of": {"kind": "paid"}}, _ctx(present_in={"welfare": "general"}))
     assert e.observed == ["general"] and not e.passed
     assert e.summary() == "in groups of kind: general; needs in a group of kind paid"
     assert e.summary("zh") == "所在群类型：general（要求在paid 类群）"
@@ -156,7 +156,7 @@ def test_a_book_resolves_segments_in_segments_and_in_policies():
     assert holds(when, ctx)
     assert not holds(when, _ctx(go.Member(id="m1", labels=["B+"], source="content")))
     # the explanation is the segment's condition, leaf by leaf
-    assert [leaf.test for leaf in go.evaluate(when, ctx).leaves()] == ["label", "source"]
+    assert [leaf.test for leaf in go.rules.evaluate(when, ctx).leaves()] == ["label", "source"]
     # a book without segments keeps its revision: the key is left out of its data
     assert "segments" not in go.RuleBook.load(_book()).to_data()
 

@@ -97,7 +97,7 @@ def test_sql_facts_equal_the_in_memory_reference(history, data):
         store.facts(tz=tz).prefetch(MEMBERS)
         store.add_events(events[split:])
         sql = store.facts(tz=tz)
-        ref = MemoryFacts(go.Community(tz, events))
+        ref = MemoryFacts(go.rules.Community(tz, events))
         at = _instants(data.draw, origin, events)
         start = data.draw(st.none() | st.just(_instants(data.draw, origin, events)))
         pairs = [(m, g) for m in MEMBERS for g in GROUPS]
@@ -153,7 +153,7 @@ def test_sql_verdicts_equal_the_in_memory_reference(history, data):
         ]
         profiles = {m: go.Member(id=m, labels=("A",) if m < "c" else ()) for m in MEMBERS}
         sql = store.facts(tz=tz, profiles=profiles)
-        ref = MemoryFacts(go.Community(tz, events), profiles)
+        ref = MemoryFacts(go.rules.Community(tz, events), profiles)
         assert sql.holding(condition, subjects, at, default_scope=scope) == ref.holding(
             condition, subjects, at, default_scope=scope
         )
@@ -215,7 +215,7 @@ def test_sql_world_facts_equal_the_in_memory_reference(history, data):
         store.add_entries(entries)
         sql_world, ref_world = StoreWorld(store, None, profiles), StoreWorld(store, None, profiles)
         sql = store.facts(tz=tz, profiles=profiles, world=sql_world)
-        ref = MemoryFacts(go.Community(tz, events), profiles, world=ref_world)
+        ref = MemoryFacts(go.rules.Community(tz, events), profiles, world=ref_world)
         sql_world.facts, ref_world.facts = sql, ref
         at = _instants(data.draw, origin, events)
         start = data.draw(st.none() | st.just(_instants(data.draw, origin, events)))
@@ -230,7 +230,7 @@ def test_sql_world_facts_equal_the_in_memory_reference(history, data):
         # without a world both answer from the profiles alone
         bare, bare_ref = (
             store.facts(tz=tz, profiles=profiles),
-            MemoryFacts(go.Community(tz, events), profiles),
+            MemoryFacts(go.rules.Community(tz, events), profiles),
         )
         assert bare.referees(asked) == bare_ref.referees(asked) and bare.referrers() == bare_ref.referrers()
         assert bare.balances(asked, at) == bare_ref.balances(asked, at)

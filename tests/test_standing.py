@@ -10,6 +10,7 @@ import yaml
 from test_cli import gops
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 AT = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)  # a Friday
 
@@ -127,7 +128,7 @@ def test_an_unknown_member_has_no_standing(tmp_path):
 
 
 def test_a_standing_event_is_answered_once_in_the_books_locale(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
 
     class P:
         @go.hookimpl
@@ -180,7 +181,7 @@ def test_the_cli_shows_a_standing_from_a_sqlite_file(tmp_path):
 
 
 def test_a_standing_answer_uses_the_members_own_locale(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
 
     class P:
         @go.hookimpl

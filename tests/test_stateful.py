@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import groupops as go
-from groupops.testing import check_invariants
+from groupops.testing import RecordingMessenger, check_invariants
 
 TZ = ZoneInfo("Asia/Shanghai")
 FIRST_END = datetime(2026, 9, 1, 20, 0, tzinfo=TZ)  # the schedule's first occurrence
@@ -366,7 +366,7 @@ class EngineVersusReference(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="groupops-stateful-"))
-        self.messenger = go.RecordingMessenger()
+        self.messenger = RecordingMessenger()
         self.crasher = Crasher()
         self.abandoned: list[go.Engine] = []
         self.engine = self._open()

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 
 import groupops as go
 from groupops.cli._common import decision_json
+from groupops.testing import RecordingMessenger
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -123,7 +124,7 @@ def _history(engine):
 
 
 def test_decisions_about_a_group_alone_and_a_member_alone_have_null_member_or_group(tmp_path):
-    with _engine(tmp_path, go.RecordingMessenger()) as engine:
+    with _engine(tmp_path, RecordingMessenger()) as engine:
         _history(engine)
         made = engine.run(T0).decisions
     by_action = {d.action: d for d in made}
@@ -143,7 +144,7 @@ def test_a_decision_about_nobody_and_no_group_is_refused_naming_both_fields():
 
 
 def test_a_post_goes_to_the_group_and_a_lead_to_its_operators_when_the_messenger_can(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with _engine(tmp_path, messenger) as engine:
         _history(engine)
         engine.run(T0)
@@ -156,7 +157,7 @@ def test_a_post_goes_to_the_group_and_a_lead_to_its_operators_when_the_messenger
 
 
 def test_a_messenger_that_cannot_post_turns_the_post_into_an_operator_task_never_a_private_message(tmp_path):
-    messenger = go.RecordingMessenger.text_only()
+    messenger = RecordingMessenger.text_only()
     with _engine(tmp_path, messenger) as engine:
         _history(engine)
         engine.run(T0)
@@ -169,7 +170,7 @@ def test_a_messenger_that_cannot_post_turns_the_post_into_an_operator_task_never
 
 
 def test_a_rename_through_a_verdict_is_kept_in_the_store_and_later_messages_use_the_new_name(tmp_path):
-    messenger = go.RecordingMessenger.text_only()
+    messenger = RecordingMessenger.text_only()
     with _engine(tmp_path, messenger, rename="Group renamed") as engine:
         _history(engine)
         engine.run(T0)
@@ -203,10 +204,10 @@ def test_a_scheduled_kind_catches_up_over_a_gap_as_if_run_at_every_occurrence(tm
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     days = [T0 + timedelta(days=i) for i in range(4)]
-    with _engine(tmp_path / "a", go.RecordingMessenger()) as every:
+    with _engine(tmp_path / "a", RecordingMessenger()) as every:
         _history(every)
         step = _decided(every, days)
-    with _engine(tmp_path / "b", go.RecordingMessenger()) as gap:
+    with _engine(tmp_path / "b", RecordingMessenger()) as gap:
         _history(gap)
         caught = _decided(gap, [days[0], days[-1] + timedelta(hours=3)])
     assert sorted(step, key=str) == sorted(caught, key=str)
@@ -215,14 +216,14 @@ def test_a_scheduled_kind_catches_up_over_a_gap_as_if_run_at_every_occurrence(tm
 
 
 def test_rerunning_a_scheduled_kind_at_the_same_instant_decides_nothing(tmp_path):
-    with _engine(tmp_path, go.RecordingMessenger()) as engine:
+    with _engine(tmp_path, RecordingMessenger()) as engine:
         _history(engine)
         assert engine.run(T0).decisions
         assert not engine.run(T0).decisions
 
 
 def test_a_one_off_at_in_the_past_is_decided_once_by_a_late_first_run(tmp_path):
-    with _engine(tmp_path, go.RecordingMessenger(), schedule=None, at=T0.isoformat()) as engine:
+    with _engine(tmp_path, RecordingMessenger(), schedule=None, at=T0.isoformat()) as engine:
         _history(engine)
         made = engine.run(T0 + timedelta(days=2)).decisions
         assert [d.at for d in made if d.action == "post_count"] == [T0]
@@ -287,7 +288,7 @@ def _camp(engine, names, *, keen=()):
 
 def test_announce_posts_once_to_the_group_the_criteria_and_the_sorted_at_risk_names(tmp_path):
     book = go.RuleBook.load(_eviction_book(announce_max=2))
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with go.Engine(
         book,
         store=str(tmp_path / "g.db"),
@@ -319,7 +320,7 @@ def test_announce_posts_nothing_when_nobody_is_at_risk(tmp_path):
 
 def test_announce_in_chinese(tmp_path):
     book = go.RuleBook.load(_eviction_book(locale="zh", announce_max=1))
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
     with go.Engine(
         book,
         store=str(tmp_path / "g.db"),
@@ -354,7 +355,7 @@ def _memory_engine(messenger):
 
 @functools.cache
 def _hourly() -> list:
-    every = _memory_engine(go.RecordingMessenger())
+    every = _memory_engine(RecordingMessenger())
     _history(every)
     return _decided(every, [T0 + timedelta(hours=h) for h in range(97)])
 
@@ -363,7 +364,7 @@ def _hourly() -> list:
 @given(st.lists(st.integers(min_value=1, max_value=96), min_size=1, max_size=6, unique=True))
 def test_any_split_of_runs_decides_what_a_run_every_hour_decides_and_a_rerun_nothing(hours):
     whole = _hourly()
-    split = _memory_engine(go.RecordingMessenger())
+    split = _memory_engine(RecordingMessenger())
     _history(split)
     instants = [T0] + [T0 + timedelta(hours=h) for h in sorted(hours)] + [T0 + timedelta(hours=96)]
     parts = _decided(split, instants)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 pytest_plugins = ["pytester"]
 
@@ -242,15 +243,15 @@ def test_recording_engine_stands_in_only_for_messengers_nobody_registers():
     with recording_engine(book) as engine:
         assert sorted(engine.messengers) == ["console", "recording", "tg", "wecom"]
         assert "example" not in engine.plugins.names()
-        assert isinstance(engine.messengers["tg"], go.RecordingMessenger)
+        assert isinstance(engine.messengers["tg"], RecordingMessenger)
     with recording_engine(book, plugins=[Bot()]) as engine:
         assert isinstance(engine.messengers["tg"], Telegram)
-        assert isinstance(engine.messengers["wecom"], go.RecordingMessenger)
+        assert isinstance(engine.messengers["wecom"], RecordingMessenger)
     with recording_engine(book, default_messenger="console") as engine:
         assert isinstance(engine.messengers["console"], go.ConsoleMessenger)  # registered: kept
     with recording_engine(book, default_messenger="pager") as engine:
         assert engine.messengers["pager"].delivered is engine.messengers["recording"].delivered
-    mine = go.RecordingMessenger(name="mine")
+    mine = RecordingMessenger(name="mine")
     with recording_engine(book, messenger=mine, entry_points=True) as engine:
         assert engine.default_messenger == "mine"
         assert "example" in engine.plugins.names()

@@ -31,22 +31,22 @@ AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 @given(member=sourced_members(), cond=segment_conditions(groups=st.sampled_from(["welfare", "vip"])))
 def test_strategies_draw_members_and_conditions_that_evaluate(member, cond):
-    ctx = go.Context(
+    ctx = go.rules.Context(
         at=AT,
         tz=UTC,
-        history=go.Community(UTC, []).history(member.id),
+        history=go.rules.Community(UTC, []).history(member.id),
         group="",
         member=member,
         present_in={},
     )
-    e = go.evaluate(cond, ctx)
+    e = go.rules.evaluate(cond, ctx)
     assert e.passed in (True, False)
     assert go.Member.model_validate(member.model_dump()) == member
 
 
 @given(policy=tier_policies())
 def test_tier_policies_round_trip_and_have_a_step_above_the_lowest(policy):
-    assert go.Tier.model_validate(policy.model_dump(by_alias=True)) == policy
+    assert go.rules.Tier.model_validate(policy.model_dump(by_alias=True)) == policy
     assert set(policy.steps) == set(policy.labels[1:])
 
 
@@ -122,7 +122,7 @@ def _decision(policy, action, member, period, at=AT, **extra):
 
 
 def test_the_segment_invariants_catch_logs_that_break_them():
-    tier = go.Tier.model_validate(
+    tier = go.rules.Tier.model_validate(
         {"id": "tier", "labels": ["a", "b"], "steps": {"b": {"count": "payment", "at_least": 1}}}
     )
     book = _book(tier)

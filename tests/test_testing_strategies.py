@@ -68,17 +68,17 @@ def test_memberships_are_consistent_and_round_trip(ms):
 def test_conditions_validate_and_evaluate(cond):
     data = go.RuleBook(
         groups=[go.Group(id="g")],
-        policies=[go.Revival(id="r", groups=("g",), within=go.parse_duration("7d"), when=cond)],
+        policies=[go.rules.Revival(id="r", groups=("g",), within=go.parse_duration("7d"), when=cond)],
     ).to_data()
     again = go.RuleBook.load(data)
     assert again.policies[0].when == cond
-    ctx = go.Context(
+    ctx = go.rules.Context(
         at=datetime(2026, 9, 1, tzinfo=go.RuleBook(groups=[go.Group(id="g")]).tz),
         tz=again.tz,
-        history=go.History(again.tz),
+        history=go.rules.History(again.tz),
         group="g",
     )
-    assert isinstance(go.evaluate(cond, ctx).passed, bool)
+    assert isinstance(go.rules.evaluate(cond, ctx).passed, bool)
 
 
 @given(rule_books())
@@ -120,7 +120,11 @@ def test_welcome_books_replay_and_keep_the_laws(data):
 def test_a_rule_book_with_not_round_trips_through_model_dump():
     book = go.RuleBook(
         groups=[go.Group(id="a"), go.Group(id="b")],
-        policies=[go.Admission(id="x", from_=("a",), to="b", when=go.Not(not_=go.Label(label="A")))],
+        policies=[
+            go.rules.Admission(
+                id="x", from_=("a",), to="b", when=go.rules.Not(not_=go.rules.Label(label="A"))
+            )
+        ],
     )
     assert go.RuleBook.model_validate(book.model_dump()) == book
 
@@ -178,7 +182,7 @@ def test_strategies_take_strategies():
 def test_metric_leaves_only_with_metric_names():
     @given(conditions(leaf_types=["metric"], metrics=st.just("live_minutes"), max_leaves=1))
     def check(cond):
-        assert isinstance(cond, go.Metric) and cond.metric == "live_minutes"
+        assert isinstance(cond, go.rules.Metric) and cond.metric == "live_minutes"
 
     check()
 
@@ -244,7 +248,7 @@ def test_histories_are_consistent_with_generated_books(data):
         if isinstance(leaf, Role)
         for r in leaf.role
     }
-    vocabulary |= {r for p in book.policies_of(go.Ladder) for r in p.roles()}
+    vocabulary |= {r for p in book.policies_of(go.rules.Ladder) for r in p.roles()}
     assert roles <= vocabulary
     labels = {x for m in tl.members for x in m.labels}
     assert labels <= {

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groupops as go
+from groupops.testing import RecordingMessenger
 
 # engine-backed properties: a few examples by default, many under HYPOTHESIS_PROFILE=long
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
@@ -124,7 +125,7 @@ def test_a_new_label_qualifies_the_member_under_another_policy_in_the_same_run(t
 
 
 def test_notify_tells_the_member_of_a_move_up(tmp_path):
-    messenger = go.RecordingMessenger()
+    messenger = RecordingMessenger()
 
     class P:
         @go.hookimpl

@@ -5,9 +5,32 @@ decisions with explanations: who may enter the paid group, who is warned and the
 evicted at the end of a period, who may come back, who is promoted. Messaging and
 storage plug in through pluggy hooks.
 
-The public API is exactly the names in ``__all__``; everything else is private.
+The public API is exactly the names in ``__all__`` here, in :mod:`groupops.rules` and in
+:mod:`groupops.testing`; everything else is private:
+
+- ``groupops``: running rules. The :class:`Engine`, the :class:`RuleBook` (load, dump,
+  schema), the domain types (:class:`Member`, :class:`Group`, :class:`Membership`,
+  :class:`Event`, :class:`Decision`, ...), stores, messengers, plugin hooks and the kind
+  plugin API, the engine's reports, host helpers (:func:`create_group`,
+  :func:`funnel`, :func:`referral_tree`) and errors.
+- :mod:`groupops.rules`: the rule language, for evaluating outside an engine:
+  :func:`~groupops.rules.evaluate`, :func:`~groupops.rules.holds`, the conditions, the
+  built-in policies' models and their semantics helpers.
+- :mod:`groupops.testing`: test doubles, Hypothesis strategies, invariants and the store
+  contract.
+
+Names that left the top level (see docs/engine.md, "Public API") stay importable from
+it for one release and warn with a :class:`DeprecationWarning` naming their new path.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+from . import _deprecated
+
+# rules before _decision (as sorted): a Decision carries an explanation from the
+# rules, whose kinds make Decisions; loading the rules package first keeps it one-way
+from . import rules as rules
+from ._decision import Decision, DecisionSubject, decision_id
 from ._engine import Engine
 from ._errors import (
     GroupOpsError,
@@ -30,13 +53,9 @@ from ._messaging import (
     Messenger,
     Quota,
     Rate,
-    RecordingMessenger,
     can_carry_out,
 )
 from ._model import (
-    ACTIONS,
-    Decision,
-    DecisionSubject,
     Event,
     Family,
     Group,
@@ -49,9 +68,9 @@ from ._model import (
     MembershipChange,
     Term,
     change_group,
-    decision_id,
 )
 from ._outbox import Audience, OutboxMessage
+from ._public import publish as _publish
 from ._referrals import ReferralGeneration, ReferralTree, referral_tree
 from ._reports import (
     CampaignReport,
@@ -67,6 +86,7 @@ from ._reports import (
     StandingReport,
     Waiting,
 )
+from ._time import Duration, Schedule, parse_duration
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
 from .plugins._view import EngineView, ReadOnlyStore
@@ -74,48 +94,8 @@ from .plugins.hookspecs import hookimpl
 from .plugins.memory import MemoryStore
 from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, dump_rule_book, load_rule_book, rule_book_schema
-from .rules._compile import CompiledCondition, compile_condition
-from .rules._conditions import (
-    AllOf,
-    AnyOf,
-    AtLeastOf,
-    Attr,
-    Condition,
-    Count,
-    DaysSince,
-    DistinctDays,
-    Label,
-    MemberOf,
-    Metric,
-    Not,
-    Referrer,
-    Role,
-    Segment,
-    Source,
-    Sum,
-    Tenure,
-)
-from .rules._evaluate import Context, MetricFunction, evaluate
 from .rules._explain import Explanation
-from .rules._facts import Community, History
 from .rules._facts_api import Facts, GroupActivity, GroupHealthFacts, MemoryFacts, StoreFacts, Subject
-from .rules._policies import Admission, Eviction, Ladder, LadderStep, Revival, Welcome
-from .rules._semantics import (
-    EvictionCheck,
-    LadderMove,
-    Period,
-    admission_check,
-    eviction_check,
-    eviction_period,
-    eviction_periods,
-    in_grace,
-    ladder_move,
-    revival_check,
-    revival_deadline,
-    revival_open,
-    welcome_due,
-)
-from .rules._time import Duration, Schedule, parse_duration
 from .rules.kinds import (
     ActionSpec,
     Kind,
@@ -128,62 +108,22 @@ from .rules.kinds import (
     StrategyContext,
     Verdict,
 )
-from .rules.kinds.broadcast import Broadcast
-from .rules.kinds.campaign import Campaign
-from .rules.kinds.capacity import Capacity, route_order
-from .rules.kinds.composition import Composition, RoleShare, role_mix
-from .rules.kinds.deadline import Deadline, deadline_moments
-from .rules.kinds.digest import Digest
-from .rules.kinds.dissolve import Dissolve
-from .rules.kinds.handoff import Handoff, handoff_assignee
-from .rules.kinds.health import GroupHealth, Health, group_health, health_score
-from .rules.kinds.invite import Invite
-from .rules.kinds.limit import Limit, limit_breach
-from .rules.kinds.migrate import Migrate
-from .rules.kinds.post import Post
-from .rules.kinds.repurpose import Repurpose
-from .rules.kinds.standing import Standing
-from .rules.kinds.term import TermEnd, term_ends
-from .rules.kinds.tier import Tier, TierMove, current_tier, tier_move
-from .rules.kinds.violation import Penalty, Violation, offence_step
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIONS",
     "ANY_ACTION",
     "ActionSpec",
-    "Admission",
-    "AllOf",
-    "AnyOf",
-    "AtLeastOf",
-    "Attr",
     "Audience",
-    "Broadcast",
-    "Campaign",
     "CampaignReport",
-    "Capacity",
-    "Community",
-    "CompiledCondition",
-    "Composition",
-    "Condition",
     "ConsoleMessenger",
-    "Context",
-    "Count",
-    "DaysSince",
-    "Deadline",
     "Decision",
     "DecisionSubject",
     "DeliveryReport",
-    "Digest",
-    "Dissolve",
-    "DistinctDays",
     "Duration",
     "Engine",
     "EngineView",
     "Event",
-    "Eviction",
-    "EvictionCheck",
     "ExplainReport",
     "Explanation",
     "Facts",
@@ -193,59 +133,35 @@ __all__ = [
     "GroupActivity",
     "GroupChange",
     "GroupCreation",
-    "GroupHealth",
     "GroupHealthFacts",
     "GroupOpsError",
     "GroupStatus",
-    "Handoff",
-    "Health",
-    "History",
     "IngestReport",
     "InputError",
-    "Invite",
     "Kind",
     "KindRegistry",
-    "Label",
     "LabelChange",
-    "Ladder",
-    "LadderMove",
-    "LadderStep",
     "LedgerEntry",
-    "Limit",
     "Member",
-    "MemberOf",
     "Membership",
     "MembershipChange",
     "MemoryFacts",
     "MemoryStore",
     "Messenger",
-    "Metric",
-    "MetricFunction",
-    "Migrate",
     "MissingExtraError",
-    "Not",
     "Note",
     "OutboxMessage",
-    "Penalty",
-    "Period",
     "PluginError",
     "PluginFailure",
     "Point",
     "PolicyBase",
-    "Post",
     "Problem",
     "Quota",
     "Rate",
     "ReadOnlyStore",
-    "RecordingMessenger",
     "ReferralGeneration",
     "ReferralTree",
-    "Referrer",
     "Rejected",
-    "Repurpose",
-    "Revival",
-    "Role",
-    "RoleShare",
     "Routing",
     "RuleBook",
     "RuleError",
@@ -256,9 +172,6 @@ __all__ = [
     "ScheduledKind",
     "ScheduledPolicy",
     "Section",
-    "Segment",
-    "Source",
-    "Standing",
     "StandingItem",
     "StandingReport",
     "Store",
@@ -266,55 +179,34 @@ __all__ = [
     "StoreFacts",
     "StrategyContext",
     "Subject",
-    "Sum",
-    "Tenure",
     "Term",
-    "TermEnd",
-    "Tier",
-    "TierMove",
     "UnknownGroupError",
     "UnknownMemberError",
     "UnknownPolicyError",
     "Verdict",
-    "Violation",
     "Waiting",
-    "Welcome",
     "__version__",
-    "admission_check",
     "can_carry_out",
     "change_group",
-    "compile_condition",
     "create_group",
-    "current_tier",
-    "deadline_moments",
     "decision_id",
     "dump_rule_book",
-    "evaluate",
-    "eviction_check",
-    "eviction_period",
-    "eviction_periods",
     "example_path",
     "funnel",
-    "group_health",
-    "handoff_assignee",
-    "health_score",
     "hookimpl",
-    "in_grace",
-    "ladder_move",
-    "limit_breach",
     "load_rule_book",
-    "offence_step",
     "parse_duration",
     "referral_tree",
     "registered_kinds",
-    "revival_check",
-    "revival_deadline",
-    "revival_open",
-    "role_mix",
     "route",
-    "route_order",
     "rule_book_schema",
-    "term_ends",
-    "tier_move",
-    "welcome_due",
 ]
+
+_publish(globals(), __all__, __name__)
+
+
+if not _TYPE_CHECKING:  # a type checker reports a moved name as missing, and a typo too
+
+    def __getattr__(name: str) -> object:
+        # the deprecated aliases: a name that moved warns and is served from its new home
+        return _deprecated.alias(name)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ._decision import Decision
 from ._engine import Engine
 from ._messaging import PLATFORM_ACTIONS
-from ._model import Decision, Event, Member
+from ._model import Event, Member
 from ._outbox import OutboxMessage
 from .plugins.hookspecs import hookimpl
 from .rules._book import RuleBook, parse_text

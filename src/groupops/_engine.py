@@ -19,19 +19,17 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
+from ._decision import Decision
 from ._errors import Problem, RuleError, UnknownGroupError
 from ._groups import Routing, route, seed_groups
 from ._messaging import Messenger
-from ._model import (
-    Decision,
-    LedgerEntry,
-    Membership,
-)
+from ._model import LedgerEntry, Membership
 from ._referrals import ReferralTree, referral_tree
 from ._reports import (
     PluginFailure,
     RunReport,
 )
+from ._time import to_zone
 from .engine._deciding import Deciding, _failure
 from .engine._delivery import Delivering
 from .engine._explain import Explaining
@@ -43,7 +41,6 @@ from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
 from .rules._facts import Community
-from .rules._time import to_zone
 from .rules.kinds import KindRegistry
 
 __all__ = ["Engine", "parse_json_record"]

@@ -13,9 +13,9 @@ from typing import Literal
 
 from ._errors import InputError, Problem
 from ._model import Event, Member, Membership
+from ._time import Duration, to_zone
 from .plugins._store import Store
 from .rules._book import RuleBook
-from .rules._time import Duration, to_zone
 
 __all__ = ["FUNNEL_STAGES", "RETENTION_WINDOW", "FunnelBy", "FunnelRow", "funnel"]
 

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ._decision import Decision, decision_id
 from ._errors import PluginError, Problem, RuleError
 from ._messaging import can_carry_out
-from ._model import BOOK_GROUP_FIELDS, Decision, Group, GroupChange, change_group, decision_id
+from ._model import BOOK_GROUP_FIELDS, Group, GroupChange, change_group
 from ._outbox import OutboxMessage
 from .plugins._store import Store
 from .rules._book import RuleBook
@@ -281,7 +282,7 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
 
     Of the family's open groups with room (present members below ``capacity``; a leave
     frees a place), the fullest first, so that groups fill one at a time; ties by id
-    (:func:`~groupops.route_order`). A member already present in a group of the family
+    (:func:`~groupops.rules.route_order`). A member already present in a group of the family
     is sent there. No group a policy of the book would turn the member back from (a
     ``limit``: :meth:`Kind.refuses`) is offered: when that rules out every group with
     room, ``group`` is None and ``reason`` names the limit.

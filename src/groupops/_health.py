@@ -1,7 +1,7 @@
 """Group health and open playbooks as the store has them: what ``groupops health``,
 ``groupops groups`` and the HTML report show.
 
-The numbers come from :func:`groupops.group_health` over the store's events (read into
+The numbers come from :func:`groupops.rules.group_health` over the store's events (read into
 memory here, a read-only view), with the rule book's first ``health`` policy for the
 window, the kinds and the dormant/dead rules when a book is given.
 """
@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ._model import Decision, Group
+from ._decision import Decision
+from ._model import Group
+from ._time import to_zone
 from .plugins._store import Store
 from .rules._book import RuleBook
 from .rules._facts import Community
 from .rules._facts_api import MemoryFacts
-from .rules._time import to_zone
 from .rules.kinds.health import GroupHealth, Health, group_health
 
 __all__ = ["PLAYBOOK_KINDS", "health_table", "open_playbooks"]

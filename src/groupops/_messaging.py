@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO, runtime_checkable
 
 from ._outbox import Audience, OutboxMessage
-from .rules._time import Duration
+from ._time import Duration
 
 __all__ = [
     "ANY_ACTION",

@@ -21,9 +21,9 @@ from ._funnel import FUNNEL_STAGES, FunnelRow, funnel_rows
 from ._health import health_table
 from ._model import ACTIONS
 from ._referrals import REFERRAL_EVENT, ReferralTree, referral_tree
+from ._time import to_zone
 from .plugins._store import Store
 from .rules._book import RuleBook
-from .rules._time import to_zone
 from .rules.kinds.health import GroupHealth
 
 __all__ = [

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ._model import Decision
+from ._decision import Decision
 from .rules._explain import Explanation
 
 __all__ = [

@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 import click
 
+from .._decision import Decision
 from .._engine import Engine
 from .._errors import GroupOpsError, InputError, PluginError, Problem, RuleError
-from .._model import EARLIEST_TIME, LATEST_TIME, Decision, Member
+from .._model import EARLIEST_TIME, LATEST_TIME, Member
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
 from ..rules._book import RuleBook, load_rule_book

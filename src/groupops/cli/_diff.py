@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .._model import Decision
+from .._decision import Decision
 from ..rules._book import RuleBook
 from ._common import (
     _AT_HELP,

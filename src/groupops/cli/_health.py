@@ -11,11 +11,11 @@ import click
 
 from .._health import health_table
 from .._messaging import terminal_safe
+from .._time import parse_duration
 from ..plugins._store import Store
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
 from ..rules._book import RuleBook
-from ..rules._time import parse_duration
 from ._common import UserError, _db_option, _emit_json, _load_book, _open_engine, _parse_at, _table, command
 from ._labels import _t
 

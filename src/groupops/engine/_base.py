@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._decision import Decision
     from .._messaging import Messenger
-    from .._model import Decision, Member, Membership
+    from .._model import Member, Membership
     from .._outbox import OutboxMessage
     from .._reports import PluginFailure, StandingReport
     from ..plugins._manager import Plugins

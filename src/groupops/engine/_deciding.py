@@ -11,15 +11,9 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, tzinfo
 from typing import Any
 
+from .._decision import Decision
 from .._errors import PluginError, Problem, RuleError
-from .._model import (
-    Decision,
-    Group,
-    LabelChange,
-    LedgerEntry,
-    Member,
-    Membership,
-)
+from .._model import Group, LabelChange, LedgerEntry, Member, Membership
 from .._reports import PluginFailure, StandingReport
 from ..rules._evaluate import Context
 from ..rules._explain import Explanation

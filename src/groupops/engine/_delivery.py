@@ -17,7 +17,7 @@ from .._messaging import Messenger, Quota, Rate
 from .._model import Member
 from .._outbox import OutboxMessage
 from .._reports import DeliveryReport, Waiting
-from ..rules._time import to_zone
+from .._time import to_zone
 from ..rules.kinds import Kind
 from ._base import EngineBase
 from ._deciding import _describe, _Runtime

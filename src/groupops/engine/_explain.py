@@ -14,7 +14,7 @@ from .._reports import (
     ExplainReport,
     Note,
 )
-from ..rules._time import to_zone
+from .._time import to_zone
 from ._base import EngineBase
 from ._deciding import _Runtime
 

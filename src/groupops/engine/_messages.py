@@ -6,14 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from .._decision import Decision
 from .._groups import current_group
 from .._messaging import can_carry_out
-from .._model import (
-    Decision,
-    Group,
-    Member,
-    Membership,
-)
+from .._model import Group, Member, Membership
 from .._outbox import Audience, OutboxMessage
 from ..rules._templates import GROUP_TASK_TEMPLATES, TASK_TEMPLATES, render_template
 from ..rules.kinds import ActionSpec

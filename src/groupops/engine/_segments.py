@@ -9,9 +9,9 @@ from datetime import datetime
 from .._errors import Problem, RuleError, UnknownMemberError
 from .._model import Member
 from .._reports import CampaignReport, StandingReport
+from .._time import to_zone
 from ..rules._evaluate import Context, holds
 from ..rules._facts_api import StoreFacts
-from ..rules._time import to_zone
 from ..rules.kinds.campaign import Campaign, campaign_rate, target_met
 from ._base import EngineBase
 from ._deciding import _Runtime

@@ -21,8 +21,9 @@ from .hookspecs import PROJECT
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from .._decision import Decision
     from .._engine import Engine
-    from .._model import Decision, Family, Membership
+    from .._model import Family, Membership
     from .._outbox import OutboxMessage
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction

@@ -2,7 +2,7 @@
 
 Counts, last-seen instants and group activity are SQL over the ``events`` table and its
 indexes (``events_member_kind_at``, ``events_grp_kind_at``). Conditions, sums and
-metric plugins read each member's :class:`~groupops.History`, loaded from the table's
+metric plugins read each member's :class:`~groupops.rules.History`, loaded from the table's
 columns only for the members asked about (many per query) and kept by the store between
 runs: a history is dropped when an event of its member is stored, by any process, and
 loaded again when next asked for. No process replays every stored event.

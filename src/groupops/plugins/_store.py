@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from .._decision import Decision
 from .._model import (
-    Decision,
     Event,
     Group,
     GroupChange,

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn
 
-from .._model import Decision, Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
+from .._decision import Decision
+from .._model import Event, Group, GroupChange, GroupStatus, Member, Membership, MembershipChange
 from .._outbox import MessageStatus, OutboxMessage
 from ._store import Store
 

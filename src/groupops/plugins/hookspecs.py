@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from .._decision import Decision
     from .._messaging import Messenger
-    from .._model import Decision, Family, Membership
+    from .._model import Family, Membership
     from ..rules._book import RuleBook
     from ..rules._evaluate import MetricFunction
     from ..rules.kinds import Kind
@@ -87,7 +88,7 @@ def groupops_register_metrics(register: Callable[[str, MetricFunction], None]) -
 
     Called when an engine is built, before the rule book is checked: a book whose
     ``{metric: NAME}`` leaf names a metric nobody registered fails with a
-    :class:`~groupops.RuleError`. A metric function (:class:`~groupops.MetricFunction`)
+    :class:`~groupops.RuleError`. A metric function (:class:`~groupops.rules.MetricFunction`)
     receives the member's ``History`` and the window (``group``, ``start``, ``end``,
     keyword-only) and returns a number; it must be pure. A metric that raises is a
     :class:`~groupops.PluginError` naming the plugin and the metric: in ``run``, it

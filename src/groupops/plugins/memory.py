@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
+from .._decision import Decision
 from .._model import (
-    Decision,
     Event,
     Group,
     GroupChange,

@@ -42,9 +42,9 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
+from .._decision import Decision
 from .._errors import StoreError
 from .._model import (
-    Decision,
     Event,
     Group,
     GroupChange,

@@ -18,7 +18,7 @@ import tomllib
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -33,12 +33,12 @@ from pydantic import (
 
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
 from .._model import Family, Group, name_placeholders
+from .._time import zone
 from .._validation import problems_from
 from ._conditions import CONDITION_TYPES, Condition, Metric, Segment, _Rule, iter_leaves
 from ._policies import Policy, policy_union
 from ._templates import check_template
-from ._time import zone
-from .kinds import BUILTIN_KINDS, KindRegistry
+from .kinds import BUILTIN_KINDS, KindRegistry, PolicyBase
 
 __all__ = [
     "MAX_BOOK_DEPTH",
@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 Format = Literal["yaml", "json", "toml"]
+
+P = TypeVar("P", bound=PolicyBase)
+"""A policy model, for :meth:`RuleBook.policies_of`."""
 
 MAX_BOOK_DEPTH = 64
 """How deeply a rule book's data may nest (mappings and lists, the book itself level 1)."""
@@ -154,8 +157,9 @@ class RuleBook(_Rule):
                 return p
         raise UnknownPolicyError(policy_id, known=[p.id for p in self.policies])
 
-    def policies_of(self, kind: type[Any]) -> list[Any]:
-        """The policies of one type, in book order."""
+    def policies_of(self, kind: type[P]) -> list[P]:
+        """The policies of one type (a policy model such as
+        :class:`~groupops.rules.Eviction`), in book order."""
         return [p for p in self.policies if isinstance(p, kind)]
 
     def metrics_used(self) -> set[str]:

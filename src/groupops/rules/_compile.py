@@ -23,7 +23,7 @@ verdicts and explanations can never disagree:
   facts pre-aggregated elsewhere, in :attr:`CompiledCondition.leaves` order)?
 - :meth:`CompiledCondition.explain`: the explanation tree, for the decisions made.
 
-No pydantic object is built on the verdict path. :func:`~groupops.evaluate` and ``holds``
+No pydantic object is built on the verdict path. :func:`~groupops.rules.evaluate` and ``holds``
 are thin wrappers that compile (cached per condition object and instant) and call these.
 """
 
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import TypeAdapter
 
 from .._errors import PluginError
+from .._time import Duration, to_zone
 from ._conditions import (
     AllOf,
     AnyOf,
@@ -65,7 +66,6 @@ from ._conditions import (
     _Windowed,
 )
 from ._explain import Explanation, decisive_children
-from ._time import Duration, to_zone
 
 if TYPE_CHECKING:
     from .._model import Member, Membership
@@ -79,7 +79,7 @@ _CONDITION: TypeAdapter[Any] = TypeAdapter(Condition)
 
 
 class Subject(Protocol):
-    """What a compiled condition reads of one member (a :class:`~groupops.Context` is one)."""
+    """What a compiled condition reads of one member (a :class:`~groupops.rules.Context` is one)."""
 
     @property
     def history(self) -> History: ...
@@ -132,8 +132,8 @@ def parse_condition(condition: Any) -> Any:
     Raises :class:`pydantic.ValidationError` for a mapping that is not a condition and
     :class:`TypeError` for anything else.
     """
-    if isinstance(condition, dict):
-        return _CONDITION.validate_python(condition)
+    if isinstance(condition, Mapping):
+        return _CONDITION.validate_python(dict(condition))
     combinators = AllOf | AnyOf | Not | AtLeastOf | Segment
     if type(condition) not in _LEAF_TESTS and not isinstance(condition, combinators):
         raise TypeError(f"not a condition: {condition!r}")
@@ -144,7 +144,7 @@ class CompiledCondition:
     """A condition compiled for one instant: verdicts, verdicts from facts, explanations.
 
     Build with :func:`compile_condition`. ``holds(subject)``, ``measure(subject)`` and
-    ``explain(subject)`` take anything shaped like a :class:`~groupops.Context`
+    ``explain(subject)`` take anything shaped like a :class:`~groupops.rules.Context`
     (``history``, ``group``, ``member``, ``membership``, ``period_start``; one object may
     be reused from member to member); the instant, time zone, default scope and metrics are
     those the condition was compiled for.
@@ -245,7 +245,7 @@ class CompiledCondition:
 
 
 def compile_condition(
-    condition: Any,
+    condition: Condition | Mapping[str, object],
     *,
     at: datetime,
     tz: tzinfo,
@@ -258,7 +258,7 @@ def compile_condition(
     which calendar windows (``3mo``, ``2w``) are counted. The plan of a condition object
     is kept and reused for every later instant. A metric that no plugin registered raises
     :class:`~groupops.PluginError` when a member is first measured by it, as
-    :func:`~groupops.evaluate` does.
+    :func:`~groupops.rules.evaluate` does.
     """
     return _compile(condition, at, tz, default_scope, metrics or {}, lazy=False)
 

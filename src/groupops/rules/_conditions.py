@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from ._time import DurationField
+from .._time import DurationField
 
 __all__ = [
     "ANCHORS",

@@ -14,11 +14,11 @@ from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
 from .._model import Member, Membership
+from .._time import to_zone
 from ._compile import CompiledCondition, _compile
-from ._conditions import Scope
+from ._conditions import Condition, Scope
 from ._explain import Explanation
 from ._facts import History
-from ._time import to_zone
 from ._world import World
 
 __all__ = ["Context", "MetricFunction", "compiled_for", "evaluate", "holds"]
@@ -110,7 +110,7 @@ def compiled_for(condition: Any, ctx: Context) -> CompiledCondition:
     compiles it once; the mapping form (``{"count": ...}``) is parsed and compiled anew.
     """
     # bound lazily: a trailing window's start is computed when a member first needs it
-    if isinstance(condition, dict):
+    if isinstance(condition, Mapping):
         return _compile(condition, ctx.at, ctx.tz, ctx.default_scope, ctx.metrics, lazy=True)
     metrics = ctx.metrics or None
     key = (id(condition), ctx.at, ctx.tz, ctx.default_scope, id(metrics))
@@ -124,9 +124,9 @@ def compiled_for(condition: Any, ctx: Context) -> CompiledCondition:
     return compiled
 
 
-def evaluate(condition: Any, ctx: Context) -> Explanation:
-    """Evaluate ``condition`` (a model or its mapping form) in ``ctx``; the explanation
-    says whether it holds and why.
+def evaluate(condition: Condition | Mapping[str, object], ctx: Context) -> Explanation:
+    """Evaluate ``condition`` (a model or its mapping form, ``{"count": ...}``) in
+    ``ctx``; the explanation says whether it holds and why.
 
     Every child of a combinator is evaluated (no short-circuit), so the explanation is
     complete: an operator sees every requirement, met or not. Built from the same
@@ -135,7 +135,8 @@ def evaluate(condition: Any, ctx: Context) -> Explanation:
     return compiled_for(condition, ctx).explain(ctx)
 
 
-def holds(condition: Any, ctx: Context) -> bool:
+def holds(condition: Condition | Mapping[str, object], ctx: Context) -> bool:
     """Whether ``condition`` (a model or its mapping form) holds in ``ctx``, without
-    building an explanation."""
+    building an explanation: always ``evaluate(condition, ctx).passed``, and cheaper
+    (what the engine asks for every admission, eviction and ladder step)."""
     return compiled_for(condition, ctx).holds(ctx)

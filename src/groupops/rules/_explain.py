@@ -339,7 +339,7 @@ def _window_en(leaf: Explanation) -> str:
         return "ever"
     kind, _, arg = leaf.window.partition(" ")
     if kind == "within":
-        from ._time import parse_duration
+        from .._time import parse_duration
 
         return f"in the last {parse_duration(arg).describe('en')}"
     return f"since {arg.replace('_', ' ')}"
@@ -350,7 +350,7 @@ def _window_zh(leaf: Explanation) -> str:
         return "累计"
     kind, _, arg = leaf.window.partition(" ")
     if kind == "within":
-        from ._time import parse_duration
+        from .._time import parse_duration
 
         return f"{parse_duration(arg).describe('zh')}内"
     names = {

@@ -2,7 +2,7 @@
 
 Every question takes many subjects and one instant, so that an implementation can
 answer it with one query (SQL in the store, DuckDB, Spark) instead of one per member.
-:class:`MemoryFacts` answers them from the in-memory :class:`~groupops.Community`; it is
+:class:`MemoryFacts` answers them from the in-memory :class:`~groupops.rules.Community`; it is
 the reference the other implementations are tested against. Nothing above this
 interface may assume that every event is in memory.
 """
@@ -191,7 +191,7 @@ class Facts(Protocol):
 @runtime_checkable
 class StoreFacts(Facts, Protocol):
     """:class:`Facts` that also hand out each member's :class:`History`, for the kinds
-    that evaluate one :class:`~groupops.Context` at a time (``rt.context``) and for
+    that evaluate one :class:`~groupops.rules.Context` at a time (``rt.context``) and for
     metric plugins. The engine gets one from a store's optional ``facts`` method (see
     :class:`~groupops.Store`), else builds a :class:`MemoryFacts`."""
 

@@ -1,7 +1,7 @@
 """What a condition may ask beyond one member's own events: other members (a referee's
 events, profile and memberships) and the points ledger.
 
-A :class:`World` is handed to a :class:`~groupops.Context` by whoever evaluates (the
+A :class:`World` is handed to a :class:`~groupops.rules.Context` by whoever evaluates (the
 engine, :class:`~groupops.MemoryFacts`); the rule language only reads it, so ``rules/``
 stays free of the store.
 """

@@ -7,9 +7,10 @@ The public API is exactly the names in ``__all__``:
   :func:`conditions`, :func:`rule_books` and :func:`histories` (whole community
   timelines consistent with a rule book, as :class:`Timeline`), and :func:`replay`,
   which feeds a timeline to an engine the way it would have happened;
-- :func:`recording_engine`, an engine for tests that stands a recording messenger in
-  for every messenger the book names and loads no installed plugins unless asked
-  (it needs no Hypothesis);
+- :class:`RecordingMessenger`, a messenger that keeps what it delivers (and can be made
+  to fail or hang), and :func:`recording_engine`, an engine for tests that stands one
+  in for every messenger the book names and loads no installed plugins unless asked
+  (neither needs Hypothesis);
 - :func:`joins_and_leaves` (consistent joins and leaves, with ties) and the membership
   constraint checks in :data:`MEMBERSHIP_INVARIANTS` (:func:`within_limits`,
   :func:`within_capacity`, :func:`removed_never_revived`);
@@ -44,11 +45,11 @@ load) but using any name raises :class:`groupops.MissingExtraError` with the com
 that installs the extra.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-from typing import TYPE_CHECKING, Any
-
-from .._errors import MissingExtraError
+from .._errors import MissingExtraError as _MissingExtraError
+from .._messaging import RecordingMessenger
+from .._public import publish as _publish
 from ._engines import recording_engine
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "DurableStoreContract",
     "Invariant",
     "InvariantViolation",
+    "RecordingMessenger",
     "StoreContract",
     "Timeline",
     "assert_invariants",
@@ -123,10 +125,10 @@ else:
     # the contract's asserts explain themselves in a failing test, as a test module's do
     pytest.register_assert_rewrite(f"{__name__}._store_contract")
 
-if _HAVE_PYTEST or TYPE_CHECKING:
+if _HAVE_PYTEST or _TYPE_CHECKING:
     from ._store_contract import DurableStoreContract, StoreContract
 
-if _HAVE_HYPOTHESIS or TYPE_CHECKING:
+if _HAVE_HYPOTHESIS or _TYPE_CHECKING:
     from ._invariants import (
         INVARIANTS,
         Invariant,
@@ -184,8 +186,10 @@ if _HAVE_HYPOTHESIS or TYPE_CHECKING:
     from ._strategies_membership import joins_and_leaves
     from ._strategies_segments import segment_conditions, sourced_members, tier_policies
 
+_publish(globals(), [name for name in __all__ if name in globals()], __name__)
 
-def __getattr__(name: str) -> Any:
+
+def __getattr__(name: str) -> object:
     if name in __all__:
-        raise MissingExtraError("testing", feature=f"groupops.testing.{name}")
+        raise _MissingExtraError("testing", feature=f"groupops.testing.{name}")
     raise AttributeError(f"module 'groupops.testing' has no attribute {name!r}")

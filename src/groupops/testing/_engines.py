@@ -45,7 +45,7 @@ def recording_engine(
 
     Every messenger a group of ``book`` names (``messenger: tg``) that no plugin in
     ``plugins`` (or, with ``entry_points=True``, no installed plugin) registers is stood
-    in for by a :class:`~groupops.RecordingMessenger` of that name, with every action, so
+    in for by a :class:`~groupops.testing.RecordingMessenger` of that name, with every action, so
     a book written for production runs unchanged in a test. The stand-ins and the
     default messenger all record into ``messenger.delivered`` (a fresh
     ``RecordingMessenger()`` unless given; reach it as

@@ -8,7 +8,7 @@ need the engine itself (re-running at the same time changes nothing).
 
 The checks do not trust the engine's bookkeeping: the membership a decision was made
 on is rebuilt from the decision log, and conditions are re-evaluated on a fresh
-:class:`~groupops.Community` built from the stored events, not the engine's own index.
+:class:`~groupops.rules.Community` built from the stored events, not the engine's own index.
 They assume events were ingested before the runs that could see them (an event
 ingested late, with an earlier time, changes what a re-evaluation sees).
 """
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from .._decision import Decision, decision_id
 from .._engine import Engine
-from .._model import Decision, Event, Member, Membership, decision_id
+from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules._evaluate import Context, evaluate
 from ..rules._explain import Explanation
@@ -249,7 +250,7 @@ def no_eviction_of_exempt(
         end = _period_end(d)
         if policy is None or d.action not in ("notice", "evict") or ms is None or end is None:
             continue
-        period = eviction_period(policy, book.tz, end)
+        period = eviction_period(policy, end, book.tz)
         ctx = Context(
             at=d.at,
             tz=book.tz,

@@ -13,8 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from .._decision import Decision
 from .._engine import Engine
-from .._model import Decision, Event, Member, Membership
+from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules._facts_api import LoggedEvent
 from ..rules.kinds.referral_reward import ReferralReward

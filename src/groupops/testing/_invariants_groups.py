@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from .._decision import Decision
 from .._engine import Engine
-from .._model import Decision, Event, Member, Membership
+from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules.kinds.health import Health
 from ..rules.kinds.migrate import Migrate, repliers

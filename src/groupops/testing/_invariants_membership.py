@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from .._model import Decision, Event, Member, Membership
+from .._decision import Decision
+from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules.kinds.capacity import Capacity
 from ..rules.kinds.limit import Limit

@@ -8,7 +8,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from .._model import Decision, Event, Member, Membership
+from .._decision import Decision
+from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules.kinds.broadcast import Broadcast
 from ..rules.kinds.handoff import Handoff

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
+from .._decision import Decision
 from .._model import (
-    Decision,
     Event,
     Group,
     GroupChange,

@@ -19,6 +19,7 @@ from hypothesis.strategies import SearchStrategy
 from .._engine import Engine
 from .._model import Event, Group, Member, Membership
 from .._reports import RunReport
+from .._time import Duration, zone
 from ..rules._book import RuleBook, book_model
 from ..rules._conditions import (
     ANCHORS,
@@ -37,7 +38,6 @@ from ..rules._conditions import (
     Tenure,
     iter_leaves,
 )
-from ..rules._time import Duration, zone
 from ..rules.kinds import Kind, KindRegistry, StrategyContext, builtin_kinds
 from ..rules.kinds.eviction import SCHEDULES
 from ..rules.kinds.ladder import Ladder

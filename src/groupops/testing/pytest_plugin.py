@@ -4,7 +4,7 @@ None is autouse: a test asks for what it needs by name.
 
 - ``groupops_rule_book``: the rule book the engine fixtures run; the bundled example
   book unless a ``conftest.py`` or test module overrides the fixture.
-- ``groupops_messenger``: a :class:`~groupops.RecordingMessenger` (``delivered`` holds
+- ``groupops_messenger``: a :class:`~groupops.testing.RecordingMessenger` (``delivered`` holds
   what was sent); the engine fixtures use it as their default messenger, and it also
   records what goes through every messenger the book names that no plugin registers
   (see :func:`groupops.testing.recording_engine`).

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..._model import Decision
+from ..._decision import Decision
 from ._registry import Kind, Point, Runtime
 
 __all__ = ["PlaybookKind"]

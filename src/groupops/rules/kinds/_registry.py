@@ -17,15 +17,16 @@ from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from ..._decision import Decision
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
+from ..._model import Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
 from ..._reports import StandingItem, StandingReport
+from ..._time import DurationField, ScheduleField
 from .._conditions import Scope, _Rule
 from .._evaluate import Context
 from .._explain import Explanation
 from .._facts_api import Facts
-from .._time import DurationField, ScheduleField
 
 __all__ = [
     "ActionSpec",

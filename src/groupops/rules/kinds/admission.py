@@ -11,12 +11,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ..._reports import Note, Section
+from ..._time import Duration, DurationField
 from .._conditions import Condition, Scope
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from .._time import Duration, DurationField
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Admission", "AdmissionKind", "admission_check", "invitation_phrase"]

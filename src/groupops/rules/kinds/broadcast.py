@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ..._reports import Section
 from .._templates import check_template
 from ._registry import ActionSpec, Runtime, ScheduledKind, ScheduledPolicy, Verdict

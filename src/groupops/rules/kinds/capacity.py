@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from ..._model import Decision, Event, Group, Membership
+from ..._decision import Decision
+from ..._model import Event, Group, Membership
 from ._membership import REMOVE, present_at, removed
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
 

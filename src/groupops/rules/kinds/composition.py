@@ -14,7 +14,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 
 __all__ = [

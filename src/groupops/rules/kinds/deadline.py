@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ..._reports import Section
+from ..._time import DurationField, to_zone
 from .._conditions import Condition
 from .._evaluate import evaluate, holds
 from .._explain import Explanation
-from .._time import DurationField, to_zone
 from . import eviction
 from ._membership import REMOVE, removed
 from ._registry import GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
@@ -57,7 +58,7 @@ class Deadline(PolicyBase):
         return self
 
 
-def deadline_moments(policy: Deadline, joined_at: datetime, tz: Any) -> tuple[datetime | None, datetime]:
+def deadline_moments(policy: Deadline, joined_at: datetime, tz: tzinfo) -> tuple[datetime | None, datetime]:
     """The reminder's moment (None without ``remind``; never before the join) and the
     deadline, for a member who joined at ``joined_at``."""
     joined = to_zone(joined_at, tz)

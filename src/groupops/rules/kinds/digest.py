@@ -13,8 +13,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision, Event
-from .._time import Duration, DurationField
+from ..._decision import Decision
+from ..._model import Event
+from ..._time import Duration, DurationField
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 
 __all__ = ["KIND", "TYPE_LABELS", "Digest", "DigestKind", "digest_text"]

@@ -13,7 +13,8 @@ from typing import ClassVar, Literal
 
 from pydantic import model_validator
 
-from ..._model import Decision, Group, Time, change_group
+from ..._decision import Decision
+from ..._model import Group, Time, change_group
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
 
 __all__ = ["KIND", "Dissolve", "DissolveKind", "dissolve_moment", "moved_invitation"]

@@ -14,7 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, FiniteFloat, model_validator
 
-from ..._model import Decision, LedgerEntry, Membership
+from ..._decision import Decision
+from ..._model import LedgerEntry, Membership
 from ..._reports import Note, Section
 from .._conditions import Condition, _Rule
 from .._evaluate import evaluate, holds

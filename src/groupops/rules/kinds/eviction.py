@@ -15,13 +15,14 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from ..._decision import Decision, decision_id
 from ..._errors import Problem, RuleError
-from ..._model import Decision, Membership, Time, decision_id
+from ..._model import Membership, Time
 from ..._reports import Note, Section
+from ..._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
 from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from .._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = [
@@ -105,7 +106,7 @@ def _period_ending(policy: Eviction, tz: tzinfo, end: datetime) -> Period:
     return Period(start=start, end=end, notice_at=policy.notice.before(end, tz))
 
 
-def eviction_period(policy: Eviction, tz: tzinfo, at: datetime) -> Period | None:
+def eviction_period(policy: Eviction, at: datetime, tz: tzinfo) -> Period | None:
     """The period ``at`` belongs to (an occurrence ends its own period), or None if the
     schedule has no occurrence at or after ``at``."""
     end = policy.schedule.last_at_or_before(at, tz, policy.start)
@@ -134,7 +135,7 @@ def _more_due_than(policy: Eviction, tz: tzinfo, after: datetime, until: datetim
     return False
 
 
-def eviction_periods(policy: Eviction, tz: tzinfo, after: datetime, until: datetime) -> list[Period]:
+def eviction_periods(policy: Eviction, after: datetime, until: datetime, tz: tzinfo) -> list[Period]:
     """Periods with something due in ``(after, until]``: a notice time or an end, in order.
 
     :raises RuleError: more than :data:`MAX_CATCH_UP` periods are due."""
@@ -275,11 +276,11 @@ class EvictionKind(Kind):
         pending = self._deferred(policy, rt)
         for key, due_text in pending.items():
             due = datetime.fromisoformat(due_text)
-            period = eviction_period(policy, rt.tz, datetime.fromisoformat(key))
+            period = eviction_period(policy, datetime.fromisoformat(key), rt.tz)
             if due <= at and period is not None:
                 points.append(Point(due, _END, period))
         if after < at:
-            periods = eviction_periods(policy, rt.tz, after, at)
+            periods = eviction_periods(policy, after, at, rt.tz)
             # Of the notices this run owes, only the latest period's is given: a member
             # told late of several periods at once would get one notice per period,
             # each too late to act on; the earlier periods pass without eviction.
@@ -415,7 +416,7 @@ class EvictionKind(Kind):
     ) -> tuple[list[Any], list[Any]]:
         sections: list[Section] = []
         notes: list[Note] = []
-        period = eviction_period(policy, rt.tz, at)
+        period = eviction_period(policy, at, rt.tz)
         ctx = rt.context(
             ms, at, default_scope=policy.default_scope, period_start=period.start if period else None
         )

@@ -13,7 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision, Member, Membership
+from ..._decision import Decision
+from ..._model import Member, Membership
 from ..._reports import Note, Section
 from .._conditions import Condition
 from .._evaluate import evaluate

@@ -15,10 +15,11 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..._model import Decision, Group
+from ..._decision import Decision
+from ..._model import Group
+from ..._time import Duration, DurationField
 from .._explain import Explanation
 from .._facts_api import Facts
-from .._time import Duration, DurationField
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 
 __all__ = [

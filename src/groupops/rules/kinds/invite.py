@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ..._reports import Section
-from .._time import DurationField
+from ..._time import DurationField
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 from ._selection import SegmentField, selected
 from .admission import invitation_phrase

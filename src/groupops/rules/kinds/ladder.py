@@ -12,12 +12,13 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ..._reports import Note, Section
+from ..._time import DurationField
 from .._conditions import Condition, _Rule
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from .._time import DurationField
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Ladder", "LadderKind", "LadderMove", "LadderStep", "ladder_move"]

@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..._model import Decision, Event, Group, GroupKind, Membership
+from ..._decision import Decision
+from ..._model import Event, Group, GroupKind, Membership
 from ..._reports import Note
 from ._membership import REFUSE, REMOVE, present_at, removed
 from ._registry import GroupRef, Kind, PolicyBase, Runtime, Verdict

@@ -12,8 +12,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..._model import Decision, Event, Group, Time
-from .._time import DurationField
+from ..._decision import Decision
+from ..._model import Event, Group, Time
+from ..._time import DurationField
 from ._playbook import PlaybookKind
 from ._registry import ActionSpec, GroupRef, PolicyBase, Runtime, Verdict
 from .dissolve import dissolve_group, moved_invitation

@@ -15,7 +15,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, FiniteFloat, model_validator
 
-from ..._model import Decision, Event, LedgerEntry
+from ..._decision import Decision
+from ..._model import Event, LedgerEntry
 from ..._reports import Note
 from .._explain import _num
 from ._registry import ActionSpec, Kind, PolicyBase, Runtime, StrategyContext, Verdict

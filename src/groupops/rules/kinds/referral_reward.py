@@ -11,7 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, FiniteFloat, model_validator
 
-from ..._model import Decision, LedgerEntry, Membership, decision_id
+from ..._decision import Decision, decision_id
+from ..._model import LedgerEntry, Membership
 from ..._reports import Note, Section
 from .._conditions import AllOf, AnyOf, AtLeastOf, Condition, MemberOf, Not, Referees, Scope, _Rule
 from .._evaluate import evaluate, holds

@@ -13,12 +13,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..._model import Decision, Time, change_group, decision_id
+from ..._decision import Decision, decision_id
+from ..._model import Time, change_group
 from ..._reports import Section
+from ..._time import Duration, DurationField
 from .._conditions import Condition
 from .._evaluate import evaluate
 from .._explain import Explanation
-from .._time import Duration, DurationField
 from ._playbook import PlaybookKind
 from ._registry import ActionSpec, GroupRef, PolicyBase, Runtime, Verdict
 

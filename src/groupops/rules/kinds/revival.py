@@ -12,12 +12,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision, Membership
+from ..._decision import Decision
+from ..._model import Membership
 from ..._reports import Note, Section
+from ..._time import DurationField, to_zone
 from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from .._time import DurationField, to_zone
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Revival", "RevivalKind", "revival_check", "revival_deadline", "revival_open"]

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from ..._model import Decision, Event
+from ..._decision import Decision
+from ..._model import Event
 from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
 
 __all__ = ["KIND", "Standing", "StandingKind"]

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import ClassVar, Literal
 
-from ..._model import Decision, Group, change_group
+from ..._decision import Decision
+from ..._model import Group, change_group
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
 
 __all__ = ["KIND", "TermEnd", "TermKind", "term_ends"]
@@ -29,7 +30,7 @@ class TermEnd(PolicyBase):
 
 
 def term_ends(
-    policy: TermEnd, groups: Iterable[Group], tz: tzinfo, at: datetime
+    policy: TermEnd, groups: Iterable[Group], at: datetime, tz: tzinfo
 ) -> list[tuple[datetime, str]]:
     """``(term end, group id)`` of the open groups of ``policy`` whose term ended by
     ``at``, in time order (calendar lengths counted in ``tz``)."""
@@ -61,7 +62,7 @@ class TermKind(Kind):
     )
 
     def due(self, policy: TermEnd, rt: Runtime, at: datetime) -> list[Point]:
-        return [Point(end, 0, gid) for end, gid in term_ends(policy, rt.groups(), rt.tz, at)]
+        return [Point(end, 0, gid) for end, gid in term_ends(policy, rt.groups(), at, rt.tz)]
 
     def decide_at_point(
         self, policy: TermEnd, point: Point, rt: Runtime, at: datetime

@@ -14,7 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..._model import Decision, Member, Membership
+from ..._decision import Decision
+from ..._model import Member, Membership
 from ..._reports import Note, Section, StandingItem
 from .._conditions import Condition
 from .._evaluate import Context, evaluate

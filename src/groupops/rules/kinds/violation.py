@@ -13,12 +13,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..._model import Decision, Event, Membership
+from ..._decision import Decision
+from ..._model import Event, Membership
 from ..._reports import Note
+from ..._time import Duration, DurationField, to_zone
 from .._conditions import Count, _Rule
 from .._evaluate import evaluate
 from .._explain import Explanation
-from .._time import Duration, DurationField, to_zone
 from ._membership import REMOVE, present_at, removed
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision
+from ..._decision import Decision
 from .._facts_api import LoggedEvent
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, StrategyContext, Verdict
 

@@ -11,9 +11,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._model import Decision, Event, Membership
+from ..._decision import Decision
+from ..._model import Event, Membership
 from ..._reports import Note
-from .._time import Duration, DurationField, to_zone
+from ..._time import Duration, DurationField, to_zone
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
 __all__ = ["KIND", "Welcome", "WelcomeKind", "welcome_due"]

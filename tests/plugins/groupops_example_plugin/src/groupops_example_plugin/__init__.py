@@ -17,7 +17,9 @@ from pydantic import Field
 import groupops as go
 
 
-def live_minutes(history: go.History, *, group: str | None, start: datetime | None, end: datetime) -> float:
+def live_minutes(
+    history: go.rules.History, *, group: str | None, start: datetime | None, end: datetime
+) -> float:
     return history.total("live", "value", group, start, end)
 
 
