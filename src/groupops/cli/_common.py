@@ -19,6 +19,7 @@ import click
 
 from .._engine import Engine
 from .._errors import GroupOpsError, InputError, PluginError, Problem, RuleError
+from .._i18n import locales
 from .._model import EARLIEST_TIME, LATEST_TIME, Decision, Member
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
@@ -145,7 +146,7 @@ def common(f: F) -> F:
     )(f)
     f = click.option(
         "--locale",
-        type=click.Choice(["en", "zh"]),
+        type=click.Choice(list(locales())),
         default="en",
         envvar="GROUPOPS_LOCALE",
         show_default=True,

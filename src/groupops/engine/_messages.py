@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from .._groups import current_group
+from .._i18n import pick
 from .._messaging import can_carry_out
 from .._model import (
     Decision,
@@ -87,8 +88,8 @@ class Composing(EngineBase):
             text = self.book.template(action, policy)
         if text is None:
             spec = self._action_spec(policy, action)
-            text = (spec.template(self.book.locale) if spec else None) or fallback.get(
-                self.book.locale, fallback["en"]
+            text = (
+                (spec.template(self.book.locale) if spec else None) or pick(fallback, self.book.locale) or ""
             )
         return render_template(text, context)
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, Protocol
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..._errors import Problem, RuleError
+from ..._i18n import pick
 from ..._model import Decision, Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
 from ..._reports import StandingItem, StandingReport
@@ -94,7 +95,9 @@ class PolicyBase(_Rule):
 @dataclass(frozen=True)
 class ActionSpec:
     """One action a kind decides: its name, its default message per locale, its label
-    per locale (for reports and the CLI), whether the platform must carry it out
+    per locale (for reports and the CLI) — plain ``{locale: text}`` mappings (what a
+    plugin kind passes) or the catalogue's entries (``messages("eviction.notice")``,
+    what the built-in kinds pass) — whether the platform must carry it out
     (``platform=True``: a messenger that cannot is replaced by an operator task), and
     who its message goes to (``audience``): the decision's ``member`` privately, its
     ``group`` (a post) or the group's ``operators``.
@@ -112,10 +115,13 @@ class ActionSpec:
     tell_member: bool = False
 
     def template(self, locale: str) -> str | None:
-        return self.templates.get(locale) or self.templates.get("en")
+        """The default message in ``locale`` by the catalogue's fallback rule (the
+        locale, its language, English)."""
+        return pick(self.templates, locale)
 
     def label(self, locale: str) -> str:
-        return self.labels.get(locale) or self.labels.get("en") or self.name
+        """The label in ``locale`` (same fallback), else the action's name."""
+        return pick(self.labels, locale) or self.name
 
 
 @dataclass(frozen=True)
