@@ -189,7 +189,10 @@ def japanese(monkeypatch):
     """A third locale, as a contributor adds it: one more catalogue file (here, only a few
     of its ids: the rest fall back to English)."""
     real = _i18n._catalogue
-    ja = {"word.group": "グループ", "eviction.notice": "{member.name}さん、{group.name}から外れる恐れがあります。"}
+    ja = {
+        "word.group": "グループ",
+        "eviction.notice": "{member.name}さん、{group.name}から外れる恐れがあります。",
+    }
     monkeypatch.setattr(_i18n, "locales", lambda: ("en", "ja", "zh"))
     monkeypatch.setattr(_book, "locales", _i18n.locales)
     monkeypatch.setattr(_i18n, "_catalogue", lambda locale: ja if locale == "ja" else real(locale))

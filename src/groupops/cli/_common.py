@@ -8,7 +8,6 @@ import contextlib
 import json
 import sys
 import traceback
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import wcwidth
 
 from .._engine import Engine
 from .._errors import GroupOpsError, InputError, PluginError, Problem, RuleError
@@ -239,7 +239,11 @@ def _parse_at(value: str | None, tz: tzinfo) -> datetime:
 
 
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+    """How many terminal columns ``text`` takes: CJK and emoji two, combining marks and
+    joiners none, an emoji sequence joined by ZWJ as one emoji (wcwidth); a character a
+    terminal does not print (a control) counts as none."""
+    width = wcwidth.wcswidth(text)
+    return width if width >= 0 else sum(max(0, wcwidth.wcwidth(c)) for c in text)
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
@@ -248,8 +252,8 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: Iterable[int] = ()) -> str:
-    """Rows as aligned text columns (CJK characters count double); the last column is
-    left ragged."""
+    """Rows as aligned text columns, measured as a terminal draws them (:func:`_width`);
+    the last column is left ragged."""
     rows = [list(r) for r in rows]
     numeric = set(right)
     widths = [_width(h) for h in headers]
