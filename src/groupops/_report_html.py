@@ -5,6 +5,9 @@ chart is a list of shapes (bars, labels, lines: positions and words, no markup) 
 ``templates/chart.svg.j2``; the page, its panels and tables are
 ``templates/report.html.j2``; the CSS is ``templates/report.css``. Jinja2 renders them
 with autoescape on, so a name with markup in it (``<script>``) is shown, never run.
+
+Over 500 lines for a reason: five charts and their panels, each a short function that
+places shapes; splitting them apart would scatter one page's layout over modules.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ class CampaignReport(_Report):
     reached_members: tuple[str, ...] = ()
 
     def render(self, locale: str = "en") -> str:
-        """A few lines an operator reads (en or zh)."""
+        """A few lines an operator reads (any locale of the message catalogue)."""
         rate = "-" if self.rate is None else f"{self.rate:.1%}"
         met = text(
             {True: "campaign.met.yes", False: "campaign.met.no", None: "campaign.met.unknown"}[self.met],
@@ -229,7 +229,7 @@ class Section(_Report):
         return self.title_text("en")
 
     def title_text(self, locale: str = "en") -> str:
-        """The title in ``locale`` (en or zh)."""
+        """The title in ``locale`` (any locale of the message catalogue)."""
         return _words("section", locale, self.kind, self.values)
 
 
@@ -249,7 +249,7 @@ class Note(_Report):
     values: dict[str, str] = Field(default_factory=dict)
 
     def text(self, locale: str = "en") -> str:
-        """The note in ``locale`` (en or zh)."""
+        """The note in ``locale`` (any locale of the message catalogue)."""
         return _words("note", locale, self.kind, self.values)
 
     def __str__(self) -> str:
@@ -310,8 +310,8 @@ class StandingReport(_Report):
     items: tuple[StandingItem, ...] = ()
 
     def render(self, locale: str = "en") -> str:
-        """The standing as the member reads it (en or zh): each policy, each requirement
-        ✓ met or ✗ not, and the notes."""
+        """The standing as the member reads it (in any locale of the message catalogue):
+        each policy, each requirement ✓ met or ✗ not, and the notes."""
         who = self.name or self.member
         lines = [text("standing.head", locale, who=who, at=self.at.isoformat())]
         if not self.items:

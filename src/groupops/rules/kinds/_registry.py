@@ -165,7 +165,8 @@ class Runtime(Protocol):
 
     @property
     def locale(self) -> str:
-        """The rule book's locale (``en`` or ``zh``): the language of messages."""
+        """The rule book's locale (one of the message catalogue's: ``en``, ``zh``): the
+        language of messages."""
         ...
 
     @property

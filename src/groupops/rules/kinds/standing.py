@@ -29,7 +29,7 @@ class Standing(PolicyBase):
 
 
 def member_locale(rt: Runtime, member: str) -> str:
-    """The member's own locale (their ``locale`` attribute, ``en`` or ``zh``), else the
+    """The member's own locale (their ``locale`` attribute, when the message catalogue has it), else the
     book's."""
     profile = rt.profiles.get(member)
     own = profile.attributes.get("locale") if profile is not None else None
