@@ -50,6 +50,7 @@ def _catalogue(locale: str) -> dict[str, str]:
     return data
 
 
+@functools.lru_cache(maxsize=64)
 def _chain(locale: str) -> tuple[str, ...]:
     """The locales a lookup tries, in order: ``zh-TW`` → ``zh-TW``, ``zh``, ``en``."""
     language = locale.replace("_", "-").split("-", 1)[0]
