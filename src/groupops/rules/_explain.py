@@ -21,6 +21,8 @@ from ._conditions import _compare
 __all__ = ["Explanation", "Locale", "decisive_children"]
 
 Locale = Literal["en", "zh"]
+"""The locales groupops ships, for type hints; the methods take any locale of the message
+catalogue as a ``str``."""
 Observed = float | str | list[str] | None
 
 _COMBINATORS = frozenset({"all", "any", "not", "at_least_of"})
