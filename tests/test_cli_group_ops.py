@@ -101,3 +101,37 @@ def test_run_groups_and_health_on_sqlite(tmp_path: Path) -> None:
     text = gops("health", "--db", "ops.db", "--locale", "zh", cwd=tmp_path).stdout
     assert text.startswith("群健康（截至 2026-04-05 04:00，近 14 天）：")
     assert "已解散" in text or "dissolved" in text
+
+
+def test_tables_align_columns_as_a_terminal_draws_them(tmp_path: Path) -> None:
+    # widths as a terminal draws them: a CJK character takes two columns; an accent
+    # written as a combining mark none; a family emoji joined by ZWJ is one emoji (two)
+    names = {
+        "hz": ("杭州福利社", 10),
+        "cafe": ("Cafe\u0301 club", 9),
+        "fam": ("家庭\U0001f468\u200d\U0001f469\u200d\U0001f467群", 8),
+        "plain": ("Plain", 5),
+    }
+    groups = "".join(
+        f"  - {{id: {gid}, name: {json.dumps(name, ensure_ascii=False)}}}\n"
+        for gid, (name, _) in names.items()
+    )
+    (tmp_path / "book.yaml").write_text(f"timezone: Asia/Shanghai\ngroups:\n{groups}", encoding="utf-8")
+    joined = {"id": "j1", "kind": "joined", "member": "m1", "group": "hz", "at": "2026-02-01T10:00:00+08:00"}
+    (tmp_path / "events.jsonl").write_text(json.dumps(joined) + "\n", encoding="utf-8")
+    gops("ingest", "--db", "ops.db", "events.jsonl", cwd=tmp_path)
+    gops("run", "--db", "ops.db", "--rules", "book.yaml", "--at", "2026-02-02T10:00:00+08:00", cwd=tmp_path)
+    widest = max(width for _, width in names.values())
+    # the headers: id, name, kind; 编号 and 群名 take four columns each
+    for locale, (h_id, w_id), (h_name, w_name), h_kind in (
+        ("en", ("id", 2), ("name", 4), "kind"),
+        ("zh", ("编号", 4), ("群名", 4), "类型"),
+    ):
+        lines = gops("groups", "--db", "ops.db", "--rules", "book.yaml", "--locale", locale, cwd=tmp_path)
+        header, *rows = lines.stdout.splitlines()
+        assert header.startswith(f"{h_id}{' ' * (5 - w_id)}  {h_name}{' ' * (widest - w_name)}  {h_kind}")
+        assert len(rows) == len(names)
+        for row in rows:
+            gid = row.split(" ", 1)[0]
+            name, width = names[gid]
+            assert row.startswith(f"{gid:<5}  {name}{' ' * (widest - width)}  general"), row

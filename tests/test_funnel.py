@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import groupops as go
-from groupops._report import collect, render_html, report_json
+from groupops._report import collect, report_json
+from groupops._report_html import render_html
 
 AT = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -17,10 +17,9 @@ from groupops._report import (
     PeriodRow,
     check_target_mix,
     collect,
-    columns_svg,
-    composition_svg,
-    render_html,
 )
+from groupops._report_html import columns_svg, composition_svg, render_html
+from groupops.rules._book import installed_kinds
 
 TZ = ZoneInfo("Asia/Shanghai")
 BOOK = go.RuleBook.load(
@@ -103,7 +102,7 @@ def test_gridlines_are_drawn_under_the_bars_and_their_percentages():
 
 
 def test_channel_names_fit_left_of_the_funnel(store):
-    from groupops._report import _label_width, funnel_svg
+    from groupops._report_html import _label_width, funnel_svg
 
     for locale, label in (("en", "unknown channel"), ("zh", "未知渠道")):
         svg = funnel_svg(collect(store, BOOK).funnel, locale)
@@ -114,7 +113,7 @@ def test_channel_names_fit_left_of_the_funnel(store):
 def test_the_referral_section_shows_each_generation_beside_the_plan_and_only_when_there_are_referrals() -> (
     None
 ):
-    from groupops._report import referrals_svg
+    from groupops._report_html import referrals_svg
 
     with go.Engine(BOOK, entry_points=False) as engine:
         engine.ingest(RECORDS)
@@ -135,3 +134,46 @@ def test_the_referral_section_shows_each_generation_beside_the_plan_and_only_whe
     assert "裂变树各代人数与计划 S = m·2ⁿ" in page and "m = 1、n = 1 时 S = m·2ⁿ = 2" in page
     svg = referrals_svg(tree, "en")
     assert svg.count("<rect ") == 4 and "<title>plan m·2^g: 2</title>" in svg
+
+
+def test_names_with_markup_are_shown_not_run(tmp_path):
+    evil = '<script>alert("g")</script>'
+    book = go.RuleBook.load({"timezone": "Asia/Shanghai", "groups": [{"id": "club", "name": evil}]})
+    records = [
+        {"id": "m1", "name": "Wang", "source": "<img src=x onerror=alert(1)>"},
+        {"id": "j1", "kind": "joined", "member": "m1", "group": "club", "at": "2026-11-02T09:00:00+08:00"},
+    ]
+    with go.Engine(book, store=str(tmp_path / "r.db"), entry_points=False) as engine:
+        assert engine.ingest(records).ok
+        data = collect(engine.store, book, title=f"Report {evil}")
+    for locale in ("en", "zh"):
+        page = render_html(data, locale=locale)
+        assert "<script" not in page and "<img" not in page
+        shown = "&lt;script&gt;alert(&#34;g&#34;)&lt;/script&gt;"
+        assert f"<h1>Report {shown}</h1>" in page
+        assert f"<td>{shown}</td>" in page  # the composition table
+        assert f'text-anchor="end" font-size="13" class="cat">{shown}</text>' in page  # the chart's label
+        assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in page  # the funnel's channel
+
+
+def test_the_report_names_the_actions_its_kinds_declare(store):
+    from groupops.rules.kinds import KindRegistry, admission, eviction
+
+    everything = collect(store, BOOK)
+    assert everything.actions == tuple(installed_kinds().action_names())
+    page = render_html(everything)
+    assert all(f"<span>{label}</span>" in page for label in ("invitations", "evictions", "revivals"))
+
+    class NudgeKind(go.Kind):
+        name = "nudge"
+        actions = (go.ActionSpec("nudge", {"en": "{member.name}, a nudge."}),)
+
+    some = collect(store, BOOK, kinds=KindRegistry([admission.KIND, NudgeKind()]))
+    assert some.actions == ("invite", "nudge")
+    page = render_html(some)
+    # only the tiles and columns of actions the kinds declare
+    assert "<span>invitations</span>" in page and "<span>evictions</span>" not in page
+    assert "<th class=n>notices</th>" not in page and "<th class=n>promotions</th>" not in page
+    assert collect(store, BOOK, kinds=KindRegistry([eviction.KIND])).actions == tuple(
+        a.name for a in eviction.KIND.actions
+    )

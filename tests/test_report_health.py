@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import groupops as go
-from groupops._report import collect, render_html, report_json
+from groupops._report import collect, report_json
+from groupops._report_html import render_html
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 5, 1, 21, tzinfo=TZ)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ._decision import Decision, decision_id
 from ._errors import PluginError, Problem, RuleError
+from ._i18n import text as i18n_text
 from ._messaging import can_carry_out
 from ._model import BOOK_GROUP_FIELDS, Group, GroupChange, change_group
 from ._outbox import OutboxMessage
@@ -50,11 +51,6 @@ __all__ = [
     "seed_changes",
     "seed_groups",
 ]
-
-_TASK_TEXT = {
-    "en": "Please create the group {name!r} (family {family!r}, group {number}) and add it to groupops.",
-    "zh": "请创建群「{name}」（{family} 系列第 {number} 个群），并登记到 groupops。",
-}
 
 _DECLARED = "groups:declared:"
 
@@ -226,7 +222,7 @@ def _creation_task(
     tasks = (n for n, m in engine.messengers.items() if can_carry_out(m, "task", audience="operators"))
     via = next(tasks, engine.default_messenger)
     key = f"create_group:{family}:{number}"
-    text = _TASK_TEXT[engine.book.locale].format(name=name, family=family, number=number)
+    text = i18n_text("group.create_task", engine.book.locale, name=name, family=family, number=number)
     # one task, to the first operator: a group is created once, by one person
     return OutboxMessage(
         key=key,
@@ -263,20 +259,6 @@ class Routing(BaseModel):
     creation: GroupCreation | None = None
 
 
-_ROUTE_WORDS = {
-    "en": {
-        "already": "already in {group}",
-        "waiting": "every group of the family is full; group {number} is being opened",
-        "limit": "routing skipped: {reason}",
-    },
-    "zh": {
-        "already": "已在{group}",
-        "waiting": "该系列的群都已满，正在开第 {number} 个群",
-        "limit": "不分流：{reason}",
-    },
-}
-
-
 def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
     """The group of ``family`` a newcomer ``member`` should join at ``at``.
 
@@ -301,7 +283,7 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
         fam = book.family(family)
     except KeyError as exc:
         raise RuleError([Problem("family", str(exc.args[0]))]) from None
-    words = _ROUTE_WORDS.get(book.locale, _ROUTE_WORDS["en"])
+    locale = book.locale
     store = engine.store
     with store.transaction():
         siblings = store.groups(family=fam.id)
@@ -311,7 +293,7 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
             counted.append((g, sum(1 for ms in memberships if present_at(ms, at))))
             mine = next((ms for ms in memberships if ms.member == member), None)
             if g.status == "open" and mine is not None and present_at(mine, at):
-                already = words["already"].format(group=g.display_name)
+                already = i18n_text("route.already", locale, group=g.display_name)
                 return Routing(member=member, family=fam.id, group=g, reason=already)
         from .engine._deciding import _Runtime  # the engine's own view, as kinds see it
 
@@ -323,12 +305,14 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
                 return Routing(member=member, family=fam.id, group=g)
             refusals.append(reason)
         if refusals:
-            return Routing(member=member, family=fam.id, reason=words["limit"].format(reason=refusals[0]))
-        return _open_next(engine, member, fam.id, siblings, at, words)
+            return Routing(
+                member=member, family=fam.id, reason=i18n_text("route.limit", locale, reason=refusals[0])
+            )
+        return _open_next(engine, member, fam.id, siblings, at, locale)
 
 
 def _open_next(
-    engine: Engine, member: str, family: str, siblings: list[Group], at: datetime, words: Mapping[str, str]
+    engine: Engine, member: str, family: str, siblings: list[Group], at: datetime, locale: str
 ) -> Routing:
     number = len(siblings) + 1
     policy = next(
@@ -345,7 +329,7 @@ def _open_next(
     store = engine.store
     did = decision_id(policy, "create_group", subject["member"], subject["group"], period)
     earlier = store.get_decision(did)
-    waiting = words["waiting"].format(number=number)
+    waiting = i18n_text("route.waiting", locale, number=number)
     if earlier is not None:
         return Routing(member=member, family=family, reason=waiting, decision=earlier)
     decision = Decision.make(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ._decision import Decision
+from ._i18n import text
 from .rules._explain import Explanation
 
 __all__ = [
@@ -149,23 +151,25 @@ class CampaignReport(_Report):
     reached_members: tuple[str, ...] = ()
 
     def render(self, locale: str = "en") -> str:
-        """A few lines an operator reads (en or zh)."""
+        """A few lines an operator reads (any locale of the message catalogue)."""
         rate = "-" if self.rate is None else f"{self.rate:.1%}"
-        target = f"{self.target:.1%}"
-        if locale == "zh":
-            met = {True: "已达成", False: "未达成", None: "无成员，无法判断"}[self.met]
-            state = "已结束" if self.finished else "进行中"
-            return (
-                f"活动 {self.policy}（{state}，{self.start.isoformat()} 至 {self.end.isoformat()}）\n"
-                f"  开始时人群：{self.size} 人\n  达成目标：{self.reached} 人\n"
-                f"  转化率：{rate}（目标 {target}）：{met}"
-            )
-        met = {True: "met", False: "not met", None: "no members: nothing to judge"}[self.met]
-        state = "finished" if self.finished else "running"
-        return (
-            f"campaign {self.policy} ({state}, {self.start.isoformat()} to {self.end.isoformat()})\n"
-            f"  segment at start: {self.size}\n  reached the goal: {self.reached}\n"
-            f"  rate: {rate} (target {target}): {met}"
+        met = text(
+            {True: "campaign.met.yes", False: "campaign.met.no", None: "campaign.met.unknown"}[self.met],
+            locale,
+        )
+        state = text("campaign.finished" if self.finished else "campaign.running", locale)
+        return text(
+            "campaign.report",
+            locale,
+            policy=self.policy,
+            state=state,
+            start=self.start.isoformat(),
+            end=self.end.isoformat(),
+            size=self.size,
+            reached=self.reached,
+            rate=rate,
+            target=f"{self.target:.1%}",
+            met=met,
         )
 
 
@@ -183,132 +187,29 @@ class Waiting(_Report):
     reason: str | None = None
 
 
-# section titles and notes, by kind: {name} placeholders are filled from ``values``
-_TITLES: dict[str, dict[str, str]] = {
-    "en": {
-        "stay": "to stay",
-        "exempt": "exempt if",
-        "come_back": "to come back",
-        "invited": "to be invited to {group}",
-        "promote": "to become {role}",
-        "keep": "to stay {role}",
-        "by_deadline": "to meet by {deadline}",
-        "rewarded": "to be rewarded",
-        "duty": "to meet the {role} duty this period",
-        "handoff": "to be handed to {to}",
-    },
-    "zh": {
-        "stay": "留下的条件",
-        "exempt": "豁免条件",
-        "come_back": "复活条件",
-        "invited": "受邀加入 {group} 的条件",
-        "promote": "晋升为 {role} 的条件",
-        "keep": "保持 {role} 的条件",
-        "by_deadline": "需在 {deadline} 前满足",
-        "rewarded": "获得奖励的条件",
-        "duty": "本期完成 {role} 职责的条件",
-        "handoff": "移交给 {to} 的条件",
-    },
-}
-_NOTES: dict[str, dict[str, str]] = {
-    "en": {
-        "grace": "inside the grace period for this period",
-        "period": "period ends {end}; notices at {notice_at}",
-        "off_ladder": "role {role!r} is not on this ladder",
-        "locked": "the role is locked",
-        "window": "revival window closes {deadline}",
-        "revivals": "revivals used: {used} of {max}",
-        "welcome": "welcomes members within {within} of joining; nothing to meet",
-        "top": "{role} is the top rung of this ladder: there is no higher role to be promoted to; "
-        "the role is kept while the condition above holds",
-        "top_unguarded": "{role} is the top rung of this ladder: there is no higher role to be "
-        "promoted to, and no keep condition, so no rule demotes it",
-        "no_history": "no membership history reaches back to {at}: shown with the current membership",
-        "offences": "offences within {window}: {count}; the next one means {next}",
-        "limit": "over a limit: {reason}",
-        "within_limits": "within the group limits",
-        "refused": "not invited while a limit turns the member back: {reason}",
-        "points": "points balance: {balance}",
-        "rewarded": "rewarded already on {at}: a reward is paid once per member",
-        "duty": "duty periods met in a row: {met}; missed in a row: {missed}",
-        "tier": "label now: {label}",
-        "tier_since": "{label} since {at}",
-        "handed_off": "handed to {to} at {at}",
-        "tier_top": "{label} is the highest label",
-    },
-    "zh": {
-        "grace": "本期仍在新人保护期内",
-        "period": "本期 {end} 结束；{notice_at} 发出预告",
-        "off_ladder": "角色 {role} 不在此阶梯上",
-        "locked": "角色已锁定",
-        "window": "复活窗口于 {deadline} 关闭",
-        "revivals": "已复活 {used} 次，上限 {max} 次",
-        "welcome": "入群 {within} 内欢迎；无需满足条件",
-        "top": "{role} 是此阶梯的最高一级：没有更高的角色可晋升；满足上面的条件即保持该角色",
-        "top_unguarded": "{role} 是此阶梯的最高一级：没有更高的角色可晋升，也没有保持条件，不会被规则降级",
-        "no_history": "没有 {at} 时的成员状态记录：按当前成员状态显示",
-        "offences": "{window} 内违规 {count} 次；再次违规：{next_zh}",
-        "limit": "超出限额：{reason}",
-        "within_limits": "未超出群数量限制",
-        "refused": "受限额约束，暂不邀请：{reason}",
-        "points": "积分余额：{balance}",
-        "rewarded": "已于 {at} 获得奖励：每位成员只奖励一次",
-        "duty": "连续达标 {met} 期；连续未达标 {missed} 期",
-        "tier": "当前标签：{label}",
-        "tier_since": "自 {at} 起为 {label}",
-        "handed_off": "已于 {at} 移交给 {to}",
-        "tier_top": "{label} 已是最高等级",
-    },
-}
-_POLICY_TYPES: dict[str, dict[str, str]] = {
-    "en": {},  # the type names themselves
-    "zh": {
-        "admission": "邀请",
-        "eviction": "淘汰",
-        "revival": "复活",
-        "ladder": "阶梯",
-        "welcome": "欢迎",
-        "violation": "违规",
-        "limit": "限额",
-        "deadline": "限期",
-        "capacity": "容量",
-        "term": "期限",
-        "points": "积分",
-        "referral_reward": "推荐奖励",
-        "vote": "投票",
-        "duty": "值守",
-        "invite": "批量邀请",
-        "broadcast": "群发",
-        "tier": "等级",
-        "campaign": "活动",
-        "handoff": "移交销售",
-    },
-}
-_MEMBERSHIP_STATUSES: dict[str, dict[str, str]] = {
-    "en": {},
-    "zh": {
-        "active": "在群",
-        "notified": "已预告",
-        "evicted": "已移出",
-        "left": "已退群",
-        "removed": "已移除",
-    },
-}
-
-
 def policy_type_text(policy_type: str, locale: str = "en") -> str:
-    """A policy type as a reader of ``locale`` says it (``revival`` → ``复活``)."""
-    return _POLICY_TYPES.get(locale, {}).get(policy_type, policy_type)
+    """A policy type as a reader of ``locale`` says it (``revival`` → ``复活``); a type
+    the catalogue does not name (a plugin's) as it is."""
+    try:
+        return text(f"policy_type.{policy_type}", locale)
+    except KeyError:
+        return policy_type
 
 
 def membership_status_text(status: str, locale: str = "en") -> str:
     """A membership status as a reader of ``locale`` says it (``evicted`` → ``已移出``)."""
-    return _MEMBERSHIP_STATUSES.get(locale, {}).get(status, status)
+    try:
+        return text(f"status.{status}", locale)
+    except KeyError:
+        return status
 
 
-def _words(table: dict[str, dict[str, str]], locale: str, kind: str, values: dict[str, str]) -> str:
-    text = table.get(locale, table["en"]).get(kind) or table["en"][kind]
-    return text.format(**values)
+def _words(table: str, locale: str, kind: str, values: Mapping[str, str]) -> str:
+    """The catalogue's ``<table>.<kind>`` filled from ``values``; a value given as
+    ``<name>_<locale>`` stands in for ``<name>`` in that locale (a note's words worded
+    per locale when it was made: the next step of a violation)."""
+    own = {name: values.get(f"{name}_{locale}", value) for name, value in values.items()}
+    return text(f"{table}.{kind}", locale, **own)
 
 
 class Section(_Report):
@@ -328,8 +229,8 @@ class Section(_Report):
         return self.title_text("en")
 
     def title_text(self, locale: str = "en") -> str:
-        """The title in ``locale`` (en or zh)."""
-        return _words(_TITLES, locale, self.kind, self.values)
+        """The title in ``locale`` (any locale of the message catalogue)."""
+        return _words("section", locale, self.kind, self.values)
 
 
 class Note(_Report):
@@ -348,8 +249,8 @@ class Note(_Report):
     values: dict[str, str] = Field(default_factory=dict)
 
     def text(self, locale: str = "en") -> str:
-        """The note in ``locale`` (en or zh)."""
-        return _words(_NOTES, locale, self.kind, self.values)
+        """The note in ``locale`` (any locale of the message catalogue)."""
+        return _words("note", locale, self.kind, self.values)
 
     def __str__(self) -> str:
         return self.text()
@@ -369,20 +270,16 @@ class ExplainReport(_Report):
     def header(self, locale: str = "en") -> str:
         """The first line: who, where, under which policy, when."""
         kind = policy_type_text(self.policy_type, locale)
-        at = self.at.isoformat()
-        if locale == "zh":
-            return f"{self.member} 在 {self.group} —— 规则 {self.policy}（{kind}），时间 {at}"
-        return f"{self.member} in {self.group} — {self.policy} ({kind}) at {at}"
+        values = {"member": self.member, "group": self.group, "policy": self.policy, "kind": kind}
+        return text("explain_report.header", locale, **values, at=self.at.isoformat())
 
     def render(self, locale: str = "en") -> str:
         """Plain text: a header, each section's tree with ✓/✗, then notes."""
-        colon = "：" if locale == "zh" else ": "
         lines = [self.header(locale)]
         for s in self.sections:
-            lines.append(f"{s.title_text(locale)}{colon.rstrip()}")
+            lines.append(text("heading", locale, title=s.title_text(locale)))
             lines.append(s.explanation.render(locale, indent="  "))
-        note = "说明" if locale == "zh" else "note"
-        lines.extend(f"{note}{colon}{n.text(locale)}" for n in self.notes)
+        lines.extend(text("explain_report.note", locale, note=n.text(locale)) for n in self.notes)
         return "\n".join(lines)
 
     def to_json(self) -> str:
@@ -413,24 +310,20 @@ class StandingReport(_Report):
     items: tuple[StandingItem, ...] = ()
 
     def render(self, locale: str = "en") -> str:
-        """The standing as the member reads it (en or zh): each policy, each requirement
-        ✓ met or ✗ not, and the notes."""
+        """The standing as the member reads it (in any locale of the message catalogue):
+        each policy, each requirement ✓ met or ✗ not, and the notes."""
         who = self.name or self.member
-        zh = locale == "zh"
-        when = self.at.isoformat()
-        lines = [f"{who} 的当前进度（{when}）：" if zh else f"Where {who} stands at {when}:"]
+        lines = [text("standing.head", locale, who=who, at=self.at.isoformat())]
         if not self.items:
-            lines.append("  没有与您相关的规则。" if zh else "  No rule concerns you yet.")
-        colon = "：" if zh else ":"
+            lines.append(text("standing.nothing", locale))
         for item in self.items:
             kind = policy_type_text(item.policy_type, locale)
-            where = f"（{item.group}）" if zh and item.group else f" in {item.group}" if item.group else ""
-            head = f"{item.policy}（{kind}）" if zh else f"{item.policy} ({kind})"
-            lines.append(f"  {head}{where}{colon}")
+            head = "standing.policy_in" if item.group else "standing.policy"
+            lines.append("  " + text(head, locale, policy=item.policy, kind=kind, group=item.group or ""))
             for n in item.notes:
                 lines.append(f"    {n.text(locale)}")
             for section in item.sections:
-                lines.append(f"    {section.title_text(locale)}{colon}")
+                lines.append("    " + text("heading", locale, title=section.title_text(locale)))
                 tree = section.explanation.render(locale, indent="  ")
                 lines.append("      " + tree.replace("\n", "\n      "))
         return "\n".join(lines)

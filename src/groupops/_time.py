@@ -25,6 +25,8 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
 
+from ._i18n import plural_form, text
+
 __all__ = [
     "DURATION_PATTERN",
     "MAX_DURATION",
@@ -61,14 +63,6 @@ SCHEDULE_CHECKED = 1000
 """How many occurrences of a schedule are checked against :data:`MIN_SCHEDULE_GAP`
 (those of its first century at most)."""
 _CHECKED_SPAN = timedelta(days=_DAYS_IN_100_YEARS)
-_UNIT_WORDS = {
-    "m": ("minute", "分钟"),
-    "h": ("hour", "小时"),
-    "d": ("day", "天"),
-    "w": ("week", "周"),
-    "mo": ("month", "个月"),
-    "y": ("year", "年"),
-}
 
 
 @dataclass(frozen=True, order=True)
@@ -83,10 +77,7 @@ class Duration:
 
     def describe(self, locale: str = "en") -> str:
         """``7 days`` / ``7 天``."""
-        en, zh = _UNIT_WORDS[self.unit]
-        if locale == "zh":
-            return f"{self.amount} {zh}"
-        return f"{self.amount} {en}{'' if self.amount == 1 else 's'}"
+        return text(f"duration.{self.unit}.{plural_form(self.amount)}", locale, n=self.amount)
 
     @property
     def _delta(self) -> relativedelta | timedelta:

@@ -8,7 +8,6 @@ import contextlib
 import json
 import sys
 import traceback
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
@@ -16,10 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import wcwidth
 
 from .._decision import Decision
 from .._engine import Engine
 from .._errors import GroupOpsError, InputError, PluginError, Problem, RuleError
+from .._i18n import locales
 from .._model import EARLIEST_TIME, LATEST_TIME, Member
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
@@ -146,7 +147,7 @@ def common(f: F) -> F:
     )(f)
     f = click.option(
         "--locale",
-        type=click.Choice(["en", "zh"]),
+        type=click.Choice(list(locales())),
         default="en",
         envvar="GROUPOPS_LOCALE",
         show_default=True,
@@ -239,7 +240,11 @@ def _parse_at(value: str | None, tz: tzinfo) -> datetime:
 
 
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+    """How many terminal columns ``text`` takes: CJK and emoji two, combining marks and
+    joiners none, an emoji sequence joined by ZWJ as one emoji (wcwidth); a character a
+    terminal does not print (a control) counts as none."""
+    width = wcwidth.wcswidth(text)
+    return width if width >= 0 else sum(max(0, wcwidth.wcwidth(c)) for c in text)
 
 
 def _pad(text: str, width: int, right: bool = False) -> str:
@@ -248,8 +253,8 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: Iterable[int] = ()) -> str:
-    """Rows as aligned text columns (CJK characters count double); the last column is
-    left ragged."""
+    """Rows as aligned text columns, measured as a terminal draws them (:func:`_width`);
+    the last column is left ragged."""
     rows = [list(r) for r in rows]
     numeric = set(right)
     widths = [_width(h) for h in headers]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .._engine import Engine
+from .._i18n import text
 from .._model import Membership
 from .._reports import ExplainReport, membership_status_text, policy_type_text
 from ._common import (
@@ -72,11 +73,10 @@ def _render_explain(r: ExplainReport, who: str, ms: Membership | None, locale: s
         ),
         "  " + _membership_line(ms, locale, tz),
     ]
-    colon = "：" if locale == "zh" else ": "
     for s in r.sections:
-        lines.append(f"  {s.title_text(locale)}{colon.rstrip()}")
+        lines.append("  " + text("heading", locale, title=s.title_text(locale)))
         lines.append(s.explanation.render(locale, indent="  ").replace("\n", "\n    ").join(["    ", ""]))
-    lines.extend(f"  {_t(locale, 'note')}{colon}{n.text(locale)}" for n in r.notes)
+    lines.extend("  " + text("explain_report.note", locale, note=n.text(locale)) for n in r.notes)
     return "\n".join(lines)
 
 

@@ -67,7 +67,8 @@ def report(
     composition of each group against a target mix, and notices / evictions / revivals
     per week, each chart with its numbers beside it.
     """
-    from .._report import collect, render_html, report_json
+    from .._report import collect, report_json
+    from .._report_html import render_html
 
     book = _load_book(rules)
     mix = _parse_mix(target_mix)

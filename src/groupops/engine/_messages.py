@@ -8,6 +8,7 @@ from typing import Any
 
 from .._decision import Decision
 from .._groups import current_group
+from .._i18n import pick
 from .._messaging import can_carry_out
 from .._model import Group, Member, Membership
 from .._outbox import Audience, OutboxMessage
@@ -83,8 +84,8 @@ class Composing(EngineBase):
             text = self.book.template(action, policy)
         if text is None:
             spec = self._action_spec(policy, action)
-            text = (spec.template(self.book.locale) if spec else None) or fallback.get(
-                self.book.locale, fallback["en"]
+            text = (
+                (spec.template(self.book.locale) if spec else None) or pick(fallback, self.book.locale) or ""
             )
         return render_template(text, context)
 

@@ -22,16 +22,19 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     create_model,
     field_validator,
     model_validator,
 )
 
 from .._errors import Problem, RuleError, UnknownGroupError, UnknownPolicyError
+from .._i18n import locales
 from .._model import Family, Group, name_placeholders
 from .._time import zone
 from .._validation import problems_from
@@ -71,6 +74,21 @@ _LATER_GROUP_DEFAULTS: dict[str, Any] = {
 }
 
 
+def _known_locale(value: str) -> str:
+    if value not in locales():
+        raise ValueError(
+            f"{value!r} is not a locale of the message catalogue (one of {', '.join(locales())})"
+        )
+    return value
+
+
+LocaleField = Annotated[
+    str, AfterValidator(_known_locale), WithJsonSchema({"type": "string", "enum": list(locales())})
+]
+"""The language of a book's messages: a locale the message catalogue has
+(``groupops/locales/<locale>.yaml``)."""
+
+
 class RuleBook(_Rule):
     """Groups and the policies that run them, in one time zone.
 
@@ -80,7 +98,7 @@ class RuleBook(_Rule):
 
     version: Literal[1] = 1
     timezone: str = "UTC"
-    locale: Literal["en", "zh"] = "en"
+    locale: LocaleField = "en"
     families: tuple[Family, ...] = ()
     groups: tuple[Group, ...] = Field(min_length=1)
     segments: dict[Annotated[str, Field(min_length=1)], Condition] = Field(default_factory=dict)

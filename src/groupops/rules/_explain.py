@@ -1,4 +1,5 @@
-"""Explanation trees: why a condition passed or failed, as text (en / zh) and JSON.
+"""Explanation trees: why a condition passed or failed, as text (in any locale of the
+message catalogue: every word is an ``explain.*`` entry there) and JSON.
 
 An :class:`Explanation` mirrors the condition it explains. Every leaf carries the
 observed value, the threshold and whether it passed; every combinator carries its
@@ -13,11 +14,15 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
+from .._i18n import plural_form
+from .._i18n import text as _t
 from ._conditions import _compare
 
 __all__ = ["Explanation", "Locale", "decisive_children"]
 
 Locale = Literal["en", "zh"]
+"""The locales groupops ships, for type hints; the methods take any locale of the message
+catalogue as a ``str``."""
 Observed = float | str | list[str] | None
 
 _COMBINATORS = frozenset({"all", "any", "not", "at_least_of"})
@@ -138,13 +143,12 @@ class Explanation(BaseModel):
 
     def summary(self, locale: Locale | str = "en") -> str:
         """The deciding leaves as one line: ``checked in 9 days ago; needs fewer than 7 days``."""
-        sep = "；" if locale == "zh" else "; "
-        return sep.join(_leaf_text(leaf, locale) for leaf in self.deciding_leaves())
+        return _t("sep.semicolon", locale).join(_leaf_text(leaf, locale) for leaf in self.deciding_leaves())
 
     def missing(self, locale: Locale | str = "en") -> str:
         """For a failed requirement: the failing leaves that decided it, as one line."""
-        sep = "；" if locale == "zh" else "; "
-        return sep.join(_leaf_text(leaf, locale) for leaf in self.deciding_leaves() if not leaf.passed)
+        failing = (_leaf_text(leaf, locale) for leaf in self.deciding_leaves() if not leaf.passed)
+        return _t("sep.semicolon", locale).join(failing)
 
     def requirements(self, locale: Locale | str = "en") -> str:
         """What the condition asks, in words, without anyone's figures: each leaf's
@@ -159,9 +163,8 @@ class Explanation(BaseModel):
                 walk(child)
 
         walk(self)
-        zh = locale == "zh"
         any_of = self.test == "any" or (self.test == "at_least_of" and self.k == 1)
-        joiner = ("或" if any_of else "；") if zh else (" or " if any_of else "; ")
+        joiner = _t("explain.or" if any_of else "sep.semicolon", locale)
         return joiner.join(_leaf_requirement(leaf, str(locale)) for leaf in leaves)
 
     def render(self, locale: Locale | str = "en", *, indent: str = "  ") -> str:
@@ -188,38 +191,21 @@ class Explanation(BaseModel):
 
 
 # -- text --------------------------------------------------------------------------
+# Every word comes from the message catalogue (the ``explain.*`` entries of
+# groupops/locales/*.yaml); the code picks the sentence and fills it.
 
-# How a few common event kinds read in a sentence; any other kind is named as it is.
-_VERBS: dict[str, tuple[str, str, str]] = {
-    # kind: (english past tense, english "never" form, chinese verb)
-    "checkin": ("checked in", "never checked in", "打卡"),
-    "purchase": ("purchased", "never purchased", "购买"),
-    "message": ("posted", "never posted", "发言"),
-    "payment": ("paid", "never paid", "付款"),
-    "activity": ("took part in an activity", "never took part in an activity", "参加活动"),
-    "redemption": ("redeemed points", "never redeemed points", "兑换积分"),
-    "violation": ("broke a rule", "never broke a rule", "违规"),
-    "answer": ("answered", "never answered", "回答"),
-    "referral": ("referred someone", "never referred anyone", "推荐"),
+# the unit a leaf's threshold is in, so that "needs fewer than 21" says 21 what
+_UNITS = {
+    "count": "time",
+    "distinct_days": "day",
+    "days_since": "day",
+    "tenure": "day",
+    "points": "point",
+    "referees": "referee",
 }
-_ZH_NOUN = {kind: zh for kind, (_, _, zh) in _VERBS.items()}
-
-_EN_CMP = {
-    "at_least": "at least",
-    "at_most": "at most",
-    "above": "more than",
-    "below": "fewer than",
-    "equals": "exactly",
-    "in": "one of",
-}
-_ZH_CMP = {
-    "at_least": "至少",
-    "at_most": "至多",
-    "above": "多于",
-    "below": "少于",
-    "equals": "等于",
-    "in": "属于",
-}
+# leaves over other members and the points ledger: worded by the two functions below
+_OTHERS_TESTS = frozenset({"points", "referees"})
+_FULL_WIDTH_MARKS = "（）：；"
 
 
 def _num(value: Any) -> str:
@@ -244,18 +230,45 @@ def _days(leaf: Explanation) -> str:
     return _num(whole)
 
 
-def _zh_name(kind: str) -> str:
-    """An event kind inside a Chinese sentence: its word if known, else the kind set off
-    by spaces (trimmed where it meets punctuation or the start)."""
-    return _ZH_NOUN.get(kind) or f" {kind} "
+def _day_count(n: str, locale: str) -> str:
+    return _t(f"duration.d.{plural_form(n)}", locale, n=n)
 
 
-def _zh(text: str) -> str:
-    while "  " in text:
-        text = text.replace("  ", " ")
-    for mark in "（）：；":
-        text = text.replace(f" {mark}", mark).replace(f"{mark} ", mark)
-    return text.strip()
+def _tidy(sentence: str, locale: str) -> str:
+    """In a locale written without spaces between words (``explain.compact_spaces``),
+    the spaces set around a word (an event kind the catalogue has no word for) are
+    collapsed, and dropped beside full-width punctuation."""
+    if _t("explain.compact_spaces", locale) != "yes":
+        return sentence
+    while "  " in sentence:
+        sentence = sentence.replace("  ", " ")
+    for mark in _FULL_WIDTH_MARKS:
+        sentence = sentence.replace(f" {mark}", mark).replace(f"{mark} ", mark)
+    return sentence.strip()
+
+
+def _known(message_id: str, locale: str, **values: Any) -> str | None:
+    """The catalogue's text for ``message_id``, or None where it has no such entry
+    (an event kind or a moment it has no word for)."""
+    try:
+        return _t(message_id, locale, **values)
+    except KeyError:
+        return None
+
+
+def _event_word(kind: str, locale: str) -> str:
+    """An event kind as a requirement names it: its word if known, else the kind."""
+    return _known(f"explain.event.{kind}", locale) or kind
+
+
+def _event_noun(kind: str, locale: str) -> str:
+    """An event kind inside a sentence: its word if known, else the kind as the locale
+    sets off a foreign word (trimmed by :func:`_tidy` where it meets punctuation)."""
+    return _known(f"explain.event.{kind}", locale) or _t("explain.unknown_event", locale, kind=kind)
+
+
+def _moment(anchor: str, locale: str) -> str:
+    return _known(f"explain.moment.{anchor}", locale) or anchor
 
 
 def _expectations(leaf: Explanation) -> list[tuple[str, Any]]:
@@ -269,267 +282,144 @@ def _expectations(leaf: Explanation) -> list[tuple[str, Any]]:
     return [("not", items)]
 
 
-def _en_unit(value: Any, unit: str) -> str:
-    """`` days`` / `` times`` after an English number, singular for 1."""
-    if not unit:
-        return ""
-    return f" {unit}" if _num(value) == "1" else f" {unit}s"
-
-
 def _requirement(leaf: Explanation, locale: str, unit: str = "") -> str:
-    """What the leaf needs, e.g. ``fewer than 7 days``. ``unit`` is the zh unit with its
-    space (`` 天``), or the en singular (``day``), pluralised here."""
+    """What the leaf needs, e.g. ``fewer than 7 days``. ``unit``: the threshold's unit
+    (``day``: ``explain.unit.day.one`` / ``.other``), or none."""
     parts: list[str] = []
-    table = _ZH_CMP if locale == "zh" else _EN_CMP
+    neg = leaf.negated
     for key, value in _expectations(leaf):
         if key == "not":
             inner = leaf.model_copy(update={"negated": False})
-            text = _requirement(inner, locale, unit)
-            parts.append(f"不满足（{text}）" if locale == "zh" else f"not ({text})")
-            continue
-        if key == "has":
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            if locale == "zh":
-                parts.append(("没有" if leaf.negated else "带有") + f"标签 {shown}")
-            else:
-                parts.append(("no" if leaf.negated else "a") + f" label {shown}")
-            continue
-        if key == "role":
-            shown = " or ".join(map(str, value)) if locale != "zh" else "、".join(map(str, value))
-            if locale == "zh":
-                parts.append(("不是" if leaf.negated else "是") + f" {shown}")
-            else:
-                parts.append(("not " if leaf.negated else "") + shown)
-            continue
-        if key == "present":
-            if locale == "zh":
-                parts.append("没有推荐人" if leaf.negated else "有推荐人")
-            else:
-                parts.append("no referrer" if leaf.negated else "a referrer")
-            continue
-        if key in ("member_of", "member_of_kind"):
-            sep = "、" if locale == "zh" else " or "
-            shown = sep.join(map(str, value))
-            if locale == "zh":
-                what = f"{shown} 类群" if key == "member_of_kind" else f"群 {shown}"
-                parts.append(("不在" if leaf.negated else "在") + what)
-            else:
-                what = f"a group of kind {shown}" if key == "member_of_kind" else shown
-                parts.append(("not in " if leaf.negated else "in ") + what)
-            continue
-        if key == "in":
-            word = (
-                ("不属于" if leaf.negated else table[key])
-                if locale == "zh"
-                else ("none of" if leaf.negated else table[key])
+            parts.append(_t("explain.need.not", locale, need=_requirement(inner, locale, unit)))
+        elif key == "has":
+            shown = (
+                _t("explain.comma", locale).join(map(str, value)) if isinstance(value, list) else str(value)
             )
-            parts.append(f"{word} {value!r}")
-            continue
-        if key == "equals" and leaf.negated and len(leaf.expect) == 1:
-            parts.append(f"不等于 {_num(value)}" if locale == "zh" else f"anything but {_num(value)}")
-            continue
-        shown = unit if locale == "zh" else _en_unit(value, unit)
-        parts.append(f"{table[key]} {_num(value)}{shown}")
-    joiner = "且" if locale == "zh" else " and "
-    return joiner.join(parts)
+            parts.append(_t("explain.need.no_label" if neg else "explain.need.label", locale, labels=shown))
+        elif key == "role":
+            shown = _t("explain.or_sep", locale).join(map(str, value))
+            parts.append(_t("explain.need.not_role" if neg else "explain.need.role", locale, roles=shown))
+        elif key == "present":
+            parts.append(_t("explain.need.no_referrer" if neg else "explain.need.referrer", locale))
+        elif key in ("member_of", "member_of_kind"):
+            shown = _t("explain.or_sep", locale).join(map(str, value))
+            which = "kind" if key == "member_of_kind" else "group"
+            parts.append(_t(f"explain.need.{'not_in' if neg else 'in'}_{which}", locale, groups=shown))
+        elif key == "in":
+            parts.append(_t("explain.need.not_in" if neg else "explain.need.in", locale, values=repr(value)))
+        elif key == "equals" and neg and len(leaf.expect) == 1:
+            parts.append(_t("explain.need.not_equal", locale, value=_num(value)))
+        else:
+            shown = _t(f"explain.unit.{unit}.{plural_form(_num(value))}", locale) if unit else ""
+            cmp = _t(f"explain.cmp.{key}", locale)
+            parts.append(_t("explain.need.compare", locale, cmp=cmp, value=_num(value), unit=shown))
+    return _t("explain.and", locale).join(parts)
 
 
-def _window_en(leaf: Explanation) -> str:
+def _window(leaf: Explanation, locale: str) -> str:
     if leaf.window is None:
-        return "ever"
+        return _t("explain.window.ever", locale)
     kind, _, arg = leaf.window.partition(" ")
     if kind == "within":
         from .._time import parse_duration
 
-        return f"in the last {parse_duration(arg).describe('en')}"
-    return f"since {arg.replace('_', ' ')}"
-
-
-def _window_zh(leaf: Explanation) -> str:
-    if leaf.window is None:
-        return "累计"
-    kind, _, arg = leaf.window.partition(" ")
-    if kind == "within":
-        from .._time import parse_duration
-
-        return f"{parse_duration(arg).describe('zh')}内"
-    names = {
-        "joined": "入群",
-        "evicted": "被移出",
-        "revived": "复活",
-        "promoted": "晋升",
-        "period_start": "本期开始",
-    }
-    return f"自{names.get(arg, arg)}以来"
+        return _t("explain.window.within", locale, duration=parse_duration(arg).describe(locale))
+    return _t("explain.window.since", locale, moment=_moment(arg, locale))
 
 
 def _leaf_requirement(leaf: Explanation, locale: str) -> str:
-    subject = leaf.subject if isinstance(leaf.subject, str) else ", ".join(leaf.subject or [])
     if leaf.test in _OTHERS_TESTS:
         return _others_requirement(leaf, locale)
-    if locale == "zh":
-        noun = _ZH_NOUN.get(subject, subject)
-        unit = " 次" if leaf.test == "count" else " 天" if leaf.test in _EN_UNITS else ""
-        need = _requirement(leaf, "zh", unit)
-        window = _window_zh(leaf) if leaf.test in ("count", "sum", "distinct_days") else ""
-        return _zh(f"{window}{noun}：{need}")
-    need = _requirement(leaf, "en", _EN_UNITS.get(leaf.test, ""))
+    subject = (
+        leaf.subject
+        if isinstance(leaf.subject, str)
+        else _t("explain.comma", locale).join(leaf.subject or [])
+    )
+    need = _requirement(leaf, locale, _UNITS.get(leaf.test, ""))
+    event = _event_word(subject, locale)
     if leaf.test in ("count", "sum", "distinct_days"):
-        return f"{subject} {_window_en(leaf)}: {need}"
-    if leaf.test == "days_since":
-        return f"days since {subject}: {need}"
-    return f"{subject}: {need}"
-
-
-def _leaf_text(leaf: Explanation, locale: str) -> str:
-    if leaf.test in _OTHERS_TESTS:
-        return _others_text(leaf, locale)
-    return _leaf_zh(leaf) if locale == "zh" else _leaf_en(leaf)
-
-
-# the unit a leaf's threshold is in, so that "needs fewer than 21" says 21 what
-_EN_UNITS = {
-    "count": "time",
-    "distinct_days": "day",
-    "days_since": "day",
-    "tenure": "day",
-    "points": "point",
-    "referees": "referee",
-}
-_ZH_UNITS = {"points": " 分", "referees": " 人"}
-# leaves over other members and the points ledger: worded by the two functions below
-_OTHERS_TESTS = frozenset({"points", "referees"})
-
-
-def _unit(leaf: Explanation, locale: str) -> str:
-    return _ZH_UNITS.get(leaf.test, "") if locale == "zh" else _EN_UNITS.get(leaf.test, "")
+        said = _t(
+            "explain.requirement.windowed", locale, event=event, window=_window(leaf, locale), need=need
+        )
+    elif leaf.test == "days_since":
+        said = _t("explain.requirement.days_since", locale, event=event, need=need)
+    else:
+        said = _t("explain.requirement.other", locale, event=event, need=need)
+    return _tidy(said, locale)
 
 
 def _others_requirement(leaf: Explanation, locale: str) -> str:
-    need = _requirement(leaf, locale, _unit(leaf, locale))
-    if locale == "zh":
-        return _zh(("积分余额：" if leaf.test == "points" else "合格的被推荐人：") + need)
-    return ("points balance: " if leaf.test == "points" else "referees who qualify: ") + need
+    need = _requirement(leaf, locale, _UNITS[leaf.test])
+    return _tidy(_t(f"explain.requirement.{leaf.test}", locale, need=need), locale)
 
 
-def _others_text(leaf: Explanation, locale: str) -> str:
-    """A leaf over other members or the ledger, observed and needed."""
-    obs = leaf.observed
-    zh = locale == "zh"
-    need = _requirement(leaf, locale, _unit(leaf, locale))
+def _leaf_text(leaf: Explanation, locale: str) -> str:
+    """A leaf as one sentence: what was observed, and what it needs."""
+    need = _requirement(leaf, locale, _UNITS.get(leaf.test, ""))
+    fact = _others_fact(leaf, locale) if leaf.test in _OTHERS_TESTS else _fact(leaf, locale)
+    return _tidy(_t("explain.leaf", locale, fact=fact, need=need), locale)
+
+
+def _others_fact(leaf: Explanation, locale: str) -> str:
+    """What was observed of other members or the ledger."""
+    n = _num(leaf.observed)
     if leaf.test == "points":
-        if zh:
-            return _zh(f"积分余额 {_num(obs)}（要求{need}）")
-        return f"points balance {_num(obs)}; needs {need}"
+        return _t("explain.fact.points", locale, value=n)
     names = leaf.subject if isinstance(leaf.subject, list) else []
-    n = _num(obs)
-    if zh:
-        listed = f"：{'、'.join(names)}" if names else ""
-        return _zh(f"合格的被推荐人 {n} 人{listed}（要求{need}）")
     if not names:
-        return f"no referee qualifies; needs {need}"
-    verb = "qualifies" if n == "1" else "qualify"
-    return f"{n} referee{'' if n == '1' else 's'} {verb} ({', '.join(names)}); needs {need}"
+        return _t("explain.fact.no_referees", locale)
+    listed = _t("sep.list", locale).join(names)
+    return _t(f"explain.fact.referees.{plural_form(n)}", locale, count=n, names=listed)
 
 
-def _leaf_en(leaf: Explanation) -> str:
-    subject = leaf.subject if isinstance(leaf.subject, str) else ", ".join(leaf.subject or [])
+def _fact(leaf: Explanation, locale: str) -> str:
+    """What was observed of the member."""
+    sep = _t("sep.list", locale)
+    subject = leaf.subject if isinstance(leaf.subject, str) else sep.join(leaf.subject or [])
     obs = leaf.observed
     t = leaf.test
-    need = _requirement(leaf, "en", _EN_UNITS.get(t, ""))
-    if t == "count":
+    if t in ("count", "sum", "distinct_days", "days_since"):
+        event = _event_noun(subject, locale)
         n = _num(obs)
-        times = "time" if n == "1" else "times"
-        return f"{subject} {n} {times} {_window_en(leaf)}; needs {need}"
-    if t == "sum":
-        what = subject if leaf.field in (None, "value") else f"{subject} {leaf.field}"
-        return f"total {what} {_num(obs)} {_window_en(leaf)}; needs {need}"
-    if t == "distinct_days":
-        n = _num(obs)
-        return f"{subject} on {n} day{'' if n == '1' else 's'} {_window_en(leaf)}; needs {need}"
-    if t == "days_since":
-        verb, never, _ = _VERBS.get(subject, (f"last {subject}", f"no {subject} ever", ""))
+        if t == "count":
+            times = _t(f"explain.times.{plural_form(n)}", locale, n=n)
+            return _t("explain.fact.count", locale, event=event, times=times, window=_window(leaf, locale))
+        if t == "sum":
+            field = "" if leaf.field in (None, "value") else _t("explain.field", locale, field=leaf.field)
+            values = {"event": event, "field": field, "value": n, "window": _window(leaf, locale)}
+            return _t("explain.fact.sum", locale, **values)
+        if t == "distinct_days":
+            days = _day_count(n, locale)
+            return _t(
+                "explain.fact.distinct_days", locale, event=event, days=days, window=_window(leaf, locale)
+            )
         if isinstance(obs, float) and math.isinf(obs):
-            return f"{never}; needs {need}"
-        n = _days(leaf)
-        return f"{verb} {n} day{'' if n == '1' else 's'} ago; needs {need}"
+            return _known(f"explain.never.{subject}", locale) or _t(
+                "explain.unknown_never", locale, event=event
+            )
+        days = _day_count(_days(leaf), locale)
+        known = _known(f"explain.last.{subject}", locale, days=days)
+        return known or _t("explain.unknown_last", locale, event=event, days=days)
+    none = _t("word.none", locale)
     if t == "tenure":
-        n = _days(leaf)
-        return f"{n} day{'' if n == '1' else 's'} since {subject}; needs {need}"
+        days = _day_count(_days(leaf), locale)
+        return _t("explain.fact.tenure", locale, days=days, moment=_moment(subject, locale))
     if t == "label":
-        have = ", ".join(obs) if isinstance(obs, list) and obs else "none"
-        return f"labels: {have}; needs {need}"
+        have = sep.join(obs) if isinstance(obs, list) and obs else none
+        return _t("explain.fact.labels", locale, labels=have)
     if t == "attr":
-        shown = "missing" if obs is None else repr(obs)
-        return f"{subject} is {shown}; needs {need}"
+        shown = _t("explain.missing", locale) if obs is None else repr(obs)
+        return _t("explain.fact.attr", locale, name=subject, value=shown)
     if t == "role":
-        return f"role is {obs}; needs {need}"
+        return _t("explain.fact.role", locale, role=obs)
     if t in ("source", "referrer"):
-        shown = "none" if obs is None else repr(obs)
-        return f"{t} is {shown}; needs {need}"
+        return _t(f"explain.fact.{t}", locale, value=none if obs is None else repr(obs))
     if t == "member_of":
-        key = next(iter(leaf.expect), "member_of")
-        have = ", ".join(obs) if isinstance(obs, list) and obs else "none"
-        what = "in groups of kind" if key == "member_of_kind" else "in groups"
-        return f"{what}: {have}; needs {need}"
-    return f"{subject} is {_num(obs)} {_window_en(leaf)}; needs {need}"
-
-
-def _leaf_zh(leaf: Explanation) -> str:
-    return _zh(_leaf_zh_raw(leaf))
-
-
-def _leaf_zh_raw(leaf: Explanation) -> str:
-    subject = leaf.subject if isinstance(leaf.subject, str) else "、".join(leaf.subject or [])
-    noun = _zh_name(subject)
-    obs = leaf.observed
-    t = leaf.test
-    if t == "count":
-        return f"{_window_zh(leaf)}{noun} {_num(obs)} 次（要求{_requirement(leaf, 'zh', ' 次')}）"
-    if t == "sum":
-        field = "" if leaf.field in (None, "value") else f" {leaf.field} "
-        return f"{_window_zh(leaf)}{noun}{field}合计 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
-    if t == "distinct_days":
-        return f"{_window_zh(leaf)}有 {_num(obs)} 天{noun}（要求{_requirement(leaf, 'zh', ' 天')}）"
-    if t == "days_since":
-        need = _requirement(leaf, "zh", " 天")
-        if isinstance(obs, float) and math.isinf(obs):
-            return f"从未{noun}（要求{need}）"
-        return f"{_days(leaf)} 天未{noun}（要求{need}）"
-    if t == "tenure":
-        names = {"joined": "入群", "evicted": "被移出", "revived": "复活", "promoted": "晋升"}
-        return f"{names.get(subject, subject)} {_days(leaf)} 天（要求{_requirement(leaf, 'zh', ' 天')}）"
-    if t == "label":
-        have = "、".join(obs) if isinstance(obs, list) and obs else "无"
-        return f"标签：{have}（要求{_requirement(leaf, 'zh')}）"
-    if t == "attr":
-        shown = "缺失" if obs is None else repr(obs)
-        return f"{subject} 为 {shown}（要求{_requirement(leaf, 'zh')}）"
-    if t == "role":
-        return f"角色为 {obs}（要求{_requirement(leaf, 'zh')}）"
-    if t in ("source", "referrer"):
-        name = "来源渠道" if t == "source" else "推荐人"
-        shown = "无" if obs is None else repr(obs)
-        return f"{name}为 {shown}（要求{_requirement(leaf, 'zh')}）"
-    if t == "member_of":
-        have = "、".join(obs) if isinstance(obs, list) and obs else "无"
-        what = "所在群类型" if next(iter(leaf.expect), "") == "member_of_kind" else "所在群"
-        return f"{what}：{have}（要求{_requirement(leaf, 'zh')}）"
-    return f"{_window_zh(leaf)}{subject} 为 {_num(obs)}（要求{_requirement(leaf, 'zh')}）"
+        which = "member_of_kind" if next(iter(leaf.expect), "") == "member_of_kind" else "member_of"
+        have = sep.join(obs) if isinstance(obs, list) and obs else none
+        return _t(f"explain.fact.{which}", locale, groups=have)
+    return _t("explain.fact.value", locale, name=subject, value=_num(obs), window=_window(leaf, locale))
 
 
 def _combinator_text(node: Explanation, locale: str) -> str:
-    n = len(node.children)
-    if locale == "zh":
-        return {
-            "all": f"全部满足（{n} 项）",
-            "any": f"满足任一（{n} 项）",
-            "not": "不满足",
-            "at_least_of": f"至少满足 {node.k} 项（共 {n} 项）",
-        }[node.test]
-    return {
-        "all": f"all of {n}",
-        "any": f"any of {n}",
-        "not": "not",
-        "at_least_of": f"at least {node.k} of {n}",
-    }[node.test]
+    return _t(f"explain.{node.test}", locale, n=len(node.children), k=node.k)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from .._i18n import messages
+
 __all__ = ["GROUP_TASK_TEMPLATES", "PLACEHOLDERS", "TASK_TEMPLATES", "check_template", "render_template"]
 
 PLACEHOLDERS: frozenset[str] = frozenset(
@@ -36,17 +38,11 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 
 _FORMATTER = string.Formatter()
 
-TASK_TEMPLATES: dict[str, str] = {
-    "en": "Operator task in {group.name}: {action} {member.name} ({member.id}).",
-    "zh": "运营任务（{group.name}）：{action} {member.name}（{member.id}）。",
-}
+TASK_TEMPLATES: Mapping[str, str] = messages("task.member")
 """The operator task's default text per locale: an action a messenger cannot carry out.
 Each action's own default text belongs to the kind that decides it."""
 
-GROUP_TASK_TEMPLATES: dict[str, str] = {
-    "en": "Operator task in {group.name}: {action}. {text}",
-    "zh": "运营任务（{group.name}）：{action}。{text}",
-}
+GROUP_TASK_TEMPLATES: Mapping[str, str] = messages("task.group")
 """The operator task's default text for a decision about a group alone (a post the
 messenger cannot make, a rename): ``{text}`` is what the action's own message says."""
 

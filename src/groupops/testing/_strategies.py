@@ -17,6 +17,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
 from .._engine import Engine
+from .._i18n import locales
 from .._model import Event, Group, Member, Membership
 from .._reports import RunReport
 from .._time import Duration, zone
@@ -522,7 +523,7 @@ def _rule_book(
         policies.append(draw(drawable[kind]).model_copy(update={"id": f"{kind}-{i}"}))
     return book_model(kinds)(
         timezone=tz_name,
-        locale=draw(st.sampled_from(["en", "zh"])),
+        locale=draw(st.sampled_from(locales())),
         groups=book_groups,
         policies=tuple(policies),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..._i18n import messages
 from ..._model import Membership
 from ._registry import ActionSpec
 
@@ -13,11 +14,8 @@ __all__ = ["REFUSE", "REMOVE", "present_at", "removed"]
 
 REMOVE = ActionSpec(
     "remove",
-    {
-        "en": "{member.name} has been removed from {group.name}: {reason}.",
-        "zh": "{member.name} 已被移出{group.name}：{reason}。",
-    },
-    {"en": "remove", "zh": "移除"},
+    messages("remove"),
+    messages("remove.label"),
     platform=True,
 )
 """Removal from a group (status ``removed``, which no revival reopens); ``{reason}`` says
@@ -25,11 +23,8 @@ why, in the deciding kind's words."""
 
 REFUSE = ActionSpec(
     "refuse",
-    {
-        "en": "{member.name}, you cannot stay in {group.name}: {reason}.",
-        "zh": "{member.name}，您无法加入{group.name}：{reason}。",
-    },
-    {"en": "refuse", "zh": "拒绝入群"},
+    messages("refuse"),
+    messages("refuse.label"),
     platform=True,
 )
 """A join refused (the member is taken out again; status ``removed``)."""

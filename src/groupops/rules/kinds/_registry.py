@@ -19,6 +19,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ..._decision import Decision
 from ..._errors import Problem, RuleError
+from ..._i18n import pick
 from ..._model import Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
 from ..._reports import StandingItem, StandingReport
@@ -95,7 +96,9 @@ class PolicyBase(_Rule):
 @dataclass(frozen=True)
 class ActionSpec:
     """One action a kind decides: its name, its default message per locale, its label
-    per locale (for reports and the CLI), whether the platform must carry it out
+    per locale (for reports and the CLI) — plain ``{locale: text}`` mappings (what a
+    plugin kind passes) or the catalogue's entries (``messages("eviction.notice")``,
+    what the built-in kinds pass) — whether the platform must carry it out
     (``platform=True``: a messenger that cannot is replaced by an operator task), and
     who its message goes to (``audience``): the decision's ``member`` privately, its
     ``group`` (a post) or the group's ``operators``.
@@ -113,10 +116,13 @@ class ActionSpec:
     tell_member: bool = False
 
     def template(self, locale: str) -> str | None:
-        return self.templates.get(locale) or self.templates.get("en")
+        """The default message in ``locale`` by the catalogue's fallback rule (the
+        locale, its language, English)."""
+        return pick(self.templates, locale)
 
     def label(self, locale: str) -> str:
-        return self.labels.get(locale) or self.labels.get("en") or self.name
+        """The label in ``locale`` (same fallback), else the action's name."""
+        return pick(self.labels, locale) or self.name
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,8 @@ class Runtime(Protocol):
 
     @property
     def locale(self) -> str:
-        """The rule book's locale (``en`` or ``zh``): the language of messages."""
+        """The rule book's locale (one of the message catalogue's: ``en``, ``zh``): the
+        language of messages."""
         ...
 
     @property

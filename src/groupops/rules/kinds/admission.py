@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._i18n import messages, text
 from ..._model import Membership
 from ..._reports import Note, Section
 from ..._time import Duration, DurationField
@@ -52,11 +53,11 @@ def admission_check(policy: Admission, ctx: Context) -> Explanation:
 def invitation_phrase(number: int, of: int, locale: str = "en") -> str:
     """Which invitation this is, for the ``{invitation}`` placeholder: ``invitation 1 of
     2`` for the first, ``reminder 1 of 1`` for the next / ``第 2 次邀请，共 2 次``."""
-    if locale == "zh":
-        return f"第 {number} 次邀请，共 {of} 次"
     if number == 1:
-        return f"invitation 1 of {of}"
-    return f"reminder {number - 1} of {of - 1}"
+        return text("admission.invitation.first", locale, number=number, of=of)
+    return text(
+        "admission.invitation.reminder", locale, number=number, of=of, reminder=number - 1, reminders=of - 1
+    )
 
 
 class AdmissionKind(Kind):
@@ -66,16 +67,13 @@ class AdmissionKind(Kind):
     name = "admission"
     order = 30
     model = Admission
-    label: ClassVar[Mapping[str, str]] = {"en": "admission", "zh": "邀请"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.admission")
     placeholders = frozenset({"invitation", "invitation.number", "invitation.max"})
     actions = (
         ActionSpec(
             "invite",
-            {
-                "en": "{member.name}, you are invited to join {target.name} ({invitation}).",
-                "zh": "{member.name}，诚邀您加入{target.name}（{invitation}）。",
-            },
-            {"en": "invite", "zh": "邀请"},
+            messages("invite"),
+            messages("invite.label"),
             platform=True,
             tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
         ),

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Section
 from .._templates import check_template
@@ -54,12 +55,12 @@ class BroadcastKind(ScheduledKind):
     name = "broadcast"
     order = 36
     model = Broadcast
-    label: ClassVar[Mapping[str, str]] = {"en": "broadcast", "zh": "群发"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.broadcast")
     actions = (
         ActionSpec(
             "broadcast",
-            {"en": "{member.name}: a message from {policy}.", "zh": "{member.name}：来自 {policy} 的消息。"},
-            {"en": "broadcast", "zh": "群发"},
+            messages("broadcast.broadcast"),
+            messages("policy_type.broadcast"),
         ),
     )
 

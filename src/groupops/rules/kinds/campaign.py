@@ -10,6 +10,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from ..._i18n import messages
 from ..._model import Time
 from .._conditions import Condition
 from ._registry import Kind, PolicyBase
@@ -78,7 +79,7 @@ class CampaignKind(Kind):
     name = "campaign"
     order = 90
     model = Campaign
-    label: ClassVar[Mapping[str, str]] = {"en": "campaign", "zh": "活动"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.campaign")
 
 
 KIND = CampaignKind()

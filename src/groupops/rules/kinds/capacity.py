@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from ..._decision import Decision
+from ..._i18n import messages, text
 from ..._model import Event, Group, Membership
 from ._membership import REMOVE, present_at, removed
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
@@ -20,22 +21,16 @@ __all__ = ["CREATE_GROUP", "KIND", "ROUTE", "Capacity", "CapacityKind", "present
 
 ROUTE = ActionSpec(
     "route",
-    {
-        "en": "{member.name}, {group.name} is full: please join {target.name} instead.",
-        "zh": "{member.name}，{group.name}已满，请改加入{target.name}。",
-    },
-    {"en": "route", "zh": "分流"},
+    messages("capacity.route"),
+    messages("capacity.route.label"),
     platform=True,
 )
 """A member sent from a full group to another of its family (``target_group``)."""
 
 CREATE_GROUP = ActionSpec(
     "create_group",
-    {
-        "en": "Every group of the family of {group.name} is full: please open the next one.",
-        "zh": "{group.name}所在系列的群都已满，请开新群。",
-    },
-    {"en": "create group", "zh": "开新群"},
+    messages("capacity.create_group"),
+    messages("capacity.create_group.label"),
     platform=True,
     audience="operators",
 )
@@ -78,7 +73,7 @@ class CapacityKind(Kind):
     name = "capacity"
     order = 45
     model = Capacity
-    label: ClassVar[Mapping[str, str]] = {"en": "capacity", "zh": "容量"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.capacity")
     actions = (ROUTE, REMOVE, CREATE_GROUP)
     placeholders = frozenset({"reason"})
 
@@ -117,7 +112,7 @@ class CapacityKind(Kind):
                 recorded = rt.apply(Verdict(d, ms, after))
             else:
                 d = rt.decide(policy.id, "remove", ms, period, when, None)
-                reason = _FULL.get(rt.locale, _FULL["en"]).format(capacity=group.capacity)
+                reason = text("capacity.full", rt.locale, capacity=group.capacity)
                 after = removed(ms, when) if ms.present else None
                 recorded = rt.apply(Verdict(d, ms, after, values={"reason": reason}))
             return [recorded] if recorded is not None else []
@@ -132,12 +127,6 @@ class CapacityKind(Kind):
         # never where a limit would turn the member back
         open_to = (g for g in route_order(counted) if rt.refusal(member, g.id, when, leaving=full.id) is None)
         return next(open_to, None)
-
-
-_FULL = {
-    "en": "the group is full ({capacity} members)",
-    "zh": "本群已满（{capacity} 人）",
-}
 
 
 KIND = CapacityKind()

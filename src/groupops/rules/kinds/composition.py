@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from ..._decision import Decision
+from ..._i18n import messages, text
 from ..._model import Membership
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 
@@ -113,24 +114,18 @@ class CompositionKind(ScheduledKind):
 
     name = "composition"
     model = Composition
-    label: ClassVar[Mapping[str, str]] = {"en": "role mix", "zh": "角色构成"}
+    label: ClassVar[Mapping[str, str]] = messages("composition.label")
     actions = (
         ActionSpec(
             "composition_off",
-            {
-                "en": "{group.name}: {bucket} are {share} of members, target {target} (±{tolerance} points).",
-                "zh": "{group.name}：{bucket}占 {share}，目标 {target}（允许偏差 {tolerance} 个百分点）。",
-            },
-            {"en": "mix off target", "zh": "构成偏离"},
+            messages("composition.composition_off"),
+            messages("composition.composition_off.label"),
             audience="operators",
         ),
         ActionSpec(
             "composition_ok",
-            {
-                "en": "{group.name}: {bucket} are back near the target: {share} (target {target}).",
-                "zh": "{group.name}：{bucket}占比已回到目标附近：{share}（目标 {target}）。",
-            },
-            {"en": "mix back on target", "zh": "构成恢复"},
+            messages("composition.composition_ok"),
+            messages("composition.composition_ok.label"),
             audience="operators",
         ),
     )
@@ -170,26 +165,8 @@ class CompositionKind(ScheduledKind):
         return made
 
 
-_WORDS = {
-    "en": {
-        "guests": "guests",
-        "lecturers": "lecturers",
-        "kols": "KOLs",
-        "active": "active members",
-        "ordinary": "ordinary members",
-    },
-    "zh": {
-        "guests": "嘉宾",
-        "lecturers": "讲师",
-        "kols": "KOL",
-        "active": "活跃成员",
-        "ordinary": "普通成员",
-    },
-}
-
-
 def _bucket_word(bucket: str, locale: str) -> str:
-    return _WORDS.get(locale, _WORDS["en"]).get(bucket, bucket)
+    return text(f"composition.bucket.{bucket}", locale)
 
 
 def _states(rt: Runtime, policy: str, group: str) -> dict[str, bool]:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages, text
 from ..._model import Membership
 from ..._reports import Section
 from ..._time import DurationField, to_zone
@@ -68,12 +69,6 @@ def deadline_moments(policy: Deadline, joined_at: datetime, tz: tzinfo) -> tuple
     return max(joined, policy.remind.before(deadline, tz)), deadline
 
 
-_REASON = {
-    "en": "not done within {within} of joining: {missing}",
-    "zh": "入群 {within} 内未完成：{missing}",
-}
-
-
 def _key(ms: Membership) -> str:
     return f"{ms.member}\x1f{ms.group}\x1f{ms.joined_at.isoformat()}"
 
@@ -84,7 +79,7 @@ class DeadlineKind(Kind):
     name = "deadline"
     order = 50
     model = Deadline
-    label: ClassVar[Mapping[str, str]] = {"en": "deadline", "zh": "限期"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.deadline")
     actions = (_NOTICE, REMOVE)  # the eviction kind's ``notice`` (one action, one template)
     placeholders = frozenset({"reason"})
 
@@ -158,8 +153,7 @@ class DeadlineKind(Kind):
 
     @staticmethod
     def _reason(policy: Deadline, exp: Explanation, locale: str) -> str:
-        words = _REASON.get(locale, _REASON["en"])
-        return words.format(within=policy.within, missing=exp.missing(locale))
+        return text("deadline.reason", locale, within=policy.within, missing=exp.missing(locale))
 
     def finish(self, policy: Deadline, rt: Runtime, at: datetime) -> None:
         scratch = rt.scratch(f"deadline:{policy.id}")

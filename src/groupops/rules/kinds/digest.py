@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._i18n import messages, pick
 from ..._model import Event
 from ..._time import Duration, DurationField
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
@@ -21,10 +22,10 @@ from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPo
 __all__ = ["KIND", "TYPE_LABELS", "Digest", "DigestKind", "digest_text"]
 
 TYPE_LABELS: Mapping[str, Mapping[str, str]] = {
-    "hiring": {"en": "Hiring", "zh": "招聘"},
-    "job_seeking": {"en": "Job seeking", "zh": "求职"},
-    "supplier": {"en": "Suppliers", "zh": "供应商"},
-    "other": {"en": "Other", "zh": "其他"},
+    "hiring": messages("digest.hiring"),
+    "job_seeking": messages("digest.job_seeking"),
+    "supplier": messages("digest.supplier"),
+    "other": messages("digest.other"),
 }
 """Headings of the request types the digest knows; another type is shown as written."""
 
@@ -73,7 +74,7 @@ def digest_text(
         sections.setdefault(kind, []).append(f"{line}: {text}" if text else line)
     out = []
     for kind, lines in sections.items():
-        label = TYPE_LABELS.get(kind, {}).get(locale) or TYPE_LABELS.get(kind, {}).get("en") or kind
+        label = pick(TYPE_LABELS.get(kind, {}), locale) or kind
         out.append(f"{label} ({len(lines)})\n" + "\n".join(lines))
     return "\n".join(out)
 
@@ -83,15 +84,12 @@ class DigestKind(ScheduledKind):
 
     name = "digest"
     model = Digest
-    label: ClassVar[Mapping[str, str]] = {"en": "digest", "zh": "需求汇总"}
+    label: ClassVar[Mapping[str, str]] = messages("digest.label")
     actions = (
         ActionSpec(
             "digest",
-            {
-                "en": "{group.name}: {count} requests since the last digest.\n{requests}",
-                "zh": "{group.name}：本期共 {count} 条需求。\n{requests}",
-            },
-            {"en": "digest", "zh": "需求汇总"},
+            messages("digest.digest"),
+            messages("digest.label"),
             audience="group",
         ),
     )

@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 from pydantic import model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages, text
 from ..._model import Group, Time, change_group
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
 
@@ -56,7 +57,7 @@ def dissolve_moment(policy: Dissolve, group: Group | None) -> datetime | None:
 
 def moved_invitation(old: str, locale: str) -> str:
     """The ``{invitation}`` of an invitation made because ``old`` ends."""
-    return f"{old} 已结束" if locale == "zh" else f"{old} has ended"
+    return text("dissolve.moved", locale, old=old)
 
 
 def invite_elsewhere(
@@ -99,15 +100,12 @@ class DissolveKind(Kind):
 
     name = "dissolve"
     model = Dissolve
-    label: ClassVar[Mapping[str, str]] = {"en": "dissolve", "zh": "解散"}
+    label: ClassVar[Mapping[str, str]] = messages("dissolve.label")
     actions = (
         ActionSpec(
             "dissolve",
-            {
-                "en": "{group.name} has ended and is dissolved. Thank you for taking part!",
-                "zh": "{group.name} 已结束，本群解散。感谢大家的参与！",
-            },
-            {"en": "dissolve", "zh": "解散"},
+            messages("dissolve.dissolve"),
+            messages("dissolve.label"),
             platform=True,
             audience="group",
         ),

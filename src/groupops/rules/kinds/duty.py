@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, FiniteFloat, model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages, text
 from ..._model import LedgerEntry, Membership
 from ..._reports import Note, Section
 from .._conditions import Condition, _Rule
@@ -47,7 +48,7 @@ class DutyReward(_Rule):
     def describe(self, locale: str) -> str:
         if self.text is not None:
             return self.text
-        return f"{_num(float(self.points or 0))} {'积分' if locale == 'zh' else 'points'}"
+        return text("reward.points", locale, points=_num(float(self.points or 0)))
 
 
 class Duty(ScheduledPolicy):
@@ -134,37 +135,22 @@ class DutyKind(ScheduledKind):
 
     name = "duty"
     model = Duty
-    label: ClassVar[Mapping[str, str]] = {"en": "duty", "zh": "值守"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.duty")
     actions = (
         ActionSpec(
             "duty_notice",
-            {
-                "en": "{member.name}, your {role} duty in {group.name} was not met this period: {reasons}. "
-                "Miss {left} more in a row and the role is removed.",
-                "zh": "{member.name}，您本期在{group.name}的{role}职责未完成：{reasons}。"
-                "再连续 {left} 期未完成将被取消该角色。",
-            },
-            {"en": "duty notice", "zh": "职责提醒"},
+            messages("duty.duty_notice"),
+            messages("duty.duty_notice.label"),
         ),
         ActionSpec(
             "relieve",
-            {
-                "en": "{member.name}, the {duty_role} role in {group.name} has been removed after "
-                "{missed} periods missed in a row ({reasons}). You stay in the group. "
-                "Thank you for your help.",
-                "zh": "{member.name}，因连续 {missed} 期未完成职责（{reasons}），您在{group.name}的"
-                "{duty_role}角色已取消，您仍在群内。感谢您的付出。",
-            },
-            {"en": "relieve", "zh": "取消角色"},
+            messages("duty.relieve"),
+            messages("duty.relieve.label"),
         ),
         ActionSpec(
             "thank",
-            {
-                "en": "{member.name}, thank you: {met} periods of {role} duty in a row in {group.name}. "
-                "Your reward: {reward}.",
-                "zh": "{member.name}，感谢您在{group.name}连续 {met} 期完成{role}职责，奖励：{reward}。",
-            },
-            {"en": "duty reward", "zh": "职责奖励"},
+            messages("duty.thank"),
+            messages("duty.thank.label"),
         ),
     )
     placeholders = frozenset({"left", "missed", "met", "reward", "duty_role"})

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 
 from ..._decision import Decision, decision_id
 from ..._errors import Problem, RuleError
+from ..._i18n import messages, text
 from ..._model import Membership, Time
 from ..._reports import Note, Section
 from ..._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
@@ -205,42 +206,28 @@ class EvictionKind(Kind):
 
     name = "eviction"
     model = Eviction
-    label: ClassVar[Mapping[str, str]] = {"en": "eviction", "zh": "淘汰"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.eviction")
     actions = (
         ActionSpec(
             "notice",
-            {
-                "en": "{member.name}, you are at risk of removal from {group.name} at {deadline}: {reasons}.",
-                "zh": "{member.name}，您将于 {deadline} 被移出{group.name}：{reasons}。",
-            },
-            {"en": "notice", "zh": "预警"},
+            messages("eviction.notice"),
+            messages("eviction.notice.label"),
         ),
         ActionSpec(
             "spare",
-            {
-                "en": "{member.name}, thank you: you are no longer at risk in {group.name}.",
-                "zh": "{member.name}，感谢配合，您在{group.name}已解除移出风险。",
-            },
-            {"en": "spare", "zh": "解除预警"},
+            messages("eviction.spare"),
+            messages("eviction.spare.label"),
         ),
         ActionSpec(
             "evict",
-            {
-                "en": "{member.name} has been removed from {group.name}: {reasons}.",
-                "zh": "{member.name} 已被移出{group.name}：{reasons}。",
-            },
-            {"en": "evict", "zh": "移出"},
+            messages("eviction.evict"),
+            messages("eviction.evict.label"),
             platform=True,
         ),
         ActionSpec(
             "announce",
-            {
-                "en": "{group.name}: this period ends {deadline}. To stay, members need {criteria}. "
-                "At risk now: {at_risk}.",
-                "zh": "{group.name}：本期将于 {deadline} 结束。留群要求：{criteria}。"
-                "目前有移出风险：{at_risk}。",
-            },
-            {"en": "at-risk list", "zh": "风险名单"},
+            messages("eviction.announce"),
+            messages("eviction.announce.label"),
             audience="group",
         ),
     )
@@ -376,10 +363,9 @@ class EvictionKind(Kind):
             names = sorted((_display(rt, d.member), d.member) for d in noticed if d.member is not None)
             shown = [name for name, _ in names[: policy.announce_max]]
             rest = len(names) - len(shown)
-            sep = "、" if locale == "zh" else ", "
-            at_risk = sep.join(shown)
+            at_risk = text("sep.list", locale).join(shown)
             if rest:
-                at_risk += f" 等 {rest} 人" if locale == "zh" else f" and {rest} more"
+                at_risk += text("eviction.at_risk_more", locale, rest=rest)
             first = noticed[0].explanation
             criteria = first.negate().requirements(locale) if first is not None else ""
             d = rt.decide_about(

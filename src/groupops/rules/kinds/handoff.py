@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Member, Membership
 from ..._reports import Note, Section
 from .._conditions import Condition
@@ -59,16 +60,13 @@ class HandoffKind(Kind):
     name = "handoff"
     order = 40
     model = Handoff
-    label: ClassVar[Mapping[str, str]] = {"en": "handoff", "zh": "移交销售"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.handoff")
     placeholders = frozenset({"assignee"})
     actions = (
         ActionSpec(
             "handoff",
-            {
-                "en": "Qualified lead for {assignee}: {member.name} ({member.id}). Why: {reasons}",
-                "zh": "移交给 {assignee} 的销售线索：{member.name}（{member.id}）。原因：{reasons}",
-            },
-            {"en": "handoff", "zh": "移交销售"},
+            messages("handoff.handoff"),
+            messages("policy_type.handoff"),
             audience="operators",
         ),
     )

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..._decision import Decision
+from ..._i18n import messages, text
 from ..._model import Group
 from ..._time import Duration, DurationField
 from .._explain import Explanation
@@ -211,12 +212,10 @@ def group_health(
 def _words(h: GroupHealth, policy: Health, locale: str) -> str:
     """The ``{health}`` placeholder: what the group's state rests on, in words."""
     window = policy.measured_over().describe(locale)
-    if locale == "zh":
-        days = "从未" if math.isinf(h.days_since) else f"{int(h.days_since)} 天前"
-        return f"{window}内 {h.speakers} 人发言（共 {h.members} 人），最后发言：{days}，健康分 {h.score}"
-    days = "never" if math.isinf(h.days_since) else f"{int(h.days_since)} days ago"
-    spoke = f"{h.speakers} of {h.members} members spoke in the last {window}"
-    return f"{spoke}; last message {days}; score {h.score}"
+    never = math.isinf(h.days_since)
+    last = text("health.never", locale) if never else text("health.days_ago", locale, n=int(h.days_since))
+    values = {"window": window, "speakers": h.speakers, "members": h.members, "last": last, "score": h.score}
+    return text("health.words", locale, **values)
 
 
 def _explanation(h: GroupHealth, policy: Health) -> Explanation | None:
@@ -263,24 +262,24 @@ class HealthKind(ScheduledKind):
 
     name = "health"
     model = Health
-    label: ClassVar[Mapping[str, str]] = {"en": "group health", "zh": "群健康"}
+    label: ClassVar[Mapping[str, str]] = messages("health.label")
     actions = (
         ActionSpec(
             "group_dormant",
-            {"en": "{group.name} has gone quiet: {health}.", "zh": "{group.name} 进入沉寂：{health}。"},
-            {"en": "dormant", "zh": "沉寂"},
+            messages("health.group_dormant"),
+            messages("health.group_dormant.label"),
             audience="operators",
         ),
         ActionSpec(
             "group_dead",
-            {"en": "{group.name} looks dead: {health}.", "zh": "{group.name} 已无人发言：{health}。"},
-            {"en": "dead", "zh": "死群"},
+            messages("health.group_dead"),
+            messages("health.group_dead.label"),
             audience="operators",
         ),
         ActionSpec(
             "group_active",
-            {"en": "{group.name} is active again: {health}.", "zh": "{group.name} 恢复活跃：{health}。"},
-            {"en": "active again", "zh": "恢复活跃"},
+            messages("health.group_active"),
+            messages("health.group_active.label"),
             audience="operators",
         ),
     )

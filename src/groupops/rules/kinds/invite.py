@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Section
 from ..._time import DurationField
@@ -53,16 +54,13 @@ class InviteKind(ScheduledKind):
     name = "invite"
     order = 35
     model = Invite
-    label: ClassVar[Mapping[str, str]] = {"en": "bulk invitation", "zh": "批量邀请"}
+    label: ClassVar[Mapping[str, str]] = messages("invite.kind_label")
     placeholders = frozenset({"invitation", "invitation.number", "invitation.max"})
     actions = (
         ActionSpec(
             "invite",
-            {
-                "en": "{member.name}, you are invited to join {target.name} ({invitation}).",
-                "zh": "{member.name}，诚邀您加入{target.name}（{invitation}）。",
-            },
-            {"en": "invite", "zh": "邀请"},
+            messages("invite"),
+            messages("invite.label"),
             platform=True,
             tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
         ),

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Note, Section
 from ..._time import DurationField
@@ -91,23 +92,17 @@ class LadderKind(Kind):
     name = "ladder"
     order = 40
     model = Ladder
-    label: ClassVar[Mapping[str, str]] = {"en": "ladder", "zh": "阶梯"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.ladder")
     actions = (
         ActionSpec(
             "promote",
-            {
-                "en": "{member.name} is now {role} in {group.name}.",
-                "zh": "{member.name} 在{group.name}晋升为 {role}。",
-            },
-            {"en": "promote", "zh": "晋升"},
+            messages("ladder.promote"),
+            messages("ladder.promote.label"),
         ),
         ActionSpec(
             "demote",
-            {
-                "en": "{member.name} is now {role} in {group.name}.",
-                "zh": "{member.name} 在{group.name}调整为 {role}。",
-            },
-            {"en": "demote", "zh": "降级"},
+            messages("ladder.demote"),
+            messages("ladder.demote.label"),
         ),
     )
 

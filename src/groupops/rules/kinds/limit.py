@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages, plural_form, text
 from ..._model import Event, Group, GroupKind, Membership
 from ..._reports import Note
 from ._membership import REFUSE, REMOVE, present_at, removed
@@ -48,38 +49,22 @@ class Limit(PolicyBase):
         return self
 
 
-_WORDS = {
-    "en": {
-        "kind": "already in {held} (at most {n} {kind} group{s} each)",
-        "family": "already in {held} (at most {n} group{s} of the family {family} each)",
-        "sep": ", ",
-    },
-    "zh": {
-        "kind": "您已在{held}（每人最多 {n} 个{kind}群）",
-        "family": "您已在{held}（同一系列 {family} 每人最多 {n} 个群）",
-        "sep": "、",
-    },
-}
-
-
 def limit_breach(policy: Limit, group: Group, held: Sequence[Group], locale: str = "en") -> str | None:
     """Why being in ``group`` as well as ``held`` (the other open groups the member is
     in) breaks ``policy``, in ``locale``; None when it does not."""
-    words = _WORDS.get(locale, _WORDS["en"])
+    sep = text("sep.list", locale)
     most = policy.max.get(group.kind)
     if most is not None:
         same = [g for g in held if g.kind == group.kind]
         if len(same) >= most:
-            return words["kind"].format(
-                held=_names(same, words["sep"]), n=most, kind=group.kind, s="" if most == 1 else "s"
-            )
+            held_names = _names(same, sep)
+            return text(f"limit.kind.{plural_form(most)}", locale, held=held_names, n=most, kind=group.kind)
     if policy.per_family is not None and group.family is not None:
         same = [g for g in held if g.family == group.family]
         if len(same) >= policy.per_family:
             n = policy.per_family
-            return words["family"].format(
-                held=_names(same, words["sep"]), n=n, family=group.family, s="" if n == 1 else "s"
-            )
+            held_names = _names(same, sep)
+            return text(f"limit.family.{plural_form(n)}", locale, held=held_names, n=n, family=group.family)
     return None
 
 
@@ -145,7 +130,7 @@ class LimitKind(Kind):
     name = "limit"
     order = 40
     model = Limit
-    label: ClassVar[Mapping[str, str]] = {"en": "limit", "zh": "限额"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.limit")
     actions = (REMOVE, REFUSE)
     placeholders = frozenset({"reason", "held"})
 
@@ -173,7 +158,7 @@ class LimitKind(Kind):
                 return []
             d = rt.decide(policy.id, policy.action, over, f"joined-{over.joined_at.isoformat()}", when, None)
             after = removed(over, when) if over.present else None
-            values = {"reason": reason, "held": _names(held, _WORDS.get(rt.locale, _WORDS["en"])["sep"])}
+            values = {"reason": reason, "held": _names(held, text("sep.list", rt.locale))}
             recorded = rt.apply(Verdict(d, over, after, values=values))
             return [recorded] if recorded is not None else []
         return []

@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Event, Group, Time
 from ..._time import DurationField
 from ._playbook import PlaybookKind
@@ -85,16 +86,12 @@ class MigrateKind(PlaybookKind):
 
     name = "migrate"
     model = Migrate
-    label: ClassVar[Mapping[str, str]] = {"en": "migrate", "zh": "迁群"}
+    label: ClassVar[Mapping[str, str]] = messages("migrate.label")
     actions = (
         ActionSpec(
             "migrate_call",
-            {
-                "en": "{group.name} is closing. Reply {reply} by {deadline} to move to {target.name}.",
-                "zh": "{group.name} 即将关闭。请在 {deadline} 前回复「{reply}」，"
-                "我们将邀请您进入{target.name}。",
-            },
-            {"en": "call to move", "zh": "迁群通知"},
+            messages("migrate.migrate_call"),
+            messages("migrate.migrate_call.label"),
             audience="group",
         ),
     )

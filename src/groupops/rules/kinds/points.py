@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, FiniteFloat, model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Event, LedgerEntry
 from ..._reports import Note
 from .._explain import _num
@@ -78,24 +79,17 @@ class PointsKind(Kind):
     name = "points"
     order = 20
     model = Points
-    label: ClassVar[Mapping[str, str]] = {"en": "points", "zh": "积分"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.points")
     actions = (
         ActionSpec(
             "redeem",
-            {
-                "en": "{member.name}, you redeemed {points} points; your balance is {balance}.",
-                "zh": "{member.name}，您已兑换 {points} 积分，当前余额 {balance}。",
-            },
-            {"en": "redeem", "zh": "兑换"},
+            messages("points.redeem"),
+            messages("points.redeem.label"),
         ),
         ActionSpec(
             "refuse",
-            {
-                "en": "{member.name}, your redemption of {points} points was refused: "
-                "your balance is too low ({reasons}).",
-                "zh": "{member.name}，您兑换 {points} 积分未成功：积分不足（{reasons}）。",
-            },
-            {"en": "refused redemption", "zh": "兑换被拒"},
+            messages("points.refuse"),
+            messages("points.refuse.label"),
         ),
     )
     placeholders = frozenset({"points", "balance"})

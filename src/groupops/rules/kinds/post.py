@@ -12,6 +12,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages
 from .._templates import check_template, render_template
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 
@@ -57,10 +58,13 @@ class PostKind(ScheduledKind):
 
     name = "post"
     model = Post
-    label: ClassVar[Mapping[str, str]] = {"en": "scheduled post", "zh": "定时发布"}
+    label: ClassVar[Mapping[str, str]] = messages("post.label")
     actions = (
         ActionSpec(
-            "scheduled_post", {"en": "{post}", "zh": "{post}"}, {"en": "post", "zh": "发布"}, audience="group"
+            "scheduled_post",
+            messages("post.scheduled_post"),
+            messages("post.scheduled_post.label"),
+            audience="group",
         ),
     )
     placeholders = frozenset({"post"})

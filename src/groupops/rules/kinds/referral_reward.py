@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, FiniteFloat, model_validator
 
 from ..._decision import Decision, decision_id
+from ..._i18n import messages, text
 from ..._model import LedgerEntry, Membership
 from ..._reports import Note, Section
 from .._conditions import AllOf, AnyOf, AtLeastOf, Condition, MemberOf, Not, Referees, Scope, _Rule
@@ -43,7 +44,7 @@ class Reward(_Rule):
         """``100 points`` / ``100 积分``, or the text."""
         if self.text is not None:
             return self.text
-        return f"{_num(float(self.points or 0))} {'积分' if locale == 'zh' else 'points'}"
+        return text("reward.points", locale, points=_num(float(self.points or 0)))
 
 
 class ReferralReward(PolicyBase):
@@ -100,15 +101,12 @@ class ReferralRewardKind(Kind):
     name = "referral_reward"
     order = 30
     model = ReferralReward
-    label: ClassVar[Mapping[str, str]] = {"en": "referral reward", "zh": "推荐奖励"}
+    label: ClassVar[Mapping[str, str]] = messages("referral_reward.label")
     actions = (
         ActionSpec(
             "reward",
-            {
-                "en": "{member.name}, thank you for bringing friends who stayed ({reasons}): {reward}.",
-                "zh": "{member.name}，感谢您邀请的好友留了下来（{reasons}）：{reward}。",
-            },
-            {"en": "referral reward", "zh": "推荐奖励"},
+            messages("referral_reward.reward"),
+            messages("referral_reward.label"),
         ),
     )
     placeholders = frozenset({"reward"})

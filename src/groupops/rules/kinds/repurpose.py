@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._decision import Decision, decision_id
+from ..._i18n import messages
 from ..._model import Time, change_group
 from ..._reports import Section
 from ..._time import Duration, DurationField
@@ -62,15 +63,12 @@ class RepurposeKind(PlaybookKind):
 
     name = "repurpose"
     model = Repurpose
-    label: ClassVar[Mapping[str, str]] = {"en": "repurpose", "zh": "改造群"}
+    label: ClassVar[Mapping[str, str]] = messages("repurpose.label")
     actions = (
         ActionSpec(
             "rename",
-            {
-                "en": "This group is now {group.name}. {announcement}",
-                "zh": "本群已更名为「{group.name}」。{announcement}",
-            },
-            {"en": "rename", "zh": "改名"},
+            messages("repurpose.rename"),
+            messages("repurpose.rename.label"),
             platform=True,
             audience="group",
         ),

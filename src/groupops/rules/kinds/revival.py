@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Note, Section
 from ..._time import DurationField, to_zone
@@ -68,15 +69,12 @@ class RevivalKind(Kind):
     name = "revival"
     order = 20
     model = Revival
-    label: ClassVar[Mapping[str, str]] = {"en": "revival", "zh": "复活"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.revival")
     actions = (
         ActionSpec(
             "revive",
-            {
-                "en": "{member.name}, welcome back to {group.name}.",
-                "zh": "{member.name}，欢迎回到{group.name}。",
-            },
-            {"en": "revive", "zh": "复活"},
+            messages("revival.revive"),
+            messages("revival.revive.label"),
             platform=True,
         ),
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from ..._decision import Decision
+from ..._i18n import locales, messages
 from ..._model import Event
 from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
 
@@ -29,11 +30,11 @@ class Standing(PolicyBase):
 
 
 def member_locale(rt: Runtime, member: str) -> str:
-    """The member's own locale (their ``locale`` attribute, ``en`` or ``zh``), else the
+    """The member's own locale (their ``locale`` attribute, when the message catalogue has it), else the
     book's."""
     profile = rt.profiles.get(member)
     own = profile.attributes.get("locale") if profile is not None else None
-    return own if isinstance(own, str) and own in ("en", "zh") else rt.locale
+    return own if isinstance(own, str) and own in locales() else rt.locale
 
 
 class StandingKind(Kind):
@@ -42,11 +43,9 @@ class StandingKind(Kind):
     name = "standing"
     order = 95
     model = Standing
-    label: ClassVar[Mapping[str, str]] = {"en": "standing", "zh": "进度查询"}
+    label: ClassVar[Mapping[str, str]] = messages("standing.label")
     placeholders = frozenset({"standing"})
-    actions = (
-        ActionSpec("standing", {"en": "{standing}", "zh": "{standing}"}, {"en": "standing", "zh": "进度"}),
-    )
+    actions = (ActionSpec("standing", messages("standing.standing"), messages("standing.standing.label")),)
 
     def on_event(
         self, policy: Standing, event: Event, rt: Runtime, when: datetime, at: datetime

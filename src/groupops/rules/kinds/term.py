@@ -11,6 +11,7 @@ from datetime import datetime, tzinfo
 from typing import ClassVar, Literal
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Group, change_group
 from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
 
@@ -48,15 +49,12 @@ class TermKind(Kind):
     name = "term"
     order = 60
     model = TermEnd
-    label: ClassVar[Mapping[str, str]] = {"en": "term", "zh": "期限"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.term")
     actions = (
         ActionSpec(
             "cohort_end",
-            {
-                "en": "{group.name} has reached the end of its term and is now closed. Thank you all!",
-                "zh": "{group.name}本期已结束，群已关闭。感谢大家的参与！",
-            },
-            {"en": "cohort end", "zh": "结营"},
+            messages("term.cohort_end"),
+            messages("term.cohort_end.label"),
             audience="group",
         ),
     )

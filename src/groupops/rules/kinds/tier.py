@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Member, Membership
 from ..._reports import Note, Section, StandingItem
 from .._conditions import Condition
@@ -115,13 +116,13 @@ class TierKind(Kind):
     name = "tier"
     order = 25
     model = Tier
-    label: ClassVar[Mapping[str, str]] = {"en": "tier", "zh": "等级"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.tier")
     placeholders = frozenset({"tier", "tier.from"})
     actions = (
         ActionSpec(
             "tier",
-            {"en": "{member.name}, you are now {tier}.", "zh": "{member.name}，您的等级已升为 {tier}。"},
-            {"en": "tier", "zh": "等级变更"},
+            messages("tier.tier"),
+            messages("tier.tier.label"),
         ),
     )
 

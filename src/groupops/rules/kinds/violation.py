@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..._decision import Decision
+from ..._i18n import FALLBACK, locales, messages, text
 from ..._model import Event, Membership
 from ..._reports import Note
 from ..._time import Duration, DurationField, to_zone
@@ -82,36 +83,12 @@ def offence_step(policy: Violation, offence: int) -> Step:
     return policy.steps[min(offence, len(policy.steps)) - 1]
 
 
-_NEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "warn": "a warning",
-        "final_warn": "a final warning",
-        "remove": "removal from the group",
-        "fine": "a fine ({text})",
-        "mute": "muted for {for}",
-    },
-    "zh": {
-        "warn": "警告",
-        "final_warn": "最后警告",
-        "remove": "移出本群",
-        "fine": "处罚（{text}）",
-        "mute": "禁言 {for}",
-    },
-}
-
-
-_REASON = {
-    "en": "offence {offence} against its rules within {window}",
-    "zh": "{window} 内第 {offence} 次违反群规",
-}
-
-
 def step_words(step: Step, locale: str) -> str:
     """What a step does, in ``locale`` (``removal from the group``, ``禁言 1d``)."""
-    words = _NEXT.get(locale, _NEXT["en"])[_action(step)]
     if isinstance(step, Penalty):
-        return words.format(text=step.text, **{"for": str(step.for_) if step.for_ else ""})
-    return words
+        values = {"text": step.text, "for": str(step.for_) if step.for_ else ""}
+        return text(f"violation.next.{_action(step)}", locale, **values)
+    return text(f"violation.next.{_action(step)}", locale)
 
 
 class ViolationKind(Kind):
@@ -120,50 +97,30 @@ class ViolationKind(Kind):
     name = "violation"
     order = 30
     model = Violation
-    label: ClassVar[Mapping[str, str]] = {"en": "violation", "zh": "违规"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.violation")
     placeholders = frozenset({"offence", "window", "next", "penalty", "until", "reason"})
     actions = (
         ActionSpec(
             "warn",
-            {
-                "en": "{member.name}, this is offence {offence} against the rules of {group.name} "
-                "within {window}. Next time: {next}.",
-                "zh": "{member.name}，这是您 {window} 内第 {offence} 次违反{group.name}群规，请遵守群规。"
-                "再次违规：{next}。",
-            },
-            {"en": "warning", "zh": "警告"},
+            messages("violation.warn"),
+            messages("violation.warn.label"),
         ),
         ActionSpec(
             "final_warn",
-            {
-                "en": "{member.name}, final warning: offence {offence} against the rules of {group.name} "
-                "within {window}. Next time: {next}.",
-                "zh": "{member.name}，最后警告：这是您 {window} 内第 {offence} 次违反{group.name}群规。"
-                "再次违规：{next}。",
-            },
-            {"en": "final warning", "zh": "最后警告"},
+            messages("violation.final_warn"),
+            messages("violation.final_warn.label"),
         ),
         REMOVE,
         ActionSpec(
             "fine",
-            {
-                "en": "{member.name}, offence {offence} against the rules of {group.name} within "
-                "{window}: {penalty}. Next time: {next}.",
-                "zh": "{member.name}，这是您 {window} 内第 {offence} 次违反{group.name}群规：{penalty}。"
-                "再次违规：{next}。",
-            },
-            {"en": "fine", "zh": "处罚"},
+            messages("violation.fine"),
+            messages("violation.fine.label"),
             platform=True,
         ),
         ActionSpec(
             "mute",
-            {
-                "en": "{member.name}, offence {offence} against the rules of {group.name} within "
-                "{window}: you are muted until {until}. Next time: {next}.",
-                "zh": "{member.name}，这是您 {window} 内第 {offence} 次违反{group.name}群规，"
-                "禁言至 {until}。再次违规：{next}。",
-            },
-            {"en": "mute", "zh": "禁言"},
+            messages("violation.mute"),
+            messages("violation.mute.label"),
             platform=True,
         ),
     )
@@ -208,9 +165,7 @@ class ViolationKind(Kind):
                 "next": step_words(offence_step(policy, n + 1), rt.locale),
                 "penalty": step.text if isinstance(step, Penalty) else "",
                 "until": "",
-                "reason": _REASON[rt.locale if rt.locale in _REASON else "en"].format(
-                    offence=n, window=policy.window
-                ),
+                "reason": text("violation.reason", rt.locale, offence=n, window=policy.window),
             }
             if action == "remove" and ms.present:
                 after = removed(ms, when)
@@ -240,8 +195,9 @@ class ViolationKind(Kind):
                 values={
                     "count": str(n),
                     "window": str(policy.window),
-                    "next": step_words(step, "en"),
-                    "next_zh": step_words(step, "zh"),
+                    "next": step_words(step, FALLBACK),
+                    # each other locale's words beside (see Note.text)
+                    **{f"next_{loc}": step_words(step, loc) for loc in locales() if loc != FALLBACK},
                 },
             )
         ]

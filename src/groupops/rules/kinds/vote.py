@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._i18n import messages, plural_form, text
 from .._facts_api import LoggedEvent
 from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, StrategyContext, Verdict
 
@@ -110,24 +111,17 @@ class VoteKind(ScheduledKind):
 
     name = "vote"
     model = Vote
-    label: ClassVar[Mapping[str, str]] = {"en": "vote", "zh": "投票"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.vote")
     actions = (
         ActionSpec(
             "award",
-            {
-                "en": "{member.name}, you are #{rank} in this period's vote in {group.name} ({votes} votes). "
-                "Congratulations!",
-                "zh": "恭喜 {member.name} 在{group.name}本期评选中获得第 {rank} 名（{votes} 票）！",
-            },
-            {"en": "award", "zh": "获奖"},
+            messages("vote.award"),
+            messages("vote.award.label"),
         ),
         ActionSpec(
             "winners",
-            {
-                "en": "{group.name}: this period's vote is in. Winners: {winners}.",
-                "zh": "{group.name}本期评选结果：{winners}。",
-            },
-            {"en": "vote results", "zh": "评选结果"},
+            messages("vote.winners"),
+            messages("vote.winners.label"),
             audience="group",
         ),
     )
@@ -200,9 +194,11 @@ def _listing(won: Sequence[Tally], rt: Runtime, locale: str) -> str:
         profile = rt.profiles.get(member)
         return profile.name if profile is not None and profile.name else member
 
-    if locale == "zh":
-        return "；".join(f"第 {t.rank} 名 {name(t.member)}（{t.votes} 票）" for t in won)
-    return "; ".join(f"#{t.rank} {name(t.member)} ({t.votes} vote{'' if t.votes == 1 else 's'})" for t in won)
+    places = (
+        text(f"vote.place.{plural_form(t.votes)}", locale, rank=t.rank, name=name(t.member), votes=t.votes)
+        for t in won
+    )
+    return text("sep.semicolon", locale).join(places)
 
 
 KIND = VoteKind()

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._i18n import messages
 from ..._model import Event, Membership
 from ..._reports import Note
 from ..._time import Duration, DurationField, to_zone
@@ -49,12 +50,12 @@ class WelcomeKind(Kind):
     name = "welcome"
     order = 10
     model = Welcome
-    label: ClassVar[Mapping[str, str]] = {"en": "welcome", "zh": "欢迎"}
+    label: ClassVar[Mapping[str, str]] = messages("policy_type.welcome")
     actions = (
         ActionSpec(
             "welcome",
-            {"en": "Welcome to {group.name}, {member.name}!", "zh": "欢迎 {member.name} 加入{group.name}！"},
-            {"en": "welcome", "zh": "欢迎"},
+            messages("welcome.welcome"),
+            messages("policy_type.welcome"),
         ),
     )
 
