@@ -67,6 +67,7 @@ from ._reports import (
     StandingReport,
     Waiting,
 )
+from .plugins._duckdb import DuckDBEvents
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
 from .plugins._view import EngineView, ReadOnlyStore
@@ -115,6 +116,7 @@ from .rules._semantics import (
     revival_open,
     welcome_due,
 )
+from .rules._sql import NotCompilable, SQLCondition, compile_sql
 from .rules._time import Duration, Schedule, parse_duration
 from .rules.kinds import (
     ActionSpec,
@@ -178,6 +180,7 @@ __all__ = [
     "Digest",
     "Dissolve",
     "DistinctDays",
+    "DuckDBEvents",
     "Duration",
     "Engine",
     "EngineView",
@@ -224,6 +227,7 @@ __all__ = [
     "Migrate",
     "MissingExtraError",
     "Not",
+    "NotCompilable",
     "Note",
     "OutboxMessage",
     "Penalty",
@@ -251,6 +255,7 @@ __all__ = [
     "RuleError",
     "RunReport",
     "Runtime",
+    "SQLCondition",
     "SQLiteStore",
     "Schedule",
     "ScheduledKind",
@@ -284,6 +289,7 @@ __all__ = [
     "can_carry_out",
     "change_group",
     "compile_condition",
+    "compile_sql",
     "create_group",
     "current_tier",
     "deadline_moments",

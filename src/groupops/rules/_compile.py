@@ -311,7 +311,13 @@ class _StaticLeaf:
     since: str | None = None  # an anchor, read per member
 
     def fixed_start(self, at: datetime, tz: tzinfo) -> float | None:
-        return None if self.within is None else self.within.before(at, tz).timestamp()
+        start = self.fixed_start_at(at, tz)
+        return None if start is None else start.timestamp()
+
+    def fixed_start_at(self, at: datetime, tz: tzinfo) -> datetime | None:
+        """The start of a trailing window at ``at`` (calendar units and DST in ``tz``),
+        or None: the one place a window's bound is computed, for closures and SQL."""
+        return None if self.within is None else self.within.before(at, tz)
 
     def window_start(self, s: Subject, at: datetime, tz: tzinfo) -> datetime | None:
         if self.within is not None:
