@@ -228,3 +228,73 @@ def test_every_number_and_name_is_a_parameter_never_sql_text():
         assert sneaky not in query.sql and "0.1" not in query.sql
         assert sneaky in query.params.values() and 0.1 in query.params.values()
         assert query.kinds == (sneaky,)
+
+
+PROFILE_CONDITIONS = [
+    {"source": ["sdr", "mall"]},
+    {"referrer": "any"},
+    {"referrer": ["b", "zz"]},
+    {"not": {"source": "sdr"}},
+    {"at_least_of": 2, "of": [{"referrer": "any"}, {"source": "mall"}, {"label": "A"}]},
+]
+
+
+@pytest.mark.parametrize("condition", PROFILE_CONDITIONS)
+def test_profile_leaves_in_sql_give_the_reference_verdicts(condition):
+    at = datetime(2026, 11, 20, 20, tzinfo=UTC)
+    profiles = {
+        "a": go.Member(id="a", source="sdr", referrer="b", labels=("A",)),
+        "b": go.Member(id="b", source="mall"),
+        "c": go.Member(id="c", referrer="zz", labels=("A",)),
+    }  # "d" has no profile
+    subjects = [Subject(go.Membership(member=m, group="club", joined_at=at)) for m in MEMBERS]
+    want = [
+        e.passed
+        for e in MemoryFacts(go.Community(UTC, []), profiles).verdicts(
+            condition, subjects, at, default_scope="group"
+        )
+    ]
+    assert len(set(want)) == 2  # some hold, some do not
+    store = go.SQLiteStore(":memory:")
+    try:
+        query = compile_sql(condition, at=at, tz=UTC, dialect="sqlite")
+        assert store._verdicts(query, subjects, profiles) == want
+        if HAS_DUCKDB:
+            with go.DuckDBEvents.from_sqlite(store) as duck:
+                assert (
+                    duck.facts(tz=UTC, profiles=profiles).holding(
+                        condition, subjects, at, default_scope="group"
+                    )
+                    == want
+                )
+    finally:
+        store.close()
+
+
+def test_a_row_written_by_hand_is_judged_by_its_payload_not_its_columns(tmp_path):
+    """A row not written by the store (no value column) is validated from its payload by
+    the closures; SQL over its columns would read it at the wrong time, so neither the
+    SQLite store nor DuckDB answers in SQL while such a row is stored."""
+    import sqlite3
+
+    at = datetime(2026, 11, 20, 20, tzinfo=UTC)
+    path = tmp_path / "g.db"
+    store = go.SQLiteStore(path)
+    try:
+        store.add_events([go.Event(id="e1", kind="checkin", member="a", at=at)])
+        hand = go.Event(id="e2", kind="purchase", member="a", at=at - timedelta(hours=1))
+        with sqlite3.connect(path) as conn:
+            conn.execute(
+                "INSERT INTO events (id, member, grp, kind, at, at_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ("e2", "a", None, "purchase", hand.at.isoformat(), 0, hand.model_dump_json()),
+            )
+        conn.close()
+        condition = {"count": "purchase", "within": "1d", "at_least": 1}
+        subjects = [Subject(go.Membership(member="a", group="club", joined_at=at))]
+        facts = store.facts(tz=UTC)
+        assert facts.holding(condition, subjects, at, default_scope="member") == [True]
+        if HAS_DUCKDB:
+            with go.DuckDBEvents.from_sqlite(store) as duck:
+                assert duck.facts(tz=UTC).holding(condition, subjects, at, default_scope="member") == [True]
+    finally:
+        store.close()
