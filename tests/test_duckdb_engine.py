@@ -189,3 +189,19 @@ def test_the_cli_refuses_duckdb_on_a_store_that_is_not_sqlite(tmp_path: Path):
     )
     assert proc.returncode == 2, proc.stderr
     assert "duckdb copies the events of a SQLite store; 'memory:' is not one" in proc.stderr
+
+
+@needs_duckdb
+def test_events_copied_from_a_store_path_close_the_store_they_opened(tmp_path: Path):
+    store = go.SQLiteStore(tmp_path / "g.db")
+    store.add_events(
+        [go.Event(id="e1", kind="checkin", member="m1", group="camp", at=AT - timedelta(days=1))]
+    )
+    store.close()
+    events = go.DuckDBEvents.from_sqlite(tmp_path / "g.db")
+    facts = events.facts(tz=TZ)
+    assert facts.history("m1").count("checkin", "camp", None, AT) == 1
+    assert events.refresh() == 0  # nothing stored since the copy
+    events.close()
+    with pytest.raises(go.StoreError):
+        events._source.memberships()  # the store it opened is closed with it

@@ -64,6 +64,7 @@ class DuckDBEvents:
         self._conn = duckdb.connect(database)
         self._lock = threading.RLock()
         self._source: SQLiteStore | None = None
+        self._owns_source = False
         self._seq = 0
         self.payload_rows = False  # rows read through their payload (see refresh)
         self._caches: dict[tzinfo, HistoryCache] = {}
@@ -79,6 +80,7 @@ class DuckDBEvents:
         source = store if isinstance(store, SQLiteStore) else SQLiteStore(str(store))
         events = cls()
         events._source = source
+        events._owns_source = source is not store  # opened here from a path: closed with it
         events._create()
         events.refresh()
         return events
@@ -203,8 +205,11 @@ class DuckDBEvents:
         return DuckDBFacts(self, cache, profiles, metrics, world=world, presence=presence)
 
     def close(self) -> None:
-        """Close the DuckDB connection."""
+        """Close the DuckDB connection (and the SQLite store :meth:`from_sqlite` opened
+        from a path)."""
         self._conn.close()
+        if self._owns_source and self._source is not None:
+            self._source.close()
 
     def __enter__(self) -> DuckDBEvents:
         return self
