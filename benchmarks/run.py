@@ -78,14 +78,19 @@ def _actions(decisions: Any) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _child_run(db: str, book: str, more: str | None) -> dict[str, Any]:
+def _facts(engine_name: str) -> dict[str, str]:
+    # the code before this change has no facts= option: sqlite runs are called as before
+    return {} if engine_name == "sqlite" else {"facts": engine_name}
+
+
+def _child_run(db: str, book: str, more: str | None, engine_name: str = "sqlite") -> dict[str, Any]:
     import groupops as go
 
     engine: Any = None
 
     def full() -> Any:
         nonlocal engine
-        engine = go.Engine(go.load_rule_book(book), store=go.SQLiteStore(db))
+        engine = go.Engine(go.load_rule_book(book), store=go.SQLiteStore(db), **_facts(engine_name))
         return engine.run(AT)
 
     report, cpu, wall = _timed(full)
@@ -98,11 +103,11 @@ def _child_run(db: str, book: str, more: str | None) -> dict[str, Any]:
     return out
 
 
-def _child_next(db: str, book: str) -> dict[str, Any]:
+def _child_next(db: str, book: str, engine_name: str = "sqlite") -> dict[str, Any]:
     import groupops as go
 
     def run() -> Any:
-        with go.Engine(go.load_rule_book(book), store=go.SQLiteStore(db)) as engine:
+        with go.Engine(go.load_rule_book(book), store=go.SQLiteStore(db), **_facts(engine_name)) as engine:
             return engine.run(NEXT)
 
     report, cpu, wall = _timed(run)
@@ -172,6 +177,117 @@ def _child_sql(db: str) -> dict[str, Any]:
     return {"cpu": cpu, "wall": wall, "actions": verdicts}
 
 
+def _duck_events(db: str) -> Any:
+    """The store's events and memberships copied into an in-memory DuckDB (through
+    Arrow: DuckDB's SQLite reader is an extension, not in the wheel)."""
+    import duckdb
+    import pyarrow as pa
+
+    conn = sqlite3.connect(db)
+    duck = duckdb.connect()
+    for table, columns in (
+        ("events", ("member", "grp", "kind", "at_us")),
+        ("memberships", ("member", "grp", "status")),
+    ):
+        rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+        arrow = pa.table({c: list(v) for c, v in zip(columns, zip(*rows, strict=True), strict=True)})
+        duck.register("_arrow", arrow)
+        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM _arrow")
+        duck.unregister("_arrow")
+    conn.close()
+    return duck
+
+
+def hand_written_duckdb(duck: Any) -> dict[str, list[str]]:
+    """The same three rules as :func:`hand_written_sql`, in DuckDB's SQL."""
+    at = int(AT.timestamp()) * _US
+    params = {"at": at, "day": _DAY, "end": at + 2 * _DAY}
+    notices = duck.execute(
+        """
+        WITH camp AS (
+            SELECT member, min(at_us) AS joined FROM events
+            WHERE kind = 'joined' AND grp = 'camp-7' AND at_us <= $at GROUP BY member),
+        facts AS (
+            SELECT c.member, c.joined,
+                max(e.at_us) FILTER (WHERE e.kind = 'checkin') AS last_checkin,
+                count(*) FILTER (WHERE e.kind = 'violation' AND e.at_us >= $at - 30 * $day) AS violations
+            FROM camp c LEFT JOIN events e ON e.member = c.member AND e.kind IN ('checkin', 'violation')
+                AND (e.grp = 'camp-7' OR e.grp IS NULL) AND e.at_us <= $at
+            GROUP BY c.member, c.joined)
+        SELECT member FROM facts
+        WHERE joined + 7 * $day <= $end
+          AND (coalesce(last_checkin, -1e18) <= $at - 7 * $day OR violations >= 3)
+        """,
+        params,
+    ).fetchall()
+    invites = duck.execute(
+        """
+        WITH welfare AS (
+            SELECT DISTINCT member FROM events WHERE kind = 'joined' AND grp = 'welfare-hz' AND at_us <= $at),
+        counted AS (
+            SELECT e.member,
+                count(*) FILTER (WHERE e.kind = 'purchase' AND e.at_us >= $at - 365 * $day) AS purchases,
+                count(*) FILTER (WHERE e.kind = 'activity') AS activities,
+                count(*) FILTER (WHERE e.kind = 'redemption') AS redemptions
+            FROM events e JOIN welfare w ON w.member = e.member
+            WHERE e.kind IN ('purchase', 'activity', 'redemption') AND e.at_us <= $at
+              AND (e.grp = 'welfare-hz' OR e.grp IS NULL)
+            GROUP BY e.member)
+        SELECT member FROM counted WHERE purchases > 2 OR activities >= 1 OR redemptions >= 2
+        """,
+        {"at": at, "day": _DAY},
+    ).fetchall()
+    revivals = duck.execute(
+        "SELECT member FROM memberships WHERE grp = 'camp-7' AND status = 'evicted'"
+    ).fetchall()
+    return {
+        "notice": sorted(m for (m,) in notices),
+        "invite": sorted(m for (m,) in invites),
+        "revive": sorted(m for (m,) in revivals),
+    }
+
+
+def _child_sql_duckdb(db: str) -> dict[str, Any]:
+    duck, load_cpu, load_wall = _timed(lambda: _duck_events(db))
+    verdicts, cpu, wall = _timed(lambda: hand_written_duckdb(duck))
+    return {"cpu": cpu, "wall": wall, "load_cpu": load_cpu, "load_wall": load_wall, "actions": verdicts}
+
+
+def _child_verdicts(db: str, book_path: str, engine_name: str) -> dict[str, Any]:
+    """groupops' verdicts alone (no decision recorded, no explanation built): each of the
+    three rules' conditions for every present membership of its groups, in one batch
+    question to the facts, as a run asks them."""
+    import groupops as go
+    from groupops.rules._facts_api import Subject
+
+    book = go.load_rule_book(book_path)
+    store = go.SQLiteStore(db)
+    source: Any = store
+    load_cpu = load_wall = 0.0
+    if engine_name == "duckdb":
+        source, load_cpu, load_wall = _timed(lambda: go.DuckDBEvents.from_sqlite(store))
+    policies = {p.id: p for p in book.policies}
+    eviction = policies["weekly-eviction"]
+    period = go.rules.eviction_period(eviction, AT, book.tz)
+
+    def verdicts() -> dict[str, int]:
+        facts = source.facts(tz=book.tz, profiles={m.id: m for m in store.members()})
+        out = {}
+        for pid, group, start in (
+            ("vip-threshold", "welfare-hz", None),
+            ("weekly-eviction", "camp-7", period.start if period else None),
+            ("comeback", "camp-7", None),
+        ):
+            policy = policies[pid]
+            subjects = [Subject(ms, start) for ms in store.memberships(group=group) if ms.present]
+            found = facts.holding(policy.when, subjects, AT, default_scope=policy.default_scope)
+            out[pid] = sum(found)
+        return out
+
+    counted, cpu, wall = _timed(verdicts)
+    return {"cpu": cpu, "wall": wall, "load_cpu": load_cpu, "load_wall": load_wall, "holding": counted}
+
+
 # -- the parent ---------------------------------------------------------------------------
 
 
@@ -193,7 +309,7 @@ def _spawn(src: str | None, *args: str) -> dict[str, Any]:
     return result
 
 
-def measure(members: int, rounds: int, src: str | None, work: Path) -> dict[str, Any]:
+def measure(members: int, rounds: int, src: str | None, work: Path, engines: list[str]) -> dict[str, Any]:
     book = work / "book.yaml"
     book.write_text(BOOK, encoding="utf-8")
     events = work / "events.jsonl"
@@ -202,32 +318,58 @@ def measure(members: int, rounds: int, src: str | None, work: Path) -> dict[str,
     more.write_text(jsonl(more_records(members)), encoding="utf-8")
     base = work / "base.db"
     built = _spawn(src, "build", str(base), str(book), str(events))
-    runs: dict[str, list[dict[str, Any]]] = {"full": [], "sql": [], "next_warm": [], "next_fresh": []}
+    names = ["sql", *(["sql_duckdb"] if "duckdb" in engines else [])]
+    for e in engines:
+        names += [f"full_{e}", f"next_warm_{e}", f"next_fresh_{e}", f"verdicts_{e}"]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     mismatches = 0
     for _ in range(rounds):
-        db = work / "run.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        shutil.copy(base, db)
-        full = _spawn(src, "run", str(db), str(book), str(more))
-        runs["full"].append(full)
-        runs["next_warm"].append({**full["next"], "maxrss_mb": full["maxrss_mb"]})
-        runs["next_fresh"].append(_spawn(src, "next", str(db), str(book)))
+        for engine in engines:  # interleaved: each round runs every contender once
+            db = work / "run.db"
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db) + suffix).unlink(missing_ok=True)
+            shutil.copy(base, db)
+            full = _spawn(src, "run", str(db), str(book), str(more), engine)
+            runs[f"full_{engine}"].append(full)
+            runs[f"next_warm_{engine}"].append({**full["next"], "maxrss_mb": full["maxrss_mb"]})
+            runs[f"next_fresh_{engine}"].append(_spawn(src, "next", str(db), str(book), engine))
+            if src is None:
+                runs[f"verdicts_{engine}"].append(_spawn(None, "verdicts", str(base), str(book), engine))
+                want = hand_written_sql(str(base))
+                for action in ("notice", "invite", "revive"):
+                    if full["actions"].get(action, []) != want[action]:
+                        mismatches += 1
+                        print(f"MISMATCH {engine} {action}", file=sys.stderr)
         if src is not None:
             continue  # another tree's schema may lack the indexes the SQL needs: not compared
         sql = _spawn(None, "sql", str(base))
         runs["sql"].append(sql)
-        for action in ("notice", "invite", "revive"):
-            got, want = full["actions"].get(action, []), sql["actions"][action]
-            if got != want:
+        if "duckdb" in engines:
+            duck = _spawn(None, "sql_duckdb", str(base))
+            runs["sql_duckdb"].append(duck)
+            if duck["actions"] != sql["actions"]:
                 mismatches += 1
-                print(f"MISMATCH {action}: groupops {len(got)}, SQL {len(want)}", file=sys.stderr)
+                print("MISMATCH: hand-written SQL on DuckDB and on SQLite differ", file=sys.stderr)
     events_n = built["events"]
 
     def med(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[name]) if runs[name] else math.nan
+        got = [r[key] for r in runs[name] if key in r]
+        return statistics.median(got) if got else math.nan
 
-    decided = {a: len(v) for a, v in runs["full"][0]["actions"].items()}
+    first = runs[f"full_{engines[0]}"][0]
+    decided = {a: len(v) for a, v in first["actions"].items()}
+    summary: dict[str, Any] = {}
+    for name in names:
+        summary[name] = {
+            key: med(name, src_key)
+            for key, src_key in (
+                ("cpu", "cpu"),
+                ("wall", "wall"),
+                ("peak_mb", "maxrss_mb"),
+                ("load_cpu", "load_cpu"),
+                ("load_wall", "load_wall"),
+            )
+        }
     return {
         "members": members,
         "events": events_n,
@@ -235,14 +377,8 @@ def measure(members: int, rounds: int, src: str | None, work: Path) -> dict[str,
         "ingest_api": {"cpu": built["cpu"], "wall": built["wall"], "events_per_s": events_n / built["wall"]},
         "decisions": decided,
         "mismatches": mismatches,
-        "full": {"cpu": med("full", "cpu"), "wall": med("full", "wall"), "peak_mb": med("full", "maxrss_mb")},
-        "sql": {"cpu": med("sql", "cpu"), "wall": med("sql", "wall"), "peak_mb": med("sql", "maxrss_mb")},
-        "next_warm": {"cpu": med("next_warm", "cpu"), "wall": med("next_warm", "wall")},
-        "next_fresh": {
-            "cpu": med("next_fresh", "cpu"),
-            "wall": med("next_fresh", "wall"),
-            "peak_mb": med("next_fresh", "maxrss_mb"),
-        },
+        "engines": engines,
+        **summary,
         # per round, the counts only: the member lists were compared above
         "rounds": {name: [_counted(r) for r in rs] for name, rs in runs.items()},
     }
@@ -255,40 +391,74 @@ def _counted(measured: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_LABELS = {
+    "full": "groupops full run, fresh process",
+    "next_warm": "next run after +1 %, warm process",
+    "next_fresh": "next run after +1 %, fresh process",
+    "verdicts": "groupops verdicts only (3 conditions, every membership)",
+}
+
+
+def _row(r: dict[str, Any], ref: float, engine: str, label: str, m: dict[str, Any], full: float) -> str:
+    peak = "" if math.isnan(m.get("peak_mb", math.nan)) else f"{m['peak_mb']:.0f}"
+    return (
+        f"| {r['members']:,} | {r['events']:,} | {engine} | {label} | {m['cpu']:.3f} | {m['wall']:.3f} "
+        f"| {peak} | {m['cpu'] / ref:.1f}x | {m['cpu'] / full:.3f} |"
+    )
+
+
 def table(results: list[dict[str, Any]]) -> str:
     rows = [
-        "| members | events | work | CPU s | wall s | peak MB | vs hand-written SQL (CPU)"
-        " | vs full run (CPU) |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| members | events | engine | work | CPU s | wall s | peak MB"
+        " | vs hand-written SQL, same engine (CPU) | vs full run (CPU) |",
+        "|---:|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        sql, full = r["sql"]["cpu"], r["full"]["cpu"]
-        for name, label in (
-            ("full", "groupops full run, fresh process"),
-            ("sql", "hand-written SQL (verdicts only)"),
-            ("next_warm", "next run after +1 %, warm process"),
-            ("next_fresh", "next run after +1 %, fresh process"),
-        ):
-            m = r[name]
-            peak = f"{m['peak_mb']:.0f}" if "peak_mb" in m else ""
-            rows.append(
-                f"| {r['members']:,} | {r['events']:,} | {label} | {m['cpu']:.3f} | {m['wall']:.3f} "
-                f"| {peak} | "
-                f"{m['cpu'] / sql:.1f}x | {m['cpu'] / full:.3f} |"
-            )
+        refs = {"sqlite": r["sql"]["cpu"], "duckdb": r.get("sql_duckdb", {}).get("cpu", math.nan)}
+        first = r[f"full_{r['engines'][0]}"]["cpu"]
+        for engine in r["engines"]:
+            full = r[f"full_{engine}"]["cpu"]
+            for name in ("full", "next_warm", "next_fresh", "verdicts"):
+                m = r[f"{name}_{engine}"]
+                rows.append(_row(r, refs[engine], engine, _LABELS[name], m, full))
+                if name == "verdicts" and m["load_cpu"] and not math.isnan(m["load_cpu"]):
+                    loaded = {"cpu": m["load_cpu"], "wall": m["load_wall"]}
+                    label = "copying the events into DuckDB (before those verdicts)"
+                    rows.append(_row(r, refs[engine], engine, label, loaded, full))
+        rows.append(_row(r, refs["sqlite"], "sqlite", "hand-written SQL (verdicts only)", r["sql"], first))
+        if "sql_duckdb" in r:
+            d = r["sql_duckdb"]
+            rows.append(_row(r, refs["duckdb"], "duckdb", "hand-written SQL (verdicts only)", d, first))
+            loaded = {"cpu": d["load_cpu"], "wall": d["load_wall"]}
+            label = "copying the events into DuckDB (for the hand-written SQL)"
+            rows.append(_row(r, refs["duckdb"], "duckdb", label, loaded, first))
     return "\n".join(rows)
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         what, *args = sys.argv[2:]
-        child = {"build": _child_build, "run": _child_run, "next": _child_next, "sql": _child_sql}[what]
+        child = {
+            "build": _child_build,
+            "run": _child_run,
+            "next": _child_next,
+            "sql": _child_sql,
+            "sql_duckdb": _child_sql_duckdb,
+            "verdicts": _child_verdicts,
+        }[what]
         print(json.dumps(child(*args)))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--million", action="store_true", help="also 1,000,000 members (long, several GB)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--engine",
+        nargs="+",
+        choices=["sqlite", "duckdb"],
+        default=["sqlite", "duckdb"],
+        help="where conditions are evaluated (groupops run --engine); duckdb needs groupops[duckdb]",
+    )
     parser.add_argument(
         "--src", help="run groupops from this source tree instead (e.g. the main branch's src)"
     )
@@ -299,7 +469,7 @@ def main() -> None:
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="groupops-run-") as work:
             print(f"{n:,} members ...", file=sys.stderr, flush=True)
-            results.append(measure(n, args.rounds, args.src, Path(work)))
+            results.append(measure(n, args.rounds, args.src, Path(work), args.engine))
     print(table(results))
     bad = sum(r["mismatches"] for r in results)
     print(f"mismatches: {bad}")

@@ -14,15 +14,19 @@ Conventions in the page:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DOC = Path(__file__).parent.parent / "docs" / "cli.md"
 BIN = Path(sys.executable).parent
+HAS_DUCKDB = all(importlib.util.find_spec(m) is not None for m in ("duckdb", "sqlglot", "pyarrow"))
+NO_DUCKDB = "the duckdb extra is not installed: pip install 'groupops[duckdb]'"
 
 _FENCE = re.compile(r"(?:<!-- (file|derive): (.+?) -->\n)?```(\w*)\n(.*?)```", re.S)
 
@@ -106,6 +110,9 @@ def test_every_example_in_docs_cli_md_runs(tmp_path):
         elif lang == "console":
             for cmd in _commands(body):
                 assert cmd.line.startswith("groupops "), cmd.line
+                if "--engine duckdb" in cmd.line and not HAS_DUCKDB:
+                    warnings.warn(f"not run: {cmd.line!r}: {NO_DUCKDB}", stacklevel=1)
+                    continue
                 proc = subprocess.run(
                     ["bash", "-c", cmd.line],
                     cwd=tmp_path,

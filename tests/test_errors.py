@@ -22,6 +22,11 @@ EXAMPLES: dict[type[go.GroupOpsError], go.GroupOpsError] = {
     go.PluginError: go.PluginError("veto hook failed", plugin="tg-bot", hook="groupops_veto_action"),
     go.StoreError: go.StoreError("database is locked"),
     go.MissingExtraError: go.MissingExtraError("durable", feature="the differential test"),
+    go.NotCompilable: go.NotCompilable(
+        "condition leaf {'sum': 'purchase', 'above': 2.0} has no SQL form",
+        test="sum",
+        leaf={"sum": "purchase"},
+    ),
 }
 
 

@@ -87,6 +87,7 @@ from ._reports import (
     Waiting,
 )
 from ._time import Duration, Schedule, parse_duration
+from .plugins._duckdb import DuckDBEvents
 from .plugins._manager import registered_kinds
 from .plugins._store import Store
 from .plugins._view import EngineView, ReadOnlyStore
@@ -96,6 +97,7 @@ from .plugins.sqlite import SQLiteStore
 from .rules._book import RuleBook, dump_rule_book, load_rule_book, rule_book_schema
 from .rules._explain import Explanation
 from .rules._facts_api import Facts, GroupActivity, GroupHealthFacts, MemoryFacts, StoreFacts, Subject
+from .rules._sql import NotCompilable
 from .rules.kinds import (
     ActionSpec,
     Kind,
@@ -120,6 +122,7 @@ __all__ = [
     "Decision",
     "DecisionSubject",
     "DeliveryReport",
+    "DuckDBEvents",
     "Duration",
     "Engine",
     "EngineView",
@@ -149,6 +152,7 @@ __all__ = [
     "MemoryStore",
     "Messenger",
     "MissingExtraError",
+    "NotCompilable",
     "Note",
     "OutboxMessage",
     "PluginError",

@@ -37,6 +37,7 @@ from .engine._ingest import Ingesting, parse_json_record
 from .engine._messages import Composing
 from .engine._segments import Segments
 from .engine._world import entries_of, referral_events
+from .plugins._duckdb import DuckDBEvents
 from .plugins._manager import Plugins
 from .plugins._store import Store
 from .rules._book import RuleBook
@@ -73,6 +74,11 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
     :param clock: seconds since the Unix epoch, for delivery leases only (decisions never
         read it). Every process delivering from one store must share it: ``time.time``
         (the default) on hosts whose clocks are kept in step.
+    :param facts: where a run's facts come from: ``"store"`` (the default: the store's
+        own, SQL for :class:`~groupops.SQLiteStore`), ``"duckdb"`` (the SQLite store's
+        events copied into embedded DuckDB, conditions answered there in one query per
+        batch; needs ``groupops[duckdb]``), or a :class:`~groupops.DuckDBEvents` (events
+        from Parquet or Arrow). Decisions are recorded in the store either way.
     """
 
     def __init__(
@@ -90,6 +96,7 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
         lease: timedelta = timedelta(minutes=5),
         workers: int = 8,
         clock: Callable[[], float] = time.time,
+        facts: str | DuckDBEvents = "store",
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers: {workers!r} is not a positive whole number of threads")
@@ -143,10 +150,14 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
         self._community = Community(book.tz)
         self._seq = 0
         self._sync_lock = threading.Lock()
+        self._batch_facts = _batch_facts(facts, self.store)
+        self._own_batch_facts = facts == "duckdb"
 
     def close(self) -> None:
-        """Close the store."""
+        """Close the store (and the DuckDB events ``facts="duckdb"`` made)."""
         self.store.close()
+        if self._own_batch_facts and self._batch_facts is not None:
+            self._batch_facts.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -240,3 +251,18 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
         if group not in self._known_groups():
             raise UnknownGroupError(group, known=[g.id for g in self.book.groups])
         return self.store.get_membership(member, group)
+
+
+def _batch_facts(facts: str | DuckDBEvents, store: Store) -> DuckDBEvents | None:
+    """The DuckDB events ``Engine(facts=...)`` names, or None for the store's own facts."""
+    if not isinstance(facts, str):
+        return facts
+    if facts == "store":
+        return None
+    if facts != "duckdb":
+        raise ValueError(f"facts: {facts!r} is not 'store', 'duckdb' or a DuckDBEvents")
+    from .plugins.sqlite import SQLiteStore
+
+    if not isinstance(store, SQLiteStore):
+        raise ValueError(f"facts: 'duckdb' copies the events of a SQLite store; this store is {store!r}")
+    return DuckDBEvents.from_sqlite(store)

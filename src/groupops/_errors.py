@@ -11,6 +11,7 @@ leaf also derives from the builtin a caller would naturally catch::
      ├── UnknownPolicyError (KeyError)   a policy id the rule book does not name
      ├── PluginError (RuntimeError)      a plugin is missing, misspelt or misbehaving
      ├── StoreError (RuntimeError)       the store cannot carry out a request
+     ├── NotCompilable (ValueError)      a condition leaf has no SQL form (compile_sql)
      └── MissingExtraError (ImportError) an optional extra is not installed
 
 :class:`RuleError` and :class:`InputError` carry every problem found, each as a

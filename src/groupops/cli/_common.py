@@ -202,19 +202,20 @@ def _load_book(path: Path) -> RuleBook:
 
 
 def _open_engine(
-    book: RuleBook, db: str, *, must_exist: bool, locale: str, read_only: bool = False
+    book: RuleBook, db: str, *, must_exist: bool, locale: str, read_only: bool = False, facts: str = "store"
 ) -> Engine:
     """An engine on the store ``db``. ``must_exist``: a SQLite file that is not there is
     a user error, never silently created. ``read_only``: a SQLite file is opened
-    read-only (nothing written, no write lock; see SQLiteStore)."""
+    read-only (nothing written, no write lock; see SQLiteStore). ``facts``: as
+    :class:`~groupops.Engine` takes it."""
     path = sqlite_path(db)
     if path is None:
-        return Engine(book, store=db)
+        return Engine(book, store=db, facts=facts)
     if must_exist and not Path(path).exists():
         raise UserError(_t(locale, "no_db", db=db))
     if read_only:
-        return Engine(book, store=SQLiteStore(path, read_only=True))
-    return Engine(book, store=db)
+        return Engine(book, store=SQLiteStore(path, read_only=True), facts=facts)
+    return Engine(book, store=db, facts=facts)
 
 
 def _parse_at(value: str | None, tz: tzinfo) -> datetime:

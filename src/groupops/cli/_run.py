@@ -10,6 +10,7 @@ import click
 
 from .._messaging import terminal_safe
 from .._reports import RunReport
+from ..plugins._urls import sqlite_path
 from ._common import (
     _AT_HELP,
     EXIT_INTERNAL,
@@ -39,7 +40,18 @@ from ._labels import _t
     is_flag=True,
     help="Decide and print, but record and deliver nothing (the database is opened read-only).",
 )
-def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool, locale: str) -> None:
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["sqlite", "duckdb"]),
+    default="sqlite",
+    show_default=True,
+    help="Where conditions are evaluated: the SQLite store itself, or its events copied into "
+    "embedded DuckDB and every condition answered in one query (needs groupops[duckdb]).",
+)
+def run(
+    db: str, rules: Path, at_text: str | None, dry_run: bool, engine_name: str, as_json: bool, locale: str
+) -> None:
     """Make every decision due at --at, record it, deliver its messages, and print a
     table of the decisions with their reasons.
 
@@ -50,7 +62,12 @@ def run(db: str, rules: Path, at_text: str | None, dry_run: bool, as_json: bool,
     """
     book = _load_book(rules)
     at = _parse_at(at_text, book.tz)
-    with _open_engine(book, db, must_exist=True, locale=locale, read_only=dry_run) as engine:
+    if engine_name == "duckdb" and sqlite_path(db) is None:
+        raise click.BadParameter(
+            f"duckdb copies the events of a SQLite store; {db!r} is not one", param_hint="'--engine'"
+        )
+    facts = "duckdb" if engine_name == "duckdb" else "store"
+    with _open_engine(book, db, must_exist=True, locale=locale, read_only=dry_run, facts=facts) as engine:
         report = engine.run(at, dry_run=dry_run)
         delivery = None
         if not dry_run:

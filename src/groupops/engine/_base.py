@@ -48,6 +48,7 @@ class EngineBase:
     _community: Community
     _seq: int
     _sync_lock: threading.Lock
+    _batch_facts: Any  # a DuckDBEvents the run's facts come from (Engine(facts="duckdb")), or None
 
     if TYPE_CHECKING:  # one job calling another: implemented by the job named
 

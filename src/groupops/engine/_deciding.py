@@ -6,7 +6,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, tzinfo
 from typing import Any
@@ -15,10 +15,11 @@ from .._decision import Decision
 from .._errors import PluginError, Problem, RuleError
 from .._model import Group, LabelChange, LedgerEntry, Member, Membership
 from .._reports import PluginFailure, StandingReport
+from ..rules._compile import member_local
 from ..rules._evaluate import Context
 from ..rules._explain import Explanation
 from ..rules._facts import History
-from ..rules._facts_api import StoreFacts
+from ..rules._facts_api import StoreFacts, Subject
 from ..rules.kinds import Kind, Point, Verdict
 from ._base import EngineBase
 from ._schedule import _Triggers
@@ -372,6 +373,32 @@ class _Runtime:
             history=history,
             world=self._world,
         )
+
+    def holding(
+        self,
+        condition: Any,
+        memberships: Sequence[Membership],
+        at: datetime,
+        *,
+        default_scope: str,
+        period_start: datetime | None = None,
+    ) -> list[bool | None]:
+        if not memberships or not member_local(condition):
+            return [None] * len(memberships)
+        subjects = [Subject(ms, period_start) for ms in memberships]
+        try:
+            return list(self.facts.holding(condition, subjects, at, default_scope=default_scope))
+        except PluginError:
+            pass  # a metric plugin failed for someone: find whom, one at a time
+        found: list[bool | None] = []
+        for subject in subjects:
+            try:
+                [verdict] = self.facts.holding(condition, [subject], at, default_scope=default_scope)
+            except PluginError:
+                found.append(None)  # decided alone by the kind, where the failure is this member's
+            else:
+                found.append(verdict)
+        return found
 
     def member_context(
         self,

@@ -184,7 +184,7 @@ class Ingesting(EngineBase):
         :class:`~groupops.SQLiteStore` has), else the in-memory facts, first caught up
         with the events stored since."""
         world = StoreWorld(self.store, None, profiles)
-        answer = getattr(self.store, "facts", None)
+        answer = getattr(self._batch_facts or self.store, "facts", None)
         facts: StoreFacts
         if answer is not None:
             facts = answer(

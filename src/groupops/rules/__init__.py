@@ -70,6 +70,7 @@ from ._semantics import (
     revival_open,
     welcome_due,
 )
+from ._sql import SQLCondition, compile_sql
 from .kinds.broadcast import Broadcast
 from .kinds.campaign import Campaign
 from .kinds.capacity import Capacity, route_order
@@ -135,6 +136,7 @@ __all__ = [
     "Revival",
     "Role",
     "RoleShare",
+    "SQLCondition",
     "Segment",
     "Source",
     "Standing",
@@ -147,6 +149,7 @@ __all__ = [
     "Welcome",
     "admission_check",
     "compile_condition",
+    "compile_sql",
     "current_tier",
     "deadline_moments",
     "evaluate",

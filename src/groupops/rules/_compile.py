@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from ._evaluate import MetricFunction
     from ._facts import History, Series
 
-__all__ = ["CompiledCondition", "LeafSpec", "Subject", "compile_condition", "parse_condition"]
+__all__ = ["CompiledCondition", "LeafSpec", "Subject", "compile_condition", "member_local", "parse_condition"]
 
 _DAY = 86400.0
 _CONDITION: TypeAdapter[Any] = TypeAdapter(Condition)
@@ -311,7 +311,13 @@ class _StaticLeaf:
     since: str | None = None  # an anchor, read per member
 
     def fixed_start(self, at: datetime, tz: tzinfo) -> float | None:
-        return None if self.within is None else self.within.before(at, tz).timestamp()
+        start = self.fixed_start_at(at, tz)
+        return None if start is None else start.timestamp()
+
+    def fixed_start_at(self, at: datetime, tz: tzinfo) -> datetime | None:
+        """The start of a trailing window at ``at`` (calendar units and DST in ``tz``),
+        or None: the one place a window's bound is computed, for closures and SQL."""
+        return None if self.within is None else self.within.before(at, tz)
 
     def window_start(self, s: Subject, at: datetime, tz: tzinfo) -> datetime | None:
         if self.within is not None:
@@ -723,6 +729,25 @@ class _Plan:
             )
 
         return self._numeric("referees", leaf, measure, describe)
+
+
+def member_local(condition: Any) -> bool:
+    """Whether every leaf of ``condition`` reads only the member itself (its events,
+    profile, memberships, its metrics): not other members (``referees``) nor the points
+    ledger (``points``), which a decision about someone else may change. Segments are
+    looked through."""
+    cond = parse_condition(condition)
+    if isinstance(cond, AllOf):
+        return all(member_local(c) for c in cond.all)
+    if isinstance(cond, AnyOf):
+        return all(member_local(c) for c in cond.any)
+    if isinstance(cond, Not):
+        return member_local(cond.not_)
+    if isinstance(cond, AtLeastOf):
+        return all(member_local(c) for c in cond.of)
+    if isinstance(cond, Segment):
+        return cond.definition is not None and member_local(cond.definition)
+    return not isinstance(cond, Referees | Points)
 
 
 def _member_id(s: Subject) -> str | None:

@@ -211,6 +211,26 @@ class Runtime(Protocol):
         period_start: datetime | None = None,
     ) -> Context: ...
 
+    def holding(
+        self,
+        condition: Any,
+        memberships: Sequence[Membership],
+        at: datetime,
+        *,
+        default_scope: str,
+        period_start: datetime | None = None,
+    ) -> list[bool | None]:
+        """Whether ``condition`` holds for each membership at ``at``, in order, asked of
+        the facts in one batch (no explanation built): what ``holds(condition,
+        context(ms, at, ...))`` would say of each, before the run records anything more.
+
+        None for a membership the batch cannot answer, which the kind decides alone as
+        before, inside :meth:`isolated`: every membership when the condition reads other
+        members (``referees``) or the ledger (``points``), whose answers a decision of
+        the same run may change; a membership whose metric plugin failed (so the failure
+        is reported for that member alone, and the next run asks again)."""
+        ...
+
     def label_history(self, member: str) -> list[LabelChange]:
         """The member's label changes the store kept, oldest first."""
         ...

@@ -83,44 +83,59 @@ class AdmissionKind(Kind):
         self, policy: Admission, rt: Runtime, at: datetime, members: set[str] | None
     ) -> list[Decision]:
         made: list[Decision] = []
+        # what each candidate needs is asked once for all of them: their memberships in
+        # the paid group, the policy's invitations, then the verdicts (see rt.holding)
+        present = {ms.member for ms in rt.memberships(policy.to, members) if ms.present}
+        invited: dict[str, list[Decision]] = {}
+        if members is None:
+            found = rt.decisions(policy=policy.id, action="invite")
+        else:  # a later round of the run: only the members decided on in the one before
+            found = [
+                d for m in sorted(members) for d in rt.decisions(policy=policy.id, member=m, action="invite")
+            ]
+        for d in found:
+            if d.status == "applied" and d.member is not None:
+                invited.setdefault(d.member, []).append(d)
+        candidates: list[Membership] = []
         seen: set[str] = set()
         for group in policy.from_:
             for ms in rt.memberships(group, members):
-                with rt.isolated(policy.id, ms, at):
-                    if not ms.present or ms.member in seen:
-                        continue
-                    seen.add(ms.member)
-                    target = rt.membership(ms.member, policy.to)
-                    if target is not None and target.present:
-                        continue
-                    invites = [
-                        d
-                        for d in rt.decisions(policy=policy.id, member=ms.member, action="invite")
-                        if d.status == "applied"
-                    ]
-                    if len(invites) >= policy.max_invitations:
-                        continue  # invited as often as the policy allows
-                    if invites and at < policy.expires.after(max(d.at for d in invites), rt.tz):
-                        continue  # an invitation is still open
-                    ctx = rt.context(ms, at, default_scope=policy.default_scope)
-                    if not holds(policy.when, ctx):
-                        continue
-                    if rt.refusal(ms.member, policy.to, at) is not None:
-                        continue  # a limit would turn the member back: see explain
-                    d = Decision.make(
-                        policy=policy.id,
-                        action="invite",
-                        member=ms.member,
-                        group=policy.to,
-                        period=f"invite-{len(invites) + 1}",
-                        at=at,
-                        explanation=admission_check(policy, ctx),
-                        revision=rt.revision,
-                        target_group=policy.to,
-                    )
-                    recorded = rt.apply(Verdict(d, target, None, about=ms))
-                    if recorded is not None:
-                        made.append(recorded)
+                if not ms.present or ms.member in seen:
+                    continue
+                seen.add(ms.member)
+                if ms.member in present:
+                    continue
+                invites = invited.get(ms.member, [])
+                if len(invites) >= policy.max_invitations:
+                    continue  # invited as often as the policy allows
+                if invites and at < policy.expires.after(max(d.at for d in invites), rt.tz):
+                    continue  # an invitation is still open
+                candidates.append(ms)
+        verdicts = rt.holding(policy.when, candidates, at, default_scope=policy.default_scope)
+        for ms, verdict in zip(candidates, verdicts, strict=True):
+            with rt.isolated(policy.id, ms, at):
+                if verdict is None:  # not answered in the batch: decided alone
+                    verdict = holds(policy.when, rt.context(ms, at, default_scope=policy.default_scope))
+                if not verdict:
+                    continue
+                if rt.refusal(ms.member, policy.to, at) is not None:
+                    continue  # a limit would turn the member back: see explain
+                ctx = rt.context(ms, at, default_scope=policy.default_scope)
+                invites = invited.get(ms.member, [])
+                d = Decision.make(
+                    policy=policy.id,
+                    action="invite",
+                    member=ms.member,
+                    group=policy.to,
+                    period=f"invite-{len(invites) + 1}",
+                    at=at,
+                    explanation=admission_check(policy, ctx),
+                    revision=rt.revision,
+                    target_group=policy.to,
+                )
+                recorded = rt.apply(Verdict(d, rt.membership(ms.member, policy.to), None, about=ms))
+                if recorded is not None:
+                    made.append(recorded)
         return made
 
     def explain(

@@ -330,14 +330,20 @@ class EvictionKind(Kind):
         self, policy: Eviction, period: Period, group: str, at: datetime, rt: Runtime, *, deadline: datetime
     ) -> list[Decision]:
         made: list[Decision] = []
-        for ms in rt.memberships(group):
+        # who joined after the notice time waits for the next period, late run or not
+        candidates = [
+            ms for ms in rt.memberships(group) if ms.present and ms.joined_at <= min(at, period.notice_at)
+        ]
+        scope = policy.default_scope
+        verdicts = rt.holding(policy.when, candidates, at, default_scope=scope, period_start=period.start)
+        for ms, verdict in zip(candidates, verdicts, strict=True):
             with rt.isolated(policy.id, ms, at):
-                # who joined after the notice time waits for the next period, late run or not
-                if not ms.present or ms.joined_at > min(at, period.notice_at):
-                    continue
-                ctx = rt.context(ms, at, default_scope=policy.default_scope, period_start=period.start)
-                if not holds(policy.when, ctx):
+                if verdict is None:  # not answered in the batch: decided alone
+                    ctx = rt.context(ms, at, default_scope=scope, period_start=period.start)
+                    verdict = holds(policy.when, ctx)
+                if not verdict:
                     continue  # a verdict first: explanations only for the notices given
+                ctx = rt.context(ms, at, default_scope=scope, period_start=period.start)
                 check = eviction_check(policy, ctx, period)
                 if not check.at_risk:
                     continue
@@ -379,12 +385,17 @@ class EvictionKind(Kind):
         self, policy: Eviction, period: Period, group: str, at: datetime, rt: Runtime
     ) -> list[Decision]:
         made: list[Decision] = []
+        # the period's notices, asked once for the group
+        noticed = {
+            d.id
+            for d in rt.decisions(policy=policy.id, action="notice", group=group)
+            if d.period == period.key and d.status == "applied"
+        }
         for ms in rt.memberships(group):
             with rt.isolated(policy.id, ms, at):
                 if not ms.present:
                     continue
-                notice = rt.decision(decision_id(policy.id, "notice", ms.member, ms.group, period.key))
-                if notice is None or notice.status != "applied":
+                if decision_id(policy.id, "notice", ms.member, ms.group, period.key) not in noticed:
                     continue
                 ctx = rt.context(ms, at, default_scope=policy.default_scope, period_start=period.start)
                 check = eviction_check(policy, ctx, period)

@@ -82,17 +82,23 @@ class RevivalKind(Kind):
     def decide(self, policy: Revival, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
         made: list[Decision] = []
         for group in policy.groups:
+            # each open window's member at its own instant (the run's, or the window's end)
+            candidates: list[tuple[Membership, datetime]] = []
             for ms in rt.memberships(group, members):
+                deadline = revival_deadline(policy, ms, rt.tz)
+                if deadline is None:
+                    continue
+                when = min(at, deadline)
+                if revival_open(policy, ms, when, rt.tz):
+                    candidates.append((ms, when))
+            verdicts = self._holding(policy, rt, candidates)
+            for (ms, when), verdict in zip(candidates, verdicts, strict=True):
                 with rt.isolated(policy.id, ms, at):
-                    deadline = revival_deadline(policy, ms, rt.tz)
-                    if deadline is None:
-                        continue
-                    when = min(at, deadline)
-                    if not revival_open(policy, ms, when, rt.tz):
+                    if verdict is None:  # not answered in the batch: decided alone
+                        verdict = holds(policy.when, rt.context(ms, when, default_scope=policy.default_scope))
+                    if not verdict:
                         continue
                     ctx = rt.context(ms, when, default_scope=policy.default_scope)
-                    if not holds(policy.when, ctx):
-                        continue
                     exp = revival_check(policy, ctx)
                     d = rt.decide(policy.id, "revive", ms, f"revival-{ms.revivals + 1}", when, exp)
                     after = ms.model_copy(
@@ -102,6 +108,22 @@ class RevivalKind(Kind):
                     if recorded is not None:
                         made.append(recorded)
         return made
+
+    @staticmethod
+    def _holding(
+        policy: Revival, rt: Runtime, candidates: list[tuple[Membership, datetime]]
+    ) -> list[bool | None]:
+        """The verdicts of ``candidates``, one batch per instant."""
+        by_instant: dict[datetime, list[int]] = {}
+        for i, (_, when) in enumerate(candidates):
+            by_instant.setdefault(when, []).append(i)
+        verdicts: list[bool | None] = [None] * len(candidates)
+        for when, indices in by_instant.items():
+            batch = [candidates[i][0] for i in indices]
+            found = rt.holding(policy.when, batch, when, default_scope=policy.default_scope)
+            for i, verdict in zip(indices, found, strict=True):
+                verdicts[i] = verdict
+        return verdicts
 
     def explain(
         self, policy: Revival, rt: Runtime, ms: Membership, at: datetime
