@@ -312,6 +312,17 @@ def test_with_a_start_a_schedule_fires_on_the_parts_of_the_time_it_names(rule, f
     assert timedelta(0) < got - start <= timedelta(days=1)
 
 
+def test_only_the_rules_own_parts_count_as_named_not_text_elsewhere_in_it():
+    # a vendor parameter of the RRULE property (dateutil ignores X- parameters) mentions
+    # BYHOUR=, but the rule names no part of the time: it fires at the start's time of day
+    start = datetime(2026, 1, 1, 9, 10, 15, tzinfo=SHANGHAI)
+    vendor = parse_schedule("RRULE;X-NOTE=BYHOUR=20:FREQ=DAILY")
+    assert vendor.next_after(start, SHANGHAI, start) == datetime(2026, 1, 2, 9, 10, 15, tzinfo=SHANGHAI)
+    # the RRULE and its DTSTART on one line: the parts are added to the rule, not to DTSTART
+    one_line = parse_schedule("FREQ=DAILY;BYHOUR=20 DTSTART:20260104T120000Z")
+    assert one_line.next_after(start, SHANGHAI) == datetime(2026, 1, 5, 4, 0, tzinfo=SHANGHAI)
+
+
 def test_a_schedule_naming_the_hour_with_its_own_dtstart_runs_on_that_zones_clock():
     # DTSTART in UTC: BYHOUR=20 is 20:00 UTC, 04:00 the next morning in Shanghai
     s = parse_schedule("DTSTART:20260104T120000Z\nRRULE:FREQ=WEEKLY;BYHOUR=20")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
@@ -351,7 +351,7 @@ def _compiled(rule: str, tz: tzinfo, start: datetime | None) -> _Recurrence:
     It runs on the wall clock of the book's zone, or of the zone a ``DTSTART`` in the
     rule names."""
     dtstart = start.astimezone(tz) if start is not None else _EPOCH.replace(tzinfo=tz)
-    parsed = rrulestr(_zero_finer_parts(rule), dtstart=dtstart, forceset=False, cache=True)
+    parsed = rrulestr(rule, dtstart=dtstart, forceset=False, cache=True)
     if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False
         raise ValueError("expected a single RRULE")
     # dateutil keeps these private; rrule.replace rebuilds the rule from the same fields
@@ -360,26 +360,21 @@ def _compiled(rule: str, tz: tzinfo, start: datetime | None) -> _Recurrence:
     until: datetime | None = parsed._until  # type: ignore[attr-defined]
     if until is not None:
         until = until.astimezone(zone).replace(tzinfo=None)
-    parsed = parsed.replace(dtstart=first.replace(tzinfo=None), until=until)
+    parsed = parsed.replace(dtstart=first.replace(tzinfo=None), until=until, **_zero_finer_parts(parsed))
     return _Recurrence(parsed, zone, tz)
 
 
-def _zero_finer_parts(rule: str) -> str:
-    """``BYHOUR=20`` means 20:00:00: add ``BYMINUTE=0`` and ``BYSECOND=0`` where the rule
-    names a coarser part of the time but not these."""
-    upper = rule.upper()
-    extra = []
-    if "BYHOUR=" in upper and "BYMINUTE=" not in upper:
-        extra.append("BYMINUTE=0")
-    if ("BYHOUR=" in upper or "BYMINUTE=" in upper) and "BYSECOND=" not in upper:
-        extra.append("BYSECOND=0")
-    if not extra:
-        return rule
-    lines = rule.splitlines()
-    for i, line in enumerate(lines):  # the RRULE line (or the bare rule)
-        if "FREQ=" in line.upper():
-            lines[i] = ";".join([line.rstrip(";"), *extra])
-    return "\n".join(lines)
+def _zero_finer_parts(parsed: rrule) -> dict[str, Any]:
+    """``BYHOUR=20`` means 20:00:00: ``BYMINUTE=0`` and ``BYSECOND=0`` where the rule
+    names a coarser part of the time but not these (dateutil would copy them from the
+    start). Read from the parts dateutil parsed, not from the rule's text."""
+    named = parsed._original_rule  # type: ignore[attr-defined]  # the BY... parts the rule gives
+    finer: dict[str, Any] = {}  # keyword arguments of rrule.replace
+    if "byhour" in named and "byminute" not in named:
+        finer["byminute"] = 0
+    if ("byhour" in named or "byminute" in named) and "bysecond" not in named:
+        finer["bysecond"] = 0
+    return finer
 
 
 def parse_schedule(value: object) -> Schedule:
