@@ -367,6 +367,15 @@ def test_a_finite_schedule_runs_out():
     assert three.last_at_or_before(last + timedelta(weeks=10), SHANGHAI, start) == last
 
 
+def test_until_is_an_instant_and_its_own_occurrence_is_the_last():
+    # UNTIL 12:00 UTC is 20:00 in Shanghai: the rule's 20:00 that day is its last occurrence
+    daily = parse_schedule("FREQ=DAILY;BYHOUR=20;UNTIL=20260105T120000Z")
+    last = datetime(2026, 1, 5, 20, tzinfo=SHANGHAI)
+    assert daily.last_at_or_before(last + timedelta(days=30), SHANGHAI) == last
+    assert daily.next_after(last - timedelta(seconds=1), SHANGHAI) == last
+    assert daily.next_after(last, SHANGHAI) is None
+
+
 def test_rrule_prefix_is_accepted():
     assert parse_schedule("RRULE:FREQ=WEEKLY;BYDAY=SU;BYHOUR=20") == WEEKLY
 
@@ -421,6 +430,11 @@ def test_schedule_is_a_value():
 def test_naive_datetimes_are_refused_by_schedules():
     with pytest.raises(ValueError, match="naive"):
         WEEKLY.next_after(datetime(2026, 1, 1), SHANGHAI)
+
+
+def test_naive_datetimes_are_refused_by_durations():
+    with pytest.raises(ValueError, match=r"'2026-01-01T00:00:00' is a naive datetime"):
+        go.parse_duration("7d").before(datetime(2026, 1, 1), SHANGHAI)
 
 
 def test_the_two_instants_of_a_repeated_hour_are_kept_apart():

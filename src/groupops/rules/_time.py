@@ -14,10 +14,12 @@ or its first century, whichever ends first).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from itertools import takewhile
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -112,9 +114,9 @@ class Duration:
         return self._shift(at, tz, +1)
 
     def _shift(self, at: datetime, tz: tzinfo, sign: int) -> datetime:
-        # keyed in UTC: the two instants of a repeated (fall-back) hour compare equal in
-        # their own zone, and would share one cache entry
-        return _shift(self, at.astimezone(UTC), tz, sign)
+        # keyed as an instant: the two instants of a repeated (fall-back) hour compare
+        # equal in their own zone, and would share one cache entry
+        return _shift(self, as_instant(at), tz, sign)
 
 
 @lru_cache(maxsize=4096)
@@ -122,19 +124,15 @@ def _shift(duration: Duration, at: datetime, tz: tzinfo, sign: int) -> datetime:
     # cached: a run evaluates thousands of members at one moment with the same windows
     delta = duration._delta
     if isinstance(delta, timedelta):
-        # exact elapsed time: do the arithmetic in UTC so wall-clock jumps don't count
-        return to_zone(at.astimezone(UTC) + sign * delta, tz)
-    local = at.astimezone(tz).replace(tzinfo=None) + sign * delta
-    return as_instant(_localize(local, tz))
+        # exact elapsed time: ``at`` has a fixed offset, so wall-clock jumps don't count
+        return to_zone(at + sign * delta, tz)
+    return _localize(at.astimezone(tz).replace(tzinfo=None) + sign * delta, tz)
 
 
 def _localize(naive: datetime, tz: tzinfo) -> datetime:
-    """Attach ``tz`` to a wall-clock time; a time in a spring-forward gap moves forward."""
-    aware = naive.replace(tzinfo=tz)
-    roundtrip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if roundtrip != naive:  # non-existent local time
-        aware = (aware.astimezone(UTC)).astimezone(tz)
-    return aware
+    """A wall-clock time in ``tz``, as an instant in ``tz``; a time in a spring-forward gap
+    moves forward by the gap (it is read with the offset before the change)."""
+    return to_zone(as_instant(naive.replace(tzinfo=tz)), tz)
 
 
 def parse_duration(value: object) -> Duration:
@@ -174,9 +172,7 @@ def to_zone(at: datetime, tz: tzinfo) -> datetime:
     """``at`` seen in ``tz``, as an instant: the wall clock and offset ``tz`` shows at
     that moment, with a fixed-offset ``tzinfo`` (see :func:`as_instant`); ``ValueError``
     if ``at`` is naive."""
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"{at.isoformat()!r} is a naive datetime; pass a timezone-aware one")
-    return as_instant(at.astimezone(tz))
+    return as_instant(as_instant(at).astimezone(tz))
 
 
 @lru_cache(maxsize=64)
@@ -240,26 +236,26 @@ class Schedule:
 
     def next_after(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The first occurrence strictly after ``at``."""
-        return self._recurrence(tz, start).next_after(to_zone(at, tz))
+        return self._recurrence(tz, start).next_after(as_instant(at))
 
     def last_at_or_before(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The last occurrence at or before ``at``."""
-        return self._recurrence(tz, start).last_before(to_zone(at, tz), inclusive=True)
+        return self._recurrence(tz, start).last_before(as_instant(at), inclusive=True)
 
     def previous_before(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The last occurrence strictly before ``at``."""
-        return self._recurrence(tz, start).last_before(to_zone(at, tz), inclusive=False)
+        return self._recurrence(tz, start).last_before(as_instant(at), inclusive=False)
 
     def between(
         self, after: datetime, until: datetime, tz: tzinfo, start: datetime | None = None
     ) -> list[datetime]:
         """Occurrences ``o`` with ``after < o <= until``, in order."""
-        return self._recurrence(tz, start).between(to_zone(after, tz), to_zone(until, tz))
+        return self._recurrence(tz, start).between(as_instant(after), as_instant(until))
 
     def iter_after(self, after: datetime, tz: tzinfo, start: datetime | None = None) -> Iterator[datetime]:
         """Occurrences strictly after ``after``, in order, generated lazily (for counting
         without building a list of millions)."""
-        return self._recurrence(tz, start).iter_after(to_zone(after, tz))
+        return self._recurrence(tz, start).iter_after(as_instant(after))
 
 
 class _Recurrence:
@@ -279,67 +275,45 @@ class _Recurrence:
     def _wall(self, at: datetime) -> datetime:
         return at.astimezone(self.zone).replace(tzinfo=None)
 
-    def next_after(self, at: datetime) -> datetime | None:
-        for wall in self.rule.xafter(self._wall(at) - _SHIFT, inc=True):
+    def iter_after(self, after: datetime) -> Iterator[datetime]:
+        last = after
+        for wall in self.rule.xafter(self._wall(after) - _SHIFT):
             o = self.instant(wall)
-            if o > at:
-                return o
-        return None
+            if o > last:
+                last = o
+                yield o
+
+    def next_after(self, at: datetime) -> datetime | None:
+        return next(self.iter_after(at), None)
+
+    def between(self, after: datetime, until: datetime) -> list[datetime]:
+        return list(takewhile(lambda o: o <= until, self.iter_after(after)))
 
     def last_before(self, at: datetime, *, inclusive: bool) -> datetime | None:
-        wall = self.rule.before(self._wall(at) + _SHIFT, inc=True)
+        wall = self.rule.before(self._wall(at) + _SHIFT)
         while wall is not None:
             o = self.instant(wall)
             if o < at or (inclusive and o == at):
                 return o
-            wall = self.rule.before(wall, inc=False)
+            wall = self.rule.before(wall)
         return None
-
-    def iter_after(self, after: datetime) -> Iterator[datetime]:
-        last: datetime | None = None
-        for wall in self.rule.xafter(self._wall(after) - _SHIFT, inc=True):
-            o = self.instant(wall)
-            if o > after and (last is None or o > last):
-                last = o
-                yield o
-
-    def between(self, after: datetime, until: datetime) -> list[datetime]:
-        out: list[datetime] = []
-        last_wall = self._wall(until) + _SHIFT
-        for wall in self.rule.xafter(self._wall(after) - _SHIFT, inc=True):
-            if wall > last_wall:
-                break
-            o = self.instant(wall)
-            if after < o <= until and (not out or o > out[-1]):
-                out.append(o)
-        return out
 
 
 def wall_to_instant(wall: datetime, zone: tzinfo) -> datetime:
-    """The instant a naive wall-clock time in ``zone`` names, in UTC: in a spring-forward
-    gap, the first instant after the gap (the change itself); in an autumn fold, the
-    first of the two instants."""
-    first = wall.replace(tzinfo=zone, fold=0)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
-        return first.astimezone(UTC)  # exists (fold=0: the first of two, in a fold)
+    """The instant a naive wall-clock time in ``zone`` names (with a fixed offset, see
+    :func:`as_instant`): in a spring-forward gap, the first instant after the gap (the
+    change itself); in an autumn fold, the first of the two instants."""
+    first = as_instant(wall.replace(tzinfo=zone))  # fold=0: the first of two, in a fold
+    other = as_instant(wall.replace(tzinfo=zone, fold=1))
+    if first <= other:  # exists: the same instant twice, or the two of a fold
+        return first
     # In the gap: fold=0 reads it with the offset before the change (an instant after the
-    # change), fold=1 with the offset after it (an instant before): the change lies
-    # between. Find it to the second.
-    lo = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    hi = first.astimezone(UTC)
-    if lo > hi:  # pragma: no cover - zoneinfo reads gaps this way round
-        lo, hi = hi, lo
-    before = lo.astimezone(zone).utcoffset()
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        mid = mid.replace(microsecond=0)
-        if mid <= lo:
-            break
-        if mid.astimezone(zone).utcoffset() == before:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    # change), fold=1 with the offset after it (an instant before): the change is the
+    # first whole second from ``other`` on whose offset is no longer ``other``'s.
+    before = other.astimezone(zone).utcoffset()
+    seconds = range(int(other.timestamp()), int(first.timestamp()) + 1)
+    changed = bisect_left(seconds, True, key=lambda s: datetime.fromtimestamp(s, zone).utcoffset() != before)
+    return as_instant(datetime.fromtimestamp(seconds[changed], UTC))
 
 
 @lru_cache(maxsize=256)
