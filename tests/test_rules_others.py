@@ -150,6 +150,45 @@ def test_points_balance_is_the_sum_of_entries_at_or_before_the_instant() -> None
     assert before.negate().requirements() == "points balance: fewer than 100 points"
 
 
+def test_a_member_seen_without_a_world_or_a_profile_has_no_points_referees_or_referrer() -> None:
+    # a host evaluating one member by itself: no ledger, no other members
+    history = go.Community(TZ, []).history("a")
+    alone = go.Context(at=AT, tz=TZ, history=history, group="w1", member=go.Member(id="a", referrer="z"))
+    balance = go.evaluate(CONDITION.validate_python({"points": "balance", "at_most": 0}), alone)
+    assert (balance.passed, balance.observed) == (True, 0.0)
+    # only a membership, no profile and no world: nobody is known to have brought them
+    unknown = go.Context(at=AT, tz=TZ, history=history, group="w1", membership=joined("a", "w1", 3))
+    brought = go.evaluate(CONDITION.validate_python({"referrer": "any"}), unknown)
+    assert (brought.passed, brought.observed) == (False, None)
+    # a world, but a subject that is nobody in it: it counts no referees
+    world = referral_world()
+    nobody = go.Context(at=AT, tz=TZ, history=history, group="w1", world=world)
+    anyone = CONDITION.validate_python({"referees": {"not": {"label": "never"}}, "at_least": 1})
+    assert go.evaluate(anyone, nobody).observed == 0.0
+    assert go.evaluate(anyone, context(world, "a")).observed == 4.0
+
+
+def test_each_compiled_leaf_is_named_by_its_condition_key() -> None:
+    # the key is what a store's pre-aggregated facts and the explanations are matched on
+    from groupops.rules._compile import compile_condition
+
+    keys = [
+        ({"points": "balance", "at_least": 1}, "points"),
+        ({"referees": {"member_of": "w1"}, "at_least": 1}, "referees"),
+        ({"member_of": "w1"}, "member_of"),
+        ({"referrer": "any"}, "referrer"),
+        ({"source": "ads"}, "source"),
+        ({"count": "checkin", "within": "7d", "at_least": 1}, "count"),
+        ({"sum": "purchase", "field": "value", "within": "7d", "at_least": 1}, "sum"),
+        ({"distinct_days": "checkin", "within": "7d", "at_least": 1}, "distinct_days"),
+    ]
+    cond = CONDITION.validate_python({"all": [c for c, _ in keys]})
+    compiled = compile_condition(cond, at=AT, tz=TZ)
+    assert [spec.test for spec in compiled.leaves] == [k for _, k in keys]
+    balance = go.evaluate(CONDITION.validate_python(keys[0][0]), context(referral_world(), "a"))
+    assert balance.to_json()["subject"] == "balance"
+
+
 def test_new_leaves_are_validated_with_the_field_and_value_named() -> None:
     with pytest.raises(ValueError, match="points"):
         CONDITION.validate_python({"points": "earned", "at_least": 1})
