@@ -188,6 +188,7 @@ def test_each_compiled_leaf_is_named_by_its_condition_key() -> None:
     cond = CONDITION.validate_python({"all": [c for c, _ in keys]})
     compiled = compile_condition(cond, at=AT, tz=TZ)
     assert [spec.test for spec in compiled.leaves] == [k for _, k in keys]
+    assert [spec.leaf for spec in compiled.leaves] == list(cond.all)
     balance = go.evaluate(CONDITION.validate_python(keys[0][0]), context(referral_world(), "a"))
     assert balance.to_json()["subject"] == "balance"
 
