@@ -130,6 +130,15 @@ def test_distinct_days_counts_each_day_once():
     assert e.observed == 3 and e.passed
 
 
+def test_distinct_days_counts_only_the_days_inside_its_window():
+    # in one group and across groups (one series of events, then several)
+    events = [ev("message", days_ago(d)) for d in (1, 2, 9, 12)]
+    assert check({"distinct_days": "message", "within": "7d", "at_least": 1}, events).observed == 2
+    events.append(ev("message", days_ago(3), group="other"))
+    member_wide = {"distinct_days": "message", "within": "7d", "scope": "member", "at_least": 1}
+    assert check(member_wide, events).observed == 3
+
+
 # -- days_since ----------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -149,6 +150,116 @@ def test_points_balance_is_the_sum_of_entries_at_or_before_the_instant() -> None
     before = go.rules.evaluate(cond, context(world, "a", at=AT - timedelta(microseconds=1)))
     assert (before.passed, before.summary("zh")) == (False, "积分余额 80（要求至少 100 分）")
     assert before.negate().requirements() == "points balance: fewer than 100 points"
+
+
+def test_a_member_seen_without_a_world_or_a_profile_has_no_points_referees_or_referrer() -> None:
+    # a host evaluating one member by itself: no ledger, no other members
+    history = go.rules.Community(TZ, []).history("a")
+    alone = go.rules.Context(
+        at=AT, tz=TZ, history=history, group="w1", member=go.Member(id="a", referrer="z")
+    )
+    balance = go.rules.evaluate(CONDITION.validate_python({"points": "balance", "at_most": 0}), alone)
+    assert (balance.passed, balance.observed) == (True, 0.0)
+    # only a membership, no profile and no world: nobody is known to have brought them
+    unknown = go.rules.Context(at=AT, tz=TZ, history=history, group="w1", membership=joined("a", "w1", 3))
+    brought = go.rules.evaluate(CONDITION.validate_python({"referrer": "any"}), unknown)
+    assert (brought.passed, brought.observed) == (False, None)
+    came = go.rules.evaluate(CONDITION.validate_python({"source": "ads"}), unknown)
+    assert (came.passed, came.observed) == (False, None)
+    # a world, but a subject that is nobody in it: it counts no referees
+    world = referral_world()
+    nobody = go.rules.Context(at=AT, tz=TZ, history=history, group="w1", world=world)
+    anyone = CONDITION.validate_python({"referees": {"not": {"label": "never"}}, "at_least": 1})
+    assert go.rules.evaluate(anyone, nobody).observed == 0.0
+    assert go.rules.evaluate(anyone, context(world, "a")).observed == 4.0
+
+
+def test_each_compiled_leaf_is_named_by_its_condition_key() -> None:
+    # the key is what a store's pre-aggregated facts and the explanations are matched on
+    from groupops.rules._compile import compile_condition
+
+    keys = [
+        ({"points": "balance", "at_least": 1}, "points"),
+        ({"referees": {"member_of": "w1"}, "at_least": 1}, "referees"),
+        ({"member_of": "w1"}, "member_of"),
+        ({"referrer": "any"}, "referrer"),
+        ({"source": "ads"}, "source"),
+        ({"count": "checkin", "within": "7d", "at_least": 1}, "count"),
+        ({"sum": "purchase", "field": "value", "within": "7d", "at_least": 1}, "sum"),
+        ({"distinct_days": "checkin", "within": "7d", "at_least": 1}, "distinct_days"),
+    ]
+    cond = CONDITION.validate_python({"all": [c for c, _ in keys]})
+    compiled = compile_condition(cond, at=AT, tz=TZ)
+    assert [spec.test for spec in compiled.leaves] == [k for _, k in keys]
+    assert [spec.leaf for spec in compiled.leaves] == list(cond.all)
+    balance = go.rules.evaluate(CONDITION.validate_python(keys[0][0]), context(referral_world(), "a"))
+    assert balance.to_json()["subject"] == "balance"
+
+
+def test_the_explanations_of_source_referrer_and_member_of_say_what_was_seen_and_wanted() -> None:
+    world = World([go.Member(id="a", source="ads", referrer="z")], [joined("a", "w1", 3)])
+    ctx = context(world, "a")
+
+    def explained(cond: dict[str, object]) -> dict[str, object]:
+        exp = go.rules.evaluate(CONDITION.validate_python(cond), ctx).to_json()
+        return {k: exp[k] for k in ("passed", "subject", "observed", "expect")}
+
+    assert explained({"source": ["fair", "ads"]}) == {
+        "passed": True,
+        "subject": "source",
+        "observed": "ads",
+        "expect": {"in": ["fair", "ads"]},
+    }
+    assert explained({"referrer": "any"}) == {
+        "passed": True,
+        "subject": "referrer",
+        "observed": "z",
+        "expect": {"present": True},
+    }
+    assert explained({"referrer": ["y"]}) == {
+        "passed": False,
+        "subject": "referrer",
+        "observed": "z",
+        "expect": {"in": ["y"]},
+    }
+    assert explained({"member_of": ["w2", "w1"]}) == {
+        "passed": True,
+        "subject": ["w2", "w1"],
+        "observed": ["w1"],
+        "expect": {"member_of": ["w2", "w1"]},
+    }
+
+
+@dataclass(frozen=True)
+class OwnSubject:
+    """A host's own subject: only what the :class:`Subject` protocol asks for (no world,
+    no ``present_in``, no ``peer``)."""
+
+    history: go.rules.History
+    group: str
+    member: go.Member | None
+    membership: go.Membership | None
+    period_start: datetime | None = None
+
+
+def test_a_subject_with_only_the_protocols_fields_compiles_the_leaves_over_others() -> None:
+    from groupops.rules._compile import compile_condition
+
+    cond = CONDITION.validate_python(
+        {
+            "all": [
+                {"member_of": "w1"},
+                {"points": "balance", "at_most": 0},
+                {"referees": {"member_of": "w1"}, "at_most": 0},
+            ]
+        }
+    )
+    subject = OwnSubject(
+        go.rules.Community(TZ, []).history("a"), "w1", go.Member(id="a"), joined("a", "w1", 3)
+    )
+    compiled = compile_condition(cond, at=AT, tz=TZ)
+    assert compiled.measure(subject) == (["w1"], 0.0, 0.0)
+    assert compiled.holds(subject)
 
 
 def test_new_leaves_are_validated_with_the_field_and_value_named() -> None:

@@ -312,6 +312,17 @@ def test_with_a_start_a_schedule_fires_on_the_parts_of_the_time_it_names(rule, f
     assert timedelta(0) < got - start <= timedelta(days=1)
 
 
+def test_only_the_rules_own_parts_count_as_named_not_text_elsewhere_in_it():
+    # a vendor parameter of the RRULE property (dateutil ignores X- parameters) mentions
+    # BYHOUR=, but the rule names no part of the time: it fires at the start's time of day
+    start = datetime(2026, 1, 1, 9, 10, 15, tzinfo=SHANGHAI)
+    vendor = parse_schedule("RRULE;X-NOTE=BYHOUR=20:FREQ=DAILY")
+    assert vendor.next_after(start, SHANGHAI, start) == datetime(2026, 1, 2, 9, 10, 15, tzinfo=SHANGHAI)
+    # the RRULE and its DTSTART on one line: the parts are added to the rule, not to DTSTART
+    one_line = parse_schedule("FREQ=DAILY;BYHOUR=20 DTSTART:20260104T120000Z")
+    assert one_line.next_after(start, SHANGHAI) == datetime(2026, 1, 5, 4, 0, tzinfo=SHANGHAI)
+
+
 def test_a_schedule_naming_the_hour_with_its_own_dtstart_runs_on_that_zones_clock():
     # DTSTART in UTC: BYHOUR=20 is 20:00 UTC, 04:00 the next morning in Shanghai
     s = parse_schedule("DTSTART:20260104T120000Z\nRRULE:FREQ=WEEKLY;BYHOUR=20")
@@ -354,6 +365,15 @@ def test_a_finite_schedule_runs_out():
     last = start + timedelta(weeks=2)
     assert three.next_after(last, SHANGHAI, start) is None
     assert three.last_at_or_before(last + timedelta(weeks=10), SHANGHAI, start) == last
+
+
+def test_until_is_an_instant_and_its_own_occurrence_is_the_last():
+    # UNTIL 12:00 UTC is 20:00 in Shanghai: the rule's 20:00 that day is its last occurrence
+    daily = parse_schedule("FREQ=DAILY;BYHOUR=20;UNTIL=20260105T120000Z")
+    last = datetime(2026, 1, 5, 20, tzinfo=SHANGHAI)
+    assert daily.last_at_or_before(last + timedelta(days=30), SHANGHAI) == last
+    assert daily.next_after(last - timedelta(seconds=1), SHANGHAI) == last
+    assert daily.next_after(last, SHANGHAI) is None
 
 
 def test_rrule_prefix_is_accepted():
@@ -410,6 +430,11 @@ def test_schedule_is_a_value():
 def test_naive_datetimes_are_refused_by_schedules():
     with pytest.raises(ValueError, match="naive"):
         WEEKLY.next_after(datetime(2026, 1, 1), SHANGHAI)
+
+
+def test_naive_datetimes_are_refused_by_durations():
+    with pytest.raises(ValueError, match=r"'2026-01-01T00:00:00' is a naive datetime"):
+        go.parse_duration("7d").before(datetime(2026, 1, 1), SHANGHAI)
 
 
 def test_the_two_instants_of_a_repeated_hour_are_kept_apart():

@@ -7,6 +7,10 @@ what was decided (a noticed student checks in over the weekend, an evicted one h
 make-up tasks, an invited customer joins the VIP group). Everything comes from one
 seeded :class:`random.Random` and a fixed start date, never from the clock, so every run
 makes the same decisions.
+
+Why it is this long: one simulation, the demo community's members, their habits and their
+reactions to what the engine decides (:class:`Simulation`), and the one function that
+runs it; nothing here is used by anything but ``groupops demo``.
 """
 
 from __future__ import annotations

@@ -14,11 +14,13 @@ or its first century, whichever ends first).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from typing import Annotated
+from itertools import takewhile
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
@@ -103,9 +105,9 @@ class Duration:
         return self._shift(at, tz, +1)
 
     def _shift(self, at: datetime, tz: tzinfo, sign: int) -> datetime:
-        # keyed in UTC: the two instants of a repeated (fall-back) hour compare equal in
-        # their own zone, and would share one cache entry
-        return _shift(self, at.astimezone(UTC), tz, sign)
+        # keyed as an instant: the two instants of a repeated (fall-back) hour compare
+        # equal in their own zone, and would share one cache entry
+        return _shift(self, as_instant(at), tz, sign)
 
 
 @lru_cache(maxsize=4096)
@@ -113,19 +115,15 @@ def _shift(duration: Duration, at: datetime, tz: tzinfo, sign: int) -> datetime:
     # cached: a run evaluates thousands of members at one moment with the same windows
     delta = duration._delta
     if isinstance(delta, timedelta):
-        # exact elapsed time: do the arithmetic in UTC so wall-clock jumps don't count
-        return to_zone(at.astimezone(UTC) + sign * delta, tz)
-    local = at.astimezone(tz).replace(tzinfo=None) + sign * delta
-    return as_instant(_localize(local, tz))
+        # exact elapsed time: ``at`` has a fixed offset, so wall-clock jumps don't count
+        return to_zone(at + sign * delta, tz)
+    return _localize(at.astimezone(tz).replace(tzinfo=None) + sign * delta, tz)
 
 
 def _localize(naive: datetime, tz: tzinfo) -> datetime:
-    """Attach ``tz`` to a wall-clock time; a time in a spring-forward gap moves forward."""
-    aware = naive.replace(tzinfo=tz)
-    roundtrip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if roundtrip != naive:  # non-existent local time
-        aware = (aware.astimezone(UTC)).astimezone(tz)
-    return aware
+    """A wall-clock time in ``tz``, as an instant in ``tz``; a time in a spring-forward gap
+    moves forward by the gap (it is read with the offset before the change)."""
+    return to_zone(as_instant(naive.replace(tzinfo=tz)), tz)
 
 
 def parse_duration(value: object) -> Duration:
@@ -165,9 +163,7 @@ def to_zone(at: datetime, tz: tzinfo) -> datetime:
     """``at`` seen in ``tz``, as an instant: the wall clock and offset ``tz`` shows at
     that moment, with a fixed-offset ``tzinfo`` (see :func:`as_instant`); ``ValueError``
     if ``at`` is naive."""
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"{at.isoformat()!r} is a naive datetime; pass a timezone-aware one")
-    return as_instant(at.astimezone(tz))
+    return as_instant(as_instant(at).astimezone(tz))
 
 
 @lru_cache(maxsize=64)
@@ -231,26 +227,26 @@ class Schedule:
 
     def next_after(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The first occurrence strictly after ``at``."""
-        return self._recurrence(tz, start).next_after(to_zone(at, tz))
+        return self._recurrence(tz, start).next_after(as_instant(at))
 
     def last_at_or_before(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The last occurrence at or before ``at``."""
-        return self._recurrence(tz, start).last_before(to_zone(at, tz), inclusive=True)
+        return self._recurrence(tz, start).last_before(as_instant(at), inclusive=True)
 
     def previous_before(self, at: datetime, tz: tzinfo, start: datetime | None = None) -> datetime | None:
         """The last occurrence strictly before ``at``."""
-        return self._recurrence(tz, start).last_before(to_zone(at, tz), inclusive=False)
+        return self._recurrence(tz, start).last_before(as_instant(at), inclusive=False)
 
     def between(
         self, after: datetime, until: datetime, tz: tzinfo, start: datetime | None = None
     ) -> list[datetime]:
         """Occurrences ``o`` with ``after < o <= until``, in order."""
-        return self._recurrence(tz, start).between(to_zone(after, tz), to_zone(until, tz))
+        return self._recurrence(tz, start).between(as_instant(after), as_instant(until))
 
     def iter_after(self, after: datetime, tz: tzinfo, start: datetime | None = None) -> Iterator[datetime]:
         """Occurrences strictly after ``after``, in order, generated lazily (for counting
         without building a list of millions)."""
-        return self._recurrence(tz, start).iter_after(to_zone(after, tz))
+        return self._recurrence(tz, start).iter_after(as_instant(after))
 
 
 class _Recurrence:
@@ -270,67 +266,45 @@ class _Recurrence:
     def _wall(self, at: datetime) -> datetime:
         return at.astimezone(self.zone).replace(tzinfo=None)
 
-    def next_after(self, at: datetime) -> datetime | None:
-        for wall in self.rule.xafter(self._wall(at) - _SHIFT, inc=True):
+    def iter_after(self, after: datetime) -> Iterator[datetime]:
+        last = after
+        for wall in self.rule.xafter(self._wall(after) - _SHIFT):
             o = self.instant(wall)
-            if o > at:
-                return o
-        return None
+            if o > last:
+                last = o
+                yield o
+
+    def next_after(self, at: datetime) -> datetime | None:
+        return next(self.iter_after(at), None)
+
+    def between(self, after: datetime, until: datetime) -> list[datetime]:
+        return list(takewhile(lambda o: o <= until, self.iter_after(after)))
 
     def last_before(self, at: datetime, *, inclusive: bool) -> datetime | None:
-        wall = self.rule.before(self._wall(at) + _SHIFT, inc=True)
+        wall = self.rule.before(self._wall(at) + _SHIFT)
         while wall is not None:
             o = self.instant(wall)
             if o < at or (inclusive and o == at):
                 return o
-            wall = self.rule.before(wall, inc=False)
+            wall = self.rule.before(wall)
         return None
-
-    def iter_after(self, after: datetime) -> Iterator[datetime]:
-        last: datetime | None = None
-        for wall in self.rule.xafter(self._wall(after) - _SHIFT, inc=True):
-            o = self.instant(wall)
-            if o > after and (last is None or o > last):
-                last = o
-                yield o
-
-    def between(self, after: datetime, until: datetime) -> list[datetime]:
-        out: list[datetime] = []
-        last_wall = self._wall(until) + _SHIFT
-        for wall in self.rule.xafter(self._wall(after) - _SHIFT, inc=True):
-            if wall > last_wall:
-                break
-            o = self.instant(wall)
-            if after < o <= until and (not out or o > out[-1]):
-                out.append(o)
-        return out
 
 
 def wall_to_instant(wall: datetime, zone: tzinfo) -> datetime:
-    """The instant a naive wall-clock time in ``zone`` names, in UTC: in a spring-forward
-    gap, the first instant after the gap (the change itself); in an autumn fold, the
-    first of the two instants."""
-    first = wall.replace(tzinfo=zone, fold=0)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
-        return first.astimezone(UTC)  # exists (fold=0: the first of two, in a fold)
+    """The instant a naive wall-clock time in ``zone`` names (with a fixed offset, see
+    :func:`as_instant`): in a spring-forward gap, the first instant after the gap (the
+    change itself); in an autumn fold, the first of the two instants."""
+    first = as_instant(wall.replace(tzinfo=zone))  # fold=0: the first of two, in a fold
+    other = as_instant(wall.replace(tzinfo=zone, fold=1))
+    if first <= other:  # exists: the same instant twice, or the two of a fold
+        return first
     # In the gap: fold=0 reads it with the offset before the change (an instant after the
-    # change), fold=1 with the offset after it (an instant before): the change lies
-    # between. Find it to the second.
-    lo = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    hi = first.astimezone(UTC)
-    if lo > hi:  # pragma: no cover - zoneinfo reads gaps this way round
-        lo, hi = hi, lo
-    before = lo.astimezone(zone).utcoffset()
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        mid = mid.replace(microsecond=0)
-        if mid <= lo:
-            break
-        if mid.astimezone(zone).utcoffset() == before:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    # change), fold=1 with the offset after it (an instant before): the change is the
+    # first whole second from ``other`` on whose offset is no longer ``other``'s.
+    before = other.astimezone(zone).utcoffset()
+    seconds = range(int(other.timestamp()), int(first.timestamp()) + 1)
+    changed = bisect_left(seconds, True, key=lambda s: datetime.fromtimestamp(s, zone).utcoffset() != before)
+    return as_instant(datetime.fromtimestamp(seconds[changed], UTC))
 
 
 @lru_cache(maxsize=256)
@@ -342,7 +316,7 @@ def _compiled(rule: str, tz: tzinfo, start: datetime | None) -> _Recurrence:
     It runs on the wall clock of the book's zone, or of the zone a ``DTSTART`` in the
     rule names."""
     dtstart = start.astimezone(tz) if start is not None else _EPOCH.replace(tzinfo=tz)
-    parsed = rrulestr(_zero_finer_parts(rule), dtstart=dtstart, forceset=False, cache=True)
+    parsed = rrulestr(rule, dtstart=dtstart, forceset=False, cache=True)
     if not isinstance(parsed, rrule):  # pragma: no cover - forceset=False
         raise ValueError("expected a single RRULE")
     # dateutil keeps these private; rrule.replace rebuilds the rule from the same fields
@@ -351,26 +325,21 @@ def _compiled(rule: str, tz: tzinfo, start: datetime | None) -> _Recurrence:
     until: datetime | None = parsed._until  # type: ignore[attr-defined]
     if until is not None:
         until = until.astimezone(zone).replace(tzinfo=None)
-    parsed = parsed.replace(dtstart=first.replace(tzinfo=None), until=until)
+    parsed = parsed.replace(dtstart=first.replace(tzinfo=None), until=until, **_zero_finer_parts(parsed))
     return _Recurrence(parsed, zone, tz)
 
 
-def _zero_finer_parts(rule: str) -> str:
-    """``BYHOUR=20`` means 20:00:00: add ``BYMINUTE=0`` and ``BYSECOND=0`` where the rule
-    names a coarser part of the time but not these."""
-    upper = rule.upper()
-    extra = []
-    if "BYHOUR=" in upper and "BYMINUTE=" not in upper:
-        extra.append("BYMINUTE=0")
-    if ("BYHOUR=" in upper or "BYMINUTE=" in upper) and "BYSECOND=" not in upper:
-        extra.append("BYSECOND=0")
-    if not extra:
-        return rule
-    lines = rule.splitlines()
-    for i, line in enumerate(lines):  # the RRULE line (or the bare rule)
-        if "FREQ=" in line.upper():
-            lines[i] = ";".join([line.rstrip(";"), *extra])
-    return "\n".join(lines)
+def _zero_finer_parts(parsed: rrule) -> dict[str, Any]:
+    """``BYHOUR=20`` means 20:00:00: ``BYMINUTE=0`` and ``BYSECOND=0`` where the rule
+    names a coarser part of the time but not these (dateutil would copy them from the
+    start). Read from the parts dateutil parsed, not from the rule's text."""
+    named = parsed._original_rule  # type: ignore[attr-defined]  # the BY... parts the rule gives
+    finer: dict[str, Any] = {}  # keyword arguments of rrule.replace
+    if "byhour" in named and "byminute" not in named:
+        finer["byminute"] = 0
+    if ("byhour" in named or "byminute" in named) and "bysecond" not in named:
+        finer["bysecond"] = 0
+    return finer
 
 
 def parse_schedule(value: object) -> Schedule:

@@ -24,6 +24,10 @@ hold up a writer.
 A stored row that no longer validates (an event time outside the supported range,
 written by an older groupops or by hand) is skipped with a warning naming it, so that
 one bad row cannot stop every run.
+
+Why it is this long: it is one implementation of the :class:`~groupops.Store` protocol,
+one method per protocol method, with the schema and its migrations it owns; the length
+is the protocol's, and the memory store mirrors it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ A book is data of bounded shape: at most :data:`MAX_BOOK_DEPTH` levels of nestin
 :data:`MAX_BOOK_VALUES` values once YAML aliases are expanded (a small file whose aliases
 expand to billions of values is refused, not expanded). YAML and JSON keys must not
 repeat within a mapping.
+
+Why it is this long: it owns one thing, turning a file into a valid :class:`RuleBook`:
+parsing with bounded shape, the model, the checks across policies, groups and segments
+that no single field can make, and the schema and dump of the same model.
 """
 
 from __future__ import annotations

@@ -25,6 +25,10 @@ verdicts and explanations can never disagree:
 
 No pydantic object is built on the verdict path. :func:`~groupops.rules.evaluate` and ``holds``
 are thin wrappers that compile (cached per condition object and instant) and call these.
+
+Why it is this long: it is one compiler, and most of it is :class:`_Plan`, which gives
+each kind of leaf its measure, its test and its explanation side by side, so that the
+three answers of a :class:`CompiledCondition` cannot drift apart.
 """
 
 from __future__ import annotations

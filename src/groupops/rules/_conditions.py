@@ -8,6 +8,10 @@ A condition is a mapping whose first recognised key names its kind::
 
 Nothing in a condition is code: every leaf has a plain meaning over a member's events,
 labels, attributes and membership, so the same condition can later be compiled to SQL.
+
+Why it is this long: it is the whole condition language in one place, about twenty leaf
+and combinator models of a few lines each plus the discriminated union that reads them;
+split by leaf, the union and :func:`condition_key` would have to import every part back.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ on is rebuilt from the decision log, and conditions are re-evaluated on a fresh
 :class:`~groupops.rules.Community` built from the stored events, not the engine's own index.
 They assume events were ingested before the runs that could see them (an event
 ingested late, with an earlier time, changes what a re-evaluation sees).
+
+Why it is this long: it is the list of laws, eight checks of a few dozen lines each over
+the same rebuilt memberships, plus :func:`check_invariants` that runs them all; a law
+added is a function added here.
 """
 
 from __future__ import annotations

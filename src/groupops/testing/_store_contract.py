@@ -15,6 +15,10 @@ again on the same ``path`` and reads everything back, leases included.
 
 groupops runs this contract against :class:`~groupops.MemoryStore` and
 :class:`~groupops.SQLiteStore` (``tests/test_store_contract.py``).
+
+Why it is this long: it is one test suite, a test per behaviour of every
+:class:`~groupops.Store` method, kept together so a store's author subclasses one class
+and runs all of it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Every strategy follows Hypothesis' own API style: plural nouns, keyword-only arguments,
 strategies (not values) as arguments, and :class:`~hypothesis.errors.InvalidArgument`
 for a request no example can satisfy. Generated values are always valid models.
+
+Why it is this long: it is the public set of Hypothesis strategies, each built from the
+ones before it (members and events, then conditions, rule books, and whole histories
+with :func:`replay`); split, each part would import the previous one whole.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ is due), how it decides, its actions with their default templates and platform
 capabilities, and its explanation. The engine names no kind: it asks the registry.
 A kind reaches the store and the facts only through the :class:`Runtime` the engine
 hands it, so a kind module imports neither pluggy nor a store.
+
+Why it is this long: it is the whole contract between the engine and a kind, in one
+place a kind's author reads: the policy base model, actions, verdicts, the
+:class:`Runtime` protocol and the :class:`Kind` base (both mostly documentation), the
+registry, and the base of the schedule-driven kinds.
 """
 
 from __future__ import annotations
