@@ -761,6 +761,27 @@ class SQLiteStore:
             ).fetchone()
         return None if row is None else self._load(Membership, row[0], f"membership {member!r} in {group!r}")
 
+    def get_memberships(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Membership]:
+        """The stored memberships of (member, group) pairs, by pair (pairs not stored
+        are left out): one query per ``_IN_LIST`` members, where :meth:`get_membership`
+        is one per pair."""
+        wanted = set(keys)
+        members = sorted({member for member, _ in wanted})
+        found: dict[tuple[str, str], Membership] = {}
+        with self._flushed():
+            for i in range(0, len(members), _IN_LIST):
+                chunk = members[i : i + _IN_LIST]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT member, grp, payload FROM memberships WHERE member IN ({marks})", chunk
+                ).fetchall()
+                for member, group, payload in rows:
+                    if (member, group) in wanted:
+                        ms = self._load(Membership, payload, f"membership {member!r} in {group!r}")
+                        if ms is not None:
+                            found[(member, group)] = ms
+        return found
+
     def put_membership(self, membership: Membership) -> None:
         """Insert or replace the membership (keyed by member and group)."""
         with self._writing():
