@@ -245,6 +245,11 @@ _MICROSECOND = timedelta(microseconds=1)
 _CHUNK = 1000
 # Values bound in one ``IN (...)`` list: far below SQLite's limit on parameters.
 _IN_LIST = 500
+# Queued writes (decisions, memberships and their history, messages) are written once
+# this many are queued, inside the transaction: a run of a million members does not hold
+# every record it made, and its serialised form, until the commit. Nothing is committed
+# before the transaction ends, so a crash still leaves nothing of the run.
+_FLUSH_AT = 5_000
 
 
 def _micros(at: datetime) -> int:
@@ -718,7 +723,7 @@ class SQLiteStore:
                         "SELECT DISTINCT member FROM events WHERE seq > ? AND seq <= ?", (cache.seq, last)
                     )
                     for (member,) in changed:
-                        cache.histories.pop(member, None)
+                        cache.drop(member)
                 cache.seq = last
         return SQLiteFacts(self, cache, profiles, metrics, world=world, presence=presence)
 
@@ -786,7 +791,7 @@ class SQLiteStore:
         """Insert or replace the membership (keyed by member and group)."""
         with self._writing():
             self._pending.memberships[(membership.member, membership.group)] = membership
-            if self._depth == 1:  # a transaction of its own: written now
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:  # alone, or enough queued
                 self._flush()
 
     def record_membership(self, change: MembershipChange) -> None:
@@ -795,7 +800,7 @@ class SQLiteStore:
         with self._writing():
             self._pending.memberships[(ms.member, ms.group)] = ms
             self._pending.history.append(change)
-            if self._depth == 1:  # a transaction of its own: written now
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:  # alone, or enough queued
                 self._flush()
 
     def membership_history(self, member: str, group: str) -> list[MembershipChange]:
@@ -891,7 +896,7 @@ class SQLiteStore:
             ):
                 return False
             self._pending.add_decision(decision)
-            if self._depth == 1:
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:
                 self._flush()
             return True
 
@@ -960,7 +965,7 @@ class SQLiteStore:
         """Queue messages; a key that exists already is left as it is."""
         with self._writing():
             self._pending.messages.extend(messages)
-            if self._depth == 1:
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:
                 self._flush()
 
     def claim_messages(
@@ -1143,6 +1148,9 @@ class _Pending:
 
     def __bool__(self) -> bool:
         return bool(self.decisions or self.memberships or self.history or self.messages)
+
+    def __len__(self) -> int:
+        return len(self.decisions) + len(self.memberships) + len(self.history) + len(self.messages)
 
     def add_decision(self, d: Decision) -> None:
         self.decisions[d.id] = d
