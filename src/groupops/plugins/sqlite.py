@@ -250,6 +250,7 @@ _IN_LIST = 500
 # every record it made, and its serialised form, until the commit. Nothing is committed
 # before the transaction ends, so a crash still leaves nothing of the run.
 _FLUSH_AT = 5_000
+_GROUPS_READ = 1_000  # groups kept by their stored text (see get_group)
 
 
 def _micros(at: datetime) -> int:
@@ -299,6 +300,7 @@ class SQLiteStore:
         self._closed = False
         self._histories: dict[tzinfo, HistoryCache] = {}
         self._pending = _Pending()
+        self._groups_read: dict[str, Group] = {}
         self.read_only = read_only
         if read_only:
             self._conn = self._snapshot()
@@ -846,7 +848,18 @@ class SQLiteStore:
         """The group as it stands now, or None."""
         with self._reading():
             row = self._conn.execute("SELECT payload FROM groups WHERE id = ?", (group,)).fetchone()
-        return None if row is None else self._load(Group, row[0], f"group {group!r}")
+        if row is None:
+            return None
+        # a run asks for the same few groups once per decision: the same stored text is
+        # the same group, validated once (a group changed by anyone is new text)
+        known = self._groups_read.get(row[0])
+        if known is None:
+            known = self._load(Group, row[0], f"group {group!r}")
+            if known is not None:
+                if len(self._groups_read) >= _GROUPS_READ:
+                    self._groups_read.clear()
+                self._groups_read[row[0]] = known
+        return known
 
     def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
         """Groups, optionally of one status and/or family, by id."""
