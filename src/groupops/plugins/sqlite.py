@@ -506,9 +506,23 @@ class SQLiteStore:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         # A write outside a transaction gets a transaction of its own; inside one, it
-        # joins it.
-        with self.transaction(), self._errors("write to"):
-            yield
+        # joins it (as a nested transaction() would, without its cost: a run writes
+        # several times per decision).
+        self._acquire()
+        try:
+            if not self._depth:
+                with self.transaction(), self._errors("write to"):
+                    yield
+                return
+            self._depth += 1  # the lock is ours: so is the open transaction
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to SQLite store {self._path!r}: {exc}") from exc
+            finally:
+                self._depth -= 1
+        finally:
+            self._lock.release()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
