@@ -14,9 +14,11 @@ without its per-field bookkeeping.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any, TypeVar
 
@@ -57,17 +59,44 @@ def built(model: type[_M], **given: Any) -> _M:
     validated model's field of the same type), without validating them again: the
     given fields, the defaults of the others, and ``given``'s names as the fields set.
     ``TypeError`` if a field without a default is not given."""
-    values: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        if name in given:
-            values[name] = given[name]
-        elif field.default_factory is not None:
-            values[name] = field.default_factory()  # type: ignore[call-arg]
-        elif field.is_required():
-            raise TypeError(f"{model.__name__}: {name} is required")
-        else:
-            values[name] = field.default
+    table = _TABLES.get(model)
+    if table is None:
+        table = _TABLES[model] = _table(model)
+    template, made, required = table
+    if not required <= given.keys():
+        missing = sorted(required - given.keys())
+        raise TypeError(f"{model.__name__}: {', '.join(missing)} is required")
+    values = template.copy()  # every field, in the model's order
+    values.update(given)
+    for name, make in made.items():
+        if name not in given:
+            values[name] = make()
     return trusted(model, values, set(given))
+
+
+def _table(
+    model: type[BaseModel],
+) -> tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]:
+    """For :func:`built`: the fields with a plain, immutable default (and None for the
+    others, in the model's order), the fields whose default is made afresh for each
+    instance (a factory, or a copy of a mutable default), and the required fields."""
+    template: dict[str, Any] = {}
+    made: dict[str, Callable[[], Any]] = {}
+    required: set[str] = set()
+    for name, field in model.model_fields.items():
+        template[name] = None
+        if field.default_factory is not None:
+            made[name] = field.default_factory  # type: ignore[assignment]
+        elif field.is_required():
+            required.add(name)
+        elif isinstance(field.default, dict | list | set):
+            made[name] = functools.partial(copy.deepcopy, field.default)
+        else:
+            template[name] = field.default
+    return template, made, frozenset(required)
+
+
+_TABLES: dict[type[BaseModel], tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]] = {}
 
 
 def _plain_id(value: Any) -> bool:
