@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import groupops as go
+from groupops.plugins._sqlfacts import SQLiteFacts
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 20, 20, tzinfo=TZ)  # a Friday: the notice of the period ending Sunday
@@ -75,17 +76,18 @@ def _events(n: int) -> list[dict[str, object]]:
 
 
 class _Counting:
-    """Wraps a store's facts so that a test sees every ``holding`` question."""
+    """Wraps the facts' ``holding`` (the SQLite store's own, which answers in SQL or
+    through the closures, or the in-memory one) so that a test sees every question."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, facts: type = go.MemoryFacts) -> None:
         self.batches: list[int] = []
-        original = go.MemoryFacts.holding
+        original = facts.holding
 
         def holding(facts, condition, subjects, at, *, default_scope):  # type: ignore[no-untyped-def]
             self.batches.append(len(subjects))
             return original(facts, condition, subjects, at, default_scope=default_scope)
 
-        monkeypatch.setattr(go.MemoryFacts, "holding", holding)
+        monkeypatch.setattr(facts, "holding", holding)
 
 
 @pytest.mark.parametrize("sqlite", [False, True], ids=["memory", "sqlite"])
@@ -96,7 +98,7 @@ def test_admission_and_eviction_ask_for_every_candidate_in_one_batch(monkeypatch
     else:
         engine = go.Engine(book, entry_points=False)
     engine.ingest(_events(12))
-    counting = _Counting(monkeypatch)
+    counting = _Counting(monkeypatch, SQLiteFacts if sqlite else go.MemoryFacts)
     report = engine.run(AT)
     # one question for the 12 candidates of the admission, one for the 12 of the notice
     assert sorted(counting.batches) == [12, 12]

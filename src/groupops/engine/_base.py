@@ -61,7 +61,12 @@ class EngineBase:
         def _known_groups(self) -> set[str]: ...  # ingest
 
         def _record_membership(
-            self, membership: Membership, at: datetime, decision: str | None = None
+            self,
+            membership: Membership,
+            at: datetime,
+            decision: str | None = None,
+            *,
+            trusted_at: bool = False,
         ) -> None: ...  # ingest
 
         def _kind(self, policy: Any) -> Kind: ...  # deciding

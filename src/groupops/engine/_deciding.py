@@ -240,7 +240,7 @@ class Deciding(EngineBase):
         if not self.store.add_decision(decision):
             return None
         if after is not None:
-            self._record_membership(after, decision.at, decision.id)
+            self._record_membership(after, decision.at, decision.id, trusted_at=True)
         if verdict.entries:
             add_entries_to(self.store, verdict.entries)
         if verdict.group is not None:

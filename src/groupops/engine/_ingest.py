@@ -22,6 +22,7 @@ from .._reports import (
     IngestReport,
     Rejected,
 )
+from .._trusted import built, event_from_mapping
 from .._validation import problems_from
 from ..rules._facts_api import MemoryFacts, StoreFacts
 from ._base import EngineBase
@@ -83,9 +84,14 @@ class Ingesting(EngineBase):
                 self.store.put_member(m)
             fresh = self.store.add_events(events)
             new_events = [e for e, is_new in zip(events, fresh, strict=True) if is_new]
-            for e in sorted(new_events, key=lambda e: e.at):
-                if e.kind in ("joined", "left") and e.group is not None:
-                    self._presence(e)
+            moves = sorted(
+                (e for e in new_events if e.kind in ("joined", "left") and e.group is not None),
+                key=lambda e: e.at,
+            )
+            if moves:
+                current = self._memberships_of({(e.member, e.group) for e in moves if e.group is not None})
+                for e in moves:
+                    self._presence(e, current)
         # no fact work here: a run reads the facts it needs when it runs
         return IngestReport(
             events=len(new_events),
@@ -130,14 +136,27 @@ class Ingesting(EngineBase):
             rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
         return kept
 
-    def _presence(self, event: Event) -> None:
-        """Open or close a membership from a joined/left event, by event time."""
+    def _memberships_of(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Membership | None]:
+        """The stored memberships of (member, group) pairs, None for those not stored:
+        in one read where the store offers one (``get_memberships``), else one by one."""
+        many = getattr(self.store, "get_memberships", None)
+        if many is not None:
+            found: dict[tuple[str, str], Membership] = many(keys)
+            return {key: found.get(key) for key in keys}
+        return {(m, g): self.store.get_membership(m, g) for m, g in keys}
+
+    def _presence(self, event: Event, current: dict[tuple[str, str], Membership | None]) -> None:
+        """Open or close a membership from a joined/left event, by event time.
+        ``current`` holds the memberships as they stand, and is kept up to date."""
         assert event.group is not None
-        ms = self.store.get_membership(event.member, event.group)
+        key = (event.member, event.group)
+        ms = current[key]
         role = event.data.get("role")
         if event.kind == "joined":
             if ms is None:
-                ms = Membership(
+                # the event's fields are valid already: no second validation
+                ms = built(
+                    Membership,
                     member=event.member,
                     group=event.group,
                     joined_at=event.at,
@@ -153,7 +172,8 @@ class Ingesting(EngineBase):
             if ms is None or not ms.present or event.at < ms.joined_at:
                 return
             ms = ms.model_copy(update={"status": "left", "left_at": event.at})
-        self._record_membership(ms, event.at)
+        current[key] = ms
+        self._record_membership(ms, event.at, trusted_at=True)
 
     def put_membership(self, membership: Membership, *, at: datetime | None = None) -> None:
         """Insert or replace a membership directly (set a role, lock it, import state).
@@ -164,9 +184,16 @@ class Ingesting(EngineBase):
             self.book.group(membership.group)  # raises UnknownGroupError naming the book's
         self._record_membership(membership, at if at is not None else _latest_moment(membership))
 
-    def _record_membership(self, membership: Membership, at: datetime, decision: str | None = None) -> None:
-        """Put the membership, keeping the change in its history (if the store keeps one)."""
-        change = MembershipChange(at=at, membership=membership, decision=decision)
+    def _record_membership(
+        self, membership: Membership, at: datetime, decision: str | None = None, *, trusted_at: bool = False
+    ) -> None:
+        """Put the membership, keeping the change in its history (if the store keeps one).
+        ``trusted_at``: ``at`` is a validated model's time (no second validation)."""
+        change = (
+            built(MembershipChange, at=at, membership=membership, decision=decision)
+            if trusted_at
+            else MembershipChange(at=at, membership=membership, decision=decision)
+        )
         record = getattr(self.store, "record_membership", None)
         if record is None:  # a store written before membership history
             self.store.put_membership(membership)
@@ -271,6 +298,10 @@ def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | M
         data = parse_json_record(record)
     if not isinstance(data, Mapping):
         raise InputError([Problem("", f"expected an event or member object, got {type(data).__name__}")])
+    if "kind" in data:
+        event = event_from_mapping(data)  # the common shape, checked without the model
+        if event is not None:
+            return event
     model: type[Event] | type[Member] = Event if "kind" in data else Member
     try:
         return model.model_validate(dict(data))

@@ -74,18 +74,55 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+_CACHED_EVENTS = 1_000_000
+"""How many events the histories a store keeps between reads may hold in all (about a
+kilobyte each in memory): beyond it the histories read first are dropped, to be read
+again if asked for. Large enough that a community of 100,000 members with ten events
+each is read once per run and kept for the next (a smaller bound made a run read each
+history once per policy, measured: about half as much CPU again); a million members
+hold about a tenth of theirs at a time."""
+
+
 class HistoryCache:
     """Members' histories read from one store in one time zone (days are counted in
     it), valid up to the event numbered ``seq``. ``lock`` is the store's own (one lock,
-    so a thread inside a store transaction and one reading facts cannot deadlock)."""
+    so a thread inside a store transaction and one reading facts cannot deadlock).
 
-    def __init__(self, tz: tzinfo, lock: threading.RLock) -> None:
+    ``planned`` maps each member whose history was announced (``prefetch``) and not read
+    yet to the members announced with it, read together on first use; ``sizes`` holds
+    the number of events of each history kept, at most ``limit`` in all (oldest
+    dropped first)."""
+
+    def __init__(self, tz: tzinfo, lock: threading.RLock, limit: int | None = None) -> None:
         self.tz = tz
         self.seq = 0
         self.histories: dict[str, History] = {}
+        self.sizes: dict[str, int] = {}
+        self.planned: dict[str, tuple[str, ...]] = {}
+        self.limit = _CACHED_EVENTS if limit is None else limit
+        self.held = 0
         self.lock = lock
         # (seq, whether a row up to it is read through its payload): SQL verdicts need none
         self.payload_rows: tuple[int, bool] | None = None
+
+    def drop(self, member: str) -> None:
+        """Forget ``member``'s history (an event of theirs was stored)."""
+        if self.histories.pop(member, None) is not None:
+            self.held -= self.sizes.pop(member, 0)
+
+    def keep(self, loaded: Mapping[str, History], sizes: Mapping[str, int]) -> None:
+        """Keep newly read histories, dropping the oldest kept ones (never these) while
+        more than ``limit`` events are held."""
+        for member, history in loaded.items():
+            self.drop(member)
+            self.histories[member] = history
+            self.sizes[member] = sizes.get(member, 0)
+            self.held += self.sizes[member]
+        while self.held > self.limit and len(self.histories) > len(loaded):
+            oldest = next(iter(self.histories))
+            if oldest in loaded:
+                break
+            self.drop(oldest)
 
 
 class SQLiteFacts(MemoryFacts):
@@ -118,18 +155,39 @@ class SQLiteFacts(MemoryFacts):
 
     # histories --------------------------------------------------------------------------
     def history(self, member: str) -> History:
-        history = self._cache.histories.get(member)
+        cache = self._cache
+        history = cache.histories.get(member)
         if history is None:
-            self.prefetch((member,))
-            history = self._cache.histories[member]
+            with cache.lock:
+                chunk = cache.planned.pop(member, None)
+                wanted = [member] if chunk is None else [m for m in chunk if m not in cache.histories]
+                for m in wanted:
+                    cache.planned.pop(m, None)
+                if member not in wanted:
+                    wanted.append(member)
+                history = self._load(wanted)[member]
         return history
 
     def prefetch(self, members: Iterable[str]) -> None:
+        """Note that the histories of ``members`` are about to be read: each is read on
+        first use, with the ``_IN_LIST`` members noted after it (in one query), so a
+        run over many members holds the histories of a slice of them at a time."""
         cache = self._cache
-        with cache.lock, _no_gc():
+        with cache.lock:
             missing = [m for m in dict.fromkeys(members) if m not in cache.histories]
             for chunk in _chunks(missing):
+                together = tuple(chunk)
+                for m in together:
+                    cache.planned[m] = together
+
+    def _load(self, members: Sequence[str]) -> dict[str, History]:
+        """Read the histories of ``members`` (one query per ``_IN_LIST``) and keep them."""
+        cache = self._cache
+        out: dict[str, History] = {}
+        with cache.lock, _no_gc():
+            for chunk in _chunks(members):
                 loaded = {m: History(cache.tz) for m in chunk}
+                sizes = dict.fromkeys(chunk, 0)
                 # in time order (ties in storage order, as they arrived): each series is
                 # appended to, never inserted into
                 rows = self._store._read(
@@ -140,13 +198,16 @@ class SQLiteFacts(MemoryFacts):
                 )
                 for seq, id_, member, kind, grp, at_us, value, data, payload in rows:
                     history = loaded[member]
+                    sizes[member] += 1
                     if payload is not None:  # a row not written by the store: validate it
                         event = self._validated(seq, payload)
                         if event is not None:
                             history.add(event)
                         continue
                     history.add_values(kind, grp, at_us / 1e6, value, json.loads(data) if data else {}, id_)
-                cache.histories.update(loaded)
+                cache.keep(loaded, sizes)
+                out.update(loaded)
+        return out
 
     def _validated(self, seq: int, payload: str) -> Event | None:
         try:

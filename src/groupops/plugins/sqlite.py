@@ -251,6 +251,12 @@ _MICROSECOND = timedelta(microseconds=1)
 _CHUNK = 1000
 # Values bound in one ``IN (...)`` list: far below SQLite's limit on parameters.
 _IN_LIST = 500
+# Queued writes (decisions, memberships and their history, messages) are written once
+# this many are queued, inside the transaction: a run of a million members does not hold
+# every record it made, and its serialised form, until the commit. Nothing is committed
+# before the transaction ends, so a crash still leaves nothing of the run.
+_FLUSH_AT = 5_000
+_GROUPS_READ = 1_000  # groups kept by their stored text (see get_group)
 
 
 def _micros(at: datetime) -> int:
@@ -300,6 +306,7 @@ class SQLiteStore:
         self._closed = False
         self._histories: dict[tzinfo, HistoryCache] = {}
         self._pending = _Pending()
+        self._groups_read: dict[str, Group] = {}
         self.read_only = read_only
         if read_only:
             self._conn = self._snapshot()
@@ -475,29 +482,53 @@ class SQLiteStore:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold the connection for this thread (waiting at most ``timeout``)."""
+        self._acquire()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _acquire(self) -> None:
         if not self._lock.acquire(timeout=self._timeout):
             raise StoreError(
                 f"SQLite store {self._path!r}: another thread held a transaction for more than "
                 f"{self._timeout}s"
             )
+        if self._closed:
+            self._lock.release()
+            raise StoreError(f"SQLite store {self._path!r} is closed")
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        # _locked and _errors("read") in one: a run reads tens of thousands of times
+        self._acquire()
         try:
-            if self._closed:
-                raise StoreError(f"SQLite store {self._path!r} is closed")
             yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read SQLite store {self._path!r}: {exc}") from exc
         finally:
             self._lock.release()
 
     @contextmanager
-    def _reading(self) -> Iterator[None]:
-        with self._locked(), self._errors("read"):
-            yield
-
-    @contextmanager
     def _writing(self) -> Iterator[None]:
         # A write outside a transaction gets a transaction of its own; inside one, it
-        # joins it.
-        with self.transaction(), self._errors("write to"):
-            yield
+        # joins it (as a nested transaction() would, without its cost: a run writes
+        # several times per decision).
+        self._acquire()
+        try:
+            if not self._depth:
+                with self.transaction(), self._errors("write to"):
+                    yield
+                return
+            self._depth += 1  # the lock is ours: so is the open transaction
+            try:
+                yield
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to SQLite store {self._path!r}: {exc}") from exc
+            finally:
+                self._depth -= 1
+        finally:
+            self._lock.release()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -724,7 +755,7 @@ class SQLiteStore:
                         "SELECT DISTINCT member FROM events WHERE seq > ? AND seq <= ?", (cache.seq, last)
                     )
                     for (member,) in changed:
-                        cache.histories.pop(member, None)
+                        cache.drop(member)
                 cache.seq = last
         return SQLiteFacts(self, cache, profiles, metrics, world=world, presence=presence)
 
@@ -791,11 +822,32 @@ class SQLiteStore:
             ).fetchone()
         return None if row is None else self._load(Membership, row[0], f"membership {member!r} in {group!r}")
 
+    def get_memberships(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Membership]:
+        """The stored memberships of (member, group) pairs, by pair (pairs not stored
+        are left out): one query per ``_IN_LIST`` members, where :meth:`get_membership`
+        is one per pair."""
+        wanted = set(keys)
+        members = sorted({member for member, _ in wanted})
+        found: dict[tuple[str, str], Membership] = {}
+        with self._flushed():
+            for i in range(0, len(members), _IN_LIST):
+                chunk = members[i : i + _IN_LIST]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT member, grp, payload FROM memberships WHERE member IN ({marks})", chunk
+                ).fetchall()
+                for member, group, payload in rows:
+                    if (member, group) in wanted:
+                        ms = self._load(Membership, payload, f"membership {member!r} in {group!r}")
+                        if ms is not None:
+                            found[(member, group)] = ms
+        return found
+
     def put_membership(self, membership: Membership) -> None:
         """Insert or replace the membership (keyed by member and group)."""
         with self._writing():
             self._pending.memberships[(membership.member, membership.group)] = membership
-            if self._depth == 1:  # a transaction of its own: written now
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:  # alone, or enough queued
                 self._flush()
 
     def record_membership(self, change: MembershipChange) -> None:
@@ -804,7 +856,7 @@ class SQLiteStore:
         with self._writing():
             self._pending.memberships[(ms.member, ms.group)] = ms
             self._pending.history.append(change)
-            if self._depth == 1:  # a transaction of its own: written now
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:  # alone, or enough queued
                 self._flush()
 
     def membership_history(self, member: str, group: str) -> list[MembershipChange]:
@@ -850,7 +902,18 @@ class SQLiteStore:
         """The group as it stands now, or None."""
         with self._reading():
             row = self._conn.execute("SELECT payload FROM groups WHERE id = ?", (group,)).fetchone()
-        return None if row is None else self._load(Group, row[0], f"group {group!r}")
+        if row is None:
+            return None
+        # a run asks for the same few groups once per decision: the same stored text is
+        # the same group, validated once (a group changed by anyone is new text)
+        known = self._groups_read.get(row[0])
+        if known is None:
+            known = self._load(Group, row[0], f"group {group!r}")
+            if known is not None:
+                if len(self._groups_read) >= _GROUPS_READ:
+                    self._groups_read.clear()
+                self._groups_read[row[0]] = known
+        return known
 
     def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
         """Groups, optionally of one status and/or family, by id."""
@@ -900,7 +963,7 @@ class SQLiteStore:
             ):
                 return False
             self._pending.add_decision(decision)
-            if self._depth == 1:
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:
                 self._flush()
             return True
 
@@ -969,7 +1032,7 @@ class SQLiteStore:
         """Queue messages; a key that exists already is left as it is."""
         with self._writing():
             self._pending.messages.extend(messages)
-            if self._depth == 1:
+            if self._depth == 1 or len(self._pending) >= _FLUSH_AT:
                 self._flush()
 
     def claim_messages(
@@ -1152,6 +1215,9 @@ class _Pending:
 
     def __bool__(self) -> bool:
         return bool(self.decisions or self.memberships or self.history or self.messages)
+
+    def __len__(self) -> int:
+        return len(self.decisions) + len(self.memberships) + len(self.history) + len(self.messages)
 
     def add_decision(self, d: Decision) -> None:
         self.decisions[d.id] = d

@@ -1,0 +1,206 @@
+"""Ingest's fast path: records of the common shape become events without the model's
+validators, and must be exactly what the model makes of them (fields, fields set,
+payload); everything else goes to the model, so its errors stay the model's own."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+import groupops as go
+from groupops._model import Membership, MembershipChange
+from groupops._trusted import built, event_from_mapping
+
+_plain = st.from_regex(r"[A-Za-z0-9_.-][A-Za-z0-9_. -]{0,7}", fullmatch=True)
+_texts = st.one_of(
+    st.sampled_from(["m1", "e-1", " x ", "", "   ", "签到", "a\ud800", "x" * 70_000]),
+    st.text(max_size=8),
+)
+_offsets = st.one_of(
+    st.just("Z"),
+    st.builds(
+        lambda sign, h, m: f"{sign}{h:02}:{m:02}",
+        st.sampled_from("+-"),
+        st.integers(0, 25),
+        st.sampled_from([0, 30, 45, 59, 60]),
+    ),
+)
+_plain_times = st.builds(
+    lambda d, frac, offset: d.strftime("%Y-%m-%dT%H:%M:%S") + frac + offset,
+    st.datetimes(min_value=datetime(1969, 12, 30), max_value=datetime(2200, 1, 2)),
+    st.sampled_from(["", ".5", ".123", ".123456", ".000001", ".1234567"]),
+    _offsets,
+)
+_times = st.one_of(
+    _plain_times,
+    st.sampled_from(
+        [
+            "2026-11-20T08:00:00+08:00",
+            "2026-11-20T08:00:00Z",
+            "2026-11-20T08:00:00.5-03:30",
+            "2026-11-20T08:00:00.123456+00:00",
+            "2026-11-20T08:00:00.1234567+08:00",
+            "2026-11-20 08:00:00+08:00",
+            "2026-11-20T08:00+08:00",
+            "2026-11-20T08:00:00+0800",
+            "2026-11-20T24:00:00+08:00",
+            "2026-11-20T08:00:60+08:00",
+            "2026-02-30T08:00:00+08:00",
+            "2026-11-20T08:00:00+24:00",
+            "2026-11-20T08:00:00+23:59",
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "1970-01-01T07:59:59+08:00",
+            "2199-12-31T23:59:59-01:00",
+            "2200-01-01T00:00:00Z",
+            "2026-11-20T08:00:00",
+            "２０２６-11-20T08:00:00+08:00",
+            "1700000000",
+        ]
+    ),
+    st.datetimes(min_value=datetime(1960, 1, 1), max_value=datetime(2210, 1, 1), timezones=st.just(UTC)).map(
+        lambda d: d.isoformat()
+    ),
+    st.datetimes(timezones=st.just(UTC)),
+    st.integers(),
+)
+_values = st.one_of(
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([True, False, "12", None, 2**53, 2**53 + 1, -(2**53) - 1, 10**400]),
+)
+_json = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_data = st.one_of(
+    st.dictionaries(st.text(max_size=4), _json, max_size=4),
+    st.sampled_from([None, [], "x", {1: 2}, {"role": "admin"}, {"x": float("nan")}]),
+)
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> dict[str, object]:
+    """Mostly records of the common shape, each field now and then anything at all."""
+    record: dict[str, object] = {}
+    for name, usual, anything, required in (
+        ("id", _plain, _texts, True),
+        ("kind", _plain, _texts, True),
+        ("member", _plain, _texts, True),
+        ("group", _plain, st.one_of(st.none(), _texts), False),
+        ("at", _plain_times, _times, True),
+        ("value", st.one_of(st.integers(-1000, 1000), st.floats(-1e6, 1e6)), _values, False),
+        ("data", st.dictionaries(st.text(max_size=4), _json, max_size=4), _data, False),
+    ):
+        if draw(st.integers(0, 20)) == 0 if required else draw(st.booleans()):
+            continue
+        record[name] = draw(anything if draw(st.integers(0, 9)) == 0 else usual)
+    if draw(st.integers(0, 20)) == 0:
+        record["extra"] = 1
+    return record
+
+
+@given(_records())
+def test_the_fast_path_makes_what_the_model_makes(record: dict[str, object]) -> None:
+    fast = event_from_mapping(record)
+    try:
+        model = go.Event.model_validate(dict(record))
+    except ValidationError:
+        assert fast is None  # a bad record is always left to the model and its errors
+        return
+    if fast is None:
+        return  # valid, but not of the common shape: the model takes it
+    assert fast == model
+    assert fast.model_fields_set == model.model_fields_set
+    assert fast.model_dump_json() == model.model_dump_json()
+    assert repr(fast) == repr(model)
+    assert fast.at.tzinfo == model.at.tzinfo and fast.at.fold == model.at.fold
+    assert type(fast.value) is float and (fast.value == model.value or math.isnan(model.value))
+    assert fast.data is not record.get("data")  # a copy, as the model makes
+
+
+def test_the_common_shape_takes_the_fast_path() -> None:
+    record = {
+        "id": "e1",
+        "kind": "checkin",
+        "member": "m1",
+        "group": "camp",
+        "at": "2026-11-20T08:00:00+08:00",
+        "value": 2,
+        "data": {"topic": "签到", "items": [1, 2.5, None]},
+    }
+    fast = event_from_mapping(record)
+    assert fast is not None
+    assert fast == go.Event.model_validate(record)
+    assert fast.at == datetime(2026, 11, 20, 0, tzinfo=UTC)
+
+
+def test_built_fills_defaults_and_keeps_the_fields_given() -> None:
+    at = datetime(2026, 11, 20, 8, tzinfo=UTC)
+    fast = built(Membership, member="m1", group="g1", joined_at=at, role="admin")
+    model = Membership(member="m1", group="g1", joined_at=at, role="admin")
+    assert fast == model and repr(fast) == repr(model)
+    assert fast.model_fields_set == model.model_fields_set
+    change = built(MembershipChange, at=at, membership=fast, decision=None)
+    assert (
+        change.model_dump_json() == MembershipChange(at=at, membership=model, decision=None).model_dump_json()
+    )
+    with pytest.raises(TypeError, match="joined_at is required"):
+        built(Membership, member="m1", group="g1")
+
+
+def test_a_batch_of_joins_and_leaves_makes_the_same_history_as_one_by_one(tmp_path) -> None:
+    book = go.RuleBook(groups=(go.Group(id="g1"), go.Group(id="g2")))
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    records = [
+        {"id": "j1", "kind": "joined", "member": "m1", "group": "g1", "at": t0.isoformat()},
+        {
+            "id": "l1",
+            "kind": "left",
+            "member": "m1",
+            "group": "g1",
+            "at": (t0 + timedelta(days=2)).isoformat(),
+        },
+        {
+            "id": "j2",
+            "kind": "joined",
+            "member": "m1",
+            "group": "g1",
+            "at": (t0 + timedelta(days=3)).isoformat(),
+        },
+        {
+            "id": "j3",
+            "kind": "joined",
+            "member": "m2",
+            "group": "g2",
+            "at": t0.isoformat(),
+            "data": {"role": "admin"},
+        },
+        {"id": "j0", "kind": "joined", "member": "m1", "group": "g2", "at": t0.isoformat()},
+    ]
+    histories = []
+    for name, batches in (("one.db", [[r] for r in records]), ("all.db", [records])):
+        with go.Engine(book, store=go.SQLiteStore(tmp_path / name)) as engine:
+            for batch in batches:
+                engine.ingest(batch)
+            store = engine.store
+            histories.append(
+                {
+                    key: [c.model_dump_json() for c in store.membership_history(*key)]
+                    for key in (("m1", "g1"), ("m2", "g2"), ("m1", "g2"))
+                }
+            )
+            memberships = store.get_memberships([("m1", "g1"), ("m2", "g2"), ("m9", "g1"), ("m1", "g9")])
+            assert sorted(memberships) == [("m1", "g1"), ("m2", "g2")]
+            assert memberships[("m2", "g2")].role == "admin"
+            assert memberships[("m1", "g1")].status == "active"
+    assert histories[0] == histories[1]
+    assert [len(h) for h in histories[1].values()] == [3, 1, 1]
