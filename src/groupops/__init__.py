@@ -69,6 +69,7 @@ from ._reports import (
 )
 from .plugins._duckdb import DuckDBEvents
 from .plugins._manager import registered_kinds
+from .plugins._spark import spark_verdicts
 from .plugins._store import Store
 from .plugins._view import EngineView, ReadOnlyStore
 from .plugins.hookspecs import hookimpl
@@ -320,6 +321,7 @@ __all__ = [
     "route",
     "route_order",
     "rule_book_schema",
+    "spark_verdicts",
     "term_ends",
     "tier_move",
     "welcome_due",
