@@ -195,6 +195,7 @@ RULES_PUBLIC = [
     "revival_open",
     "role_mix",
     "route_order",
+    "spark_verdicts",
     "term_ends",
     "tier_move",
     "welcome_due",

@@ -70,6 +70,7 @@ from ._semantics import (
     revival_open,
     welcome_due,
 )
+from ._spark import spark_verdicts
 from ._sql import SQLCondition, compile_sql
 from .kinds.broadcast import Broadcast
 from .kinds.campaign import Campaign
@@ -169,6 +170,7 @@ __all__ = [
     "revival_open",
     "role_mix",
     "route_order",
+    "spark_verdicts",
     "term_ends",
     "tier_move",
     "welcome_due",
