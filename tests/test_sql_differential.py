@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_sqlite_facts import ORIGINS, ZONES  # zones, and instants around their clock changes
 
 import groupops as go
 from groupops.rules._facts_api import MemoryFacts, Subject
@@ -27,16 +28,6 @@ NO_DUCKDB = "the duckdb extra (duckdb, sqlglot, pyarrow) is not installed: pip i
 # DuckDB opens a database per example: fewer of them in the default run
 DUCK_EXAMPLES = 2000 if LONG else 40
 
-ZONES = ["Europe/Berlin", "America/New_York", "Asia/Shanghai", "UTC"]
-# around the 2026 clock changes (Berlin 29 March / 25 October, New York 8 March /
-# 1 November) and a Shanghai midnight
-ORIGINS = [
-    datetime(2026, 3, 29, 1, tzinfo=UTC),
-    datetime(2026, 10, 25, 1, tzinfo=UTC),
-    datetime(2026, 3, 8, 7, tzinfo=UTC),
-    datetime(2026, 11, 1, 6, tzinfo=UTC),
-    datetime(2026, 11, 1, 16, tzinfo=UTC),
-]
 MEMBERS = ["a", "b", "c", "d"]
 GROUPS = [None, "club", "vip"]
 KINDS = ["checkin", "purchase", "violation"]
