@@ -71,6 +71,7 @@ from ._model import (
 )
 from ._outbox import Audience, OutboxMessage
 from ._public import publish as _publish
+from ._records import InputRecord, read_records
 from ._referrals import ReferralGeneration, ReferralTree, referral_tree
 from ._reports import (
     CampaignReport,
@@ -141,6 +142,7 @@ __all__ = [
     "GroupStatus",
     "IngestReport",
     "InputError",
+    "InputRecord",
     "Kind",
     "KindRegistry",
     "LabelChange",
@@ -200,6 +202,7 @@ __all__ = [
     "hookimpl",
     "load_rule_book",
     "parse_duration",
+    "read_records",
     "referral_tree",
     "registered_kinds",
     "route",

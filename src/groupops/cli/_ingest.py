@@ -13,11 +13,11 @@ import click
 
 from .._engine import Engine
 from .._model import Group
+from .._records import InputRecord, read_records
 from .._reports import IngestReport
 from ..rules._book import RuleBook
 from ._common import EXIT_USER, _db_option, _echo_err, _emit_json, _json_text, _load_book, command
 from ._labels import _t
-from ._records import _Line, _read_records
 
 
 def _rejects_path(files: Sequence[Path], rejects: Path | None) -> Path:
@@ -96,7 +96,7 @@ def ingest(
             if show_bar
             else None
         )
-        pending: list[_Line] = []
+        pending: list[InputRecord] = []
         last_line: dict[str, int] = {}
 
         def flush() -> None:
@@ -122,7 +122,7 @@ def ingest(
             pending.clear()
 
         for path in files:
-            for ln in _read_records(path):
+            for ln in read_records(path):
                 if ln.problems:
                     rejected.append(
                         {"file": ln.file, "line": ln.line, "record": ln.raw, "problems": list(ln.problems)}
@@ -178,8 +178,8 @@ def ingest(
         raise click.exceptions.Exit(EXIT_USER)
 
 
-def _last_per_file(lines: Sequence[_Line]) -> list[_Line]:
-    last: dict[str, _Line] = {}
+def _last_per_file(lines: Sequence[InputRecord]) -> list[InputRecord]:
+    last: dict[str, InputRecord] = {}
     for ln in lines:
         last[ln.file] = ln
     return list(last.values())

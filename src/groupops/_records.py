@@ -1,5 +1,6 @@
-"""Input records for ``groupops ingest``: JSON Lines and CSV files read line by line into
-records with their file and line number, each bad line set aside with its reasons."""
+"""Files of input records: JSON Lines and CSV read line by line into records with their
+file and line number, each bad line set aside with its reasons (what ``groupops ingest``
+reads, and what a host importing a file of events or members reads the same way)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._engine import parse_json_record
-from .._errors import InputError
-from .._model import MAX_RECORD_SIZE
+from ._engine import parse_json_record
+from ._errors import InputError
+from ._model import MAX_RECORD_SIZE
+
+__all__ = ["InputRecord", "read_records"]
 
 
 @dataclass(frozen=True)
-class _Line:
-    """One input record: where it came from, what it said, and what we made of it."""
+class InputRecord:
+    """One record of a file: where it came from (``file``, ``line``, from 1), what it said
+    (``raw``: the parsed object, the CSV row, or the text of a line that could not be
+    read), and what we made of it: ``record``, the mapping to give
+    :meth:`Engine.ingest <groupops.Engine.ingest>` (an event, or a member profile), or
+    None with the ``problems`` that set it aside."""
 
     file: str
     line: int
@@ -46,21 +53,21 @@ def _physical_lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number, raw.rstrip(b"\r\n")
 
 
-def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, _Line | None]]:
-    """Each line as text, or a rejected :class:`_Line` saying why it is not (too long,
+def _decoded_lines(path: Path) -> Iterator[tuple[int, str | None, InputRecord | None]]:
+    """Each line as text, or a rejected :class:`InputRecord` saying why it is not (too long,
     not UTF-8): one bad line never costs the others."""
     for number, raw in _physical_lines(path):
         if len(raw) > MAX_RECORD_SIZE:
             problem = f"the line is longer than {MAX_RECORD_SIZE:,} bytes (the limit for one record)"
             shown = raw[:200].decode("utf-8", "replace")
-            yield number, None, _Line(str(path), number, shown, None, (problem,))
+            yield number, None, InputRecord(str(path), number, shown, None, (problem,))
             continue
         try:
             yield number, raw.decode("utf-8"), None
         except UnicodeDecodeError as exc:
             problem = f"not UTF-8 text: {exc.reason} at byte {exc.start + 1} of the line"
             shown = raw.decode("utf-8", "backslashreplace")
-            yield number, None, _Line(str(path), number, shown, None, (problem,))
+            yield number, None, InputRecord(str(path), number, shown, None, (problem,))
 
 
 def _looks_like_json_lines(path: Path) -> bool:
@@ -72,17 +79,27 @@ def _looks_like_json_lines(path: Path) -> bool:
     return False
 
 
-def _read_records(path: Path) -> Iterator[_Line]:
+def read_records(path: str | Path) -> Iterator[InputRecord]:
     """Records of a JSON Lines or CSV file. The content decides: a file whose first
     line starts with ``{`` is JSON Lines even if it is named ``.csv``; otherwise a
-    ``.csv`` file is CSV and any other JSON Lines."""
+    ``.csv`` file is CSV and any other JSON Lines.
+
+    A line that is not UTF-8, longer than the limit for one record, not valid JSON or
+    CSV, or not an object, is an :class:`InputRecord` with ``record`` None and its
+    problems; the lines after it are read as usual. Blank lines are skipped. Records are
+    yielded as the file is read, so a file of any size takes the memory of one line.
+    CSV cells are text: ``value`` must be written as a number, ``data`` and
+    ``attributes`` as JSON objects, ``labels`` separated by ``|`` or ``;``.
+
+    :raises OSError: the file cannot be opened."""
+    path = Path(path)
     if path.suffix.lower() == ".csv" and not _looks_like_json_lines(path):
         yield from _read_csv(path)
     else:
         yield from _read_jsonl(path)
 
 
-def _read_jsonl(path: Path) -> Iterator[_Line]:
+def _read_jsonl(path: Path) -> Iterator[InputRecord]:
     for number, text, bad in _decoded_lines(path):
         if bad is not None:
             yield bad
@@ -94,13 +111,13 @@ def _read_jsonl(path: Path) -> Iterator[_Line]:
         try:
             data = parse_json_record(text)
         except InputError as exc:
-            yield _Line(str(path), number, text, None, tuple(map(str, exc.problems)))
+            yield InputRecord(str(path), number, text, None, tuple(map(str, exc.problems)))
             continue
         if not isinstance(data, dict):
             problem = f"expected an event or member object, got {type(data).__name__}"
-            yield _Line(str(path), number, data, None, (problem,))
+            yield InputRecord(str(path), number, data, None, (problem,))
             continue
-        yield _Line(str(path), number, data, data)
+        yield InputRecord(str(path), number, data, data)
 
 
 def _split_labels(text: str) -> list[str]:
@@ -114,7 +131,7 @@ def _csv_row(text: str) -> list[str]:
     return next(csv.reader([text], strict=True), [])
 
 
-def _read_csv(path: Path) -> Iterator[_Line]:
+def _read_csv(path: Path) -> Iterator[InputRecord]:
     header: list[str] | None = None
     no_header = ""  # why the header line is unusable: then every record is rejected
     for number, text, bad in _decoded_lines(path):
@@ -126,7 +143,7 @@ def _read_csv(path: Path) -> Iterator[_Line]:
                 row = _csv_row(text)
             except csv.Error as exc:
                 problem = f"not valid CSV: {exc} (a record is one line; a quoted field must close on it)"
-                bad = _Line(str(path), number, text, None, (problem,))
+                bad = InputRecord(str(path), number, text, None, (problem,))
         if header is None and not no_header:
             if bad is not None:
                 no_header = f"the header (line {number}) is unusable: {'; '.join(bad.problems)}"
@@ -138,15 +155,15 @@ def _read_csv(path: Path) -> Iterator[_Line]:
             yield bad
             continue
         if header is None:
-            yield _Line(str(path), number, text, None, (no_header,))
+            yield InputRecord(str(path), number, text, None, (no_header,))
             continue
         raw = dict(zip(header, row, strict=False))
         if len(row) != len(header):
             problem = f"has {len(row)} fields; the header has {len(header)} ({','.join(header)})"
-            yield _Line(str(path), number, row, None, (problem,))
+            yield InputRecord(str(path), number, row, None, (problem,))
             continue
         record, problems = _csv_record(raw)
-        yield _Line(str(path), number, raw, record if not problems else None, tuple(problems))
+        yield InputRecord(str(path), number, raw, record if not problems else None, tuple(problems))
 
 
 _JSON_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
