@@ -295,7 +295,7 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
             if g.status == "open" and mine is not None and present_at(mine, at):
                 already = i18n_text("route.already", locale, group=g.display_name)
                 return Routing(member=member, family=fam.id, group=g, reason=already)
-        from .engine._deciding import _Runtime  # the engine's own view, as kinds see it
+        from .engine._runtime import _Runtime  # the engine's own view, as kinds see it
 
         rt = _Runtime(engine, {})
         refusals: list[str] = []

@@ -13,6 +13,10 @@ limits below, so that one record can never break a store or a run:
   characters per string;
 - ``data`` nests at most :data:`MAX_DATA_DEPTH` levels and holds at most
   :data:`MAX_DATA_ITEMS` values in all.
+
+It is one module of about 500 lines because it is one thing: every record groupops takes
+in or keeps about a community, with the validators those records share; the decision
+made about them is in ``_decision.py``, above the rules.
 """
 
 from __future__ import annotations

@@ -1,29 +1,28 @@
-"""Deciding: every trigger in time order, then the run's instant to a fixed point; the
-Runtime kinds see; recording verdicts."""
+"""Deciding: every trigger in time order, then the run's instant to a fixed point, and
+recording verdicts; the Runtime kinds see is in ``_runtime.py``."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, tzinfo
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from .._decision import Decision
 from .._errors import PluginError, Problem, RuleError
-from .._model import Group, LabelChange, LedgerEntry, Member, Membership
-from .._reports import PluginFailure, StandingReport
-from ..rules._compile import member_local
+from .._model import LabelChange, Member, Membership
+from .._reports import PluginFailure
 from ..rules._evaluate import Context
-from ..rules._explain import Explanation
 from ..rules._facts import History
-from ..rules._facts_api import StoreFacts, Subject
+from ..rules._facts_api import StoreFacts
 from ..rules.kinds import Kind, Point, Verdict
 from ._base import EngineBase
+from ._runtime import _Presence, _Runtime
 from ._schedule import _Triggers
-from ._world import StoreWorld, add_entries_to, entries_of
+from ._world import StoreWorld, add_entries_to
 
 log = logging.getLogger("groupops.engine")
 
@@ -268,256 +267,6 @@ class Deciding(EngineBase):
         context.update(verdict.values)
         self.store.add_messages(self._messages_for(decision, context, recipients=verdict.recipients))
         return decision
-
-
-class _Presence(Mapping[str, str]):
-    """A member's present groups (id -> kind), loaded from the store on first use."""
-
-    def __init__(self, engine: EngineBase, member: str) -> None:
-        self._engine = engine
-        self._member = member
-        self._loaded: dict[str, str] | None = None
-
-    def _groups(self) -> dict[str, str]:
-        if self._loaded is None:
-            store = self._engine.store
-            found: dict[str, str] = {}
-            for ms in store.memberships(member=self._member):
-                if ms.present:
-                    group = store.get_group(ms.group)
-                    found[ms.group] = group.kind if group is not None else ""
-            self._loaded = found
-        return self._loaded
-
-    def __getitem__(self, key: str) -> str:
-        return self._groups()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._groups())
-
-    def __len__(self) -> int:
-        return len(self._groups())
-
-
-class _Runtime:
-    """What a kind sees of the engine during one run (or one explanation): the
-    :class:`~groupops.rules.kinds.Runtime` protocol over this engine's store and facts."""
-
-    def __init__(self, engine: EngineBase, profiles: Mapping[str, Member]) -> None:
-        self._engine = engine
-        self._profiles = profiles
-        self._scratch: dict[str, dict[str, Any]] = {}
-        self._facts: StoreFacts | None = None
-        self._world_: StoreWorld | None = None
-
-    @property
-    def tz(self) -> tzinfo:
-        return self._engine.book.tz
-
-    @property
-    def locale(self) -> str:
-        return self._engine.book.locale
-
-    @property
-    def revision(self) -> str:
-        return self._engine.book.revision
-
-    @property
-    def profiles(self) -> Mapping[str, Member]:
-        return self._profiles
-
-    @property
-    def facts(self) -> StoreFacts:
-        if self._facts is None:
-            self._facts, self._world_ = self._engine._facts_and_world(self._profiles)
-        return self._facts
-
-    @property
-    def _world(self) -> StoreWorld:
-        """The world the run's conditions see (other members read through its facts)."""
-        if self._world_ is None:
-            self._facts, self._world_ = self._engine._facts_and_world(self._profiles)
-        return self._world_
-
-    def get_state(self, key: str) -> str | None:
-        return self._engine.store.get_state(key)
-
-    def set_state(self, key: str, value: str) -> None:
-        self._engine.store.set_state(key, value)
-
-    def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]:
-        found = self._engine._memberships(group, members)
-        self.facts.prefetch(ms.member for ms in found)  # one query for their histories
-        return found
-
-    def membership(self, member: str, group: str) -> Membership | None:
-        return self._engine.store.get_membership(member, group)
-
-    def decision(self, decision_id: str) -> Decision | None:
-        return self._engine.store.get_decision(decision_id)
-
-    def decisions(self, **filters: str) -> list[Decision]:
-        return self._engine.store.decisions(**filters)
-
-    def context(
-        self, ms: Membership, at: datetime, *, default_scope: str, period_start: datetime | None = None
-    ) -> Context:
-        engine = self._engine
-        history = self.facts.history(ms.member)
-        return engine._context(
-            ms,
-            at,
-            self._profiles,
-            default_scope=default_scope,
-            period_start=period_start,
-            history=history,
-            world=self._world,
-        )
-
-    def holding(
-        self,
-        condition: Any,
-        memberships: Sequence[Membership],
-        at: datetime,
-        *,
-        default_scope: str,
-        period_start: datetime | None = None,
-    ) -> list[bool | None]:
-        if not memberships or not member_local(condition):
-            return [None] * len(memberships)
-        subjects = [Subject(ms, period_start) for ms in memberships]
-        try:
-            return list(self.facts.holding(condition, subjects, at, default_scope=default_scope))
-        except PluginError:
-            pass  # a metric plugin failed for someone: find whom, one at a time
-        found: list[bool | None] = []
-        for subject in subjects:
-            try:
-                [verdict] = self.facts.holding(condition, [subject], at, default_scope=default_scope)
-            except PluginError:
-                found.append(None)  # decided alone by the kind, where the failure is this member's
-            else:
-                found.append(verdict)
-        return found
-
-    def member_context(
-        self,
-        member: str,
-        at: datetime,
-        *,
-        group: str | None = None,
-        default_scope: str = "member",
-        period_start: datetime | None = None,
-    ) -> Context:
-        engine = self._engine
-        return Context(
-            at=at,
-            tz=engine.book.tz,
-            history=self.facts.history(member),
-            group=group or "",
-            member=self._profiles.get(member) or Member(id=member),
-            membership=engine.store.get_membership(member, group) if group else None,
-            default_scope=default_scope,  # type: ignore[arg-type]
-            period_start=period_start,
-            metrics=engine.metrics,
-            world=self._world,
-            present_in=engine._present_groups(member),
-        )
-
-    def entries(self, *, member: str | None = None) -> list[LedgerEntry]:
-        return entries_of(self._engine.store, member=member)
-
-    def add_entries(self, entries: list[LedgerEntry]) -> list[bool]:
-        return add_entries_to(self._engine.store, entries)
-
-    def label_history(self, member: str) -> list[LabelChange]:
-        return self._engine.store.label_history(member)
-
-    def standing(self, member: str, at: datetime) -> StandingReport:
-        return self._engine._standing(member, at, self)
-
-    def groups(self) -> list[Group]:
-        return self._engine.store.groups()
-
-    def group(self, group_id: str) -> Group | None:
-        return self._engine.store.get_group(group_id)
-
-    def isolated(
-        self,
-        policy: str,
-        ms: Membership | None,
-        at: datetime,
-        *,
-        member: str | None = None,
-        group: str | None = None,
-    ) -> AbstractContextManager[None]:
-        return self._engine._isolated(policy, ms, at, member=member, group=group)
-
-    def held_back(self, ms: Membership, role: str, at: datetime) -> str | None:
-        engine = self._engine
-        for policy in engine.book.policies:
-            kind = engine.kinds.get(policy.type)
-            if type(kind).holds_back is not Kind.holds_back and kind.holds_back(policy, self, ms, role, at):
-                return str(policy.id)
-        return None
-
-    def failures(self) -> int:
-        return len(self._engine._failures)
-
-    def scratch(self, key: str) -> dict[str, Any]:
-        return self._scratch.setdefault(key, {})
-
-    def decide(
-        self,
-        policy: str,
-        action: str,
-        ms: Membership,
-        period: str,
-        at: datetime,
-        explanation: Explanation | None,
-        **extra: Any,
-    ) -> Decision:
-        member, group = ms.member, ms.group
-        return self.decide_about(
-            policy, action, member=member, group=group, period=period, at=at, explanation=explanation, **extra
-        )
-
-    def decide_about(
-        self,
-        policy: str,
-        action: str,
-        *,
-        member: str | None = None,
-        group: str | None = None,
-        period: str,
-        at: datetime,
-        explanation: Explanation | None = None,
-        **extra: Any,
-    ) -> Decision:
-        return Decision.make(
-            policy=policy,
-            action=action,
-            member=member,
-            group=group,
-            period=period,
-            at=at,
-            explanation=explanation,
-            revision=self._engine.book.revision,
-            **extra,
-        )
-
-    def apply(self, verdict: Verdict) -> Decision | None:
-        return self._engine._apply(verdict, self._profiles)
-
-    def refusal(self, member: str, group: str, at: datetime, *, leaving: str | None = None) -> str | None:
-        target = self.group(group)
-        if target is None:
-            return None
-        for policy in self._engine.book.policies:
-            reason = self._engine._kind(policy).refuses(policy, self, member, target, at, leaving=leaving)
-            if reason is not None:
-                return reason
-        return None
 
 
 def _failure(

@@ -20,7 +20,8 @@ from .._reports import DeliveryReport, Waiting
 from .._time import to_zone
 from ..rules.kinds import Kind
 from ._base import EngineBase
-from ._deciding import _describe, _Runtime
+from ._deciding import _describe
+from ._runtime import _Runtime
 
 log = logging.getLogger("groupops.engine")
 

@@ -16,7 +16,7 @@ from .._reports import (
 )
 from .._time import to_zone
 from ._base import EngineBase
-from ._deciding import _Runtime
+from ._runtime import _Runtime
 
 
 def labels_then(history: list[LabelChange], at: datetime) -> tuple[str, ...] | None:

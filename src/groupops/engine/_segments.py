@@ -14,8 +14,8 @@ from ..rules._evaluate import Context, holds
 from ..rules._facts_api import StoreFacts
 from ..rules.kinds.campaign import Campaign, campaign_rate, target_met
 from ._base import EngineBase
-from ._deciding import _Runtime
 from ._explain import labels_then
+from ._runtime import _Runtime
 from ._world import StoreWorld
 
 
