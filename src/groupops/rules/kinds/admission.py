@@ -21,7 +21,7 @@ from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
 from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
 
-__all__ = ["KIND", "Admission", "AdmissionKind", "admission_check", "invitation_phrase"]
+__all__ = ["INVITE", "KIND", "Admission", "AdmissionKind", "admission_check", "invitation_phrase"]
 
 
 class Admission(PolicyBase):
@@ -60,6 +60,17 @@ def invitation_phrase(number: int, of: int, locale: str = "en") -> str:
     )
 
 
+INVITE = ActionSpec(
+    "invite",
+    messages("invite"),
+    messages("invite.label"),
+    platform=True,
+    tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
+)
+"""The invitation into a group, with its words: what the ``admission`` and ``invite``
+kinds send."""
+
+
 class AdmissionKind(Kind):
     """At each run: invite members who qualify, again after ``expires``, at most
     ``max_invitations`` times."""
@@ -69,15 +80,7 @@ class AdmissionKind(Kind):
     model = Admission
     label: ClassVar[Mapping[str, str]] = messages("policy_type.admission")
     placeholders = frozenset({"invitation", "invitation.number", "invitation.max"})
-    actions = (
-        ActionSpec(
-            "invite",
-            messages("invite"),
-            messages("invite.label"),
-            platform=True,
-            tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
-        ),
-    )
+    actions = (INVITE,)
 
     def decide(
         self, policy: Admission, rt: Runtime, at: datetime, members: set[str] | None

@@ -16,9 +16,9 @@ from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Section
 from ..._time import DurationField
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 from ._selection import SegmentField, selected
-from .admission import invitation_phrase
+from .admission import INVITE, invitation_phrase
 
 __all__ = ["KIND", "Invite", "InviteKind"]
 
@@ -56,15 +56,7 @@ class InviteKind(ScheduledKind):
     model = Invite
     label: ClassVar[Mapping[str, str]] = messages("invite.kind_label")
     placeholders = frozenset({"invitation", "invitation.number", "invitation.max"})
-    actions = (
-        ActionSpec(
-            "invite",
-            messages("invite"),
-            messages("invite.label"),
-            platform=True,
-            tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
-        ),
-    )
+    actions = (INVITE,)
 
     def occurrence(
         self, policy: Invite, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
