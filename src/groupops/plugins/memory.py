@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TypeVar
 
 from .._decision import Decision
 from .._model import (
@@ -151,11 +152,7 @@ class MemoryStore:
 
     def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
         with self._lock:
-            rows = [
-                ms
-                for ms in self._memberships.values()
-                if (group is None or ms.group == group) and (member is None or ms.member == member)
-            ]
+            rows = _matching(self._memberships.values(), group=group, member=member)
         return sorted(rows, key=lambda ms: (ms.group, ms.member))
 
     def put_group(self, group: Group) -> None:
@@ -174,11 +171,7 @@ class MemoryStore:
 
     def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
         with self._lock:
-            rows = [
-                g
-                for g in self._groups.values()
-                if (status is None or g.status == status) and (family is None or g.family == family)
-            ]
+            rows = _matching(self._groups.values(), status=status, family=family)
         return sorted(rows, key=lambda g: g.id)
 
     def group_history(self, group: str) -> list[GroupChange]:
@@ -206,11 +199,7 @@ class MemoryStore:
 
     def entries(self, *, member: str | None = None, policy: str | None = None) -> list[LedgerEntry]:
         with self._lock:
-            found = [
-                e
-                for e in self._entries.values()
-                if (member is None or e.member == member) and (policy is None or e.policy == policy)
-            ]
+            found = _matching(self._entries.values(), member=member, policy=policy)
         return sorted(found, key=lambda e: e.at)  # stable: recording order within one instant
 
     def get_decision(self, decision_id: str) -> Decision | None:
@@ -226,14 +215,9 @@ class MemoryStore:
         action: str | None = None,
     ) -> list[Decision]:
         with self._lock:
-            return [
-                d
-                for d in self._decisions.values()
-                if (policy is None or d.policy == policy)
-                and (member is None or d.member == member)
-                and (group is None or d.group == group)
-                and (action is None or d.action == action)
-            ]
+            return _matching(
+                self._decisions.values(), policy=policy, member=member, group=group, action=action
+            )
 
     def add_messages(self, messages: Sequence[OutboxMessage]) -> None:
         with self._lock:
@@ -306,14 +290,9 @@ class MemoryStore:
         messenger: str | None = None,
     ) -> list[OutboxMessage]:
         with self._lock:
-            return [
-                m
-                for m in self._messages.values()
-                if (status is None or m.status == status)
-                and (decision is None or m.decision == decision)
-                and (member is None or m.member == member)
-                and (messenger is None or m.messenger == messenger)
-            ]
+            return _matching(
+                self._messages.values(), status=status, decision=decision, member=member, messenger=messenger
+            )
 
     def get_state(self, key: str) -> str | None:
         with self._lock:
@@ -322,3 +301,13 @@ class MemoryStore:
     def set_state(self, key: str, value: str) -> None:
         with self._lock:
             self._state[key] = value
+
+
+_T = TypeVar("_T")
+
+
+def _matching(rows: Iterable[_T], **wanted: object) -> list[_T]:
+    """The rows whose fields equal every ``wanted`` value that is not None (a filter a
+    caller left out matches everything), in their order."""
+    asked = [(name, value) for name, value in wanted.items() if value is not None]
+    return [row for row in rows if all(getattr(row, name) == value for name, value in asked)]
