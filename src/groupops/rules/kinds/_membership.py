@@ -6,27 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..._i18n import messages
 from ..._model import Membership
-from ._registry import ActionSpec
+from ._registry import catalogued_action
 
 __all__ = ["REFUSE", "REMOVE", "present_at", "removed"]
 
-REMOVE = ActionSpec(
-    "remove",
-    messages("remove"),
-    messages("remove.label"),
-    platform=True,
-)
+REMOVE = catalogued_action("remove", platform=True)
 """Removal from a group (status ``removed``, which no revival reopens); ``{reason}`` says
 why, in the deciding kind's words."""
 
-REFUSE = ActionSpec(
-    "refuse",
-    messages("refuse"),
-    messages("refuse.label"),
-    platform=True,
-)
+REFUSE = catalogued_action("refuse", platform=True)
 """A join refused (the member is taken out again; status ``removed``)."""
 
 

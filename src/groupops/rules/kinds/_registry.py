@@ -24,7 +24,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ..._decision import Decision
 from ..._errors import Problem, RuleError
-from ..._i18n import pick
+from ..._i18n import messages, pick
 from ..._model import Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
 from ..._reports import StandingItem, StandingReport
@@ -128,6 +128,27 @@ class ActionSpec:
     def label(self, locale: str) -> str:
         """The label in ``locale`` (same fallback), else the action's name."""
         return pick(self.labels, locale) or self.name
+
+
+def catalogued_action(
+    message_id: str,
+    *,
+    label: str | None = None,
+    platform: bool = False,
+    audience: Audience = "member",
+    tell_member: bool = False,
+) -> ActionSpec:
+    """A built-in kind's action from the message catalogue: named by the last part of
+    ``message_id`` (``"eviction.evict"`` → ``evict``), its default message the entry
+    ``message_id`` and its label the entry ``<message_id>.label`` (or ``label``)."""
+    return ActionSpec(
+        message_id.rpartition(".")[2],
+        messages(message_id),
+        messages(label or f"{message_id}.label"),
+        platform=platform,
+        audience=audience,
+        tell_member=tell_member,
+    )
 
 
 @dataclass(frozen=True)

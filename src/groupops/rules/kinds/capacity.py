@@ -15,25 +15,14 @@ from ..._decision import Decision
 from ..._i18n import messages, text
 from ..._model import Event, Group, Membership
 from ._membership import REMOVE, present_at, removed
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, Verdict, catalogued_action
 
 __all__ = ["CREATE_GROUP", "KIND", "ROUTE", "Capacity", "CapacityKind", "present_count", "route_order"]
 
-ROUTE = ActionSpec(
-    "route",
-    messages("capacity.route"),
-    messages("capacity.route.label"),
-    platform=True,
-)
+ROUTE = catalogued_action("capacity.route", platform=True)
 """A member sent from a full group to another of its family (``target_group``)."""
 
-CREATE_GROUP = ActionSpec(
-    "create_group",
-    messages("capacity.create_group"),
-    messages("capacity.create_group.label"),
-    platform=True,
-    audience="operators",
-)
+CREATE_GROUP = catalogued_action("capacity.create_group", platform=True, audience="operators")
 """Opening a family's next group (:func:`groupops.route` decides it; the platform, through
 the ``groupops_create_group`` hook, or an operator carries it out)."""
 

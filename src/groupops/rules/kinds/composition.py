@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from ..._decision import Decision
 from ..._i18n import messages, text
 from ..._model import Membership
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict, catalogued_action
 
 __all__ = [
     "BUCKETS",
@@ -116,18 +116,8 @@ class CompositionKind(ScheduledKind):
     model = Composition
     label: ClassVar[Mapping[str, str]] = messages("composition.label")
     actions = (
-        ActionSpec(
-            "composition_off",
-            messages("composition.composition_off"),
-            messages("composition.composition_off.label"),
-            audience="operators",
-        ),
-        ActionSpec(
-            "composition_ok",
-            messages("composition.composition_ok"),
-            messages("composition.composition_ok.label"),
-            audience="operators",
-        ),
+        catalogued_action("composition.composition_off", audience="operators"),
+        catalogued_action("composition.composition_ok", audience="operators"),
     )
     placeholders = frozenset({"bucket", "share", "target", "tolerance"})
 

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from ..._decision import Decision
 from ..._i18n import messages
 from .._templates import check_template, render_template
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict, catalogued_action
 
 __all__ = ["KIND", "Post", "PostKind", "post_text"]
 
@@ -59,14 +59,7 @@ class PostKind(ScheduledKind):
     name = "post"
     model = Post
     label: ClassVar[Mapping[str, str]] = messages("post.label")
-    actions = (
-        ActionSpec(
-            "scheduled_post",
-            messages("post.scheduled_post"),
-            messages("post.scheduled_post.label"),
-            audience="group",
-        ),
-    )
+    actions = (catalogued_action("post.scheduled_post", audience="group"),)
     placeholders = frozenset({"post"})
 
     def occurrence(
