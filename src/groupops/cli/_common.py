@@ -362,12 +362,16 @@ _db_option = click.option(
     metavar="STORE",
     help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL.",
 )
-_rules_option = click.option(
-    "--rules",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The rule book (YAML, JSON or TOML).",
-)
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+"""An existing file (not a folder), as a Path: what the commands read rule books and
+input files from."""
+_rules_option = click.option("--rules", required=True, type=_FILE, help="The rule book (YAML, JSON or TOML).")
+
+
+def _optional_rules_option(help: str) -> Callable[[F], F]:
+    """``--rules`` for a command that reads a rule book only when given one (``help``
+    says what the command takes from it)."""
+    return click.option("--rules", type=_FILE, help=help)
 
 
 _AT_HELP = "The time to run at, ISO 8601 [default: now]. Without an offset: the rule book's time zone."
