@@ -860,16 +860,18 @@ def _sources(tree: Node, leaves: list[_StaticLeaf]) -> tuple[str, str]:
             raise ValueError(f"comparator limit {limit!r} is not finite")
         return f"({value} {op} {limit!r})"
 
+    def boolean(test: str, parts: list[str]) -> str:
+        if test == "not":
+            return f"(not {parts[0]})"
+        return "(" + (" and " if test == "all" else " or ").join(parts) + ")"
+
     def verdict(node: Node) -> str:
         if node[0] == "leaf":
             i = node[1]
             return leaf_expr(i, f"x[{i}](s, w[{i}], e)")
         test, k, children = node
-        if test == "not":
-            return f"(not {verdict(children[0])})"
-        if test in ("all", "any"):
-            joiner = " and " if test == "all" else " or "
-            return "(" + joiner.join(verdict(c) for c in children) + ")"
+        if test in ("not", "all", "any"):
+            return boolean(test, [verdict(c) for c in children])
         # at_least_of: a helper that stops as soon as k children hold
         j = len(helpers)
         helpers.append("")
@@ -886,11 +888,8 @@ def _sources(tree: Node, leaves: list[_StaticLeaf]) -> tuple[str, str]:
             i = node[1]
             return leaf_expr(i, f"r[{i}]")
         test, k, children = node
-        if test == "not":
-            return f"(not {row(children[0])})"
-        if test in ("all", "any"):
-            joiner = " and " if test == "all" else " or "
-            return "(" + joiner.join(row(c) for c in children) + ")"
+        if test in ("not", "all", "any"):
+            return boolean(test, [row(c) for c in children])
         return "((" + " + ".join(row(c) for c in children) + f") >= {int(k)})"
 
     body = verdict(tree)
