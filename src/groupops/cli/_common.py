@@ -197,6 +197,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _read_only_sqlite(db: str, locale: str) -> SQLiteStore:
+    """The SQLite file ``--db`` names, opened read-only, for the running command, which
+    reads only a SQLite file: :class:`UserError` for another store's URL or a file that
+    is not there."""
+    path = sqlite_path(db)
+    if path is None:
+        command = click.get_current_context().info_name
+        raise UserError(f"--db {db!r}: {command} reads a SQLite file")
+    if not Path(path).exists():
+        raise UserError(_t(locale, "no_db", db=db))
+    return SQLiteStore(path, read_only=True)
+
+
 def _load_book(path: Path) -> RuleBook:
     return load_rule_book(path)
 
