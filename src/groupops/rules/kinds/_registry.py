@@ -151,6 +151,12 @@ def catalogued_action(
     )
 
 
+def open_groups(rt: Runtime, ids: Iterable[str]) -> list[Group]:
+    """The open groups among ``ids`` (those the runtime knows), in their order: what a
+    group kind decides about at an occurrence."""
+    return [g for gid in ids if (g := rt.group(gid)) is not None and g.status == "open"]
+
+
 @dataclass(frozen=True)
 class Verdict:
     """A decision a kind asks the engine to record: the decision, the membership it

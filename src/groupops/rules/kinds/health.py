@@ -21,7 +21,15 @@ from ..._model import Group
 from ..._time import Duration, DurationField
 from .._explain import Explanation
 from .._facts_api import Facts
-from ._registry import GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict, catalogued_action
+from ._registry import (
+    GroupRef,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    Verdict,
+    catalogued_action,
+    open_groups,
+)
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -273,7 +281,7 @@ class HealthKind(ScheduledKind):
     def occurrence(
         self, policy: Health, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
     ) -> list[Decision]:
-        groups = [g for gid in policy.groups if (g := rt.group(gid)) is not None and g.status == "open"]
+        groups = open_groups(rt, policy.groups)
         if not groups:
             return []
         members: dict[str, int] = {}

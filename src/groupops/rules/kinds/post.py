@@ -14,7 +14,15 @@ from pydantic import Field, model_validator
 from ..._decision import Decision
 from ..._i18n import messages
 from .._templates import check_template, render_template
-from ._registry import GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict, catalogued_action
+from ._registry import (
+    GroupRef,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    Verdict,
+    catalogued_action,
+    open_groups,
+)
 
 __all__ = ["KIND", "Post", "PostKind", "post_text"]
 
@@ -66,10 +74,8 @@ class PostKind(ScheduledKind):
         self, policy: Post, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
     ) -> list[Decision]:
         made: list[Decision] = []
-        for gid in policy.groups:
-            group = rt.group(gid)
-            if group is None or group.status != "open":
-                continue
+        for group in open_groups(rt, policy.groups):
+            gid = group.id
             with rt.isolated(policy.id, None, when, group=gid):
                 before = [
                     d
