@@ -133,28 +133,14 @@ def migration_invites_repliers(
         invited = {
             d.member for d in made if d.policy == p.id and d.action == "invite" and d.member is not None
         }
-        for member in sorted(want - invited):
-            out.append(
-                InvariantViolation(
-                    "migration_invites_repliers",
-                    member,
-                    p.from_,
-                    None,
-                    "",
-                    "replied in the window, not invited",
-                )
-            )
-        for member in sorted(invited - want):
-            out.append(
-                InvariantViolation(
-                    "migration_invites_repliers",
-                    member,
-                    p.from_,
-                    None,
-                    "",
-                    "invited without a reply in the window",
-                )
-            )
+        for who, what in (
+            (want - invited, "replied in the window, not invited"),
+            (invited - want, "invited without a reply in the window"),
+        ):
+            out += [
+                InvariantViolation("migration_invites_repliers", member, p.from_, None, "", what)
+                for member in sorted(who)
+            ]
     return out
 
 
