@@ -388,3 +388,4 @@ def _optional_rules_option(help: str) -> Callable[[F], F]:
 
 
 _AT_HELP = "The time to run at, ISO 8601 [default: now]. Without an offset: the rule book's time zone."
+_at_option = click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
