@@ -91,7 +91,9 @@ def test_no_entry_is_duplicated_word_for_word():
 
 def _literal_ids():
     """Every message id the source names literally: text("..."), messages("..."), ..."""
-    pattern = re.compile(r'\b(?:text|_t|i18n_text|messages|_known)\(\s*f?"([a-z_][a-z0-9_.]*)"')
+    pattern = re.compile(
+        r'\b(?:text|_t|i18n_text|messages|_known|catalogued_action)\(\s*f?"([a-z_][a-z0-9_.]*)"'
+    )
     found = {}
     for path in SRC.rglob("*.py"):
         for match in pattern.finditer(path.read_text(encoding="utf-8")):

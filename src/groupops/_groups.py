@@ -31,7 +31,7 @@ from ._decision import Decision, decision_id
 from ._errors import PluginError, Problem, RuleError
 from ._i18n import text as i18n_text
 from ._messaging import can_carry_out
-from ._model import BOOK_GROUP_FIELDS, Group, GroupChange, change_group
+from ._model import BOOK_GROUP_FIELDS, Family, Group, GroupChange, change_group
 from ._outbox import OutboxMessage
 from .plugins._store import Store
 from .rules._book import RuleBook
@@ -136,6 +136,15 @@ class GroupCreation(BaseModel):
     task: OutboxMessage | None = None
 
 
+def _family(book: RuleBook, family: str) -> Family:
+    """The book's family ``family``; :class:`RuleError` at the field ``family`` naming the
+    families the book declares otherwise (what :func:`create_group` and :func:`route` raise)."""
+    try:
+        return book.family(family)
+    except KeyError as exc:
+        raise RuleError([Problem("family", str(exc.args[0]))]) from None
+
+
 def create_group(
     engine: Engine,
     family: str,
@@ -161,10 +170,7 @@ def create_group(
     :class:`PluginError` when a plugin fails or returns an id the store already holds.
     """
     book = engine.book
-    try:
-        fam = book.family(family)
-    except KeyError as exc:
-        raise RuleError([Problem("family", str(exc.args[0]))]) from None
+    fam = _family(book, family)
     store = engine.store
     with store.transaction():
         siblings = store.groups(family=fam.id)
@@ -279,10 +285,7 @@ def route(engine: Engine, member: str, family: str, at: datetime) -> Routing:
     Raises :class:`RuleError` for a family the book does not declare.
     """
     book = engine.book
-    try:
-        fam = book.family(family)
-    except KeyError as exc:
-        raise RuleError([Problem("family", str(exc.args[0]))]) from None
+    fam = _family(book, family)
     locale = book.locale
     store = engine.store
     with store.transaction():

@@ -23,6 +23,7 @@ from ._time import to_zone
 from .plugins._store import Store
 from .rules._book import RuleBook, installed_kinds
 from .rules.kinds import KindRegistry
+from .rules.kinds.composition import BUCKETS, DEFAULT_MIX, bucket_of
 from .rules.kinds.health import GroupHealth
 
 __all__ = [
@@ -39,22 +40,15 @@ __all__ = [
     "role_bucket",
 ]
 
-ROLE_BUCKETS: tuple[str, ...] = ("guests", "lecturers", "kols", "active", "ordinary")
-DEFAULT_TARGET_MIX: dict[str, float] = {"guests": 4, "lecturers": 6, "kols": 8, "active": 10, "ordinary": 72}
-"""The healthy group the method describes: about 4 % notable guests, 6 % lecturers, 8 %
-KOLs, 10 % active members and 70 % ordinary ones. Those add up to 98 %; the 2 % the
-list leaves out go to ordinary members (the rest of the list), so the mix sums to 100 %."""
+ROLE_BUCKETS: tuple[str, ...] = BUCKETS
+"""The composition kind's role buckets: the report counts members as it does."""
+DEFAULT_TARGET_MIX: Mapping[str, float] = DEFAULT_MIX
+"""The composition kind's default mix, the healthy group the method describes: about 4 %
+notable guests, 6 % lecturers, 8 % KOLs, 10 % active members and 70 % ordinary ones.
+Those add up to 98 %; the 2 % the list leaves out go to ordinary members (the rest of
+the list), so the mix sums to 100 %."""
 LIFECYCLE_ACTIONS: tuple[str, ...] = ("notice", "evict", "revive")
 GROWTH_ACTIONS: tuple[str, ...] = ("invite", "promote", "demote")
-STAFF_ROLES = frozenset({"owner", "admin", "assistant"})
-
-_ROLE_TO_BUCKET = {
-    "guest": "guests",
-    "lecturer": "lecturers",
-    "kol": "kols",
-    "active": "active",
-    "core": "active",
-}
 
 
 def check_target_mix(mix: Mapping[str, float]) -> dict[str, float]:
@@ -80,11 +74,10 @@ def check_target_mix(mix: Mapping[str, float]) -> dict[str, float]:
 
 
 def role_bucket(role: str) -> str | None:
-    """The composition bucket of a membership role; None for staff (owner, admin,
-    assistant), who are not counted. Roles not named here count as ordinary."""
-    if role in STAFF_ROLES:
-        return None
-    return _ROLE_TO_BUCKET.get(role, "ordinary")
+    """The composition bucket of a membership role, as the composition kind counts it
+    (:func:`~groupops.rules.kinds.composition.bucket_of`): None for staff (owner, admin,
+    assistant), who are not counted; a role it does not name counts as ordinary."""
+    return bucket_of(role)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import click
 from .._engine import Engine
 from .._errors import Problem, RuleError
 from ..rules._book import RuleBook, rule_book_schema
-from ._common import EXIT_USER, _echo_err, _emit_json, _load_book, command
+from ._common import _FILE, EXIT_USER, _echo_err, _emit_json, _load_book, command
 from ._labels import _t
 
 
@@ -24,7 +24,7 @@ def _plugin_problems(book: RuleBook) -> list[Problem]:
 
 
 @command(short_help="Validate a rule book; list every problem.")
-@click.argument("rules", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("rules", type=_FILE)
 def check(rules: Path, as_json: bool, locale: str) -> None:
     """Validate the rule book RULES (YAML, JSON or TOML).
 

@@ -197,6 +197,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _read_only_sqlite(db: str, locale: str) -> SQLiteStore:
+    """The SQLite file ``--db`` names, opened read-only, for the running command, which
+    reads only a SQLite file: :class:`UserError` for another store's URL or a file that
+    is not there."""
+    path = sqlite_path(db)
+    if path is None:
+        command = click.get_current_context().info_name
+        raise UserError(f"--db {db!r}: {command} reads a SQLite file")
+    if not Path(path).exists():
+        raise UserError(_t(locale, "no_db", db=db))
+    return SQLiteStore(path, read_only=True)
+
+
 def _load_book(path: Path) -> RuleBook:
     return load_rule_book(path)
 
@@ -362,12 +375,17 @@ _db_option = click.option(
     metavar="STORE",
     help="The store: a SQLite file (x.db), sqlite:///x.db, or a plugin's URL.",
 )
-_rules_option = click.option(
-    "--rules",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The rule book (YAML, JSON or TOML).",
-)
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+"""An existing file (not a folder), as a Path: what the commands read rule books and
+input files from."""
+_rules_option = click.option("--rules", required=True, type=_FILE, help="The rule book (YAML, JSON or TOML).")
+
+
+def _optional_rules_option(help: str) -> Callable[[F], F]:
+    """``--rules`` for a command that reads a rule book only when given one (``help``
+    says what the command takes from it)."""
+    return click.option("--rules", type=_FILE, help=help)
 
 
 _AT_HELP = "The time to run at, ISO 8601 [default: now]. Without an offset: the rule book's time zone."
+_at_option = click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)

@@ -11,7 +11,8 @@ import click
 from .._decision import Decision
 from ..rules._book import RuleBook
 from ._common import (
-    _AT_HELP,
+    _FILE,
+    _at_option,
     _counts_text,
     _db_option,
     _decision_table,
@@ -38,9 +39,9 @@ def _key(d: Decision) -> tuple[str, str | None, str | None]:
 
 @command(short_help="Compare the decisions of two rule books on the same data.")
 @_db_option
-@click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
-@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_at_option
+@click.argument("old", type=_FILE)
+@click.argument("new", type=_FILE)
 def diff(db: str, at_text: str | None, old: Path, new: Path, as_json: bool, locale: str) -> None:
     """Before a rule change goes live: who would be invited, noticed, evicted, spared,
     revived, promoted or demoted under NEW and not under OLD, and the reverse.

@@ -12,8 +12,8 @@ from .._i18n import text
 from .._model import Membership
 from .._reports import ExplainReport, membership_status_text, policy_type_text
 from ._common import (
-    _AT_HELP,
     UserError,
+    _at_option,
     _db_option,
     _emit_json,
     _load_book,
@@ -85,7 +85,7 @@ def _render_explain(r: ExplainReport, who: str, ms: Membership | None, locale: s
 @_rules_option
 @click.option("--group", help="Only this group [default: every group the member is in].")
 @click.option("--policy", help="Only this policy [default: every policy of those groups].")
-@click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
+@_at_option
 @click.argument("member")
 def explain(
     db: str,

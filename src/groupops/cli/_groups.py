@@ -16,7 +16,17 @@ from ..plugins._store import Store
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
 from ..rules._book import RuleBook
-from ._common import UserError, _db_option, _emit_json, _load_book, _open_engine, _parse_at, _table, command
+from ._common import (
+    UserError,
+    _db_option,
+    _emit_json,
+    _load_book,
+    _open_engine,
+    _optional_rules_option,
+    _parse_at,
+    _table,
+    command,
+)
 from ._health import default_at
 from ._labels import _t
 
@@ -59,11 +69,9 @@ def _group_rows(store: Store, tz: tzinfo | None, book: RuleBook | None = None) -
 
 @command(short_help="List the groups in the store with their state.")
 @_db_option
-@click.option(
-    "--rules",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The rule book: its groups are shown as the next run will seed them (nothing is "
-    "written), term ends in its time zone.",
+@_optional_rules_option(
+    "The rule book: its groups are shown as the next run will seed them (nothing is "
+    "written), term ends in its time zone."
 )
 def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
     """Every group the store keeps (seeded from the rule book, or created at run time):

@@ -16,7 +16,17 @@ from ..plugins._store import Store
 from ..plugins._urls import sqlite_path
 from ..plugins.sqlite import SQLiteStore
 from ..rules._book import RuleBook
-from ._common import UserError, _db_option, _emit_json, _load_book, _open_engine, _parse_at, _table, command
+from ._common import (
+    UserError,
+    _db_option,
+    _emit_json,
+    _load_book,
+    _open_engine,
+    _optional_rules_option,
+    _parse_at,
+    _table,
+    command,
+)
 from ._labels import _t
 
 
@@ -76,10 +86,8 @@ def health_rows(store: Store, at: datetime, book: RuleBook | None) -> list[dict[
 
 @command(short_help="Show each group's health: speakers, topics, answers, score, trend.")
 @_db_option
-@click.option(
-    "--rules",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The rule book: its first health policy gives the window, the kinds and the dormant/dead rules.",
+@_optional_rules_option(
+    "The rule book: its first health policy gives the window, the kinds and the dormant/dead rules."
 )
 @click.option("--at", "at_text", metavar="ISO-TIME", help="Measure at this time [default: the last run].")
 def health(db: str, rules: Path | None, at_text: str | None, as_json: bool, locale: str) -> None:

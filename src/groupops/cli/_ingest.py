@@ -16,7 +16,17 @@ from .._model import Group
 from .._records import InputRecord, read_records
 from .._reports import IngestReport
 from ..rules._book import RuleBook
-from ._common import EXIT_USER, _db_option, _echo_err, _emit_json, _json_text, _load_book, command
+from ._common import (
+    _FILE,
+    EXIT_USER,
+    _db_option,
+    _echo_err,
+    _emit_json,
+    _json_text,
+    _load_book,
+    _optional_rules_option,
+    command,
+)
 from ._labels import _t
 
 
@@ -34,11 +44,7 @@ def _count_lines(files: Sequence[Path]) -> int:
 
 @command(short_help="Store events and members from JSON Lines or CSV files.")
 @_db_option
-@click.option(
-    "--rules",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A rule book (optional: its plugins and time zone are used if given).",
-)
+@_optional_rules_option("A rule book (optional: its plugins and time zone are used if given).")
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -47,9 +53,7 @@ def _count_lines(files: Sequence[Path]) -> int:
 @click.option(
     "--batch", type=click.IntRange(1), default=1000, show_default=True, help="Records per transaction."
 )
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=_FILE)
 def ingest(
     db: str,
     rules: Path | None,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
 from .._model import LedgerEntry
 from ..engine._world import entries_of
-from ..plugins._urls import sqlite_path
-from ..plugins.sqlite import SQLiteStore
 from ..rules._explain import _num
-from ._common import UserError, _db_option, _emit_json, _table, command
+from ._common import _db_option, _emit_json, _read_only_sqlite, _table, command
 from ._labels import _t
 
 
@@ -24,12 +21,7 @@ def points(db: str, member: str | None, as_json: bool, locale: str) -> None:
     with --member, that member's entries (time, points, earned or redeemed, the event
     or decision that caused it, the policy) and balance. The database is opened
     read-only."""
-    path = sqlite_path(db)
-    if path is None:
-        raise UserError(f"--db {db!r}: points reads a SQLite file")
-    if not Path(path).exists():
-        raise UserError(_t(locale, "no_db", db=db))
-    store = SQLiteStore(path, read_only=True)
+    store = _read_only_sqlite(db, locale)
     try:
         entries = entries_of(store, member=member)
     finally:

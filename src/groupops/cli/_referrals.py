@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 import click
 
 from .._model import LATEST_TIME
 from .._referrals import REFERRAL_EVENT, referral_tree
-from ..plugins._urls import sqlite_path
-from ..plugins.sqlite import SQLiteStore
 from ..rules._explain import _num
-from ._common import UserError, _db_option, _emit_json, _table, command
+from ._common import _db_option, _emit_json, _read_only_sqlite, _table, command
 from ._labels import _t
 
 
@@ -24,12 +21,7 @@ def referrals(db: str, as_json: bool, locale: str) -> None:
     profiles' referrer, and referral events naming data.referee), per generation from
     the seeds: members, how many referred others, conversion, and the plan's size
     m·2^g; then m, n and S = m·2ⁿ. The database is opened read-only."""
-    path = sqlite_path(db)
-    if path is None:
-        raise UserError(f"--db {db!r}: referrals reads a SQLite file")
-    if not Path(path).exists():
-        raise UserError(_t(locale, "no_db", db=db))
-    store = SQLiteStore(path, read_only=True)
+    store = _read_only_sqlite(db, locale)
     try:
         # the referral events alone, asked in SQL (as Engine.referral_tree does)
         events = store.facts(tz=UTC).events_of(REFERRAL_EVENT, LATEST_TIME)

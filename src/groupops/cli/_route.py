@@ -9,7 +9,7 @@ import click
 from .._groups import seed_groups
 from .._messaging import terminal_safe
 from ._common import (
-    _AT_HELP,
+    _at_option,
     _db_option,
     _emit_json,
     _load_book,
@@ -26,7 +26,7 @@ from ._labels import _t
 @_rules_option
 @click.option("--member", required=True, help="The newcomer's member id.")
 @click.option("--family", required=True, help="The family (declared in the rule book) to route into.")
-@click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
+@_at_option
 def route(
     db: str, rules: Path, member: str, family: str, at_text: str | None, as_json: bool, locale: str
 ) -> None:

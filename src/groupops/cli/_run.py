@@ -12,8 +12,8 @@ from .._messaging import terminal_safe
 from .._reports import RunReport
 from ..plugins._urls import sqlite_path
 from ._common import (
-    _AT_HELP,
     EXIT_INTERNAL,
+    _at_option,
     _counts_text,
     _db_option,
     _decision_table,
@@ -34,7 +34,7 @@ from ._labels import _t
 @command(short_help="Make the decisions due, record them, deliver messages.")
 @_db_option
 @_rules_option
-@click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
+@_at_option
 @click.option(
     "--dry-run",
     is_flag=True,

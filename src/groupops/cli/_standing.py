@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ._common import (
-    _AT_HELP,
+    _at_option,
     _db_option,
     _emit_json,
     _load_book,
@@ -21,7 +21,7 @@ from ._common import (
 @command(short_help="Show where a member stands: what they meet and miss, policy by policy.")
 @_db_option
 @_rules_option
-@click.option("--at", "at_text", metavar="ISO-TIME", help=_AT_HELP)
+@_at_option
 @click.argument("member")
 def standing(db: str, rules: Path, at_text: str | None, member: str, as_json: bool, locale: str) -> None:
     """Where MEMBER stands: every policy that concerns them, with what they meet and what

@@ -396,6 +396,17 @@ def _items(value: Any) -> list[tuple[int, Any]]:
     return list(enumerate(value)) if isinstance(value, list | tuple) else []
 
 
+def _repeated_id(entry: dict[str, Any], base: str, noun: str, seen: set[str]) -> list[Problem]:
+    """The problem at ``<base>.id`` when the entry's id is already in ``seen`` (which it
+    then joins): one check for the groups', policies' and families' unique ids."""
+    eid = entry.get("id")
+    if not isinstance(eid, str):
+        return []
+    repeated = eid in seen
+    seen.add(eid)
+    return [Problem(f"{base}.id", f"duplicate {noun} id {eid!r}")] if repeated else []
+
+
 def _str_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -409,15 +420,12 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
     if not isinstance(data, dict):
         return []
     problems: list[Problem] = _check_families(data)
-    groups = [(i, g.get("id")) for i, g in _items(data.get("groups")) if isinstance(g, dict)]
-    group_ids = [gid for _, gid in groups if isinstance(gid, str)]
+    groups = [(i, g) for i, g in _items(data.get("groups")) if isinstance(g, dict)]
+    group_ids = [g["id"] for _, g in groups if isinstance(g.get("id"), str)]
     known = set(group_ids)
     seen_groups: set[str] = set()
-    for i, gid in groups:
-        if isinstance(gid, str):
-            if gid in seen_groups:
-                problems.append(Problem(f"groups[{i}].id", f"duplicate group id {gid!r}"))
-            seen_groups.add(gid)
+    for i, g in groups:
+        problems.extend(_repeated_id(g, f"groups[{i}]", "group", seen_groups))
 
     def ref(path: str, gid: str) -> None:
         if group_ids and gid not in known:
@@ -429,11 +437,7 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
         if not isinstance(p, dict):
             continue
         base = f"policies[{i}]"
-        pid = p.get("id")
-        if isinstance(pid, str):
-            if pid in seen_policies:
-                problems.append(Problem(f"{base}.id", f"duplicate policy id {pid!r}"))
-            seen_policies.add(pid)
+        problems.extend(_repeated_id(p, base, "policy", seen_policies))
         if p.get("type") == "admission":
             sources = _str_list(p.get("from"))
             for j, gid in enumerate(sources):
@@ -494,14 +498,13 @@ def _check_families(data: dict[str, Any]) -> list[Problem]:
     any), a welcome template, no ``status`` but ``open`` (the store keeps it)."""
     problems: list[Problem] = []
     family_ids: list[str] = []
+    seen_families: set[str] = set()
     for i, f in _items(data.get("families")):
         if not isinstance(f, dict):
             continue
         base = f"families[{i}]"
-        fid = f.get("id")
-        if isinstance(fid, str):
-            if fid in family_ids:
-                problems.append(Problem(f"{base}.id", f"duplicate family id {fid!r}"))
+        problems.extend(_repeated_id(f, base, "family", seen_families))
+        if isinstance(fid := f.get("id"), str):
             family_ids.append(fid)
         pattern = f.get("name")
         raw_vars = f.get("vars")

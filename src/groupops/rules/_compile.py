@@ -298,6 +298,24 @@ def _plan_of(cond: Any, default_scope: Scope, *, cache: bool) -> _Plan:
     return plan
 
 
+def _describer(test: str, subject: Any, expect: Mapping[str, Any], **fields: Any) -> Describe:
+    """The ``describe`` of a leaf whose explanation names the same subject, expectation
+    (and ``fields``: ``scope``) whatever it observed: a fresh copy of ``expect`` (and of a
+    list ``subject``) in each explanation."""
+
+    def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
+        return Explanation.model_construct(
+            test=test,
+            passed=passed,
+            subject=list(subject) if isinstance(subject, list) else subject,
+            observed=observed,
+            expect=dict(expect),
+            **fields,
+        )
+
+    return describe
+
+
 @dataclass(frozen=True)
 class _StaticLeaf:
     """A leaf's parts that do not depend on the instant."""
@@ -522,17 +540,7 @@ class _Plan:
         scope = self._scope(leaf)
         expect = leaf.comparators()
 
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="days_since",
-                passed=passed,
-                subject=kind,
-                observed=observed,
-                expect=dict(expect),
-                scope=scope,
-            )
-
-        return self._numeric("days_since", leaf, measure, describe)
+        return self._numeric("days_since", leaf, measure, _describer("days_since", kind, expect, scope=scope))
 
     def _tenure(self, leaf: Tenure) -> _StaticLeaf:
         anchor = _anchor_reader(leaf.tenure)
@@ -546,13 +554,7 @@ class _Plan:
         def check(observed: float | None) -> bool:
             return observed is not None and compare(observed)
 
-        expect = leaf.comparators()
-
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="tenure", passed=passed, subject=leaf.tenure, observed=observed, expect=dict(expect)
-            )
-
+        describe = _describer("tenure", leaf.tenure, leaf.comparators())
         # never inlined: a membership without the anchor is observed as None
         return _StaticLeaf("tenure", leaf, measure, check, describe, None)
 
@@ -567,15 +569,7 @@ class _Plan:
         def check(labels: Sequence[str]) -> bool:
             return any(x in labels for x in wanted)
 
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="label",
-                passed=passed,
-                subject=list(wanted),
-                observed=observed,
-                expect={"has": list(wanted)},
-            )
-
+        describe = _describer("label", list(wanted), {"has": list(wanted)})
         return _StaticLeaf("label", leaf, measure, check, describe, None)
 
     def _role(self, leaf: Role) -> _StaticLeaf:
@@ -587,15 +581,7 @@ class _Plan:
         def check(role: str | None) -> bool:
             return role in wanted
 
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="role",
-                passed=passed,
-                subject=list(wanted),
-                observed=observed,
-                expect={"role": list(wanted)},
-            )
-
+        describe = _describer("role", list(wanted), {"role": list(wanted)})
         return _StaticLeaf("role", leaf, measure, check, describe, None)
 
     def _attr(self, leaf: Attr) -> _StaticLeaf:
@@ -627,11 +613,7 @@ class _Plan:
         def check(source: str | None) -> bool:
             return source is not None and source in wanted
 
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="source", passed=passed, subject="source", observed=observed, expect={"in": list(wanted)}
-            )
-
+        describe = _describer("source", "source", {"in": list(wanted)})
         return _StaticLeaf("source", leaf, measure, check, describe, None)
 
     def _referrer(self, leaf: Referrer) -> _StaticLeaf:
@@ -645,12 +627,7 @@ class _Plan:
             return referrer is not None and (anyone or referrer in wanted)
 
         expect: dict[str, Any] = {"present": True} if anyone else {"in": list(wanted)}
-
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="referrer", passed=passed, subject="referrer", observed=observed, expect=dict(expect)
-            )
-
+        describe = _describer("referrer", "referrer", expect)
         return _StaticLeaf("referrer", leaf, measure, check, describe, None)
 
     def _member_of(self, leaf: MemberOf) -> _StaticLeaf:
@@ -676,16 +653,7 @@ class _Plan:
             return any(x in observed for x in wanted)
 
         key = "member_of_kind" if kinds else "member_of"
-
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="member_of",
-                passed=passed,
-                subject=list(wanted),
-                observed=observed,
-                expect={key: list(wanted)},
-            )
-
+        describe = _describer("member_of", list(wanted), {key: list(wanted)})
         return _StaticLeaf("member_of", leaf, measure, check, describe, None)
 
     def _points(self, leaf: Points) -> _StaticLeaf:
@@ -696,14 +664,7 @@ class _Plan:
                 return 0.0
             return float(world.balance(member, datetime.fromtimestamp(end, tz=UTC)))
 
-        expect = leaf.comparators()
-
-        def describe(s: Subject, observed: Any, passed: bool, start: datetime | None) -> Explanation:
-            return Explanation.model_construct(
-                test="points", passed=passed, subject=leaf.points, observed=observed, expect=dict(expect)
-            )
-
-        return self._numeric("points", leaf, measure, describe)
+        return self._numeric("points", leaf, measure, _describer("points", leaf.points, leaf.comparators()))
 
     def _referees(self, leaf: Referees) -> _StaticLeaf:
         inner = leaf.referees
@@ -899,16 +860,18 @@ def _sources(tree: Node, leaves: list[_StaticLeaf]) -> tuple[str, str]:
             raise ValueError(f"comparator limit {limit!r} is not finite")
         return f"({value} {op} {limit!r})"
 
+    def boolean(test: str, parts: list[str]) -> str:
+        if test == "not":
+            return f"(not {parts[0]})"
+        return "(" + (" and " if test == "all" else " or ").join(parts) + ")"
+
     def verdict(node: Node) -> str:
         if node[0] == "leaf":
             i = node[1]
             return leaf_expr(i, f"x[{i}](s, w[{i}], e)")
         test, k, children = node
-        if test == "not":
-            return f"(not {verdict(children[0])})"
-        if test in ("all", "any"):
-            joiner = " and " if test == "all" else " or "
-            return "(" + joiner.join(verdict(c) for c in children) + ")"
+        if test in ("not", "all", "any"):
+            return boolean(test, [verdict(c) for c in children])
         # at_least_of: a helper that stops as soon as k children hold
         j = len(helpers)
         helpers.append("")
@@ -925,11 +888,8 @@ def _sources(tree: Node, leaves: list[_StaticLeaf]) -> tuple[str, str]:
             i = node[1]
             return leaf_expr(i, f"r[{i}]")
         test, k, children = node
-        if test == "not":
-            return f"(not {row(children[0])})"
-        if test in ("all", "any"):
-            joiner = " and " if test == "all" else " or "
-            return "(" + joiner.join(row(c) for c in children) + ")"
+        if test in ("not", "all", "any"):
+            return boolean(test, [row(c) for c in children])
         return "((" + " + ".join(row(c) for c in children) + f") >= {int(k)})"
 
     body = verdict(tree)

@@ -29,6 +29,7 @@ from .._decision import Decision, decision_id
 from .._engine import Engine
 from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
+from ..rules._conditions import Scope
 from ..rules._evaluate import Context, evaluate
 from ..rules._explain import Explanation
 from ..rules._facts import Community
@@ -169,6 +170,46 @@ def _need_events(events: Sequence[Event] | None, name: str) -> Sequence[Event]:
     return events
 
 
+@dataclass(frozen=True)
+class _Replay:
+    """What a check that re-evaluates conditions rebuilds from the stored records: the
+    community of events, the member profiles and each decision's membership before it."""
+
+    book: RuleBook
+    community: Community
+    profiles: dict[str, Member]
+    before: dict[str, Membership]
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        book: RuleBook,
+        decisions: Sequence[Decision],
+        memberships: Sequence[Membership],
+        events: Sequence[Event] | None,
+        members: Sequence[Member],
+    ) -> _Replay:
+        """The replay for the check ``name`` (``ValueError`` naming it without ``events``)."""
+        community = Community(book.tz, _need_events(events, name))
+        return cls(book, community, {m.id: m for m in members}, _memberships_before(decisions, memberships))
+
+    def context(
+        self, d: Decision, ms: Membership, scope: Scope, *, period_start: datetime | None = None
+    ) -> Context:
+        """The context the engine evaluated ``d`` in: at its time, with ``ms``."""
+        return Context(
+            at=d.at,
+            tz=self.book.tz,
+            history=self.community.history(ms.member),
+            group=ms.group,
+            member=self.profiles.get(ms.member),
+            membership=ms,
+            default_scope=scope,
+            period_start=period_start,
+        )
+
+
 def _violation(
     invariant: str, d: Decision, message: str, explanation: Explanation | None = None
 ) -> InvariantViolation:
@@ -244,27 +285,17 @@ def no_eviction_of_exempt(
     policies = {pid: p for pid, p in _policies(book, Eviction).items() if p.exempt is not None}
     if not policies:
         return []
-    community = Community(book.tz, _need_events(events, "no_eviction_of_exempt"))
-    profiles = {m.id: m for m in members}
-    before = _memberships_before(decisions, memberships)
+    replay = _Replay.of("no_eviction_of_exempt", book, decisions, memberships, events, members)
     out: list[InvariantViolation] = []
     for d in _applied(decisions):
         policy = policies.get(d.policy)
-        ms = before.get(d.id)
+        ms = replay.before.get(d.id)
         end = _period_end(d)
         if policy is None or d.action not in ("notice", "evict") or ms is None or end is None:
             continue
         period = eviction_period(policy, end, book.tz)
-        ctx = Context(
-            at=d.at,
-            tz=book.tz,
-            history=community.history(ms.member),
-            group=ms.group,
-            member=profiles.get(ms.member),
-            membership=ms,
-            default_scope=policy.default_scope,
-            period_start=period.start if period is not None else None,
-        )
+        start = period.start if period is not None else None
+        ctx = replay.context(d, ms, policy.default_scope, period_start=start)
         exempt = evaluate(policy.exempt, ctx)
         if exempt.passed:
             out.append(_violation("no_eviction_of_exempt", d, f"{d.action} of an exempt member", exempt))
@@ -334,15 +365,13 @@ def revived_met_criteria(
     policies = _policies(book, Revival)
     if not policies:
         return []
-    community = Community(book.tz, _need_events(events, "revived_met_criteria"))
-    profiles = {m.id: m for m in members}
-    before = _memberships_before(decisions, memberships)
+    replay = _Replay.of("revived_met_criteria", book, decisions, memberships, events, members)
     out: list[InvariantViolation] = []
     for d in _applied(decisions):
         policy = policies.get(d.policy)
         if policy is None or d.action != "revive":
             continue
-        ms = before.get(d.id)
+        ms = replay.before.get(d.id)
         if ms is None:
             continue
         if ms.evicted_at is None:
@@ -363,15 +392,7 @@ def revived_met_criteria(
                     "revived_met_criteria", d, f"revived with {ms.revivals} revivals used of max {policy.max}"
                 )
             )
-        ctx = Context(
-            at=d.at,
-            tz=book.tz,
-            history=community.history(ms.member),
-            group=ms.group,
-            member=profiles.get(ms.member),
-            membership=ms.model_copy(update={"status": "evicted"}),
-            default_scope=policy.default_scope,
-        )
+        ctx = replay.context(d, ms.model_copy(update={"status": "evicted"}), policy.default_scope)
         again = evaluate(policy.when, ctx)
         if not again.passed:
             out.append(

@@ -21,7 +21,7 @@ from .._model import Event, Member, Membership
 from ..rules._book import RuleBook
 from ..rules.kinds.health import Health
 from ..rules.kinds.migrate import Migrate, repliers
-from ._invariants import InvariantViolation, _applied
+from ._invariants import InvariantViolation, _applied, check_invariants
 
 __all__ = [
     "GROUP_INVARIANTS",
@@ -133,28 +133,14 @@ def migration_invites_repliers(
         invited = {
             d.member for d in made if d.policy == p.id and d.action == "invite" and d.member is not None
         }
-        for member in sorted(want - invited):
-            out.append(
-                InvariantViolation(
-                    "migration_invites_repliers",
-                    member,
-                    p.from_,
-                    None,
-                    "",
-                    "replied in the window, not invited",
-                )
-            )
-        for member in sorted(invited - want):
-            out.append(
-                InvariantViolation(
-                    "migration_invites_repliers",
-                    member,
-                    p.from_,
-                    None,
-                    "",
-                    "invited without a reply in the window",
-                )
-            )
+        for who, what in (
+            (want - invited, "replied in the window, not invited"),
+            (invited - want, "invited without a reply in the window"),
+        ):
+            out += [
+                InvariantViolation("migration_invites_repliers", member, p.from_, None, "", what)
+                for member in sorted(who)
+            ]
     return out
 
 
@@ -164,12 +150,4 @@ GROUP_INVARIANTS = (nothing_decided_after_dissolution, health_changes_once, migr
 
 def check_group_invariants(engine: Engine) -> list[InvariantViolation]:
     """Run :data:`GROUP_INVARIANTS` against an engine's store."""
-    store = engine.store
-    decisions = store.decisions()
-    memberships = store.memberships()
-    events = [e for _, e in store.events_after(0)]
-    members = store.members()
-    out: list[InvariantViolation] = []
-    for check in GROUP_INVARIANTS:
-        out += check(engine.book, decisions, memberships, events=events, members=members)
-    return out
+    return check_invariants(engine, at_times=(), invariants=GROUP_INVARIANTS)

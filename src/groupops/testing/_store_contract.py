@@ -108,6 +108,20 @@ def message(key: str, *, next_at: datetime = T0, **kw: Any) -> OutboxMessage:
     return OutboxMessage(key=key, next_at=next_at, **fields)
 
 
+def _checkins_counted() -> Explanation:
+    """A passed ``count`` leaf with its window start in +08:00: what a stored decision's
+    explanation must give back as it was."""
+    return Explanation(
+        test="count",
+        passed=True,
+        subject="checkin",
+        observed=3.0,
+        expect={"at_least": 2},
+        window="7d",
+        window_start=datetime(2024, 2, 23, 9, 0, tzinfo=SHANGHAI),
+    )
+
+
 # Leases are read on the deliverers' clock (``now``), due times on the engine's ``at``:
 # here the clock starts at CLOCK, far from T0, so a test that mixed them up would fail.
 CLOCK = datetime(2030, 1, 1, tzinfo=UTC)
@@ -393,15 +407,7 @@ class StoreContract:
         assert store.decisions() == [d]
 
     def test_decisions_round_trip_with_explanation(self, store: Store) -> None:
-        explanation = Explanation(
-            test="count",
-            passed=True,
-            subject="checkin",
-            observed=3.0,
-            expect={"at_least": 2},
-            window="7d",
-            window_start=datetime(2024, 2, 23, 9, 0, tzinfo=SHANGHAI),
-        )
+        explanation = _checkins_counted()
         d = decision(explanation=explanation, revision="abc", at=datetime(2024, 3, 1, 17, 0, tzinfo=SHANGHAI))
         store.add_decision(d)
         back = store.get_decision(d.id)
@@ -415,15 +421,7 @@ class StoreContract:
             passed=False,
             children=(
                 Explanation(test="days_since", passed=False, subject="checkin", observed=math.inf),
-                Explanation(
-                    test="count",
-                    passed=True,
-                    subject="checkin",
-                    observed=3.0,
-                    expect={"at_least": 2},
-                    window="7d",
-                    window_start=datetime(2024, 2, 23, 9, 0, tzinfo=SHANGHAI),
-                ),
+                _checkins_counted(),
             ),
             decided_by=(0,),
         )

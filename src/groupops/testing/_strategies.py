@@ -634,25 +634,23 @@ def _kinds_used(book: RuleBook) -> list[str]:
     return out
 
 
-def _labels_used(book: RuleBook) -> list[str]:
-    found = {
+def _named_in(book: RuleBook, leaf_type: type[Label] | type[Role]) -> set[str]:
+    """The labels (or roles) the book's ``label`` (or ``role``) leaves name."""
+    return {
         x
         for _, c in book.conditions()
         for leaf in iter_leaves(c)
-        if isinstance(leaf, Label)
-        for x in leaf.label
+        if isinstance(leaf, leaf_type)
+        for x in (leaf.label if isinstance(leaf, Label) else leaf.role)
     }
-    return sorted(found | set(LABELS[:3]))
+
+
+def _labels_used(book: RuleBook) -> list[str]:
+    return sorted(_named_in(book, Label) | set(LABELS[:3]))
 
 
 def _roles_used(book: RuleBook) -> list[str]:
-    found = {
-        x
-        for _, c in book.conditions()
-        for leaf in iter_leaves(c)
-        if isinstance(leaf, Role)
-        for x in leaf.role
-    }
+    found = _named_in(book, Role)
     ladder = [r for p in book.policies_of(Ladder) for r in p.roles()]  # the built-in ladder's roles
     return ["member", *sorted((found | set(ladder) | {"admin"}) - {"member"})]
 

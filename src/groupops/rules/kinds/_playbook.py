@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..._decision import Decision
-from ._registry import Kind, Point, Runtime
+from ._registry import Kind, Point, Runtime, decide_or_retry, store_cursor
 
 __all__ = ["PlaybookKind"]
 
@@ -62,15 +62,12 @@ class PlaybookKind(Kind):
     def decide_at_point(
         self, policy: Any, point: Point, rt: Runtime, at: datetime
     ) -> tuple[list[Decision], list[Point]]:
-        failed_before = rt.failures()
-        made = self.decide_moment(policy, rt, point.when, point.what, at)
-        if rt.failures() > failed_before:
-            scratch = rt.scratch(self._cursor_key(policy))
-            scratch["retry"] = min(scratch.get("retry", point.when), point.when)
-        return made, []
+        return decide_or_retry(
+            rt,
+            self._cursor_key(policy),
+            point.when,
+            lambda: self.decide_moment(policy, rt, point.when, point.what, at),
+        )
 
     def finish(self, policy: Any, rt: Runtime, at: datetime) -> None:
-        scratch = rt.scratch(self._cursor_key(policy))
-        retry = scratch.get("retry")
-        cursor = retry - _ONE_TICK if retry is not None else scratch.get("cursor", at)
-        rt.set_state(self._cursor_key(policy), cursor.isoformat())
+        store_cursor(rt, self._cursor_key(policy), self._cursor_key(policy), at)

@@ -24,7 +24,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ..._decision import Decision
 from ..._errors import Problem, RuleError
-from ..._i18n import pick
+from ..._i18n import messages, pick
 from ..._model import Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
 from ..._outbox import Audience
 from ..._reports import StandingItem, StandingReport
@@ -128,6 +128,33 @@ class ActionSpec:
     def label(self, locale: str) -> str:
         """The label in ``locale`` (same fallback), else the action's name."""
         return pick(self.labels, locale) or self.name
+
+
+def catalogued_action(
+    message_id: str,
+    *,
+    label: str | None = None,
+    platform: bool = False,
+    audience: Audience = "member",
+    tell_member: bool = False,
+) -> ActionSpec:
+    """A built-in kind's action from the message catalogue: named by the last part of
+    ``message_id`` (``"eviction.evict"`` → ``evict``), its default message the entry
+    ``message_id`` and its label the entry ``<message_id>.label`` (or ``label``)."""
+    return ActionSpec(
+        message_id.rpartition(".")[2],
+        messages(message_id),
+        messages(label or f"{message_id}.label"),
+        platform=platform,
+        audience=audience,
+        tell_member=tell_member,
+    )
+
+
+def open_groups(rt: Runtime, ids: Iterable[str]) -> list[Group]:
+    """The open groups among ``ids`` (those the runtime knows), in their order: what a
+    group kind decides about at an occurrence."""
+    return [g for gid in ids if (g := rt.group(gid)) is not None and g.status == "open"]
 
 
 @dataclass(frozen=True)
@@ -568,6 +595,29 @@ class ScheduledPolicy(PolicyBase):
 
 _ONE_TICK = timedelta(microseconds=1)
 
+
+def decide_or_retry(
+    rt: Runtime, scratch_key: str, when: datetime, decide: Callable[[], list[Decision]]
+) -> tuple[list[Decision], list[Point]]:
+    """``decide()`` at the moment ``when``; when a plugin failed meanwhile, ``when`` is kept
+    in the scratch ``scratch_key`` as a moment to decide again (see :func:`store_cursor`)."""
+    failed_before = rt.failures()
+    made = decide()
+    if rt.failures() > failed_before:
+        scratch = rt.scratch(scratch_key)
+        scratch["retry"] = min(scratch.get("retry", when), when)
+    return made, []
+
+
+def store_cursor(rt: Runtime, scratch_key: str, state_key: str, at: datetime) -> None:
+    """Store under ``state_key`` how far the moments are decided: just before the earliest
+    one to decide again, else the run's cursor (``at`` when none was kept)."""
+    scratch = rt.scratch(scratch_key)
+    retry = scratch.get("retry")
+    cursor = retry - _ONE_TICK if retry is not None else scratch.get("cursor", at)
+    rt.set_state(state_key, cursor.isoformat())
+
+
 MAX_OCCURRENCES = 1000
 """The most occurrences one run decides for one scheduled policy; more is a RuleError
 (run at earlier times first), not a hang."""
@@ -637,15 +687,12 @@ class ScheduledKind(Kind):
     def decide_at_point(
         self, policy: Any, point: Point, rt: Runtime, at: datetime
     ) -> tuple[list[Decision], list[Point]]:
-        failed_before = rt.failures()
-        made = self.occurrence(policy, rt, point.when, point.payload, at)
-        if rt.failures() > failed_before:
-            scratch = rt.scratch(f"schedule:{policy.id}")
-            scratch["retry"] = min(scratch.get("retry", point.when), point.when)
-        return made, []
+        return decide_or_retry(
+            rt,
+            f"schedule:{policy.id}",
+            point.when,
+            lambda: self.occurrence(policy, rt, point.when, point.payload, at),
+        )
 
     def finish(self, policy: Any, rt: Runtime, at: datetime) -> None:
-        scratch = rt.scratch(f"schedule:{policy.id}")
-        retry = scratch.get("retry")
-        cursor = retry - _ONE_TICK if retry is not None else scratch.get("cursor", at)
-        rt.set_state(self._cursor_key(policy), cursor.isoformat())
+        store_cursor(rt, f"schedule:{policy.id}", self._cursor_key(policy), at)

@@ -19,7 +19,7 @@ from ..._time import Duration, DurationField
 from .._conditions import Condition, Scope
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
 
 __all__ = ["INVITE", "KIND", "Admission", "AdmissionKind", "admission_check", "invitation_phrase"]
 
@@ -60,10 +60,8 @@ def invitation_phrase(number: int, of: int, locale: str = "en") -> str:
     )
 
 
-INVITE = ActionSpec(
+INVITE = catalogued_action(
     "invite",
-    messages("invite"),
-    messages("invite.label"),
     platform=True,
     tell_member=True,  # on a platform that cannot add them, the invitation still reaches them
 )

@@ -17,7 +17,7 @@ from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Section
 from .._templates import check_template
-from ._registry import ActionSpec, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import Runtime, ScheduledKind, ScheduledPolicy, Verdict, catalogued_action
 from ._selection import SegmentField, selected
 
 __all__ = ["KIND", "Broadcast", "BroadcastKind"]
@@ -56,13 +56,7 @@ class BroadcastKind(ScheduledKind):
     order = 36
     model = Broadcast
     label: ClassVar[Mapping[str, str]] = messages("policy_type.broadcast")
-    actions = (
-        ActionSpec(
-            "broadcast",
-            messages("broadcast.broadcast"),
-            messages("policy_type.broadcast"),
-        ),
-    )
+    actions = (catalogued_action("broadcast.broadcast", label="policy_type.broadcast"),)
 
     def occurrence(
         self, policy: Broadcast, rt: Runtime, when: datetime, previous: datetime | None, at: datetime

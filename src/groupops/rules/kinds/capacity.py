@@ -14,26 +14,15 @@ from typing import ClassVar, Literal
 from ..._decision import Decision
 from ..._i18n import messages, text
 from ..._model import Event, Group, Membership
-from ._membership import REMOVE, present_at, removed
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._membership import REMOVE, joining, present_at, removed
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, Verdict, catalogued_action
 
 __all__ = ["CREATE_GROUP", "KIND", "ROUTE", "Capacity", "CapacityKind", "present_count", "route_order"]
 
-ROUTE = ActionSpec(
-    "route",
-    messages("capacity.route"),
-    messages("capacity.route.label"),
-    platform=True,
-)
+ROUTE = catalogued_action("capacity.route", platform=True)
 """A member sent from a full group to another of its family (``target_group``)."""
 
-CREATE_GROUP = ActionSpec(
-    "create_group",
-    messages("capacity.create_group"),
-    messages("capacity.create_group.label"),
-    platform=True,
-    audience="operators",
-)
+CREATE_GROUP = catalogued_action("capacity.create_group", platform=True, audience="operators")
 """Opening a family's next group (:func:`groupops.route` decides it; the platform, through
 the ``groupops_create_group`` hook, or an operator carries it out)."""
 
@@ -81,14 +70,10 @@ class CapacityKind(Kind):
         self, policy: Capacity, event: Event, rt: Runtime, when: datetime, at: datetime
     ) -> list[Decision]:
         """Check the join ``event`` opened, at ``when``: beyond the capacity, route or remove."""
-        if event.group is None or (policy.groups and event.group not in policy.groups):
-            return []
-        group = rt.group(event.group)
-        ms = rt.membership(event.member, event.group)
-        if group is None or group.capacity is None or group.status != "open" or ms is None:
-            return []
-        if ms.joined_at != event.at or not present_at(ms, when):
-            return []
+        joined = joining(event, policy.groups, rt, when)
+        if joined is None or joined[0].capacity is None:
+            return []  # another group, not this joining, or a group without a capacity
+        group, _ = joined
         # everyone present then, in join order (ties by member id): those beyond the
         # capacity are over it, this join or one at the same instant checked before it
         present = [o for o in rt.memberships(group.id) if present_at(o, when)]

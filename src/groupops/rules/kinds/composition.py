@@ -17,7 +17,15 @@ from pydantic import Field, field_validator
 from ..._decision import Decision
 from ..._i18n import messages, text
 from ..._model import Membership
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import (
+    GroupRef,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    Verdict,
+    catalogued_action,
+    open_groups,
+)
 
 __all__ = [
     "BUCKETS",
@@ -116,18 +124,8 @@ class CompositionKind(ScheduledKind):
     model = Composition
     label: ClassVar[Mapping[str, str]] = messages("composition.label")
     actions = (
-        ActionSpec(
-            "composition_off",
-            messages("composition.composition_off"),
-            messages("composition.composition_off.label"),
-            audience="operators",
-        ),
-        ActionSpec(
-            "composition_ok",
-            messages("composition.composition_ok"),
-            messages("composition.composition_ok.label"),
-            audience="operators",
-        ),
+        catalogued_action("composition.composition_off", audience="operators"),
+        catalogued_action("composition.composition_ok", audience="operators"),
     )
     placeholders = frozenset({"bucket", "share", "target", "tolerance"})
 
@@ -135,10 +133,8 @@ class CompositionKind(ScheduledKind):
         self, policy: Composition, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
     ) -> list[Decision]:
         made: list[Decision] = []
-        for gid in policy.groups:
-            group = rt.group(gid)
-            if group is None or group.status != "open":
-                continue
+        for group in open_groups(rt, policy.groups):
+            gid = group.id
             present = [ms for ms in rt.memberships(gid) if ms.joined_at <= when]
             mix = role_mix(gid, present, policy.target)
             if sum(r.count for r in mix) < policy.min_members:

@@ -17,7 +17,7 @@ from ..._decision import Decision
 from ..._i18n import messages, pick
 from ..._model import Event
 from ..._time import Duration, DurationField
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict, catalogued_action
 
 __all__ = ["KIND", "TYPE_LABELS", "Digest", "DigestKind", "digest_text"]
 
@@ -85,14 +85,7 @@ class DigestKind(ScheduledKind):
     name = "digest"
     model = Digest
     label: ClassVar[Mapping[str, str]] = messages("digest.label")
-    actions = (
-        ActionSpec(
-            "digest",
-            messages("digest.digest"),
-            messages("digest.label"),
-            audience="group",
-        ),
-    )
+    actions = (catalogued_action("digest.digest", label="digest.label", audience="group"),)
     placeholders = frozenset({"requests", "count"})
 
     @staticmethod

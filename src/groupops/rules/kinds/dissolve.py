@@ -16,7 +16,7 @@ from pydantic import model_validator
 from ..._decision import Decision
 from ..._i18n import messages, text
 from ..._model import Group, Time, change_group
-from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
+from ._registry import GroupRef, Kind, Point, PolicyBase, Runtime, Verdict, catalogued_action
 
 __all__ = ["KIND", "Dissolve", "DissolveKind", "dissolve_moment", "moved_invitation"]
 
@@ -102,13 +102,7 @@ class DissolveKind(Kind):
     model = Dissolve
     label: ClassVar[Mapping[str, str]] = messages("dissolve.label")
     actions = (
-        ActionSpec(
-            "dissolve",
-            messages("dissolve.dissolve"),
-            messages("dissolve.label"),
-            platform=True,
-            audience="group",
-        ),
+        catalogued_action("dissolve.dissolve", label="dissolve.label", platform=True, audience="group"),
     )
 
     def due(self, policy: Dissolve, rt: Runtime, at: datetime) -> list[Point]:

@@ -21,7 +21,15 @@ from ..._reports import Note, Section
 from .._conditions import Condition, _Rule
 from .._evaluate import evaluate, holds
 from .._explain import Explanation, _num
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, StrategyContext, Verdict
+from ._registry import (
+    GroupRef,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    StrategyContext,
+    Verdict,
+    catalogued_action,
+)
 
 __all__ = ["KIND", "Duty", "DutyKind", "DutyReward", "DutyStreak", "duty_streak"]
 
@@ -137,21 +145,9 @@ class DutyKind(ScheduledKind):
     model = Duty
     label: ClassVar[Mapping[str, str]] = messages("policy_type.duty")
     actions = (
-        ActionSpec(
-            "duty_notice",
-            messages("duty.duty_notice"),
-            messages("duty.duty_notice.label"),
-        ),
-        ActionSpec(
-            "relieve",
-            messages("duty.relieve"),
-            messages("duty.relieve.label"),
-        ),
-        ActionSpec(
-            "thank",
-            messages("duty.thank"),
-            messages("duty.thank.label"),
-        ),
+        catalogued_action("duty.duty_notice"),
+        catalogued_action("duty.relieve"),
+        catalogued_action("duty.thank"),
     )
     placeholders = frozenset({"left", "missed", "met", "reward", "duty_role"})
 

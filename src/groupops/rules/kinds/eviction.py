@@ -24,7 +24,7 @@ from ..._time import Duration, DurationField, ScheduleField, parse_schedule, to_
 from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, StrategyContext, Verdict
+from ._registry import GroupRef, Kind, Point, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
 
 __all__ = [
     "ANNOUNCE_MAX",
@@ -208,28 +208,10 @@ class EvictionKind(Kind):
     model = Eviction
     label: ClassVar[Mapping[str, str]] = messages("policy_type.eviction")
     actions = (
-        ActionSpec(
-            "notice",
-            messages("eviction.notice"),
-            messages("eviction.notice.label"),
-        ),
-        ActionSpec(
-            "spare",
-            messages("eviction.spare"),
-            messages("eviction.spare.label"),
-        ),
-        ActionSpec(
-            "evict",
-            messages("eviction.evict"),
-            messages("eviction.evict.label"),
-            platform=True,
-        ),
-        ActionSpec(
-            "announce",
-            messages("eviction.announce"),
-            messages("eviction.announce.label"),
-            audience="group",
-        ),
+        catalogued_action("eviction.notice"),
+        catalogued_action("eviction.spare"),
+        catalogued_action("eviction.evict", platform=True),
+        catalogued_action("eviction.announce", audience="group"),
     )
     placeholders = frozenset({"criteria", "at_risk"})
 

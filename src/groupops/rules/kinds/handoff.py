@@ -19,7 +19,7 @@ from ..._model import Member, Membership
 from ..._reports import Note, Section
 from .._conditions import Condition
 from .._evaluate import evaluate
-from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
+from ._registry import Kind, PolicyBase, Runtime, Verdict, catalogued_action
 from ._selection import prefetch
 
 __all__ = ["KIND", "Handoff", "HandoffKind", "handoff_assignee"]
@@ -62,14 +62,7 @@ class HandoffKind(Kind):
     model = Handoff
     label: ClassVar[Mapping[str, str]] = messages("policy_type.handoff")
     placeholders = frozenset({"assignee"})
-    actions = (
-        ActionSpec(
-            "handoff",
-            messages("handoff.handoff"),
-            messages("policy_type.handoff"),
-            audience="operators",
-        ),
-    )
+    actions = (catalogued_action("handoff.handoff", label="policy_type.handoff", audience="operators"),)
 
     def decide(self, policy: Handoff, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
         made: list[Decision] = []

@@ -21,7 +21,15 @@ from ..._model import Group
 from ..._time import Duration, DurationField
 from .._explain import Explanation
 from .._facts_api import Facts
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import (
+    GroupRef,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    Verdict,
+    catalogued_action,
+    open_groups,
+)
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -264,31 +272,16 @@ class HealthKind(ScheduledKind):
     model = Health
     label: ClassVar[Mapping[str, str]] = messages("health.label")
     actions = (
-        ActionSpec(
-            "group_dormant",
-            messages("health.group_dormant"),
-            messages("health.group_dormant.label"),
-            audience="operators",
-        ),
-        ActionSpec(
-            "group_dead",
-            messages("health.group_dead"),
-            messages("health.group_dead.label"),
-            audience="operators",
-        ),
-        ActionSpec(
-            "group_active",
-            messages("health.group_active"),
-            messages("health.group_active.label"),
-            audience="operators",
-        ),
+        catalogued_action("health.group_dormant", audience="operators"),
+        catalogued_action("health.group_dead", audience="operators"),
+        catalogued_action("health.group_active", audience="operators"),
     )
     placeholders = frozenset({"health"})
 
     def occurrence(
         self, policy: Health, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
     ) -> list[Decision]:
-        groups = [g for gid in policy.groups if (g := rt.group(gid)) is not None and g.status == "open"]
+        groups = open_groups(rt, policy.groups)
         if not groups:
             return []
         members: dict[str, int] = {}

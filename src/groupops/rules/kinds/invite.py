@@ -66,14 +66,9 @@ class InviteKind(ScheduledKind):
         made: list[Decision] = []
         invited = {d.member for d in rt.decisions(policy=policy.id, action="invite")}
         for member in sorted(set(rt.profiles) - invited):
-            with rt.isolated(policy.id, None, when, member=member, group=policy.to):
-                if _present(rt, member, policy.to):
-                    continue
-                why = selected(policy.segment, rt, member, when)
-                if why.passed:
-                    recorded = self._invite(policy, rt, member, 1, when, why)
-                    if recorded is not None:
-                        made.append(recorded)
+            recorded = self._invite(policy, rt, member, 1, when)
+            if recorded is not None:
+                made.append(recorded)
         return made
 
     def decide(self, policy: Invite, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
@@ -93,17 +88,27 @@ class InviteKind(ScheduledKind):
             due = policy.expires.after(first.at, rt.tz)
             if due > at:
                 continue
-            with rt.isolated(policy.id, None, due, member=member, group=policy.to):
-                if _present(rt, member, policy.to):
-                    continue
-                why = selected(policy.segment, rt, member, due)
-                if why.passed:
-                    recorded = self._invite(policy, rt, member, 2, due, why)
-                    if recorded is not None:
-                        made.append(recorded)
+            recorded = self._invite(policy, rt, member, 2, due)
+            if recorded is not None:
+                made.append(recorded)
         return made
 
     def _invite(
+        self, policy: Invite, rt: Runtime, member: str, number: int, when: datetime
+    ) -> Decision | None:
+        """The ``number``-th invitation of ``member`` at ``when``, decided in isolation:
+        None when they are present in ``to`` then, not in the segment, or it is not
+        recorded."""
+        with rt.isolated(policy.id, None, when, member=member, group=policy.to):
+            if _present(rt, member, policy.to):
+                return None
+            why = selected(policy.segment, rt, member, when)
+            if not why.passed:
+                return None
+            return self._record(policy, rt, member, number, when, why)
+        return None  # a plugin failed meanwhile: reported in the run's failures
+
+    def _record(
         self, policy: Invite, rt: Runtime, member: str, number: int, when: datetime, why: Any
     ) -> Decision | None:
         d = rt.decide_about(

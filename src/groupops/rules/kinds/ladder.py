@@ -20,7 +20,7 @@ from ..._time import DurationField
 from .._conditions import Condition, _Rule
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
 
 __all__ = ["KIND", "Ladder", "LadderKind", "LadderMove", "LadderStep", "ladder_move"]
 
@@ -94,16 +94,8 @@ class LadderKind(Kind):
     model = Ladder
     label: ClassVar[Mapping[str, str]] = messages("policy_type.ladder")
     actions = (
-        ActionSpec(
-            "promote",
-            messages("ladder.promote"),
-            messages("ladder.promote.label"),
-        ),
-        ActionSpec(
-            "demote",
-            messages("ladder.demote"),
-            messages("ladder.demote.label"),
-        ),
+        catalogued_action("ladder.promote"),
+        catalogued_action("ladder.demote"),
     )
 
     def decide(self, policy: Ladder, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:

@@ -16,7 +16,7 @@ from ..._decision import Decision
 from ..._i18n import messages, plural_form, text
 from ..._model import Event, Group, GroupKind, Membership
 from ..._reports import Note
-from ._membership import REFUSE, REMOVE, present_at, removed
+from ._membership import REFUSE, REMOVE, joining, present_at, removed
 from ._registry import GroupRef, Kind, PolicyBase, Runtime, Verdict
 
 __all__ = ["KIND", "Limit", "LimitKind", "held_groups", "limit_breach"]
@@ -138,14 +138,10 @@ class LimitKind(Kind):
         self, policy: Limit, event: Event, rt: Runtime, when: datetime, at: datetime
     ) -> list[Decision]:
         """Check the join ``event`` opened, at ``when``: over a limit, one decision on it."""
-        if event.group is None or (policy.groups and event.group not in policy.groups):
-            return []
-        group = rt.group(event.group)
-        ms = rt.membership(event.member, event.group)
-        if group is None or group.status != "open" or ms is None:
-            return []
-        if ms.joined_at != event.at or not present_at(ms, when):
+        joined = joining(event, policy.groups, rt, when)
+        if joined is None:
             return []  # not the joining this event opened, or gone again before it
+        group, ms = joined
         present = _present(rt, ms.member, when)
         newest = _newest_over(policy, group, present)
         if newest is None:

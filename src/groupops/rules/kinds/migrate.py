@@ -17,7 +17,7 @@ from ..._i18n import messages
 from ..._model import Event, Group, Time
 from ..._time import DurationField
 from ._playbook import PlaybookKind
-from ._registry import ActionSpec, GroupRef, PolicyBase, Runtime, Verdict
+from ._registry import GroupRef, PolicyBase, Runtime, Verdict, catalogued_action
 from .dissolve import dissolve_group, moved_invitation
 
 __all__ = ["KIND", "Migrate", "MigrateKind", "repliers", "route_by_capacity"]
@@ -87,14 +87,7 @@ class MigrateKind(PlaybookKind):
     name = "migrate"
     model = Migrate
     label: ClassVar[Mapping[str, str]] = messages("migrate.label")
-    actions = (
-        ActionSpec(
-            "migrate_call",
-            messages("migrate.migrate_call"),
-            messages("migrate.migrate_call.label"),
-            audience="group",
-        ),
-    )
+    actions = (catalogued_action("migrate.migrate_call", audience="group"),)
     placeholders = frozenset({"reply"})
 
     def moments(self, policy: Migrate, rt: Runtime) -> list[tuple[datetime, int]]:

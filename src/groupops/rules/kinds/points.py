@@ -20,7 +20,7 @@ from ..._i18n import messages
 from ..._model import Event, LedgerEntry
 from ..._reports import Note
 from .._explain import _num
-from ._registry import ActionSpec, Kind, PolicyBase, Runtime, StrategyContext, Verdict
+from ._registry import Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
 
 __all__ = ["KIND", "Points", "PointsKind", "available_points"]
 
@@ -81,16 +81,8 @@ class PointsKind(Kind):
     model = Points
     label: ClassVar[Mapping[str, str]] = messages("policy_type.points")
     actions = (
-        ActionSpec(
-            "redeem",
-            messages("points.redeem"),
-            messages("points.redeem.label"),
-        ),
-        ActionSpec(
-            "refuse",
-            messages("points.refuse"),
-            messages("points.refuse.label"),
-        ),
+        catalogued_action("points.redeem"),
+        catalogued_action("points.refuse"),
     )
     placeholders = frozenset({"points", "balance"})
 

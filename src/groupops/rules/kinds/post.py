@@ -14,7 +14,15 @@ from pydantic import Field, model_validator
 from ..._decision import Decision
 from ..._i18n import messages
 from .._templates import check_template, render_template
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import (
+    GroupRef,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    Verdict,
+    catalogued_action,
+    open_groups,
+)
 
 __all__ = ["KIND", "Post", "PostKind", "post_text"]
 
@@ -59,24 +67,15 @@ class PostKind(ScheduledKind):
     name = "post"
     model = Post
     label: ClassVar[Mapping[str, str]] = messages("post.label")
-    actions = (
-        ActionSpec(
-            "scheduled_post",
-            messages("post.scheduled_post"),
-            messages("post.scheduled_post.label"),
-            audience="group",
-        ),
-    )
+    actions = (catalogued_action("post.scheduled_post", audience="group"),)
     placeholders = frozenset({"post"})
 
     def occurrence(
         self, policy: Post, rt: Runtime, when: datetime, previous: datetime | None, at: datetime
     ) -> list[Decision]:
         made: list[Decision] = []
-        for gid in policy.groups:
-            group = rt.group(gid)
-            if group is None or group.status != "open":
-                continue
+        for group in open_groups(rt, policy.groups):
+            gid = group.id
             with rt.isolated(policy.id, None, when, group=gid):
                 before = [
                     d

@@ -18,7 +18,7 @@ from ..._reports import Note, Section
 from .._conditions import AllOf, AnyOf, AtLeastOf, Condition, MemberOf, Not, Referees, Scope, _Rule
 from .._evaluate import evaluate, holds
 from .._explain import _num
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
 
 __all__ = ["KIND", "ReferralReward", "ReferralRewardKind", "Reward", "referee_group"]
 
@@ -102,13 +102,7 @@ class ReferralRewardKind(Kind):
     order = 30
     model = ReferralReward
     label: ClassVar[Mapping[str, str]] = messages("referral_reward.label")
-    actions = (
-        ActionSpec(
-            "reward",
-            messages("referral_reward.reward"),
-            messages("referral_reward.label"),
-        ),
-    )
+    actions = (catalogued_action("referral_reward.reward", label="referral_reward.label"),)
     placeholders = frozenset({"reward"})
 
     def decide(

@@ -22,7 +22,7 @@ from .._conditions import Condition
 from .._evaluate import evaluate
 from .._explain import Explanation
 from ._playbook import PlaybookKind
-from ._registry import ActionSpec, GroupRef, PolicyBase, Runtime, Verdict
+from ._registry import GroupRef, PolicyBase, Runtime, Verdict, catalogued_action
 
 __all__ = ["KIND", "Repurpose", "RepurposeKind"]
 
@@ -64,15 +64,7 @@ class RepurposeKind(PlaybookKind):
     name = "repurpose"
     model = Repurpose
     label: ClassVar[Mapping[str, str]] = messages("repurpose.label")
-    actions = (
-        ActionSpec(
-            "rename",
-            messages("repurpose.rename"),
-            messages("repurpose.rename.label"),
-            platform=True,
-            audience="group",
-        ),
-    )
+    actions = (catalogued_action("repurpose.rename", platform=True, audience="group"),)
     placeholders = frozenset({"announcement"})
 
     def moments(self, policy: Repurpose, rt: Runtime) -> list[tuple[datetime, int]]:

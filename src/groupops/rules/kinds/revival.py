@@ -20,7 +20,7 @@ from ..._time import DurationField, to_zone
 from .._conditions import Condition
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
 
 __all__ = ["KIND", "Revival", "RevivalKind", "revival_check", "revival_deadline", "revival_open"]
 
@@ -70,14 +70,7 @@ class RevivalKind(Kind):
     order = 20
     model = Revival
     label: ClassVar[Mapping[str, str]] = messages("policy_type.revival")
-    actions = (
-        ActionSpec(
-            "revive",
-            messages("revival.revive"),
-            messages("revival.revive.label"),
-            platform=True,
-        ),
-    )
+    actions = (catalogued_action("revival.revive", platform=True),)
 
     def decide(self, policy: Revival, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
         made: list[Decision] = []

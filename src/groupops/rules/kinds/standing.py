@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from ..._decision import Decision
 from ..._i18n import locales, messages
 from ..._model import Event
-from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
+from ._registry import Kind, PolicyBase, Runtime, Verdict, catalogued_action
 
 __all__ = ["KIND", "Standing", "StandingKind"]
 
@@ -45,7 +45,7 @@ class StandingKind(Kind):
     model = Standing
     label: ClassVar[Mapping[str, str]] = messages("standing.label")
     placeholders = frozenset({"standing"})
-    actions = (ActionSpec("standing", messages("standing.standing"), messages("standing.standing.label")),)
+    actions = (catalogued_action("standing.standing"),)
 
     def on_event(
         self, policy: Standing, event: Event, rt: Runtime, when: datetime, at: datetime

@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from ..._decision import Decision
 from ..._i18n import messages
 from ..._model import Group, change_group
-from ._registry import ActionSpec, GroupRef, Kind, Point, PolicyBase, Runtime, Verdict
+from ._registry import GroupRef, Kind, Point, PolicyBase, Runtime, Verdict, catalogued_action
 
 __all__ = ["KIND", "TermEnd", "TermKind", "term_ends"]
 
@@ -50,14 +50,7 @@ class TermKind(Kind):
     order = 60
     model = TermEnd
     label: ClassVar[Mapping[str, str]] = messages("policy_type.term")
-    actions = (
-        ActionSpec(
-            "cohort_end",
-            messages("term.cohort_end"),
-            messages("term.cohort_end.label"),
-            audience="group",
-        ),
-    )
+    actions = (catalogued_action("term.cohort_end", audience="group"),)
 
     def due(self, policy: TermEnd, rt: Runtime, at: datetime) -> list[Point]:
         return [Point(end, 0, gid) for end, gid in term_ends(policy, rt.groups(), at, rt.tz)]

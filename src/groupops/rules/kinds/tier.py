@@ -21,7 +21,7 @@ from ..._reports import Note, Section, StandingItem
 from .._conditions import Condition
 from .._evaluate import Context, evaluate
 from .._explain import Explanation
-from ._registry import ActionSpec, Kind, PolicyBase, Runtime, Verdict
+from ._registry import Kind, PolicyBase, Runtime, Verdict, catalogued_action
 from ._selection import prefetch
 
 __all__ = ["KIND", "Tier", "TierKind", "TierMove", "current_tier", "tier_move"]
@@ -118,13 +118,7 @@ class TierKind(Kind):
     model = Tier
     label: ClassVar[Mapping[str, str]] = messages("policy_type.tier")
     placeholders = frozenset({"tier", "tier.from"})
-    actions = (
-        ActionSpec(
-            "tier",
-            messages("tier.tier"),
-            messages("tier.tier.label"),
-        ),
-    )
+    actions = (catalogued_action("tier.tier"),)
 
     def decide(self, policy: Tier, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
         made: list[Decision] = []

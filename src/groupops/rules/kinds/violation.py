@@ -22,7 +22,7 @@ from .._conditions import Count, _Rule
 from .._evaluate import evaluate
 from .._explain import Explanation
 from ._membership import REMOVE, present_at, removed
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, Verdict
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, Verdict, catalogued_action
 
 __all__ = ["KIND", "Penalty", "Violation", "ViolationKind", "offence_step"]
 
@@ -100,29 +100,11 @@ class ViolationKind(Kind):
     label: ClassVar[Mapping[str, str]] = messages("policy_type.violation")
     placeholders = frozenset({"offence", "window", "next", "penalty", "until", "reason"})
     actions = (
-        ActionSpec(
-            "warn",
-            messages("violation.warn"),
-            messages("violation.warn.label"),
-        ),
-        ActionSpec(
-            "final_warn",
-            messages("violation.final_warn"),
-            messages("violation.final_warn.label"),
-        ),
+        catalogued_action("violation.warn"),
+        catalogued_action("violation.final_warn"),
         REMOVE,
-        ActionSpec(
-            "fine",
-            messages("violation.fine"),
-            messages("violation.fine.label"),
-            platform=True,
-        ),
-        ActionSpec(
-            "mute",
-            messages("violation.mute"),
-            messages("violation.mute.label"),
-            platform=True,
-        ),
+        catalogued_action("violation.fine", platform=True),
+        catalogued_action("violation.mute", platform=True),
     )
 
     def offences(self, policy: Violation, rt: Runtime, member: str, group: str, when: datetime) -> int:

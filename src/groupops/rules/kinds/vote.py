@@ -16,7 +16,15 @@ from pydantic import Field
 from ..._decision import Decision
 from ..._i18n import messages, plural_form, text
 from .._facts_api import LoggedEvent
-from ._registry import ActionSpec, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, StrategyContext, Verdict
+from ._registry import (
+    GroupRef,
+    Runtime,
+    ScheduledKind,
+    ScheduledPolicy,
+    StrategyContext,
+    Verdict,
+    catalogued_action,
+)
 
 __all__ = ["KIND", "Tally", "Vote", "VoteKind", "tally"]
 
@@ -113,17 +121,8 @@ class VoteKind(ScheduledKind):
     model = Vote
     label: ClassVar[Mapping[str, str]] = messages("policy_type.vote")
     actions = (
-        ActionSpec(
-            "award",
-            messages("vote.award"),
-            messages("vote.award.label"),
-        ),
-        ActionSpec(
-            "winners",
-            messages("vote.winners"),
-            messages("vote.winners.label"),
-            audience="group",
-        ),
+        catalogued_action("vote.award"),
+        catalogued_action("vote.winners", audience="group"),
     )
     placeholders = frozenset({"rank", "votes", "winners"})
 

@@ -16,7 +16,7 @@ from ..._i18n import messages
 from ..._model import Event, Membership
 from ..._reports import Note
 from ..._time import Duration, DurationField, to_zone
-from ._registry import ActionSpec, GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict
+from ._registry import GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
 
 __all__ = ["KIND", "Welcome", "WelcomeKind", "welcome_due"]
 
@@ -51,13 +51,7 @@ class WelcomeKind(Kind):
     order = 10
     model = Welcome
     label: ClassVar[Mapping[str, str]] = messages("policy_type.welcome")
-    actions = (
-        ActionSpec(
-            "welcome",
-            messages("welcome.welcome"),
-            messages("policy_type.welcome"),
-        ),
-    )
+    actions = (catalogued_action("welcome.welcome", label="policy_type.welcome"),)
 
     def on_event(
         self, policy: Welcome, event: Event, rt: Runtime, when: datetime, at: datetime
