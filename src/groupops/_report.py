@@ -23,7 +23,7 @@ from ._time import to_zone
 from .plugins._store import Store
 from .rules._book import RuleBook, installed_kinds
 from .rules.kinds import KindRegistry
-from .rules.kinds.composition import BUCKETS, DEFAULT_MIX, bucket_of
+from .rules.kinds.composition import BUCKETS, DEFAULT_MIX, bucket_of, mix_problems
 from .rules.kinds.health import GroupHealth
 
 __all__ = [
@@ -55,21 +55,9 @@ def check_target_mix(mix: Mapping[str, float]) -> dict[str, float]:
     """``mix`` as a full target mix (a bucket it leaves out is 0 %), or an
     :class:`InputError` naming the value: the buckets are :data:`ROLE_BUCKETS`, each
     share a finite number of at least 0, and the shares sum to 100 % (to 0.01)."""
-    problems: list[Problem] = []
-    unknown = sorted(set(mix) - set(ROLE_BUCKETS))
-    if unknown:
-        problems.append(
-            Problem("target_mix", f"{unknown!r} are not role buckets (buckets: {', '.join(ROLE_BUCKETS)})")
-        )
-    for bucket, share in mix.items():
-        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < float("inf"):
-            problems.append(Problem(f"target_mix.{bucket}", f"{share!r} is not a percentage of at least 0"))
-    if not problems:
-        total = sum(float(v) for v in mix.values())
-        if abs(total - 100.0) > 0.01:
-            problems.append(Problem("target_mix", f"{dict(mix)!r} sums to {total:g} %, not 100 %"))
+    problems = mix_problems(mix)
     if problems:
-        raise InputError(problems)
+        raise InputError([Problem(f"target_mix.{b}" if b else "target_mix", m) for b, m in problems])
     return {b: float(mix.get(b, 0.0)) for b in ROLE_BUCKETS}
 
 

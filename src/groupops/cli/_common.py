@@ -191,6 +191,18 @@ def _emit_json(doc: Any) -> None:
     click.echo(_json_text(doc, indent=2))
 
 
+def _listed_plainly(rows: Sequence[Any], as_json: bool, none: str) -> bool:
+    """For a command that lists rows: print them as JSON (``--json``), or ``none`` when
+    there are none; False when the caller still has to draw them as a table."""
+    if as_json:
+        _emit_json(rows)
+        return True
+    if not rows:
+        click.echo(none)
+        return True
+    return False
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()

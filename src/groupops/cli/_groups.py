@@ -19,7 +19,7 @@ from ..rules._book import RuleBook
 from ._common import (
     UserError,
     _db_option,
-    _emit_json,
+    _listed_plainly,
     _load_book,
     _open_engine,
     _optional_rules_option,
@@ -104,11 +104,7 @@ def groups(db: str, rules: Path | None, as_json: bool, locale: str) -> None:
             raise _Discard
     finally:
         store.close()
-    if as_json:
-        _emit_json(rows)
-        return
-    if not rows:
-        click.echo(_t(locale, "groups_none", db=db))
+    if _listed_plainly(rows, as_json, _t(locale, "groups_none", db=db)):
         return
 
     def members(r: Mapping[str, Any]) -> str:

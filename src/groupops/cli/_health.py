@@ -19,7 +19,7 @@ from ..rules._book import RuleBook
 from ._common import (
     UserError,
     _db_option,
-    _emit_json,
+    _listed_plainly,
     _load_book,
     _open_engine,
     _optional_rules_option,
@@ -104,11 +104,7 @@ def health(db: str, rules: Path | None, at_text: str | None, as_json: bool, loca
         rows = health_rows(store, at, book)
     finally:
         store.close()
-    if as_json:
-        _emit_json(rows)
-        return
-    if not rows:
-        click.echo(_t(locale, "groups_none", db=db))
+    if _listed_plainly(rows, as_json, _t(locale, "groups_none", db=db)):
         return
     columns = (
         "group",

@@ -9,7 +9,7 @@ import click
 from .._model import LedgerEntry
 from ..engine._world import entries_of
 from ..rules._explain import _num
-from ._common import _db_option, _emit_json, _read_only_sqlite, _table, command
+from ._common import _db_option, _emit_json, _listed_plainly, _read_only_sqlite, _table, command
 from ._labels import _t
 
 
@@ -53,11 +53,7 @@ def points(db: str, member: str | None, as_json: bool, locale: str) -> None:
         ({"member": m, "balance": sum(p), "entries": len(p)} for m, p in totals.items()),
         key=lambda r: (-r["balance"], r["member"]),
     )
-    if as_json:
-        _emit_json(rows)
-        return
-    if not rows:
-        click.echo(_t(locale, "ledger_none", db=db))
+    if _listed_plainly(rows, as_json, _t(locale, "ledger_none", db=db)):
         return
     headers = [_t(locale, f"col_{c}") for c in ("member", "balance", "entries")]
     click.echo(

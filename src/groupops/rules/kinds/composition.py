@@ -35,6 +35,7 @@ __all__ = [
     "CompositionKind",
     "RoleShare",
     "bucket_of",
+    "mix_problems",
     "role_mix",
 ]
 
@@ -75,16 +76,30 @@ class Composition(ScheduledPolicy):
     @field_validator("target")
     @classmethod
     def _sums_to_100(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(value) - set(BUCKETS))
-        if unknown:
-            raise ValueError(f"{unknown[0]!r} is not a role bucket (buckets: {', '.join(BUCKETS)})")
-        for bucket, share in value.items():
-            if not math.isfinite(share) or share < 0:
-                raise ValueError(f"{bucket}: {share!r} is not a percentage of at least 0")
-        total = sum(value.values())
-        if abs(total - 100.0) > 0.01:
-            raise ValueError(f"{value!r} sums to {total:g} %, not 100 %")
+        problems = mix_problems(value)
+        if problems:
+            bucket, message = problems[0]
+            raise ValueError(f"{bucket}: {message}" if bucket else message)
         return {b: float(value.get(b, 0.0)) for b in BUCKETS}
+
+
+def mix_problems(mix: Mapping[str, object]) -> list[tuple[str, str]]:
+    """What is wrong with a target mix, as ``(bucket, message)`` pairs (bucket ``""``
+    for the mix as a whole): every bucket one of :data:`BUCKETS`, each share a finite
+    number of at least 0, and, when those hold, the shares summing to 100 % (to 0.01).
+    The composition kind's ``target`` and the report's ``target_mix`` are checked by it."""
+    problems = [
+        ("", f"{name!r} is not a role bucket (buckets: {', '.join(BUCKETS)})")
+        for name in sorted(set(mix) - set(BUCKETS))
+    ]
+    for bucket, share in mix.items():
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < math.inf:
+            problems.append((bucket, f"{share!r} is not a percentage of at least 0"))
+    if not problems:
+        total = sum(float(v) for v in mix.values() if isinstance(v, int | float))  # all are, checked above
+        if abs(total - 100.0) > 0.01:
+            problems.append(("", f"{dict(mix)!r} sums to {total:g} %, not 100 %"))
+    return problems
 
 
 @dataclass(frozen=True)
