@@ -63,6 +63,30 @@ def test_a_target_mix_that_does_not_sum_to_100_is_refused_naming_it(store):
     assert check_target_mix({"ordinary": 100})["guests"] == 0.0
 
 
+@pytest.mark.parametrize("share", [True, float("nan"), float("inf"), "100", None])
+def test_a_target_share_that_is_not_a_finite_number_is_refused_naming_its_bucket(share):
+    # one check serves the report and the composition kind: both refuse it, naming it
+    with pytest.raises(
+        go.InputError, match=rf"target_mix.ordinary: {re.escape(repr(share))} is not a percentage"
+    ):
+        check_target_mix({"ordinary": share})
+    if isinstance(share, float):
+        book = {
+            "groups": [{"id": "g"}],
+            "policies": [
+                {
+                    "id": "mix",
+                    "type": "composition",
+                    "groups": ["g"],
+                    "schedule": "FREQ=WEEKLY",
+                    "target": {"ordinary": share},
+                }
+            ],
+        }
+        with pytest.raises(go.RuleError, match=r"policies\[0\]\.target\.ordinary: "):
+            go.RuleBook.load(book)
+
+
 def test_the_funnel_rows_add_up_to_every_member_with_an_unknown_channel_row(store):
     data = collect(store, BOOK)
     assert [r.source for r in data.funnel] == ["sales", "content", None]  # the unknown channel last

@@ -202,7 +202,7 @@ class DuckDBEvents:
             cache = self._caches.get(tz)
             if cache is None:
                 cache = self._caches[tz] = HistoryCache(tz, self._lock)
-        return DuckDBFacts(self, cache, profiles, metrics, world=world, presence=presence)
+        return DuckDBFacts(self, cache, profiles, metrics, world=world, presence=presence)  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Close the DuckDB connection (and the SQLite store :meth:`from_sqlite` opened
@@ -223,20 +223,10 @@ class DuckDBFacts(SQLiteFacts):
     one compiled query for every subject (the closures where a leaf has no SQL form);
     everything else as the SQLite store's facts answer it, from the DuckDB table."""
 
-    _events: DuckDBEvents
-
-    def __init__(
-        self,
-        events: DuckDBEvents,
-        cache: HistoryCache,
-        profiles: Mapping[str, Member] | Callable[[], Mapping[str, Member]] | None = None,
-        metrics: Mapping[str, MetricFunction] | None = None,
-        *,
-        world: World | None = None,
-        presence: Callable[[str], Mapping[str, str]] | None = None,
-    ) -> None:
-        super().__init__(events, cache, profiles, metrics, world=world, presence=presence)  # type: ignore[arg-type]
-        self._events = events
+    @property
+    def _events(self) -> DuckDBEvents:
+        """The table these facts read: the store argument of :class:`SQLiteFacts`."""
+        return self._store  # type: ignore[return-value]
 
     def holding(
         self, condition: Any, subjects: Sequence[Subject], at: datetime, *, default_scope: str
