@@ -63,6 +63,20 @@ def test_a_target_mix_that_does_not_sum_to_100_is_refused_naming_it(store):
     assert check_target_mix({"ordinary": 100})["guests"] == 0.0
 
 
+def test_a_target_mix_takes_empty_and_fractional_shares_within_a_hundredth_of_100():
+    assert check_target_mix({"guests": 0, "lecturers": 0.5, "ordinary": 99.5})["lecturers"] == 0.5
+    assert check_target_mix({"ordinary": 100.005})["ordinary"] == 100.005
+    with pytest.raises(go.InputError, match=r"sums to 100\.02 %"):
+        check_target_mix({"ordinary": 100.02})
+    with pytest.raises(go.InputError) as err:
+        check_target_mix({"vips": 100})
+    [problem] = err.value.problems
+    assert (problem.path, problem.message) == (
+        "target_mix",
+        "'vips' is not a role bucket (buckets: guests, lecturers, kols, active, ordinary)",
+    )
+
+
 @pytest.mark.parametrize("share", [True, float("nan"), float("inf"), "100", None])
 def test_a_target_share_that_is_not_a_finite_number_is_refused_naming_its_bucket(share):
     # one check serves the report and the composition kind: both refuse it, naming it
