@@ -60,6 +60,10 @@ class EngineBase:
 
         def _known_groups(self) -> set[str]: ...  # ingest
 
+        def _memberships_of(
+            self, keys: set[tuple[str, str]]
+        ) -> dict[tuple[str, str], Membership | None]: ...  # ingest
+
         def _record_membership(
             self,
             membership: Membership,

@@ -202,8 +202,8 @@ class Deciding(EngineBase):
         """The memberships of ``group``: all of them, or only those of ``members``."""
         if members is None:
             return self.store.memberships(group=group)
-        found = (self.store.get_membership(m, group) for m in sorted(members))
-        return [ms for ms in found if ms is not None]
+        found = self._memberships_of({(m, group) for m in members})
+        return [ms for ms in (found[(m, group)] for m in sorted(members)) if ms is not None]
 
     def _ended_by(self, group_id: str, at: datetime) -> bool:
         """Whether ``group_id`` was closed or dissolved at or before ``at`` (as the store

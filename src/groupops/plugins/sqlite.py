@@ -256,7 +256,9 @@ _IN_LIST = 500
 # every record it made, and its serialised form, until the commit. Nothing is committed
 # before the transaction ends, so a crash still leaves nothing of the run.
 _FLUSH_AT = 5_000
-_GROUPS_READ = 1_000  # groups kept by their stored text (see get_group)
+# Stored rows kept by their text, per model (see _cached): a run reads the same few
+# groups once per decision and each membership several times (once per policy).
+_READ_CACHE: Final[dict[type[BaseModel], int]] = {Group: 1_000, Membership: 200_000}
 
 
 def _micros(at: datetime) -> int:
@@ -306,7 +308,7 @@ class SQLiteStore:
         self._closed = False
         self._histories: dict[tzinfo, HistoryCache] = {}
         self._pending = _Pending()
-        self._groups_read: dict[str, Group] = {}
+        self._read_cache: dict[type[BaseModel], dict[str, Any]] = {model: {} for model in _READ_CACHE}
         self.read_only = read_only
         if read_only:
             self._conn = self._snapshot()
@@ -406,6 +408,7 @@ class SQLiteStore:
                 raise StoreError(f"SQLite store {self._path!r}: cannot switch to WAL mode (got {mode!r})")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA cache_size = -65536")
 
     def _switch_to_wal(self) -> str:
         """Put the file in WAL mode (a lasting property of the file); the mode it is in."""
@@ -469,6 +472,21 @@ class SQLiteStore:
     def _loaded(self, model: type[_M], rows: Iterable[tuple[str, str]], what: str) -> list[_M]:
         loaded = (self._load(model, payload, f"{what} {key!r}") for key, payload in rows)
         return [m for m in loaded if m is not None]
+
+    def _cached(self, model: type[_M], payload: str, what: str) -> _M | None:
+        """:meth:`_load` of a model whose stored text is read again and again (groups,
+        memberships): the same text is the same frozen model, validated once. A row
+        changed by anyone is new text; at ``_READ_CACHE[model]`` texts the cache starts
+        over, so it never grows with the community."""
+        cache: dict[str, _M] = self._read_cache[model]
+        known = cache.get(payload)
+        if known is None:
+            known = self._load(model, payload, what)
+            if known is not None:
+                if len(cache) >= _READ_CACHE[model]:
+                    cache.clear()
+                cache[payload] = known
+        return known
 
     # locking -------------------------------------------------------------------------
     @contextmanager
@@ -820,7 +838,9 @@ class SQLiteStore:
             row = self._conn.execute(
                 "SELECT payload FROM memberships WHERE member = ? AND grp = ?", (member, group)
             ).fetchone()
-        return None if row is None else self._load(Membership, row[0], f"membership {member!r} in {group!r}")
+        if row is None:
+            return None
+        return self._cached(Membership, row[0], f"membership {member!r} in {group!r}")
 
     def get_memberships(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Membership]:
         """The stored memberships of (member, group) pairs, by pair (pairs not stored
@@ -838,7 +858,7 @@ class SQLiteStore:
                 ).fetchall()
                 for member, group, payload in rows:
                     if (member, group) in wanted:
-                        ms = self._load(Membership, payload, f"membership {member!r} in {group!r}")
+                        ms = self._cached(Membership, payload, f"membership {member!r} in {group!r}")
                         if ms is not None:
                             found[(member, group)] = ms
         return found
@@ -873,10 +893,11 @@ class SQLiteStore:
         where, params = _filters(grp=group, member=member)
         with self._flushed():
             rows = self._conn.execute(
-                f"SELECT member || ' in ' || grp, payload FROM memberships{where} ORDER BY grp, member",
+                f"SELECT member, grp, payload FROM memberships{where} ORDER BY grp, member",
                 params,
             ).fetchall()
-        return self._loaded(Membership, rows, "membership")
+        loaded = (self._cached(Membership, payload, f"membership {m!r} in {g!r}") for m, g, payload in rows)
+        return [ms for ms in loaded if ms is not None]
 
     # groups --------------------------------------------------------------------------
     def put_group(self, group: Group) -> None:
@@ -904,16 +925,7 @@ class SQLiteStore:
             row = self._conn.execute("SELECT payload FROM groups WHERE id = ?", (group,)).fetchone()
         if row is None:
             return None
-        # a run asks for the same few groups once per decision: the same stored text is
-        # the same group, validated once (a group changed by anyone is new text)
-        known = self._groups_read.get(row[0])
-        if known is None:
-            known = self._load(Group, row[0], f"group {group!r}")
-            if known is not None:
-                if len(self._groups_read) >= _GROUPS_READ:
-                    self._groups_read.clear()
-                self._groups_read[row[0]] = known
-        return known
+        return self._cached(Group, row[0], f"group {group!r}")
 
     def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
         """Groups, optionally of one status and/or family, by id."""
