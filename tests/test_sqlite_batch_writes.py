@@ -4,6 +4,7 @@ one statement."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -241,3 +242,79 @@ def test_the_histories_kept_between_runs_are_bounded(tmp_path: Path, monkeypatch
         assert len(cache.histories) < MEMBERS
         assert facts.history("m2").count("checkin", "camp", None, FRIDAY) == 2  # read again
         assert engine.run(FRIDAY).decisions  # a run still decides with a small cache
+
+
+class _CollectorSeen:
+    """A veto hook noting whether the garbage collector was on when it was asked."""
+
+    def __init__(self, interrupt: bool = False) -> None:
+        self.seen: list[bool] = []
+        self.interrupt = interrupt
+
+    @go.hookimpl
+    def groupops_veto_action(self, decision: go.Decision) -> None:
+        self.seen.append(gc.isenabled())
+        if self.interrupt:
+            raise KeyboardInterrupt
+
+
+def test_a_run_and_an_ingest_pause_the_garbage_collector_and_put_it_back_as_it_was(tmp_path: Path):
+    (tmp_path / "book.yaml").write_text(BOOK, encoding="utf-8")
+    book = go.load_rule_book(tmp_path / "book.yaml")
+    joined = FRIDAY - timedelta(days=20)
+    joins = [go.Event(id=f"j{i}", kind="joined", member=f"m{i}", group="camp", at=joined) for i in range(3)]
+    assert gc.isenabled()
+    seen = _CollectorSeen()
+    with go.Engine(
+        book, store=go.SQLiteStore(tmp_path / "a.db"), plugins=[seen], entry_points=False
+    ) as engine:
+        engine.ingest(joins)
+        assert gc.isenabled()
+        assert len(engine.run(FRIDAY).decisions) == 3
+        assert seen.seen == [False] * 3 and gc.isenabled()
+    # a run that fails puts it back too
+    stopping = _CollectorSeen(interrupt=True)
+    with go.Engine(
+        book, store=go.SQLiteStore(tmp_path / "b.db"), plugins=[stopping], entry_points=False
+    ) as engine:
+        engine.ingest(joins)
+        with pytest.raises(KeyboardInterrupt):
+            engine.run(FRIDAY)
+        assert stopping.seen == [False] and gc.isenabled()
+    # a host that runs with it off keeps it off
+    gc.disable()
+    try:
+        with go.Engine(book, store=go.SQLiteStore(tmp_path / "c.db"), entry_points=False) as engine:
+            engine.ingest(joins)
+            assert len(engine.run(FRIDAY).decisions) == 3
+            assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_memberships_changed_by_another_connection_are_read_as_they_are_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The store keeps memberships it has validated by their stored text: another
+    writer's change is new text, and a cache that is full starts over."""
+    import groupops.plugins.sqlite as sqlite_store
+
+    monkeypatch.setitem(sqlite_store._READ_CACHE, go.Membership, 2)
+    reader, writer = go.SQLiteStore(tmp_path / "g.db"), go.SQLiteStore(tmp_path / "g.db")
+    try:
+        members = [go.Membership(member=f"m{i}", group="camp", joined_at=FRIDAY) for i in range(5)]
+        for ms in members:
+            writer.put_membership(ms)
+        assert reader.memberships(group="camp") == members
+        assert reader.get_membership("m1", "camp") == members[1]
+        promoted = members[1].model_copy(update={"role": "core"})
+        writer.put_membership(promoted)
+        assert reader.get_membership("m1", "camp") == promoted
+        assert reader.memberships(group="camp") == [members[0], promoted, *members[2:]]
+        assert reader.get_memberships([("m1", "camp"), ("m4", "camp")]) == {
+            ("m1", "camp"): promoted,
+            ("m4", "camp"): members[4],
+        }
+    finally:
+        reader.close()
+        writer.close()

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from ._decision import Decision
 from ._errors import Problem, RuleError, UnknownGroupError
+from ._gc import collector_paused
 from ._groups import Routing, route, seed_groups
 from ._messaging import Messenger
 from ._model import LedgerEntry, Membership
@@ -192,7 +193,7 @@ class Engine(Ingesting, Deciding, Composing, Delivering, Explaining, Segments):
         made: list[Decision] = []
         failures: list[PluginFailure] = []
         try:
-            with self.store.transaction():
+            with self.store.transaction(), collector_paused():
                 self._failures = []
                 seed_groups(self.store, self.book, at)
                 made = self._decide_all(at)

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .._errors import InputError, Problem
+from .._gc import collector_paused
 from .._model import (
     MAX_DATA_DEPTH,
     MAX_RECORD_SIZE,
@@ -54,6 +55,12 @@ class Ingesting(EngineBase):
         B referred A, or A referred A) with the stored profiles and those before it in
         the batch is rejected, with a problem naming the cycle's members.
         """
+        with collector_paused():  # see groupops._gc
+            return self._ingest(records, check_groups=check_groups)
+
+    def _ingest(
+        self, records: Iterable[Event | Member | Mapping[str, Any] | str], *, check_groups: bool
+    ) -> IngestReport:
         events: list[Event] = []
         members: list[Member] = []
         origins: dict[int, tuple[int, Any]] = {}  # id(profile) -> (index, record)
