@@ -308,6 +308,10 @@ class SQLiteStore:
         self._closed = False
         self._histories: dict[tzinfo, HistoryCache] = {}
         self._pending = _Pending()
+        # decisions the transaction has written already, by id, until it ends: a run
+        # reads back what it decided (a notice's period, a later round's invitations)
+        # without validating its own records again
+        self._written: dict[str, Decision] = {}
         self._read_cache: dict[type[BaseModel], dict[str, Any]] = {model: {} for model in _READ_CACHE}
         self.read_only = read_only
         if read_only:
@@ -584,6 +588,7 @@ class SQLiteStore:
                 self._commit()
             finally:
                 self._depth = 0
+                self._written = {}
 
     def _commit(self) -> None:
         if self._closed:
@@ -620,15 +625,13 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                     [_decision_row(d) for d in pending.decisions.values()],
                 )
+                self._written.update(pending.decisions)
             if pending.memberships:
                 self._conn.executemany(
                     "INSERT INTO memberships (member, grp, status, payload) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT (member, grp) DO UPDATE"
                     " SET status = excluded.status, payload = excluded.payload",
-                    [
-                        (m.member, m.group, m.status, m.model_dump_json())
-                        for m in pending.memberships.values()
-                    ],
+                    [self._membership_row(m) for m in pending.memberships.values()],
                 )
             if pending.history:
                 self._conn.executemany(
@@ -649,6 +652,14 @@ class SQLiteStore:
                 self._conn.executemany(
                     self._UPSERT_MESSAGE + "NOTHING", [_message_row(m) for m in pending.messages]
                 )
+
+    def _membership_row(self, m: Membership) -> tuple[str, str, str, str]:
+        # the text written is the membership read back (see _cached)
+        payload = m.model_dump_json()
+        cache = self._read_cache[Membership]
+        if len(cache) < _READ_CACHE[Membership]:
+            cache[payload] = m
+        return (m.member, m.group, m.status, payload)
 
     @contextmanager
     def _flushed(self) -> Iterator[None]:
@@ -982,7 +993,7 @@ class SQLiteStore:
     def get_decision(self, decision_id: str) -> Decision | None:
         """A decision by id, or None."""
         with self._reading():
-            queued = self._pending.decisions.get(decision_id)
+            queued = self._pending.decisions.get(decision_id) or self._written.get(decision_id)
             if queued is not None:
                 return queued
             row = self._conn.execute("SELECT payload FROM decisions WHERE id = ?", (decision_id,)).fetchone()
@@ -1000,14 +1011,16 @@ class SQLiteStore:
         where, params = _filters(policy=policy, member=member, grp=group, action=action)
         wanted = {"policy": policy, "member": member, "group": group, "action": action}
         with self._reading():
-            rows = self._conn.execute(f"SELECT payload FROM decisions{where} ORDER BY seq", params).fetchall()
+            sql = f"SELECT id, payload FROM decisions{where} ORDER BY seq"
+            rows = self._conn.execute(sql, params).fetchall()
             # queued ones come last, as they will when written
             pending = self._pending
             candidates = pending.decisions.values() if member is None else pending.by_member.get(member, ())
             queued = [
                 d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())
             ]
-        return [Decision.model_validate_json(payload) for (payload,) in rows] + queued
+            written = self._written
+        return [written.get(i) or Decision.model_validate_json(payload) for i, payload in rows] + queued
 
     # points ledger -------------------------------------------------------------------
     def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
