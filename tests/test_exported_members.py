@@ -29,6 +29,7 @@ PUBLIC = [
     "CampaignReport",
     "ConsoleMessenger",
     "Decision",
+    "DecisionHead",
     "DecisionSubject",
     "DeliveryReport",
     "DuckDBEvents",

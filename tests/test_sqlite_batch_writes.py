@@ -318,3 +318,47 @@ def test_memberships_changed_by_another_connection_are_read_as_they_are_now(
     finally:
         reader.close()
         writer.close()
+
+
+def test_decision_heads_are_the_decisions_without_their_explanations_written_or_queued(tmp_path: Path):
+    def made(policy: str, action: str, member: str | None, group: str | None, period: str) -> go.Decision:
+        return go.Decision.make(
+            policy=policy,
+            action=action,
+            member=member,
+            group=group,
+            period=period,
+            at=FRIDAY + timedelta(minutes=len(period)),
+            explanation=None,
+        )
+
+    stored = [
+        made("weekly", "notice", "m1", "camp", "p1"),
+        made("vip", "invite", "m1", None, "invite-1"),  # a member alone
+        made("weekly", "post", None, "camp", "p22"),  # a group alone
+        made("vip", "invite", "m2", None, "invite-1").model_copy(update={"status": "vetoed"}),
+    ]
+    queued = [made("vip", "invite", "m1", None, "invite-2"), made("weekly", "notice", "m2", "camp", "p1")]
+    filters: list[dict[str, str]] = [
+        {},
+        {"policy": "vip"},
+        {"policy": "vip", "action": "invite", "member": "m1"},
+        {"group": "camp"},
+        {"member": "m2"},
+        {"action": "post"},
+    ]
+    store = go.SQLiteStore(tmp_path / "g.db")
+    try:
+        for d in stored:
+            assert store.add_decision(d)
+        with store.transaction():
+            for d in queued:
+                assert store.add_decision(d)
+            for f in filters:  # the queued ones last, as they will be written
+                assert store.decision_heads(**f) == [go.DecisionHead.of(d) for d in store.decisions(**f)]
+        heads = store.decision_heads()
+        assert heads == [go.DecisionHead.of(d) for d in [*stored, *queued]]
+        assert (heads[2].member, heads[1].group, heads[3].status) == (None, None, "vetoed")
+        assert heads[0].at == FRIDAY + timedelta(minutes=2)
+    finally:
+        store.close()

@@ -30,7 +30,7 @@ from . import _deprecated
 # rules before _decision (as sorted): a Decision carries an explanation from the
 # rules, whose kinds make Decisions; loading the rules package first keeps it one-way
 from . import rules as rules
-from ._decision import Decision, DecisionSubject, decision_id
+from ._decision import Decision, DecisionHead, DecisionSubject, decision_id
 from ._engine import Engine
 from ._errors import (
     GroupOpsError,
@@ -121,6 +121,7 @@ __all__ = [
     "CampaignReport",
     "ConsoleMessenger",
     "Decision",
+    "DecisionHead",
     "DecisionSubject",
     "DeliveryReport",
     "DuckDBEvents",

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
 from ._model import Time, _Frozen
 from .rules._explain import Explanation
 
-__all__ = ["Decision", "DecisionSubject", "decision_id"]
+__all__ = ["Decision", "DecisionHead", "DecisionSubject", "decision_id"]
 
 
 def decision_id(policy: str, action: str, member: str | None, group: str | None, period: str) -> str:
@@ -128,3 +128,24 @@ class Decision(_Frozen):
         if self.action == "demote":
             return exp.missing(locale)
         return exp.summary(locale)
+
+
+class DecisionHead(NamedTuple):
+    """A recorded decision without its explanation and words: what a kind asks of the
+    decisions it made before (who was invited, when, how often) and a store can answer
+    from its index columns, without reading each decision back whole (see
+    ``Runtime.decided``)."""
+
+    id: str
+    policy: str
+    action: str
+    member: str | None
+    group: str | None
+    period: str
+    at: datetime
+    status: str
+
+    @classmethod
+    def of(cls, d: Decision) -> DecisionHead:
+        """The head of a decision."""
+        return cls(d.id, d.policy, d.action, d.member, d.group, d.period, d.at, d.status)

@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, tzinfo
 from typing import Any
 
-from .._decision import Decision
+from .._decision import Decision, DecisionHead
 from .._errors import PluginError
 from .._model import Group, LabelChange, LedgerEntry, Member, Membership
 from .._reports import StandingReport
@@ -113,6 +113,14 @@ class _Runtime:
 
     def decisions(self, **filters: str) -> list[Decision]:
         return self._engine.store.decisions(**filters)
+
+    def decided(self, **filters: str) -> list[DecisionHead]:
+        store = self._engine.store
+        heads = getattr(store, "decision_heads", None)  # a store that offers them
+        if heads is not None:
+            found: list[DecisionHead] = heads(**filters)
+            return found
+        return [DecisionHead.of(d) for d in store.decisions(**filters)]
 
     def context(
         self, ms: Membership, at: datetime, *, default_scope: str, period_start: datetime | None = None

@@ -46,7 +46,7 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 
-from .._decision import Decision
+from .._decision import Decision, DecisionHead
 from .._errors import StoreError
 from .._model import (
     Event,
@@ -1008,19 +1008,41 @@ class SQLiteStore:
         action: str | None = None,
     ) -> list[Decision]:
         """Decisions matching every filter given, in the order they were recorded."""
-        where, params = _filters(policy=policy, member=member, grp=group, action=action)
-        wanted = {"policy": policy, "member": member, "group": group, "action": action}
         with self._reading():
-            sql = f"SELECT id, payload FROM decisions{where} ORDER BY seq"
-            rows = self._conn.execute(sql, params).fetchall()
-            # queued ones come last, as they will when written
-            pending = self._pending
-            candidates = pending.decisions.values() if member is None else pending.by_member.get(member, ())
-            queued = [
-                d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())
-            ]
+            rows, queued = self._matching_decisions("id, payload", policy, member, group, action)
             written = self._written
         return [written.get(i) or Decision.model_validate_json(payload) for i, payload in rows] + queued
+
+    def decision_heads(
+        self,
+        *,
+        policy: str | None = None,
+        member: str | None = None,
+        group: str | None = None,
+        action: str | None = None,
+    ) -> list[DecisionHead]:
+        """:meth:`decisions`, each without its explanation and words: read from the
+        index columns (and two fields of the stored text), not validated whole."""
+        with self._reading():
+            rows, queued = self._matching_decisions(_HEAD_COLUMNS, policy, member, group, action)
+        return [
+            DecisionHead(i, p, a, m or None, g or None, period, _EPOCH + timedelta(microseconds=us), status)
+            for i, p, a, m, g, period, us, status in rows
+        ] + [DecisionHead.of(d) for d in queued]
+
+    def _matching_decisions(
+        self, columns: str, policy: str | None, member: str | None, group: str | None, action: str | None
+    ) -> tuple[list[Any], list[Decision]]:
+        """The stored rows (``columns``) of the decisions matching every filter given, in
+        the order they were recorded, and the queued ones, which come last as they will
+        when written. The caller holds the connection."""
+        where, params = _filters(policy=policy, member=member, grp=group, action=action)
+        rows = self._conn.execute(f"SELECT {columns} FROM decisions{where} ORDER BY seq", params).fetchall()
+        wanted = {"policy": policy, "member": member, "group": group, "action": action}
+        pending = self._pending
+        candidates = pending.decisions.values() if member is None else pending.by_member.get(member, ())
+        queued = [d for d in candidates if all(v is None or getattr(d, k) == v for k, v in wanted.items())]
+        return rows, queued
 
     # points ledger -------------------------------------------------------------------
     def add_entries(self, entries: Sequence[LedgerEntry]) -> list[bool]:
@@ -1247,6 +1269,12 @@ class _Pending:
     def add_decision(self, d: Decision) -> None:
         self.decisions[d.id] = d
         self.by_member.setdefault(d.member, []).append(d)
+
+
+_HEAD_COLUMNS = (
+    "id, policy, action, member, grp, json_extract(payload, '$.period'), at_us,"
+    " json_extract(payload, '$.status')"
+)
 
 
 def _decision_row(d: Decision) -> tuple[str, str, str, str, str, int, str]:

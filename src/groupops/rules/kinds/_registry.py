@@ -22,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Protocol
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from ..._decision import Decision
+from ..._decision import Decision, DecisionHead
 from ..._errors import Problem, RuleError
 from ..._i18n import messages, pick
 from ..._model import Event, Group, GroupChange, LabelChange, LedgerEntry, Member, Membership, Time
@@ -233,6 +233,13 @@ class Runtime(Protocol):
     def decision(self, decision_id: str) -> Decision | None: ...
 
     def decisions(self, **filters: str) -> list[Decision]: ...
+
+    def decided(self, **filters: str) -> list[DecisionHead]:
+        """:meth:`decisions` (the same filters and order) without their explanations:
+        who was decided about, when, in which period, with which status. Cheaper where a
+        kind needs only that (an admission counting each member's invitations): a store
+        may answer it from its index columns."""
+        ...
 
     def context(
         self,

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..._decision import Decision
+from ..._decision import Decision, DecisionHead
 from ..._i18n import messages, text
 from ..._model import Membership
 from ..._reports import Note, Section
@@ -87,16 +87,16 @@ class AdmissionKind(Kind):
         # what each candidate needs is asked once for all of them: their memberships in
         # the paid group, the policy's invitations, then the verdicts (see rt.holding)
         present = {ms.member for ms in rt.memberships(policy.to, members) if ms.present}
-        invited: dict[str, list[Decision]] = {}
+        invited: dict[str, list[DecisionHead]] = {}
         if members is None:
-            found = rt.decisions(policy=policy.id, action="invite")
+            found = rt.decided(policy=policy.id, action="invite")
         else:  # a later round of the run: only the members decided on in the one before
             found = [
-                d for m in sorted(members) for d in rt.decisions(policy=policy.id, member=m, action="invite")
+                d for m in sorted(members) for d in rt.decided(policy=policy.id, member=m, action="invite")
             ]
-        for d in found:
-            if d.status == "applied" and d.member is not None:
-                invited.setdefault(d.member, []).append(d)
+        for h in found:
+            if h.status == "applied" and h.member is not None:
+                invited.setdefault(h.member, []).append(h)
         candidates: list[Membership] = []
         seen: set[str] = set()
         for group in policy.from_:
@@ -109,7 +109,7 @@ class AdmissionKind(Kind):
                 invites = invited.get(ms.member, [])
                 if len(invites) >= policy.max_invitations:
                     continue  # invited as often as the policy allows
-                if invites and at < policy.expires.after(max(d.at for d in invites), rt.tz):
+                if invites and at < policy.expires.after(max(h.at for h in invites), rt.tz):
                     continue  # an invitation is still open
                 candidates.append(ms)
         verdicts = rt.holding(policy.when, candidates, at, default_scope=policy.default_scope)
