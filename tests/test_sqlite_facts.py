@@ -438,3 +438,49 @@ def test_a_tier_run_on_sqlite_reads_its_members_histories_in_a_few_queries(tmp_p
         made = engine.run(at).decisions
     assert sorted(d.member for d in made if d.to_role == "paid") == [f"m{i:02}" for i in range(0, 40, 2)]
     assert sum("FROM events WHERE member IN" in sql for sql in reads) <= 2
+
+
+def test_a_batch_answered_in_sql_reads_the_histories_of_the_members_it_passed_only(
+    tmp_path: Path, monkeypatch
+):
+    """The histories a run reads after a batch question are those the decisions need
+    (their explanations): a run over 40 members of which 5 qualify reads 5 histories,
+    in one query, not the 40 the kind announced."""
+    book = go.RuleBook.load(
+        {
+            "timezone": "UTC",
+            "groups": [{"id": "club"}, {"id": "vip", "kind": "paid"}],
+            "policies": [
+                {
+                    "id": "vip",
+                    "type": "admission",
+                    "from": ["club"],
+                    "to": "vip",
+                    "when": {"count": "purchase", "at_least": 2},
+                }
+            ],
+        }
+    )
+    at = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    joins = [go.Event(id=f"j{i}", kind="joined", member=f"m{i:02}", group="club", at=at) for i in range(40)]
+    buys = [
+        go.Event(id=f"p{i}-{k}", kind="purchase", member=f"m{i:02}", at=at)
+        for i in range(0, 40, 8)
+        for k in (1, 2)
+    ]
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "g.db"), entry_points=False) as engine:
+        engine.ingest([*joins, *buys])
+    read: list[tuple[str, ...]] = []
+    real = go.SQLiteStore._read
+
+    def counted(self, sql, params):
+        if "FROM events WHERE member IN" in sql:
+            read.append(tuple(params))
+        return real(self, sql, params)
+
+    monkeypatch.setattr(go.SQLiteStore, "_read", counted)
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "g.db"), entry_points=False) as engine:
+        made = engine.run(at).decisions
+    qualified = [f"m{i:02}" for i in range(0, 40, 8)]
+    assert sorted(d.member for d in made) == qualified
+    assert [sorted(ms) for ms in read] == [qualified]
