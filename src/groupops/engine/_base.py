@@ -105,10 +105,10 @@ class EngineBase:
             profiles: Mapping[str, Member],
             *,
             deadline: datetime | None = None,
-        ) -> dict[str, str]: ...  # messages
+        ) -> dict[str, object]: ...  # messages
 
         def _messages_for(
-            self, d: Decision, context: Mapping[str, str], *, recipients: tuple[str, ...] | None = None
+            self, d: Decision, context: Mapping[str, object], *, recipients: tuple[str, ...] | None = None
         ) -> list[OutboxMessage]: ...
 
         def _decide_all(self, at: datetime) -> list[Decision]: ...  # deciding

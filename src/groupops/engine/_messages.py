@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from .._decision import Decision
@@ -38,7 +39,9 @@ class Composing(EngineBase):
         profiles: Mapping[str, Member],
         *,
         deadline: datetime | None = None,
-    ) -> dict[str, str]:
+    ) -> dict[str, object]:
+        """The values of a decision's placeholders (``{member.name}``, ``{reasons}``...);
+        a value may be a function of no arguments, called when a template names it."""
         locale = self.book.locale
         member = profiles.get(d.member) if d.member is not None else None
         group = self._group_now(d.group)
@@ -53,7 +56,8 @@ class Composing(EngineBase):
             "policy": d.policy,
             "action": d.action,
             "period": d.period,
-            "reasons": d.reasons(locale),
+            # worded only where a template names it (an invitation's does not)
+            "reasons": partial(d.reasons, locale),
             "deadline": deadline.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M") if deadline else "",
             "role": ms.role if ms is not None else "",
             "at": d.at.astimezone(self.book.tz).strftime("%Y-%m-%d %H:%M"),
@@ -75,7 +79,7 @@ class Composing(EngineBase):
         self,
         action: str,
         policy_id: str,
-        context: Mapping[str, str],
+        context: Mapping[str, object],
         fallback: Mapping[str, str] = TASK_TEMPLATES,
     ) -> str:
         policy = self.book.policy(policy_id)
@@ -90,7 +94,7 @@ class Composing(EngineBase):
         return render_template(text, context)
 
     def _messages_for(
-        self, d: Decision, context: Mapping[str, str], *, recipients: tuple[str, ...] | None = None
+        self, d: Decision, context: Mapping[str, object], *, recipients: tuple[str, ...] | None = None
     ) -> list[OutboxMessage]:
         """The decision's messages: to its audience through the group's messenger (the
         default messenger for a member in no group) when that messenger can carry the

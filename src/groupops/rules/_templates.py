@@ -67,7 +67,9 @@ def check_template(text: str, extra: frozenset[str] = frozenset()) -> list[str]:
 
 
 def render_template(text: str, context: Mapping[str, object]) -> str:
-    """Fill a template checked by :func:`check_template` from a flat mapping."""
+    """Fill a template checked by :func:`check_template` from a flat mapping. A value
+    that is a function of no arguments is called for its text (a placeholder that is
+    costly to word, worded only where a template names it)."""
     out: list[str] = []
     for literal, field, _, _ in _FORMATTER.parse(text):
         out.append(literal)
@@ -75,5 +77,7 @@ def render_template(text: str, context: Mapping[str, object]) -> str:
             if field not in PLACEHOLDERS and field not in context:
                 raise ValueError(f"unknown placeholder {{{field}}}")
             value = context.get(field, "")
+            if callable(value):
+                value = value()
             out.append("" if value is None else str(value))
     return "".join(out)
