@@ -30,6 +30,7 @@ from ._registry import (
     Verdict,
     catalogued_action,
 )
+from .ladder import role_change
 
 __all__ = ["KIND", "Duty", "DutyKind", "DutyReward", "DutyStreak", "duty_streak"]
 
@@ -172,21 +173,9 @@ class DutyKind(ScheduledKind):
         self, policy: Duty, rt: Runtime, ms: Membership, streak: DutyStreak, period: str, when: datetime
     ) -> Verdict | None:
         if streak.missed >= policy.miss:
-            d = rt.decide(
-                policy.id,
-                "relieve",
-                ms,
-                period,
-                when,
-                streak.this,
-                from_role=ms.role,
-                to_role=policy.relieve_to,
-            )
-            after = ms.model_copy(
-                update={"role": policy.relieve_to, "promoted_at": when, "role_changes": ms.role_changes + 1}
-            )
             values = {"missed": str(streak.missed), "duty_role": ms.role}
-            return Verdict(d, ms, after, values=values)
+            relieve_to = policy.relieve_to
+            return role_change(rt, policy.id, "relieve", ms, period, when, streak.this, relieve_to, values)
         if streak.missed == 1:
             d = rt.decide(policy.id, "duty_notice", ms, period, when, streak.this)
             return Verdict(d, ms, None, values={"left": str(policy.miss - 1)})
