@@ -182,7 +182,7 @@ def test_a_duty_policy_is_validated() -> None:
         engine(None, {**VOLUNTEERS, "schedule": None, "at": "2026-11-01T20:00:00+08:00"})
     with pytest.raises(go.RuleError, match="relieve_to: 'volunteer' is the duty's own role"):
         engine(None, {**VOLUNTEERS, "relieve_to": "volunteer"})
-    with pytest.raises(go.RuleError, match="give exactly one of 'text'"):
+    with pytest.raises(go.RuleError, match="give exactly one of 'points'"):
         engine(None, {**VOLUNTEERS, "reward": {"every": 4}})
 
 

@@ -102,44 +102,44 @@ class InputError(_ProblemsError, ValueError):
     """An event, member or other input record is invalid."""
 
 
-class UnknownMemberError(GroupOpsError, KeyError):
+class _UnknownIdError(GroupOpsError, KeyError):
+    """An id that is not known: the message names it, and the known ids when given."""
+
+    def __init__(self, noun: str, value: str, known: Sequence[str] = ()) -> None:
+        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"unknown {noun} {value!r}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # KeyError's own would quote the message
+
+
+class UnknownMemberError(_UnknownIdError):
     """A member id that the store has never seen."""
 
     def __init__(self, member: str) -> None:
         self.member = member
         self._made_with(member)
-        super().__init__(f"unknown member {member!r}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__("member", member)
 
 
-class UnknownGroupError(GroupOpsError, KeyError):
+class UnknownGroupError(_UnknownIdError):
     """A group id that the rule book does not name."""
 
     def __init__(self, group: str, *, known: Sequence[str] = ()) -> None:
         self.group = group
         self.known = tuple(known)
         self._made_with(group, known=self.known)
-        hint = f" (known: {', '.join(sorted(known))})" if known else ""
-        super().__init__(f"unknown group {group!r}{hint}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__("group", group, self.known)
 
 
-class UnknownPolicyError(GroupOpsError, KeyError):
+class UnknownPolicyError(_UnknownIdError):
     """A policy id that the rule book does not name."""
 
     def __init__(self, policy: str, *, known: Sequence[str] = ()) -> None:
         self.policy = policy
         self.known = tuple(known)
         self._made_with(policy, known=self.known)
-        hint = f" (known: {', '.join(sorted(known))})" if known else ""
-        super().__init__(f"unknown policy {policy!r}{hint}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__("policy", policy, self.known)
 
 
 class PluginError(GroupOpsError, RuntimeError):

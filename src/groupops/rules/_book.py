@@ -396,6 +396,12 @@ def _items(value: Any) -> list[tuple[int, Any]]:
     return list(enumerate(value)) if isinstance(value, list | tuple) else []
 
 
+def _entries(data: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
+    """The mappings listed under ``section`` (``policies``), each with its path
+    (``policies[2]``); anything else there is left to the field checks."""
+    return [(f"{section}[{i}]", e) for i, e in _items(data.get(section)) if isinstance(e, dict)]
+
+
 def _repeated_id(entry: dict[str, Any], base: str, noun: str, seen: set[str]) -> list[Problem]:
     """The problem at ``<base>.id`` when the entry's id is already in ``seen`` (which it
     then joins): one check for the groups', policies' and families' unique ids."""
@@ -420,12 +426,12 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
     if not isinstance(data, dict):
         return []
     problems: list[Problem] = _check_families(data)
-    groups = [(i, g) for i, g in _items(data.get("groups")) if isinstance(g, dict)]
+    groups = _entries(data, "groups")
     group_ids = [g["id"] for _, g in groups if isinstance(g.get("id"), str)]
     known = set(group_ids)
     seen_groups: set[str] = set()
-    for i, g in groups:
-        problems.extend(_repeated_id(g, f"groups[{i}]", "group", seen_groups))
+    for base, g in groups:
+        problems.extend(_repeated_id(g, base, "group", seen_groups))
 
     def ref(path: str, gid: str) -> None:
         if group_ids and gid not in known:
@@ -433,10 +439,7 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
             problems.append(Problem(path, f"unknown group {gid!r} (groups: {listed})"))
 
     seen_policies: set[str] = set()
-    for i, p in _items(data.get("policies")):
-        if not isinstance(p, dict):
-            continue
-        base = f"policies[{i}]"
+    for base, p in _entries(data, "policies"):
         problems.extend(_repeated_id(p, base, "policy", seen_policies))
         if p.get("type") == "admission":
             sources = _str_list(p.get("from"))
@@ -458,7 +461,7 @@ def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> lis
         if p.get("type") == "migrate":
             if isinstance(p.get("from"), str):
                 ref(f"{base}.from", p["from"])
-            families = {f.get("id") for _, f in _items(data.get("families")) if isinstance(f, dict)}
+            families = {f.get("id") for _, f in _entries(data, "families")}
             if isinstance(p.get("to"), str) and p["to"] not in families:
                 ref(f"{base}.to", p["to"])
         if p.get("type") == "ladder":
@@ -499,10 +502,7 @@ def _check_families(data: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     family_ids: list[str] = []
     seen_families: set[str] = set()
-    for i, f in _items(data.get("families")):
-        if not isinstance(f, dict):
-            continue
-        base = f"families[{i}]"
+    for base, f in _entries(data, "families"):
         problems.extend(_repeated_id(f, base, "family", seen_families))
         if isinstance(fid := f.get("id"), str):
             family_ids.append(fid)
@@ -525,24 +525,22 @@ def _check_families(data: dict[str, Any]) -> list[Problem]:
         if isinstance(welcome, str):
             problems.extend(Problem(f"{base}.welcome", m) for m in check_template(welcome))
     declared = set(family_ids)
-    for i, g in _items(data.get("groups")):
-        if not isinstance(g, dict):
-            continue
+    for base, g in _entries(data, "groups"):
         if g.get("status", "open") != "open":
             problems.append(
                 Problem(
-                    f"groups[{i}].status",
+                    f"{base}.status",
                     f"{g['status']!r}: a group's status is kept by the store; a rule book's groups are open",
                 )
             )
         fam = g.get("family")
         if family_ids and isinstance(fam, str) and fam not in declared:
             problems.append(
-                Problem(f"groups[{i}].family", f"unknown family {fam!r} (families: {', '.join(family_ids)})")
+                Problem(f"{base}.family", f"unknown family {fam!r} (families: {', '.join(family_ids)})")
             )
         welcome = g.get("welcome")
         if isinstance(welcome, str):
-            problems.extend(Problem(f"groups[{i}].welcome", m) for m in check_template(welcome))
+            problems.extend(Problem(f"{base}.welcome", m) for m in check_template(welcome))
     return problems
 
 

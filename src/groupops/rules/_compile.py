@@ -860,39 +860,42 @@ def _sources(tree: Node, leaves: list[_StaticLeaf]) -> tuple[str, str]:
             raise ValueError(f"comparator limit {limit!r} is not finite")
         return f"({value} {op} {limit!r})"
 
-    def boolean(test: str, parts: list[str]) -> str:
-        if test == "not":
-            return f"(not {parts[0]})"
-        return "(" + (" and " if test == "all" else " or ").join(parts) + ")"
-
-    def verdict(node: Node) -> str:
+    def expr(node: Node, leaf: Callable[[int], str], at_least: Callable[[int, Sequence[Node]], str]) -> str:
+        """``node`` as an expression: leaf ``i`` read as ``leaf(i)``, ``at_least_of`` as
+        ``at_least(k, children)`` writes it; ``not``, ``all`` and ``any`` alike in both."""
         if node[0] == "leaf":
-            i = node[1]
-            return leaf_expr(i, f"x[{i}](s, w[{i}], e)")
+            return leaf_expr(node[1], leaf(node[1]))
         test, k, children = node
-        if test in ("not", "all", "any"):
-            return boolean(test, [verdict(c) for c in children])
-        # at_least_of: a helper that stops as soon as k children hold
+        if test == "not":
+            return f"(not {expr(children[0], leaf, at_least)})"
+        if test in ("all", "any"):
+            joined = (" and " if test == "all" else " or ").join(expr(c, leaf, at_least) for c in children)
+            return f"({joined})"
+        return at_least(int(k), children)
+
+    def measured(i: int) -> str:
+        return f"x[{i}](s, w[{i}], e)"
+
+    def stopping(k: int, children: Sequence[Node]) -> str:
+        # at_least_of in verdict: a helper that stops as soon as k children hold
         j = len(helpers)
         helpers.append("")
         lines = [f"def a{j}(s, w, e, x):", "    got = 0"]
         for child in children:
-            lines += [f"    if {verdict(child)}:", "        got += 1"]
-            lines += [f"    if got >= {int(k)}:", "        return True"]
-        lines.append(f"    return got >= {int(k)}")
+            lines += [f"    if {expr(child, measured, stopping)}:", "        got += 1"]
+            lines += [f"    if got >= {k}:", "        return True"]
+        lines.append(f"    return got >= {k}")
         helpers[j] = "\n".join(lines)
         return f"a{j}(s, w, e, x)"
 
-    def row(node: Node) -> str:
-        if node[0] == "leaf":
-            i = node[1]
-            return leaf_expr(i, f"r[{i}]")
-        test, k, children = node
-        if test in ("not", "all", "any"):
-            return boolean(test, [row(c) for c in children])
-        return "((" + " + ".join(row(c) for c in children) + f") >= {int(k)})"
+    def read(i: int) -> str:
+        return f"r[{i}]"
 
-    body = verdict(tree)
+    def summed(k: int, children: Sequence[Node]) -> str:
+        # at_least_of in row_verdict: the children's booleans added up
+        return "((" + " + ".join(expr(c, read, summed) for c in children) + f") >= {k})"
+
+    body = expr(tree, measured, stopping)
     verdict_source = "\n\n".join([*helpers, f"def verdict(s, w, e, x):\n    return {body}\n"])
-    row_source = f"def row_verdict(r):\n    return {row(tree)}\n"
+    row_source = f"def row_verdict(r):\n    return {expr(tree, read, summed)}\n"
     return verdict_source, row_source

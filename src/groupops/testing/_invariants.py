@@ -20,10 +20,10 @@ added is a function added here.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .._decision import Decision, decision_id
 from .._engine import Engine
@@ -97,6 +97,8 @@ class Invariant(Protocol):
     ) -> list[InvariantViolation]: ...
 
 
+_P = TypeVar("_P")
+
 # -- rebuilding what the engine saw ------------------------------------------------------
 
 
@@ -155,6 +157,17 @@ def _after(ms: Membership, d: Decision) -> Membership:
 
 def _policies(book: RuleBook, kind: type[Any]) -> dict[str, Any]:
     return {p.id: p for p in book.policies_of(kind)}
+
+
+def _decided(
+    decisions: Iterable[Decision], policies: Mapping[str, _P], actions: Collection[str]
+) -> Iterator[tuple[Decision, _P]]:
+    """Each applied decision of one of ``policies`` with one of ``actions``, and its policy:
+    what a law looks at."""
+    for d in _applied(decisions):
+        policy = policies.get(d.policy)
+        if policy is not None and d.action in actions:
+            yield d, policy
 
 
 def _period_end(d: Decision) -> datetime | None:
@@ -243,9 +256,8 @@ def no_eviction_in_grace(
         if d.action == "evict":
             evictions[(d.member, d.group)].append(d.at)
     out: list[InvariantViolation] = []
-    for d in _applied(decisions):
-        policy = policies.get(d.policy)
-        if policy is None or policy.grace is None or d.action not in ("notice", "evict"):
+    for d, policy in _decided(decisions, policies, ("notice", "evict")):
+        if policy.grace is None:
             continue
         ms = before.get(d.id)
         end = _period_end(d)
@@ -287,11 +299,10 @@ def no_eviction_of_exempt(
         return []
     replay = _Replay.of("no_eviction_of_exempt", book, decisions, memberships, events, members)
     out: list[InvariantViolation] = []
-    for d in _applied(decisions):
-        policy = policies.get(d.policy)
+    for d, policy in _decided(decisions, policies, ("notice", "evict")):
         ms = replay.before.get(d.id)
         end = _period_end(d)
-        if policy is None or d.action not in ("notice", "evict") or ms is None or end is None:
+        if ms is None or end is None:
             continue
         period = eviction_period(policy, end, book.tz)
         start = period.start if period is not None else None
@@ -319,10 +330,9 @@ def notice_before_eviction(
         (ms.member, ms.group): ms for ms in memberships
     }
     out: list[InvariantViolation] = []
-    for d in by_id.values():
-        policy = policies.get(d.policy)
+    for d, policy in _decided(by_id.values(), policies, ("notice", "evict")):
         end = _period_end(d)
-        if policy is None or end is None or d.action not in ("notice", "evict"):
+        if end is None:
             continue
         notice_time = policy.notice.before(end, book.tz)
         ms = current.get((d.member, d.group))
@@ -367,10 +377,7 @@ def revived_met_criteria(
         return []
     replay = _Replay.of("revived_met_criteria", book, decisions, memberships, events, members)
     out: list[InvariantViolation] = []
-    for d in _applied(decisions):
-        policy = policies.get(d.policy)
-        if policy is None or d.action != "revive":
-            continue
+    for d, policy in _decided(decisions, policies, ("revive",)):
         ms = replay.before.get(d.id)
         if ms is None:
             continue
@@ -418,10 +425,7 @@ def revivals_within_max(
     policies = _policies(book, Revival)
     counts: Counter[tuple[str, str | None, str | None]] = Counter()
     out: list[InvariantViolation] = []
-    for d in _applied(decisions):
-        policy = policies.get(d.policy)
-        if policy is None or d.action != "revive":
-            continue
+    for d, policy in _decided(decisions, policies, ("revive",)):
         key = (d.policy, d.member, d.group)
         counts[key] += 1
         if counts[key] > policy.max:
@@ -487,10 +491,7 @@ def ladder_moves_one_step(
     before = _memberships_before(decisions, memberships)
     moved: Counter[tuple[str, str | None, str | None, datetime]] = Counter()
     out: list[InvariantViolation] = []
-    for d in _applied(decisions):
-        policy = policies.get(d.policy)
-        if policy is None or d.action not in ("promote", "demote"):
-            continue
+    for d, policy in _decided(decisions, policies, ("promote", "demote")):
         roles = policy.roles()
         name = "ladder_moves_one_step"
         if d.from_role not in roles or d.to_role not in roles:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 from .._decision import Decision
 from .._model import Event, Member, Membership
@@ -15,7 +14,7 @@ from ..rules.kinds.broadcast import Broadcast
 from ..rules.kinds.handoff import Handoff
 from ..rules.kinds.invite import Invite
 from ..rules.kinds.tier import Tier
-from ._invariants import InvariantViolation, _policies, _violation
+from ._invariants import InvariantViolation, _decided, _policies, _violation
 
 __all__ = [
     "SEGMENT_INVARIANTS",
@@ -24,10 +23,6 @@ __all__ = [
     "one_message_per_broadcast",
     "tier_label_in_set",
 ]
-
-
-def _applied(decisions: Sequence[Decision], policies: dict[str, Any], action: str) -> list[Decision]:
-    return [d for d in decisions if d.status == "applied" and d.action == action and d.policy in policies]
 
 
 def one_message_per_broadcast(
@@ -40,7 +35,7 @@ def one_message_per_broadcast(
 ) -> list[InvariantViolation]:
     """No member gets two messages of one broadcast: at most one ``broadcast`` decision
     per policy, member and occurrence, however many segments the member is in."""
-    made = _applied(decisions, _policies(book, Broadcast), "broadcast")
+    made = [d for d, _ in _decided(decisions, _policies(book, Broadcast), ("broadcast",))]
     seen = Counter((d.policy, d.member, d.at) for d in made)
     return [
         _violation(
@@ -64,7 +59,7 @@ def invited_at_most_twice(
     policies = _policies(book, Invite)
     out: list[InvariantViolation] = []
     by_member: dict[tuple[str, str | None], list[Decision]] = {}
-    for d in _applied(decisions, policies, "invite"):
+    for d, _ in _decided(decisions, policies, ("invite",)):
         by_member.setdefault((d.policy, d.member), []).append(d)
     for (pid, _), made in by_member.items():
         policy = policies[pid]
@@ -101,9 +96,7 @@ def tier_label_in_set(
     out: list[InvariantViolation] = []
     profiles = {m.id: m for m in members}
     last: dict[tuple[str, str | None], Decision] = {}
-    for d in _applied(decisions, policies, "tier"):
-        policy = policies[d.policy]
-        assert isinstance(policy, Tier)
+    for d, policy in _decided(decisions, policies, ("tier",)):
         if d.to_role not in policy.labels:
             out.append(
                 _violation(
@@ -136,7 +129,7 @@ def handoff_at_most_once(
     members: Sequence[Member] = (),
 ) -> list[InvariantViolation]:
     """A ``handoff`` policy hands a member to sales at most once, ever."""
-    made = _applied(decisions, _policies(book, Handoff), "handoff")
+    made = [d for d, _ in _decided(decisions, _policies(book, Handoff), ("handoff",))]
     seen = Counter((d.policy, d.member) for d in made)
     return [
         _violation("handoff_at_most_once", d, f"handed off {seen[(d.policy, d.member)]} times")

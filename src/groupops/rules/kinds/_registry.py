@@ -77,6 +77,8 @@ class PolicyBase(_Rule):
     def _delay_needs_on(self) -> PolicyBase:
         if self.delay is not None and self.on is None and not type(self).default_on:
             raise ValueError("'delay' is the wait after an 'on' event; give 'on' too")
+        if type(self).own_moments and (self.on is not None or self.delay is not None):
+            raise ValueError(f"{type(self).own_moments}; 'on' and 'delay' do not apply")
         return self
 
     later_fields: ClassVar[frozenset[str]] = frozenset()
@@ -86,6 +88,11 @@ class PolicyBase(_Rule):
 
     default_on: ClassVar[tuple[str, ...]] = ()
     """The event kinds a policy of this kind is due on when its ``on`` is not given."""
+
+    own_moments: ClassVar[str] = ""
+    """For a kind due at moments of its own, never on events: where a policy of it is due
+    (``"a repurpose is due at its 'at'"``); ``on`` and ``delay`` are then refused with
+    these words."""
 
     def trigger_events(self) -> tuple[str, ...]:
         """The event kinds this policy is due on (empty: not event-triggered)."""
@@ -591,10 +598,10 @@ class ScheduledPolicy(PolicyBase):
     at: Time | None = None
     start: Time | None = None
 
+    own_moments: ClassVar[str] = "this policy is due on its 'schedule' or 'at'"
+
     @model_validator(mode="after")
     def _one_moment(self) -> ScheduledPolicy:
-        if self.on is not None or self.delay is not None:
-            raise ValueError("this policy is due on its 'schedule' or 'at'; 'on' and 'delay' do not apply")
         if (self.schedule is None) == (self.at is None):
             raise ValueError("give exactly one of 'schedule' (an RRULE) and 'at' (an instant)")
         return self

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..._decision import Decision
 from ..._i18n import messages, text
@@ -50,13 +50,7 @@ class Deadline(PolicyBase):
     remind: DurationField | None = None
     when: Condition
 
-    @model_validator(mode="after")
-    def _own_moments(self) -> Deadline:
-        if self.on is not None or self.delay is not None:
-            raise ValueError(
-                "a deadline is due at each member's join plus 'within'; 'on' and 'delay' do not apply"
-            )
-        return self
+    own_moments: ClassVar[str] = "a deadline is due at each member's join plus 'within'"
 
 
 def deadline_moments(policy: Deadline, joined_at: datetime, tz: tzinfo) -> tuple[datetime | None, datetime]:

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import model_validator
-
 from ..._decision import Decision
 from ..._i18n import messages, text
 from ..._model import Group, Time, change_group
@@ -35,13 +33,7 @@ class Dissolve(PolicyBase):
     at: Time | None = None
     invite_to: GroupRef | None = None
 
-    @model_validator(mode="after")
-    def _own_moment(self) -> Dissolve:
-        if self.on is not None or self.delay is not None:
-            raise ValueError(
-                "a dissolve is due at its 'at' (or the group's ends_at); 'on' and 'delay' do not apply"
-            )
-        return self
+    own_moments: ClassVar[str] = "a dissolve is due at its 'at' (or the group's ends_at)"
 
     def group_ids(self) -> tuple[str, ...]:
         return (self.group,)

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, FiniteFloat, model_validator
+from pydantic import Field, model_validator
 
 from ..._decision import Decision
-from ..._i18n import messages, text
+from ..._i18n import messages
 from ..._model import LedgerEntry, Membership
 from ..._reports import Note, Section
-from .._conditions import Condition, _Rule
+from .._conditions import Condition
 from .._evaluate import evaluate, holds
-from .._explain import Explanation, _num
+from .._explain import Explanation
 from ._registry import (
     GroupRef,
     Runtime,
@@ -30,6 +30,8 @@ from ._registry import (
     Verdict,
     catalogued_action,
 )
+from .ladder import role_change
+from .referral_reward import Reward
 
 __all__ = ["KIND", "Duty", "DutyKind", "DutyReward", "DutyStreak", "duty_streak"]
 
@@ -39,24 +41,11 @@ MAX_LOOKBACK = 1000
 """The most past periods a streak is counted over (a longer streak counts as this long)."""
 
 
-class DutyReward(_Rule):
+class DutyReward(Reward):
     """A reward after ``every`` periods met in a row (and after each ``every`` more):
     ``text`` (a gift the host hands out) or ``points`` (entered in the points ledger)."""
 
     every: int = Field(ge=1)
-    text: Annotated[str, Field(min_length=1)] | None = None
-    points: Annotated[FiniteFloat, Field(gt=0)] | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> DutyReward:
-        if (self.points is None) == (self.text is None):
-            raise ValueError("give exactly one of 'text' (a gift the host hands out) and 'points'")
-        return self
-
-    def describe(self, locale: str) -> str:
-        if self.text is not None:
-            return self.text
-        return text("reward.points", locale, points=_num(float(self.points or 0)))
 
 
 class Duty(ScheduledPolicy):
@@ -172,21 +161,9 @@ class DutyKind(ScheduledKind):
         self, policy: Duty, rt: Runtime, ms: Membership, streak: DutyStreak, period: str, when: datetime
     ) -> Verdict | None:
         if streak.missed >= policy.miss:
-            d = rt.decide(
-                policy.id,
-                "relieve",
-                ms,
-                period,
-                when,
-                streak.this,
-                from_role=ms.role,
-                to_role=policy.relieve_to,
-            )
-            after = ms.model_copy(
-                update={"role": policy.relieve_to, "promoted_at": when, "role_changes": ms.role_changes + 1}
-            )
             values = {"missed": str(streak.missed), "duty_role": ms.role}
-            return Verdict(d, ms, after, values=values)
+            relieve_to = policy.relieve_to
+            return role_change(rt, policy.id, "relieve", ms, period, when, streak.this, relieve_to, values)
         if streak.missed == 1:
             d = rt.decide(policy.id, "duty_notice", ms, period, when, streak.this)
             return Verdict(d, ms, None, values={"left": str(policy.miss - 1)})

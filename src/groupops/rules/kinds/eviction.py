@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ..._decision import Decision, decision_id
 from ..._errors import Problem, RuleError
@@ -75,12 +75,7 @@ class Eviction(PolicyBase):
     announce_max: int = Field(default=ANNOUNCE_MAX, ge=1)
 
     later_fields: ClassVar[frozenset[str]] = frozenset({"announce", "announce_max"})
-
-    @model_validator(mode="after")
-    def _periodic(self) -> Eviction:
-        if self.on is not None or self.delay is not None:
-            raise ValueError("an eviction is due on its 'schedule'; 'on' and 'delay' do not apply")
-        return self
+    own_moments: ClassVar[str] = "an eviction is due on its 'schedule'"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,25 @@ class Ladder(PolicyBase):
         return tuple(s.role for s in self.steps)
 
 
+def role_change(
+    rt: Runtime,
+    policy: str,
+    action: str,
+    ms: Membership,
+    period: str,
+    when: datetime,
+    explanation: Explanation | None,
+    to_role: str,
+    values: Mapping[str, str] | None = None,
+) -> Verdict:
+    """The verdict that moves ``ms`` to ``to_role`` at ``when`` (a ladder's step, a duty's
+    relief): a decision naming both roles, and the membership with the new role, promoted
+    at ``when``, one more role change."""
+    d = rt.decide(policy, action, ms, period, when, explanation, from_role=ms.role, to_role=to_role)
+    after = ms.model_copy(update={"role": to_role, "promoted_at": when, "role_changes": ms.role_changes + 1})
+    return Verdict(d, ms, after, values=values or {})
+
+
 @dataclass(frozen=True)
 class LadderMove:
     """One step up or down the ladder, with the explanation that justified it."""
@@ -110,20 +129,11 @@ class LadderKind(Kind):
                         continue
                     if move.action == "promote" and rt.held_back(ms, move.to_role, at) is not None:
                         continue  # e.g. a duty removed this role and its condition still fails
-                    d = rt.decide(
-                        policy.id,
-                        move.action,
-                        ms,
-                        f"step-{ms.role_changes + 1}",
-                        at,
-                        move.explanation,
-                        from_role=move.from_role,
-                        to_role=move.to_role,
+                    step = f"step-{ms.role_changes + 1}"
+                    verdict = role_change(
+                        rt, policy.id, move.action, ms, step, at, move.explanation, move.to_role
                     )
-                    after = ms.model_copy(
-                        update={"role": move.to_role, "promoted_at": at, "role_changes": ms.role_changes + 1}
-                    )
-                    recorded = rt.apply(Verdict(d, ms, after))
+                    recorded = rt.apply(verdict)
                     if recorded is not None:
                         made.append(recorded)
         return made

@@ -45,12 +45,10 @@ class Migrate(PolicyBase):
     reply: str = Field(default="1", min_length=1)
     replies: str = Field(default="message", min_length=1)
 
+    own_moments: ClassVar[str] = "a migration is due at its 'start' and window's end"
+
     @model_validator(mode="after")
-    def _own_moments(self) -> Migrate:
-        if self.on is not None or self.delay is not None:
-            raise ValueError(
-                "a migration is due at its 'start' and window's end; 'on' and 'delay' do not apply"
-            )
+    def _elsewhere(self) -> Migrate:
         if self.to == self.from_:
             raise ValueError(f"to: {self.to!r} is the group members leave ('from')")
         return self

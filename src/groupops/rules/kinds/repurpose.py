@@ -46,10 +46,10 @@ class Repurpose(PolicyBase):
     notice: DurationField = Duration(2, "d")
     keep: Condition | None = None
 
+    own_moments: ClassVar[str] = "a repurpose is due at its 'at'"
+
     @model_validator(mode="after")
     def _something_changes(self) -> Repurpose:
-        if self.on is not None or self.delay is not None:
-            raise ValueError("a repurpose is due at its 'at'; 'on' and 'delay' do not apply")
         if self.name is None and self.rules is None and self.announcement is None and self.keep is None:
             raise ValueError("give at least one of 'name', 'rules', 'announcement' and 'keep'")
         return self
