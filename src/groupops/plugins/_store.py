@@ -10,9 +10,9 @@ the same rule book against one database never apply a decision twice.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .._decision import Decision
 from .._model import (
@@ -28,7 +28,18 @@ from .._model import (
 )
 from .._outbox import MessageStatus, OutboxMessage
 
-__all__ = ["Store"]
+__all__ = ["Store", "joined"]
+
+
+@contextmanager
+def joined(store: Any) -> Iterator[None]:
+    """A nested ``transaction()`` of a built-in store: it joins the outer one, counted in
+    the store's ``_depth`` (the outer block alone commits or rolls back)."""
+    store._depth += 1
+    try:
+        yield
+    finally:
+        store._depth -= 1
 
 
 @runtime_checkable

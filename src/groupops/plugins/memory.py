@@ -22,6 +22,7 @@ from .._model import (
     MembershipChange,
 )
 from .._outbox import MessageStatus, OutboxMessage
+from ._store import joined
 
 __all__ = ["MemoryStore"]
 
@@ -67,11 +68,8 @@ class MemoryStore:
     def transaction(self) -> Iterator[None]:
         with self._lock:
             if self._depth:
-                self._depth += 1
-                try:
+                with joined(self):
                     yield
-                finally:
-                    self._depth -= 1
                 return
             saved = {name: copy.copy(getattr(self, name)) for name in self._TABLES}
             self._depth = 1

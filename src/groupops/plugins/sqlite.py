@@ -65,6 +65,7 @@ from ..rules._facts_api import Subject
 from ..rules._sql import SUBJECT_COLUMNS, SQLCondition, subject_rows
 from ..rules._world import World
 from ._sqlfacts import HistoryCache, SQLiteFacts, _marks
+from ._store import joined
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -565,11 +566,8 @@ class SQLiteStore:
         """
         with self._locked():
             if self._depth:
-                self._depth += 1
-                try:
+                with joined(self):
                     yield
-                finally:
-                    self._depth -= 1
                 return
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
