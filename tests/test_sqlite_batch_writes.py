@@ -362,3 +362,27 @@ def test_decision_heads_are_the_decisions_without_their_explanations_written_or_
         assert heads[0].at == FRIDAY + timedelta(minutes=2)
     finally:
         store.close()
+
+
+def test_a_group_is_read_as_it_stands_inside_and_after_a_transaction(tmp_path: Path):
+    """Inside a transaction the store may keep the groups it read (no other writer can
+    change them then): its own changes are read at once, another writer's after."""
+    store, other = go.SQLiteStore(tmp_path / "g.db"), go.SQLiteStore(tmp_path / "g.db")
+    try:
+        camp = go.Group(id="camp", name="Camp")
+        store.put_group(camp)
+        with store.transaction():
+            assert store.get_group("camp") == camp and store.get_group("nope") is None
+            renamed = camp.model_copy(update={"name": "Camp 2"})
+            store.record_group(go.GroupChange(at=FRIDAY, group=renamed))
+            assert store.get_group("camp") == renamed
+            store.put_group(go.Group(id="nope"))
+            assert store.get_group("nope") == go.Group(id="nope")
+        closed = renamed.model_copy(update={"status": "closed"})
+        other.put_group(closed)
+        assert store.get_group("camp") == closed
+        with store.transaction():
+            assert store.get_group("camp") == closed
+    finally:
+        store.close()
+        other.close()

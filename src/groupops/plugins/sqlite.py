@@ -313,6 +313,9 @@ class SQLiteStore:
         # reads back what it decided (a notice's period, a later round's invitations)
         # without validating its own records again
         self._written: dict[str, Decision] = {}
+        # groups as they stand, by id, inside a transaction (no other writer can change
+        # them then): a run asks for the same few groups several times per decision
+        self._groups_now: dict[str, Group | None] = {}
         self._read_cache: dict[type[BaseModel], dict[str, Any]] = {model: {} for model in _READ_CACHE}
         self.read_only = read_only
         if read_only:
@@ -587,6 +590,7 @@ class SQLiteStore:
             finally:
                 self._depth = 0
                 self._written = {}
+                self._groups_now = {}
 
     def _commit(self) -> None:
         if self._closed:
@@ -912,6 +916,7 @@ class SQLiteStore:
     def put_group(self, group: Group) -> None:
         """Insert or replace a group (keyed by id)."""
         with self._writing():
+            self._groups_now.pop(group.id, None)
             self._conn.execute(
                 "INSERT INTO groups (id, status, family, payload) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE"
@@ -931,10 +936,13 @@ class SQLiteStore:
     def get_group(self, group: str) -> Group | None:
         """The group as it stands now, or None."""
         with self._reading():
+            if group in self._groups_now:
+                return self._groups_now[group]
             row = self._conn.execute("SELECT payload FROM groups WHERE id = ?", (group,)).fetchone()
-        if row is None:
-            return None
-        return self._cached(Group, row[0], f"group {group!r}")
+            found = None if row is None else self._cached(Group, row[0], f"group {group!r}")
+            if self._depth:
+                self._groups_now[group] = found
+        return found
 
     def groups(self, *, status: GroupStatus | None = None, family: str | None = None) -> list[Group]:
         """Groups, optionally of one status and/or family, by id."""
