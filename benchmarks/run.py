@@ -6,6 +6,9 @@ ingested once into a SQLite store; then, interleaved, for each round:
 - **full run, fresh process**: a new process opens the store and runs the reference
   workload's three rules at their notice instant (``Engine(...).run(at)``: every
   membership decided, notices and invitations recorded with their messages);
+- **hand-written SQL that records**: the same queries, then in the same transaction the
+  rows a run writes (a decision per verdict, the notified memberships and their history,
+  a message each), without explanations: the like-for-like baseline of a whole run;
 - **hand-written SQL**: the same three rules as SQL queries over the same tables (the
   verdicts only: who gets a notice, an invitation, a revival), checked against the
   decisions groupops recorded (any difference fails the benchmark);
@@ -121,50 +124,54 @@ _DAY = 86_400 * _US
 
 
 def hand_written_sql(db: str) -> dict[str, list[str]]:
-    at = int(AT.timestamp()) * _US
-    period_end = at + 2 * _DAY
     conn = sqlite3.connect(db)
     try:
-        notices = conn.execute(
-            """
-            WITH camp AS (
-                SELECT member, min(at_us) AS joined FROM events
-                WHERE kind = 'joined' AND grp = 'camp-7' AND at_us <= :at GROUP BY member)
-            SELECT c.member FROM camp c
-            WHERE c.joined + 7 * :day <= :end
-              AND (coalesce((SELECT max(at_us) FROM events e WHERE e.member = c.member
-                               AND e.kind = 'checkin' AND (e.grp = 'camp-7' OR e.grp IS NULL)
-                               AND e.at_us <= :at), -1e18) <= :at - 7 * :day
-                   OR (SELECT count(*) FROM events e WHERE e.member = c.member
-                         AND e.kind = 'violation' AND (e.grp = 'camp-7' OR e.grp IS NULL)
-                         AND e.at_us BETWEEN :at - 30 * :day AND :at) >= 3)
-            """,
-            {"at": at, "day": _DAY, "end": period_end},
-        ).fetchall()
-        invites = conn.execute(
-            """
-            WITH welfare AS (
-                SELECT DISTINCT member FROM events
-                WHERE kind = 'joined' AND grp = 'welfare-hz' AND at_us <= :at),
-            counted AS (
-                SELECT e.member,
-                    sum(e.kind = 'purchase' AND e.at_us >= :at - 365 * :day) AS purchases,
-                    sum(e.kind = 'activity') AS activities,
-                    sum(e.kind = 'redemption') AS redemptions
-                FROM events e JOIN welfare w ON w.member = e.member
-                WHERE e.kind IN ('purchase', 'activity', 'redemption') AND e.at_us <= :at
-                  AND (e.grp = 'welfare-hz' OR e.grp IS NULL)
-                GROUP BY e.member)
-            SELECT member FROM counted WHERE purchases > 2 OR activities >= 1 OR redemptions >= 2
-            """,
-            {"at": at, "day": _DAY},
-        ).fetchall()
-        # revival: members evicted from the camp (none yet at the first run)
-        revivals = conn.execute(
-            "SELECT member FROM memberships WHERE grp = 'camp-7' AND status = 'evicted'"
-        ).fetchall()
+        return _verdicts_sql(conn)
     finally:
         conn.close()
+
+
+def _verdicts_sql(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    at = int(AT.timestamp()) * _US
+    period_end = at + 2 * _DAY
+    notices = conn.execute(
+        """
+        WITH camp AS (
+            SELECT member, min(at_us) AS joined FROM events
+            WHERE kind = 'joined' AND grp = 'camp-7' AND at_us <= :at GROUP BY member)
+        SELECT c.member FROM camp c
+        WHERE c.joined + 7 * :day <= :end
+          AND (coalesce((SELECT max(at_us) FROM events e WHERE e.member = c.member
+                           AND e.kind = 'checkin' AND (e.grp = 'camp-7' OR e.grp IS NULL)
+                           AND e.at_us <= :at), -1e18) <= :at - 7 * :day
+               OR (SELECT count(*) FROM events e WHERE e.member = c.member
+                     AND e.kind = 'violation' AND (e.grp = 'camp-7' OR e.grp IS NULL)
+                     AND e.at_us BETWEEN :at - 30 * :day AND :at) >= 3)
+        """,
+        {"at": at, "day": _DAY, "end": period_end},
+    ).fetchall()
+    invites = conn.execute(
+        """
+        WITH welfare AS (
+            SELECT DISTINCT member FROM events
+            WHERE kind = 'joined' AND grp = 'welfare-hz' AND at_us <= :at),
+        counted AS (
+            SELECT e.member,
+                sum(e.kind = 'purchase' AND e.at_us >= :at - 365 * :day) AS purchases,
+                sum(e.kind = 'activity') AS activities,
+                sum(e.kind = 'redemption') AS redemptions
+            FROM events e JOIN welfare w ON w.member = e.member
+            WHERE e.kind IN ('purchase', 'activity', 'redemption') AND e.at_us <= :at
+              AND (e.grp = 'welfare-hz' OR e.grp IS NULL)
+            GROUP BY e.member)
+        SELECT member FROM counted WHERE purchases > 2 OR activities >= 1 OR redemptions >= 2
+        """,
+        {"at": at, "day": _DAY},
+    ).fetchall()
+    # revival: members evicted from the camp (none yet at the first run)
+    revivals = conn.execute(
+        "SELECT member FROM memberships WHERE grp = 'camp-7' AND status = 'evicted'"
+    ).fetchall()
     return {
         "notice": sorted(m for (m,) in notices),
         "invite": sorted(m for (m,) in invites),
@@ -174,6 +181,67 @@ def hand_written_sql(db: str) -> dict[str, list[str]]:
 
 def _child_sql(db: str) -> dict[str, Any]:
     verdicts, cpu, wall = _timed(lambda: hand_written_sql(db))
+    return {"cpu": cpu, "wall": wall, "actions": verdicts}
+
+
+def records_sql(db: str) -> dict[str, list[str]]:
+    """The three rules as hand-written SQL that also records what a run records, in one
+    transaction on the store's own tables: a decision row per verdict (its columns and a
+    JSON payload without an explanation), the notified memberships and their history rows,
+    one outbox message per decision with its text. What a run adds beside this is the
+    explanation of each decision (its reasons in the message) and the rule book's checks."""
+    at = int(AT.timestamp()) * _US
+    at_text = AT.isoformat()
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        found = _verdicts_sql(conn)
+        conn.execute("CREATE TEMP TABLE decided (policy, action, member, grp, period)")
+        for action, policy, group, period in (
+            ("notice", "weekly-eviction", "camp-7", "notice-" + at_text),
+            ("invite", "vip-threshold", "vip-hz", "invite-1"),
+            ("revive", "comeback", "camp-7", "revival-1"),
+        ):
+            conn.executemany(
+                "INSERT INTO temp.decided VALUES (?, ?, ?, ?, ?)",
+                [(policy, action, m, group, period) for m in found[action]],
+            )
+        conn.execute(
+            "INSERT INTO decisions (id, policy, member, grp, action, at_us, payload)"
+            " SELECT lower(hex(randomblob(16))), policy, member, grp, action, :at, json_object("
+            "'policy', policy, 'action', action, 'member', member, 'group', grp, 'period', period,"
+            " 'at', :at_text, 'status', 'applied') FROM temp.decided",
+            {"at": at, "at_text": at_text},
+        )
+        conn.execute(
+            "UPDATE memberships SET status = 'notified', payload = json_set(payload, '$.status', 'notified')"
+            " WHERE grp = 'camp-7' AND member IN (SELECT member FROM temp.decided WHERE action = 'notice')"
+        )
+        conn.execute(
+            "INSERT INTO membership_history (member, grp, at_us, decision, payload)"
+            " SELECT m.member, m.grp, :at, d.id, json_object('at', :at_text, 'membership', json(m.payload))"
+            " FROM memberships m JOIN decisions d ON d.member = m.member AND d.grp = m.grp"
+            " WHERE d.action = 'notice' AND d.at_us = :at",
+            {"at": at, "at_text": at_text},
+        )
+        conn.execute(
+            "INSERT INTO outbox (key, status, next_at_us, member, messenger, decision, recipient,"
+            " created_us, payload)"
+            " SELECT d.id || ':' || d.action || ':' || d.member, 'pending', :at, d.member, 'console', d.id,"
+            " d.member, :at, json_object('decision', d.id, 'action', d.action, 'member', d.member,"
+            " 'text', d.member || ', ' || CASE d.action WHEN 'notice' THEN 'you are at risk of removal'"
+            " WHEN 'invite' THEN 'you are invited' ELSE 'welcome back' END)"
+            " FROM decisions d WHERE d.at_us = :at",
+            {"at": at},
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return found
+
+
+def _child_sql_records(db: str) -> dict[str, Any]:
+    verdicts, cpu, wall = _timed(lambda: records_sql(db))
     return {"cpu": cpu, "wall": wall, "actions": verdicts}
 
 
@@ -318,7 +386,7 @@ def measure(members: int, rounds: int, src: str | None, work: Path, engines: lis
     more.write_text(jsonl(more_records(members)), encoding="utf-8")
     base = work / "base.db"
     built = _spawn(src, "build", str(base), str(book), str(events))
-    names = ["sql", *(["sql_duckdb"] if "duckdb" in engines else [])]
+    names = ["sql", "sql_records", *(["sql_duckdb"] if "duckdb" in engines else [])]
     for e in engines:
         names += [f"full_{e}", f"next_warm_{e}", f"next_fresh_{e}", f"verdicts_{e}"]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
@@ -344,6 +412,15 @@ def measure(members: int, rounds: int, src: str | None, work: Path, engines: lis
             continue  # another tree's schema may lack the indexes the SQL needs: not compared
         sql = _spawn(None, "sql", str(base))
         runs["sql"].append(sql)
+        scratch = work / "records.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(scratch) + suffix).unlink(missing_ok=True)
+        shutil.copy(base, scratch)
+        recorded = _spawn(None, "sql_records", str(scratch))
+        runs["sql_records"].append(recorded)
+        if recorded["actions"] != sql["actions"]:
+            mismatches += 1
+            print("MISMATCH: hand-written SQL that records found other members", file=sys.stderr)
         if "duckdb" in engines:
             duck = _spawn(None, "sql_duckdb", str(base))
             runs["sql_duckdb"].append(duck)
@@ -401,17 +478,19 @@ _LABELS = {
 
 def _row(r: dict[str, Any], ref: float, engine: str, label: str, m: dict[str, Any], full: float) -> str:
     peak = "" if math.isnan(m.get("peak_mb", math.nan)) else f"{m['peak_mb']:.0f}"
+    records = r.get("sql_records", {}).get("cpu", math.nan)
     return (
         f"| {r['members']:,} | {r['events']:,} | {engine} | {label} | {m['cpu']:.3f} | {m['wall']:.3f} "
-        f"| {peak} | {m['cpu'] / ref:.1f}x | {m['cpu'] / full:.3f} |"
+        f"| {peak} | {m['cpu'] / ref:.1f}x | {m['cpu'] / records:.1f}x | {m['cpu'] / full:.3f} |"
     )
 
 
 def table(results: list[dict[str, Any]]) -> str:
     rows = [
         "| members | events | engine | work | CPU s | wall s | peak MB"
-        " | vs hand-written SQL, same engine (CPU) | vs full run (CPU) |",
-        "|---:|---:|---|---|---:|---:|---:|---:|---:|",
+        " | vs hand-written SQL, same engine (CPU) | vs hand-written SQL that records, SQLite (CPU)"
+        " | vs full run (CPU) |",
+        "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         refs = {"sqlite": r["sql"]["cpu"], "duckdb": r.get("sql_duckdb", {}).get("cpu", math.nan)}
@@ -426,6 +505,8 @@ def table(results: list[dict[str, Any]]) -> str:
                     label = "copying the events into DuckDB (before those verdicts)"
                     rows.append(_row(r, refs[engine], engine, label, loaded, full))
         rows.append(_row(r, refs["sqlite"], "sqlite", "hand-written SQL (verdicts only)", r["sql"], first))
+        label = "hand-written SQL, verdicts and records (decisions, memberships, outbox)"
+        rows.append(_row(r, refs["sqlite"], "sqlite", label, r["sql_records"], first))
         if "sql_duckdb" in r:
             d = r["sql_duckdb"]
             rows.append(_row(r, refs["duckdb"], "duckdb", "hand-written SQL (verdicts only)", d, first))
@@ -443,6 +524,7 @@ def main() -> None:
             "run": _child_run,
             "next": _child_next,
             "sql": _child_sql,
+            "sql_records": _child_sql_records,
             "sql_duckdb": _child_sql_duckdb,
             "verdicts": _child_verdicts,
         }[what]
