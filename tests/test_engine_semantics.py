@@ -104,6 +104,50 @@ def test_max_invitations_below_one_is_refused_naming_the_field():
     assert "max_invitations" in go.rule_book_schema()["$defs"]["Admission"]["properties"]
 
 
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_each_admission_counts_its_own_invitations(store, tmp_path):
+    """Two admissions into two groups: each numbers and bounds its own invitations (on
+    SQLite, read back as decision heads), not the other's: a member invited to one is
+    invited to the other once they qualify for it too."""
+    book = _admission_book(max_invitations=1)
+    book["groups"] = _groups("club", "vip", "gold")
+    gold = {"id": "gold", "to": "gold", "when": {"count": "purchase", "at_least": 3}}
+    book["policies"].append(book["policies"][0] | gold)
+    engine = _engine(book, go.SQLiteStore(tmp_path / "g.db") if store == "sqlite" else None)
+    _buyer(engine)
+    made = [
+        (d.policy, d.period, day) for day in range(5) for d in engine.run(T0 + timedelta(days=day)).decisions
+    ]
+    engine.ingest([_event("purchase", "m1", "club", T0 + timedelta(days=5))])
+    made += [
+        (d.policy, d.period, day)
+        for day in range(5, 20)
+        for d in engine.run(T0 + timedelta(days=day)).decisions
+    ]
+    assert made == [("vip", "invite-1", 0), ("gold", "invite-1", 5)]
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_vetoed_invitation_is_not_followed_by_a_reminder(store, tmp_path):
+    """A vetoed invitation is recorded and never reconsidered: it is no invitation the
+    member had, so no reminder follows it when it would have expired."""
+
+    class NoInvitations:
+        @go.hookimpl
+        def groupops_veto_action(self, decision):
+            return "opted out of offers"
+
+    engine = go.Engine(
+        go.RuleBook.load(_admission_book()),
+        store=go.SQLiteStore(tmp_path / "g.db") if store == "sqlite" else go.MemoryStore(),
+        plugins=[NoInvitations()],
+        entry_points=False,
+    )
+    _buyer(engine)
+    made = [d for day in range(30) for d in engine.run(T0 + timedelta(days=day)).decisions]
+    assert [(d.period, d.status) for d in made] == [("invite-1", "vetoed")]
+
+
 @pytest.mark.parametrize(
     ("locale", "first", "second"),
     [
