@@ -547,3 +547,21 @@ def test_python_mode_dump_round_trips_including_aliased_keys():
     assert go.RuleBook.model_validate(book.model_dump()) == book
     assert go.RuleBook.model_validate(book.model_dump(by_alias=True)) == book
     assert go.RuleBook.load(book.to_data()) == book
+
+
+def test_a_message_is_filled_from_its_values_a_missing_or_none_value_empty_a_function_called():
+    from groupops.rules._templates import render_template
+
+    worded: list[str] = []
+
+    def reasons() -> str:
+        worded.append("reasons")
+        return "no check-in for 9 days"
+
+    values = {"member.name": "Ann", "group.name": None, "reasons": reasons}
+    assert render_template("{member.name}: {reasons}.", values) == "Ann: no check-in for 9 days."
+    assert render_template("{member.name} in {group.name}{target.name}!", values) == "Ann in !"
+    assert worded == ["reasons"]  # worded only where a template names it
+    assert render_template("Hi {member.name}", values) == "Hi Ann" and worded == ["reasons"]
+    with pytest.raises(ValueError, match=r"unknown placeholder \{nope\}"):
+        render_template("{nope}", values)
