@@ -26,6 +26,7 @@ PUBLIC = [
     "ANY_ACTION",
     "ActionSpec",
     "Audience",
+    "BookRefs",
     "CampaignReport",
     "ConsoleMessenger",
     "Decision",

@@ -89,6 +89,56 @@ def test_a_plugin_kind_validates_only_where_it_is_registered(tmp_path):
         )
 
 
+class Relay(go.PolicyBase):
+    type: Literal["relay"] = "relay"
+    groups: tuple[str, ...] = Field(min_length=1)
+    to: str
+    hops: int = Field(ge=1)
+
+
+class RelayKind(go.Kind):
+    """A kind with a group reference of its own (``to``) and a check across its fields."""
+
+    name = "relay"
+    model = Relay
+
+    def book_problems(self, policy, path, book):
+        problems = [*super().book_problems(policy, path, book), *book.group(f"{path}.to", policy.get("to"))]
+        if policy.get("to") in policy.get("groups", ()):
+            problems.append(go.Problem(f"{path}.to", "relays to one of its own groups"))
+        return problems
+
+
+class RelayPlugin:
+    @go.hookimpl
+    def groupops_register_kinds(self, register):
+        register(RelayKind())
+
+
+def test_a_plugin_kind_checks_its_own_references_to_the_book_with_the_field_errors():
+    kinds = go.registered_kinds(plugins=[RelayPlugin()], entry_points=False)
+    book = {
+        "groups": [{"id": "a"}, {"id": "b"}],
+        "policies": [
+            {"id": "r1", "type": "relay", "groups": ["a", "c"], "to": "d", "hops": 0},
+            {"id": "r2", "type": "relay", "groups": ["a"], "to": "a", "hops": 1},
+            {"id": "ok", "type": "relay", "groups": ["a"], "to": "b", "hops": 1},
+        ],
+    }
+    with pytest.raises(go.RuleError) as info:
+        go.RuleBook.load(book, kinds=kinds)
+    found = {(p.path, p.message) for p in info.value.problems}
+    assert {
+        ("policies[0].groups[1]", "unknown group 'c' (groups: a, b)"),  # Kind's default
+        ("policies[0].to", "unknown group 'd' (groups: a, b)"),  # the kind's own
+        ("policies[1].to", "relays to one of its own groups"),
+    } <= found
+    assert any(p.path.startswith("policies[0].hops") for p in info.value.problems)  # with the field errors
+    assert not any(p.path.startswith("policies[2]") for p in info.value.problems)
+    del book["policies"][:2]
+    assert go.RuleBook.load(book, kinds=kinds).policies[0].to == "b"
+
+
 def test_an_engine_without_the_kind_of_a_policy_is_a_rule_error_listing_the_known_kinds():
     book = go.RuleBook.load(PING_BOOK, kinds=go.registered_kinds(plugins=[PingPlugin()], entry_points=False))
     with pytest.raises(

@@ -1,4 +1,4 @@
-"""The engine, the stores and the CLI name no policy kind and no kind's action: kinds
+"""The engine, the stores, the CLI and the rule book's checks name no policy kind and no kind's action: kinds
 are plugins (issue 11). The check reads each module's tokens, not its text: a string
 literal equal to a registered kind's name or action (``"evict"``), or a name bound to
 a kind's model or function (``Eviction``, ``eviction_check``), is a hit; words in
@@ -23,6 +23,7 @@ GENERIC = [
     SRC / "plugins" / "sqlite.py",
     SRC / "plugins" / "_manager.py",
     SRC / "plugins" / "builtin.py",
+    SRC / "rules" / "_book.py",  # each kind checks its own references (Kind.book_problems)
 ]
 
 # "limit" names a kind and is also SQL's LIMIT, a parameter of the store's queries;
@@ -51,9 +52,15 @@ def _hits(path: Path) -> list[str]:
     return hits
 
 
+# the rule book's checks read a group's "welcome" text (a field of every group and
+# family), not the welcome kind
+FIELD_WORDS = {"_book.py": {"welcome"}}
+
+
 @pytest.mark.parametrize("path", GENERIC, ids=lambda p: p.name)
 def test_generic_modules_name_no_kind_and_no_kind_action(path):
-    assert _hits(path) == []
+    fields = FIELD_WORDS.get(path.name, set())
+    assert [h for h in _hits(path) if h.split(" ", 2)[-1].strip("'\"") not in fields] == []
 
 
 def test_the_check_finds_a_kind_name_where_there_is_one():

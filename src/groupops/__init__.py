@@ -101,6 +101,7 @@ from .rules._facts_api import Facts, GroupActivity, GroupHealthFacts, MemoryFact
 from .rules._sql import NotCompilable
 from .rules.kinds import (
     ActionSpec,
+    BookRefs,
     Kind,
     KindRegistry,
     Point,
@@ -118,6 +119,7 @@ __all__ = [
     "ANY_ACTION",
     "ActionSpec",
     "Audience",
+    "BookRefs",
     "CampaignReport",
     "ConsoleMessenger",
     "Decision",

@@ -46,6 +46,7 @@ from ._conditions import CONDITION_TYPES, Condition, Metric, Segment, _Rule, ite
 from ._policies import Policy, policy_union
 from ._templates import check_template
 from .kinds import BUILTIN_KINDS, KindRegistry, PolicyBase
+from .kinds._registry import BookRefs
 
 __all__ = [
     "MAX_BOOK_DEPTH",
@@ -111,6 +112,8 @@ class RuleBook(_Rule):
 
     _placeholders: ClassVar[frozenset[str]] = frozenset()
     """Template placeholders the book's kinds add (see :func:`book_model`)."""
+    _kinds: ClassVar[KindRegistry | None] = None
+    """The book's kinds, when not the built-ins (see :func:`book_model`)."""
 
     @field_validator("timezone")
     @classmethod
@@ -227,7 +230,7 @@ class RuleBook(_Rule):
 
     def cross_check(self) -> list[Problem]:
         """Problems that need the whole book: unknown or duplicate ids, bad templates."""
-        return cross_check(self.to_data(), placeholders=self._placeholders)
+        return cross_check(self.to_data(), placeholders=self._placeholders, kinds=self._kinds)
 
     # -- (de)serialisation -----------------------------------------------------------
 
@@ -246,7 +249,7 @@ class RuleBook(_Rule):
         shape = check_shape(data)
         if shape is not None:
             raise RuleError([shape], source=source)
-        problems = cross_check(data, placeholders=cls._placeholders)
+        problems = cross_check(data, placeholders=cls._placeholders, kinds=cls._kinds)
         try:
             book = cls.model_validate(data, context={"defer_cross_check": True})
         except ValidationError as exc:
@@ -413,74 +416,31 @@ def _repeated_id(entry: dict[str, Any], base: str, noun: str, seen: set[str]) ->
     return [Problem(f"{base}.id", f"duplicate {noun} id {eid!r}")] if repeated else []
 
 
-def _str_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
-
-
-def cross_check(data: Any, *, placeholders: frozenset[str] = frozenset()) -> list[Problem]:
+def cross_check(
+    data: Any, *, placeholders: frozenset[str] = frozenset(), kinds: KindRegistry | None = None
+) -> list[Problem]:
     """Problems that need the whole book, found on plain data so that they are reported
-    together with field errors: unknown or duplicate ids, ladder roles that repeat,
-    templates with unknown placeholders."""
+    together with field errors: unknown or duplicate ids, each policy's own (its kind's
+    :meth:`~groupops.Kind.book_problems`: group references, a ladder's roles), templates
+    with unknown placeholders. ``kinds``: the book's kinds (default: the built-ins)."""
     if not isinstance(data, dict):
         return []
+    kinds = kinds if kinds is not None else _BUILTINS
     problems: list[Problem] = _check_families(data)
     groups = _entries(data, "groups")
-    group_ids = [g["id"] for _, g in groups if isinstance(g.get("id"), str)]
-    known = set(group_ids)
     seen_groups: set[str] = set()
     for base, g in groups:
         problems.extend(_repeated_id(g, base, "group", seen_groups))
-
-    def ref(path: str, gid: str) -> None:
-        if group_ids and gid not in known:
-            listed = ", ".join(dict.fromkeys(g for g in group_ids if g))
-            problems.append(Problem(path, f"unknown group {gid!r} (groups: {listed})"))
-
+    book = BookRefs(
+        groups=tuple(g["id"] for _, g in groups if isinstance(g.get("id"), str)),
+        families=frozenset(f["id"] for _, f in _entries(data, "families") if isinstance(f.get("id"), str)),
+    )
     seen_policies: set[str] = set()
     for base, p in _entries(data, "policies"):
         problems.extend(_repeated_id(p, base, "policy", seen_policies))
-        if p.get("type") == "admission":
-            sources = _str_list(p.get("from"))
-            for j, gid in enumerate(sources):
-                ref(f"{base}.from[{j}]", gid)
-            to = p.get("to")
-            if isinstance(to, str):
-                ref(f"{base}.to", to)
-                if to in sources:
-                    problems.append(Problem(f"{base}.to", f"{to!r} is also in 'from'"))
-        else:
-            for j, gid in enumerate(_str_list(p.get("groups"))):
-                ref(f"{base}.groups[{j}]", gid)
-        if p.get("type") == "invite" and isinstance(p.get("to"), str):
-            ref(f"{base}.to", p["to"])
-        for key in ("group", "invite_to"):  # the group kinds' single references (issue 15)
-            if isinstance(p.get(key), str):
-                ref(f"{base}.{key}", p[key])
-        if p.get("type") == "migrate":
-            if isinstance(p.get("from"), str):
-                ref(f"{base}.from", p["from"])
-            families = {f.get("id") for _, f in _entries(data, "families")}
-            if isinstance(p.get("to"), str) and p["to"] not in families:
-                ref(f"{base}.to", p["to"])
-        if p.get("type") == "ladder":
-            first: dict[str, int] = {}
-            for j, step in _items(p.get("steps")):
-                if not isinstance(step, dict):
-                    continue
-                role = step.get("role")
-                if isinstance(role, str):
-                    if role in first:
-                        problems.append(
-                            Problem(
-                                f"{base}.steps[{j}].role",
-                                f"role {role!r} repeats steps[{first[role]}]",
-                            )
-                        )
-                    first.setdefault(role, j)
-                if j > 0 and step.get("promote") is None:
-                    problems.append(Problem(f"{base}.steps[{j}].promote", "is required above the first step"))
+        kind = p.get("type")
+        if isinstance(kind, str) and kind in kinds:  # an unknown type is a field error
+            problems.extend(kinds.get(kind).book_problems(p, base, book))
         templates = p.get("templates")
         if isinstance(templates, dict):
             for action, text in templates.items():
@@ -664,7 +624,8 @@ def rule_book_schema(kinds: KindRegistry | None = None) -> dict[str, Any]:
     return schema
 
 
-_BUILTIN_KEY = KindRegistry(BUILTIN_KINDS).key()
+_BUILTINS = KindRegistry(BUILTIN_KINDS)
+_BUILTIN_KEY = _BUILTINS.key()
 _MODELS: dict[Any, type[RuleBook]] = {}
 
 
@@ -679,6 +640,7 @@ def book_model(kinds: KindRegistry) -> type[RuleBook]:
         policies: Any = tuple.__class_getitem__((policy_union(kinds), ...))
         model = create_model("RuleBook", __base__=RuleBook, __module__=__name__, policies=(policies, ()))
         model._placeholders = kinds.placeholders()
+        model._kinds = kinds
         _MODELS[key] = model
     return model
 

@@ -33,6 +33,7 @@ from . import (
 )
 from ._registry import (
     ActionSpec,
+    BookRefs,
     Kind,
     KindRegistry,
     Point,
@@ -48,6 +49,7 @@ from ._registry import (
 __all__ = [
     "BUILTIN_KINDS",
     "ActionSpec",
+    "BookRefs",
     "Kind",
     "KindRegistry",
     "Point",

@@ -36,6 +36,7 @@ from .._facts_api import Facts
 
 __all__ = [
     "ActionSpec",
+    "BookRefs",
     "GroupRef",
     "Kind",
     "KindRegistry",
@@ -400,6 +401,39 @@ class Point:
     payload: Any = None
 
 
+@dataclass(frozen=True)
+class BookRefs:
+    """What a kind's book-level check (:meth:`Kind.book_problems`) may look up in the
+    rule book being loaded, as plain data before validation: the ids of its groups and
+    families."""
+
+    groups: tuple[str, ...]
+    families: frozenset[str] = frozenset()
+
+    def group(self, path: str, group_id: Any) -> list[Problem]:
+        """The problem of a reference at ``path`` to a group the book does not declare:
+        none for a string naming one of its groups, for anything that is not a string
+        (its field check says so) or in a book without groups."""
+        if not isinstance(group_id, str) or not self.groups or group_id in self.groups:
+            return []
+        listed = ", ".join(dict.fromkeys(g for g in self.groups if g))
+        return [Problem(path, f"unknown group {group_id!r} (groups: {listed})")]
+
+    def group_list(self, path: str, value: Any) -> list[Problem]:
+        """:meth:`group` for each group a list at ``path`` names (``path[0]``, ...; one
+        string is a list of one)."""
+        named = group_names(value)
+        return [p for j, gid in enumerate(named) for p in self.group(f"{path}[{j}]", gid)]
+
+
+def group_names(value: Any) -> list[str]:
+    """The strings a field that takes one group or a list of them holds, as plain data
+    (anything else there is left to its field check)."""
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
+
+
 class Kind:
     """A policy kind. Subclass it (or build one with the class attributes) and register
     an instance through the ``groupops_register_kinds`` hook.
@@ -478,6 +512,18 @@ class Kind:
         leaving the group ``leaving``, if given), in the book's locale, or None (the
         default: a kind that constrains no joins)."""
         return None
+
+    def book_problems(self, policy: Mapping[str, Any], path: str, book: BookRefs) -> list[Problem]:
+        """Problems of one policy of this kind that need the whole book, found on its
+        plain data (``path`` is where it stands, ``policies[2]``) before validation, so
+        that they are reported with the field errors: by default, that ``groups``,
+        ``group`` and ``invite_to`` name groups of the book. A kind with other group
+        references (an admission's ``from`` and ``to``) or checks across its entries
+        (a ladder's roles) adds them."""
+        problems = book.group_list(f"{path}.groups", policy.get("groups"))
+        for key in ("group", "invite_to"):  # the group kinds' single references
+            problems += book.group(f"{path}.{key}", policy.get(key))
+        return problems
 
     def standing(self, policy: Any, rt: Runtime, member: str, at: datetime) -> list[StandingItem]:
         """Where ``member`` stands under ``policy`` at ``at``, for

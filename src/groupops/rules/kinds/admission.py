@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision, DecisionHead
+from ..._errors import Problem
 from ..._i18n import messages, text
 from ..._model import Membership
 from ..._reports import Note, Section
@@ -19,7 +20,17 @@ from ..._time import Duration, DurationField
 from .._conditions import Condition, Scope
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from ._registry import GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
+from ._registry import (
+    BookRefs,
+    GroupRef,
+    Kind,
+    PolicyBase,
+    Runtime,
+    StrategyContext,
+    Verdict,
+    catalogued_action,
+    group_names,
+)
 
 __all__ = ["INVITE", "KIND", "Admission", "AdmissionKind", "admission_check", "invitation_phrase"]
 
@@ -79,6 +90,15 @@ class AdmissionKind(Kind):
     label: ClassVar[Mapping[str, str]] = messages("policy_type.admission")
     placeholders = frozenset({"invitation", "invitation.number", "invitation.max"})
     actions = (INVITE,)
+
+    def book_problems(self, policy: Mapping[str, Any], path: str, book: BookRefs) -> list[Problem]:
+        """``from`` and ``to`` name groups of the book, and ``to`` is not one of ``from``."""
+        problems = book.group_list(f"{path}.from", policy.get("from"))
+        to = policy.get("to")
+        problems += book.group(f"{path}.to", to)
+        if isinstance(to, str) and to in group_names(policy.get("from")):
+            problems.append(Problem(f"{path}.to", f"{to!r} is also in 'from'"))
+        return problems
 
     def decide(
         self, policy: Admission, rt: Runtime, at: datetime, members: set[str] | None

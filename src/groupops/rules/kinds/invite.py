@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from ..._decision import Decision
+from ..._errors import Problem
 from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Section
 from ..._time import DurationField
-from ._registry import GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
+from ._registry import BookRefs, GroupRef, Runtime, ScheduledKind, ScheduledPolicy, Verdict
 from ._selection import SegmentField, selected
 from .admission import INVITE, invitation_phrase
 
@@ -57,6 +58,10 @@ class InviteKind(ScheduledKind):
     label: ClassVar[Mapping[str, str]] = messages("invite.kind_label")
     placeholders = frozenset({"invitation", "invitation.number", "invitation.max"})
     actions = (INVITE,)
+
+    def book_problems(self, policy: Mapping[str, Any], path: str, book: BookRefs) -> list[Problem]:
+        """Its groups, and ``to``, name groups of the book."""
+        return [*super().book_problems(policy, path, book), *book.group(f"{path}.to", policy.get("to"))]
 
     def occurrence(
         self, policy: Invite, rt: Runtime, when: datetime, previous: datetime | None, at: datetime

@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from ..._decision import Decision
+from ..._errors import Problem
 from ..._i18n import messages
 from ..._model import Membership
 from ..._reports import Note, Section
@@ -20,7 +21,16 @@ from ..._time import DurationField
 from .._conditions import Condition, _Rule
 from .._evaluate import Context, evaluate, holds
 from .._explain import Explanation
-from ._registry import GroupRef, Kind, PolicyBase, Runtime, StrategyContext, Verdict, catalogued_action
+from ._registry import (
+    BookRefs,
+    GroupRef,
+    Kind,
+    PolicyBase,
+    Runtime,
+    StrategyContext,
+    Verdict,
+    catalogued_action,
+)
 
 __all__ = ["KIND", "Ladder", "LadderKind", "LadderMove", "LadderStep", "ladder_move"]
 
@@ -116,6 +126,26 @@ class LadderKind(Kind):
         catalogued_action("ladder.promote"),
         catalogued_action("ladder.demote"),
     )
+
+    def book_problems(self, policy: Mapping[str, Any], path: str, book: BookRefs) -> list[Problem]:
+        """Its groups name groups of the book; no role repeats a step's; every step above
+        the first has a ``promote`` condition."""
+        problems = super().book_problems(policy, path, book)
+        first: dict[str, int] = {}
+        steps = policy.get("steps")
+        for j, step in enumerate(steps) if isinstance(steps, list | tuple) else ():
+            if not isinstance(step, dict):
+                continue
+            role = step.get("role")
+            if isinstance(role, str):
+                if role in first:
+                    problems.append(
+                        Problem(f"{path}.steps[{j}].role", f"role {role!r} repeats steps[{first[role]}]")
+                    )
+                first.setdefault(role, j)
+            if j > 0 and step.get("promote") is None:
+                problems.append(Problem(f"{path}.steps[{j}].promote", "is required above the first step"))
+        return problems
 
     def decide(self, policy: Ladder, rt: Runtime, at: datetime, members: set[str] | None) -> list[Decision]:
         made: list[Decision] = []

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from ..._decision import Decision
+from ..._errors import Problem
 from ..._i18n import messages
 from ..._model import Event, Group, Time
 from ..._time import DurationField
 from ._playbook import PlaybookKind
-from ._registry import GroupRef, PolicyBase, Runtime, Verdict, catalogued_action
+from ._registry import BookRefs, GroupRef, PolicyBase, Runtime, Verdict, catalogued_action
 from .dissolve import dissolve_group, moved_invitation
 
 __all__ = ["KIND", "Migrate", "MigrateKind", "repliers", "route_by_capacity"]
@@ -87,6 +88,17 @@ class MigrateKind(PlaybookKind):
     label: ClassVar[Mapping[str, str]] = messages("migrate.label")
     actions = (catalogued_action("migrate.migrate_call", audience="group"),)
     placeholders = frozenset({"reply"})
+
+    def book_problems(self, policy: Mapping[str, Any], path: str, book: BookRefs) -> list[Problem]:
+        """``from`` names a group of the book; ``to`` a group or a family."""
+        problems = [
+            *super().book_problems(policy, path, book),
+            *book.group(f"{path}.from", policy.get("from")),
+        ]
+        to = policy.get("to")
+        if isinstance(to, str) and to not in book.families:
+            problems += book.group(f"{path}.to", to)
+        return problems
 
     def moments(self, policy: Migrate, rt: Runtime) -> list[tuple[datetime, int]]:
         return [(policy.start, _CALL), (policy.window.after(policy.start, rt.tz), _END)]
