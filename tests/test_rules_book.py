@@ -241,6 +241,25 @@ def test_bad_duration_deep_in_the_example_reads_with_its_path():
             "role 'member' repeats steps[0]",
         ),
         (
+            lambda d: d["policies"][3]["steps"].extend(
+                [dict(d["policies"][3]["steps"][1], role="member")] * 2
+            ),
+            "policies[3].steps[4].role",
+            "role 'member' repeats steps[0]",  # the first step with it, however many repeat it
+        ),
+        (
+            lambda d: d["policies"][0].update({"from": "welfare-hx"}),  # one group, not a list
+            "policies[0].from[0]",
+            "unknown group 'welfare-hx'",
+        ),
+        (
+            lambda d: d["policies"].append(
+                {"id": "close", "type": "dissolve", "group": "camp-7", "invite_to": "camp-9"}
+            ),
+            "policies[4].invite_to",
+            "unknown group 'camp-9'",
+        ),
+        (
             lambda d: d["policies"][3]["steps"][1].pop("promote"),
             "policies[3].steps[1].promote",
             "is required above the first step",
@@ -313,6 +332,16 @@ def test_every_error_names_its_path(change, path, message):
     change(data)
     found = problems(data)
     assert any(p == path and message in m for p, m in found), found
+
+
+def test_a_book_without_groups_is_told_so_once_not_once_per_reference():
+    data = example_data()
+    data["groups"] = []
+    found = problems(data)
+    assert ("groups", "needs at least 1 item, got 0") in [
+        (p, m[: len("needs at least 1 item, got 0")]) for p, m in found
+    ]
+    assert [p for p, m in found if "unknown group" in m] == []
 
 
 def test_the_unknown_group_hint_lists_each_known_id_once():
