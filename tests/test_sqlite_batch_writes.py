@@ -386,3 +386,34 @@ def test_a_group_is_read_as_it_stands_inside_and_after_a_transaction(tmp_path: P
     finally:
         store.close()
         other.close()
+
+
+def test_a_run_leaves_no_garbage_cycle_per_decision(tmp_path: Path):
+    """A run pauses the garbage collector, so a reference cycle made per decision would
+    hold a million members' contexts until the run ends: the cyclic garbage a run leaves
+    must not grow with the members it decides about."""
+
+    def garbage_after_a_run(members: int, name: str) -> int:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "book.yaml").write_text(BOOK, encoding="utf-8")
+        book = go.load_rule_book(tmp_path / name / "book.yaml")
+        joined = FRIDAY - timedelta(days=20)
+        with go.Engine(book, store=go.SQLiteStore(tmp_path / name / "g.db"), entry_points=False) as engine:
+            engine.ingest(
+                [
+                    go.Event(id=f"j{i}", kind="joined", member=f"m{i}", group="camp", at=joined)
+                    for i in range(members)
+                ]
+            )
+            gc.collect()
+            gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds goes to gc.garbage
+            try:
+                assert len(engine.run(FRIDAY).decisions) == members
+                gc.collect()
+                return len(gc.garbage)
+            finally:
+                gc.set_debug(0)
+                gc.garbage.clear()
+
+    few, many = garbage_after_a_run(20, "few"), garbage_after_a_run(120, "many")
+    assert many - few < 100, (few, many)

@@ -215,37 +215,35 @@ class CompiledCondition:
 
     def explain(self, subject: Subject) -> Explanation:
         """The explanation tree for ``subject``: every leaf observed, none skipped."""
-        observed = self.measure(subject)
-        plan = self._plan
-        at, tz = self.at, self.tz
+        return self._node(self._plan.tree, subject, self.measure(subject))
 
-        def node(n: Node) -> Explanation:
-            if n[0] == "leaf":
-                i = n[1]
-                static = plan.leaves[i]
-                value = observed[i]
-                start = static.window_start(subject, at, tz)
-                return static.describe(subject, value, static.check(value), start)
-            test, k, children = n
-            explained = [node(c) for c in children]
-            results = [c.passed for c in explained]
-            if test == "all":
-                passed = all(results)
-            elif test == "any":
-                passed = any(results)
-            elif test == "not":
-                passed = not results[0]
-            else:
-                passed = sum(results) >= k
-            return Explanation.model_construct(
-                test=test,
-                passed=passed,
-                k=k,
-                children=tuple(explained),
-                decided_by=decisive_children(test, passed, results),
-            )
-
-        return node(plan.tree)
+    def _node(self, n: Node, subject: Subject, observed: tuple[Any, ...]) -> Explanation:
+        # a method, not a closure calling itself: such a closure is a reference cycle,
+        # left for the garbage collector with the subject it holds, once per decision
+        if n[0] == "leaf":
+            i = n[1]
+            static = self._plan.leaves[i]
+            value = observed[i]
+            start = static.window_start(subject, self.at, self.tz)
+            return static.describe(subject, value, static.check(value), start)
+        test, k, children = n
+        explained = [self._node(c, subject, observed) for c in children]
+        results = [c.passed for c in explained]
+        if test == "all":
+            passed = all(results)
+        elif test == "any":
+            passed = any(results)
+        elif test == "not":
+            passed = not results[0]
+        else:
+            passed = sum(results) >= k
+        return Explanation.model_construct(
+            test=test,
+            passed=passed,
+            k=k,
+            children=tuple(explained),
+            decided_by=decisive_children(test, passed, results),
+        )
 
 
 def compile_condition(
