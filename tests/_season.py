@@ -16,52 +16,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from _books import camp_book
+
 import groupops as go
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 9, 7, 9, 0, tzinfo=TZ)
 END = datetime(2026, 11, 2, 9, 0, tzinfo=TZ)
 
-BOOK = {
-    "version": 1,
-    "timezone": "Asia/Shanghai",
-    "groups": [{"id": "camp", "name": "Camp 7", "operators": ["op-1"]}],
-    "policies": [
-        {
-            "id": "weekly",
-            "type": "eviction",
-            "groups": ["camp"],
-            "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
-            "start": "2026-09-07T00:00:00+08:00",
-            "notice": "2d",
-            "grace": "7d",
-            "exempt": {"role": ["lecturer"]},
-            "when": {"days_since": "checkin", "at_least": 7},
-        },
-        {
-            "id": "comeback",
-            "type": "revival",
-            "groups": ["camp"],
-            "within": "14d",
-            "max": 1,
-            "when": {"count": "payment", "since": "evicted", "at_least": 1},
-        },
-        {
-            "id": "roles",
-            "type": "ladder",
-            "groups": ["camp"],
-            "steps": [
-                {"role": "member"},
-                {
-                    "role": "active",
-                    "promote": {"distinct_days": "message", "within": "14d", "at_least": 5},
-                    "keep": {"distinct_days": "message", "within": "14d", "at_least": 3},
-                    "grace": "7d",
-                },
-            ],
-        },
-    ],
-}
+BOOK = camp_book()
 
 
 def day(month: int, d: int, hour: int = 10) -> datetime:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from _books import camp_book
 
 import groupops as go
 from groupops.testing import RecordingMessenger
@@ -477,24 +478,19 @@ def test_hook_register_metrics_a_raising_metric_affects_only_the_member_it_was_a
     assert (info.value.plugin, info.value.hook) == ("Live", "metric 'live_minutes'")
 
 
-def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
-    book = go.RuleBook.load(
-        {
-            "timezone": "Asia/Shanghai",
-            "groups": [{"id": "camp"}],
-            "policies": [
-                {
-                    "id": "weekly",
-                    "type": "eviction",
-                    "groups": ["camp"],
-                    "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
-                    "start": "2026-11-01T00:00:00+08:00",
-                    "notice": "2d",
-                    "when": {"days_since": "checkin", "at_least": 3},
-                }
-            ],
-        }
+def _weekly_camp() -> dict:
+    """The camp's weekly eviction alone, from November, at risk after 3 days away."""
+    weekly = {"start": "2026-11-01T00:00:00+08:00", "grace": None, "exempt": None}
+    return camp_book(
+        group={"id": "camp"},
+        weekly=weekly | {"when": {"days_since": "checkin", "at_least": 3}},
+        comeback=None,
+        roles=None,
     )
+
+
+def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
+    book = go.RuleBook.load(_weekly_camp())
 
     class Down:
         down = True
@@ -523,23 +519,7 @@ def test_hook_veto_action_failing_at_a_notice_time_is_retried_by_the_next_run():
 
 
 def test_hook_veto_action_failing_at_a_period_end_is_retried_at_that_end_by_the_next_run():
-    book = go.RuleBook.load(
-        {
-            "timezone": "Asia/Shanghai",
-            "groups": [{"id": "camp"}],
-            "policies": [
-                {
-                    "id": "weekly",
-                    "type": "eviction",
-                    "groups": ["camp"],
-                    "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
-                    "start": "2026-11-01T00:00:00+08:00",
-                    "notice": "2d",
-                    "when": {"days_since": "checkin", "at_least": 3},
-                }
-            ],
-        }
-    )
+    book = go.RuleBook.load(_weekly_camp())
 
     class DownForEvictions:
         down = True

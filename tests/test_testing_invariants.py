@@ -6,6 +6,7 @@ from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 import pytest
+from _books import camp_book
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,41 +32,17 @@ from groupops.testing import (
 TZ = ZoneInfo("Asia/Shanghai")
 EXAMPLE_BOOK = go.load_rule_book(files("groupops.examples").joinpath("community.yaml"))
 BOOK = go.RuleBook.load(
-    {
-        "timezone": "Asia/Shanghai",
-        "groups": [{"id": "camp"}],
-        "policies": [
-            {
-                "id": "weekly",
-                "type": "eviction",
-                "groups": ["camp"],
-                "schedule": "FREQ=WEEKLY;BYDAY=SU;BYHOUR=20",
-                "start": "2026-09-01T00:00:00+08:00",
-                "notice": "2d",
-                "grace": "7d",
-                "exempt": {"role": ["lecturer"]},
-                "when": {"days_since": "checkin", "at_least": 7},
-            },
-            {
-                "id": "comeback",
-                "type": "revival",
-                "groups": ["camp"],
-                "within": "14d",
-                "max": 1,
-                "when": {"count": "payment", "since": "evicted", "at_least": 1},
-            },
-            {
-                "id": "roles",
-                "type": "ladder",
-                "groups": ["camp"],
-                "steps": [
-                    {"role": "member"},
-                    {"role": "active", "promote": {"count": "message", "within": "7d", "at_least": 3}},
-                    {"role": "lecturer", "promote": {"count": "answer", "within": "7d", "at_least": 3}},
-                ],
-            },
-        ],
-    }
+    camp_book(
+        group={"id": "camp"},
+        weekly={"start": "2026-09-01T00:00:00+08:00"},
+        roles={
+            "steps": [
+                {"role": "member"},
+                {"role": "active", "promote": {"count": "message", "within": "7d", "at_least": 3}},
+                {"role": "lecturer", "promote": {"count": "answer", "within": "7d", "at_least": 3}},
+            ]
+        },
+    )
 )
 SUN = datetime(2026, 9, 13, 20, 0, tzinfo=TZ)  # a period end
 FRI = SUN - timedelta(days=2)  # its notice time
