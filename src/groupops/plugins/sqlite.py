@@ -486,15 +486,19 @@ class SQLiteStore:
         memberships): the same text is the same frozen model, validated once. A row
         changed by anyone is new text; at ``_READ_CACHE[model]`` texts the cache starts
         over, so it never grows with the community."""
-        cache: dict[str, _M] = self._read_cache[model]
-        known = cache.get(payload)
+        known: _M | None = self._read_cache[model].get(payload)
         if known is None:
             known = self._load(model, payload, what)
             if known is not None:
-                if len(cache) >= _READ_CACHE[model]:
-                    cache.clear()
-                cache[payload] = known
+                self._remember(payload, known)
         return known
+
+    def _remember(self, payload: str, known: BaseModel) -> None:
+        """Keep ``known`` as what ``payload`` (its stored text) reads as, for :meth:`_cached`."""
+        cache = self._read_cache[type(known)]
+        if len(cache) >= _READ_CACHE[type(known)]:
+            cache.clear()
+        cache[payload] = known
 
     # locking -------------------------------------------------------------------------
     @contextmanager
@@ -656,11 +660,8 @@ class SQLiteStore:
                 )
 
     def _membership_row(self, m: Membership) -> tuple[str, str, str, str]:
-        # the text written is the membership read back (see _cached)
         payload = m.model_dump_json()
-        cache = self._read_cache[Membership]
-        if len(cache) < _READ_CACHE[Membership]:
-            cache[payload] = m
+        self._remember(payload, m)  # the text written is the membership read back
         return (m.member, m.group, m.status, payload)
 
     @contextmanager
