@@ -3,10 +3,13 @@ are the same as the generic ways of building them."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -40,6 +43,42 @@ def test_explanation_model_construct_is_pydantics(fields: dict[str, object]) -> 
     assert Explanation.model_validate_json(fast.model_dump_json()) == Explanation.model_validate(fields)
     if "expect" not in fields:  # a default never shared between nodes
         assert fast.expect == {} and fast.expect is not Explanation.model_construct(**fields).expect
+
+
+@given(_fields)
+def test_nodes_built_alike_share_a_fields_set_that_copies_as_the_generic_one(
+    fields: dict[str, object],
+) -> None:
+    first, second = Explanation.model_construct(**fields), Explanation.model_construct(**fields)
+    assert first.model_fields_set is second.model_fields_set  # one set per shape, not per node
+    generic = BaseModel.model_construct.__func__(Explanation, **fields)  # type: ignore[attr-defined]
+    assert first.model_dump(exclude_unset=True) == generic.model_dump(exclude_unset=True)
+    assert first.model_dump_json(exclude_unset=True) == generic.model_dump_json(exclude_unset=True)
+    # every copy owns a plain set, so the copy's changes never reach the other nodes
+    changed = first.model_copy(update={"passed": not first.passed, "k": 9})
+    assert changed.model_fields_set == set(fields) | {"passed", "k"} and type(changed.model_fields_set) is set
+    assert second.model_fields_set == set(fields)
+    for again in (copy.deepcopy(first), pickle.loads(pickle.dumps(first))):
+        assert again == generic and type(again.model_fields_set) is set
+        assert again.model_fields_set == set(fields)
+
+
+def test_a_shared_fields_set_refuses_to_change() -> None:
+    node = Explanation.model_construct(test="count", passed=True, observed=1.0)
+    for change in (
+        lambda s: s.add("k"),
+        lambda s: s.update({"k"}),
+        lambda s: s.discard("test"),
+        lambda s: s.clear(),
+        lambda s: s.__ior__({"k"}),
+    ):
+        with pytest.raises(TypeError, match="shared"):
+            change(node.model_fields_set)
+    assert Explanation.model_construct(test="count", passed=True, observed=2.0).model_fields_set == {
+        "test",
+        "passed",
+        "observed",
+    }
 
 
 def test_explanation_model_construct_without_a_required_field_is_pydantics() -> None:
