@@ -100,3 +100,31 @@ def test_a_group_changed_by_another_process_is_read_as_it_is_now(tmp_path: Path)
         assert store.get_group("camp") == go.Group(id="camp", name="Camp 2")
     finally:
         store.close()
+
+
+def test_decisions_and_stored_memberships_share_one_fields_set_per_shape(tmp_path: Path) -> None:
+    at = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+    def notice(member: str) -> go.Decision:
+        return go.Decision.make(
+            policy="weekly", action="notice", member=member, group="camp", period="2026-W47", at=at
+        )
+
+    first, second = notice("ann"), notice("bob")
+    assert first.model_fields_set is second.model_fields_set
+    vetoed = first.model_copy(update={"status": "vetoed", "veto_reason": "quiet hours"})
+    assert vetoed.model_fields_set == first.model_fields_set | {"status", "veto_reason"}
+    assert "status" not in second.model_fields_set  # the copy's change reached no other decision
+    assert go.Decision.model_validate_json(first.model_dump_json()) == first
+
+    store = go.SQLiteStore(tmp_path / "m.db")
+    try:
+        for member in ("ann", "bob"):
+            store.put_membership(go.Membership(member=member, group="camp", joined_at=at))
+        ann, bob = store.memberships(group="camp")
+        assert ann.model_fields_set is bob.model_fields_set
+        assert ann.model_copy(update={"status": "notified"}).model_fields_set == ann.model_fields_set | {
+            "status"
+        }
+    finally:
+        store.close()

@@ -60,6 +60,7 @@ from .._model import (
     MembershipChange,
 )
 from .._outbox import MessageStatus, OutboxMessage
+from .._trusted import share_fields_set
 from ..rules._evaluate import MetricFunction
 from ..rules._facts_api import Subject
 from ..rules._sql import SUBJECT_COLUMNS, SQLCondition, subject_rows
@@ -490,15 +491,16 @@ class SQLiteStore:
         if known is None:
             known = self._load(model, payload, what)
             if known is not None:
-                self._remember(payload, known)
+                self._remember(payload, share_fields_set(known))  # a run holds them by the thousand
         return known
 
     def _remember(self, payload: str, known: BaseModel) -> None:
-        """Keep ``known`` as what ``payload`` (its stored text) reads as, for :meth:`_cached`."""
+        """Keep ``known`` as what ``payload`` (its stored text) reads as, for :meth:`_cached`,
+        with the fields set its shape shares (a run holds memberships by the thousand)."""
         cache = self._read_cache[type(known)]
         if len(cache) >= _READ_CACHE[type(known)]:
             cache.clear()
-        cache[payload] = known
+        cache[payload] = share_fields_set(known)
 
     # locking -------------------------------------------------------------------------
     @contextmanager

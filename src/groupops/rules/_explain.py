@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from .._i18n import plural_form
 from .._i18n import text as _t
+from .._trusted import shared_fields_set
 from ._conditions import _compare
 
 __all__ = ["Explanation", "Locale", "decisive_children"]
@@ -105,12 +106,11 @@ class Explanation(BaseModel):
         }
         node = cls.__new__(cls)
         _setattr(node, "__dict__", fields)
-        if _fields_set is None:
-            names = tuple(values)
-            _fields_set = _FIELDS_SETS.get(names)
-            if _fields_set is None:
-                _fields_set = _FIELDS_SETS[names] = _SharedFieldsSet(names)
-        _setattr(node, "__pydantic_fields_set__", _fields_set)
+        _setattr(
+            node,
+            "__pydantic_fields_set__",
+            shared_fields_set(tuple(values)) if _fields_set is None else _fields_set,
+        )
         _setattr(node, "__pydantic_extra__", None)
         _setattr(node, "__pydantic_private__", None)
         return node
@@ -225,34 +225,6 @@ _CONSTRUCT_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {
 }
 _REQUIRED = frozenset(name for name, field in Explanation.model_fields.items() if field.is_required())
 
-
-class _SharedFieldsSet(set[str]):
-    """The names of the fields given, shared by every node built with the same ones: a
-    ``set`` (pydantic's serializer takes nothing else) that refuses to change, and copies
-    (``model_copy``, ``deepcopy``, pickling) as a plain set of the copy's own."""
-
-    __slots__ = ()
-
-    def _shared(self, *args: object) -> None:
-        raise TypeError(
-            "the fields set of an Explanation built by model_construct is shared: copy it to change it"
-        )
-
-    add = discard = remove = pop = clear = update = _shared  # type: ignore[assignment]
-    difference_update = intersection_update = symmetric_difference_update = _shared
-    __ior__ = __iand__ = __isub__ = __ixor__ = _shared  # type: ignore[assignment]
-
-    def __copy__(self) -> set[str]:
-        return set(self)
-
-    def __deepcopy__(self, memo: object) -> set[str]:
-        return set(self)
-
-    def __reduce__(self) -> tuple[type[set[str]], tuple[list[str]]]:
-        return (set, (list(self),))
-
-
-_FIELDS_SETS: dict[tuple[str, ...], set[str]] = {}
 assert not any(field.default_factory for field in Explanation.model_fields.values())
 
 
