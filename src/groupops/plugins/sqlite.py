@@ -38,7 +38,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, TypeVar
@@ -911,6 +911,20 @@ class SQLiteStore:
             rows = self._conn.execute(
                 f"SELECT member, grp, payload FROM memberships{where} ORDER BY grp, member",
                 params,
+            ).fetchall()
+        loaded = (self._cached(Membership, payload, f"membership {m!r} in {g!r}") for m, g, payload in rows)
+        return [ms for ms in loaded if ms is not None]
+
+    def memberships_with_status(self, group: str, statuses: Collection[str]) -> list[Membership]:
+        """The memberships of ``group`` whose status is one of ``statuses``, by member:
+        the rest are never read (a group's evicted and departed members outnumber its
+        present ones in time; a revival asks only for the evicted)."""
+        wanted = sorted(set(statuses))
+        with self._flushed():
+            rows = self._conn.execute(
+                "SELECT member, grp, payload FROM memberships"
+                f" WHERE grp = ? AND status IN ({_marks(len(wanted))}) ORDER BY member",
+                (group, *wanted),
             ).fetchall()
         loaded = (self._cached(Membership, payload, f"membership {m!r} in {g!r}") for m, g, payload in rows)
         return [ms for ms in loaded if ms is not None]
