@@ -20,14 +20,14 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
 from ._model import EARLIEST_TIME, LATEST_TIME, MAX_DATA_ITEMS, MAX_TEXT_LENGTH, Event, _check_data
 from ._time import as_instant
 
-__all__ = ["built", "event_from_mapping", "trusted"]
+__all__ = ["PlainFields", "built", "event_from_mapping", "plain_event_fields", "trusted"]
 
 _M = TypeVar("_M", bound=BaseModel)
 _setattr = object.__setattr__
@@ -114,12 +114,39 @@ def event_from_mapping(record: Mapping[str, Any]) -> Event | None:
     """The event a record of the common shape describes, equal in every field (and in
     the fields set) to what ``Event.model_validate`` makes of it; ``None`` when the
     record is not of that shape, valid or not (validate it with the model then)."""
+    fields = plain_event_fields(record)
+    if fields is None:
+        return None
+    id_, kind, member, group, at, when, value, data = fields
+    values = {
+        "id": id_,
+        "kind": kind,
+        "member": member,
+        "group": group,
+        "at": _instant(at, when),
+        "value": value,
+        "data": dict(data) if data else {},
+    }
+    return trusted(Event, values, set(record))
+
+
+PlainFields = tuple[str, str, str, str | None, str, datetime, float, dict[str, Any] | None]
+"""A record of the common shape, checked: id, kind, member, group, ``at`` as written,
+``at`` parsed (the same instant and offset as the model's, its zone object not yet
+the model's: :func:`~groupops._time.as_instant`), value (a float), and data (the
+record's own dict, not copied; None when empty or absent)."""
+
+
+def plain_event_fields(record: Mapping[str, Any]) -> PlainFields | None:
+    """The fields of a record of the common shape, each what the model would make of
+    it (:data:`PlainFields`); ``None`` when the record is not of that shape, valid or
+    not. What :func:`event_from_mapping` builds an event from, and ingest a store's row."""
     if not _EVENT_FIELDS.issuperset(record):
         return None
-    id_, kind, member, at = record.get("id"), record.get("kind"), record.get("member"), record.get("at")
+    get = record.get
+    id_, kind, member, group, at = get("id"), get("kind"), get("member"), get("group"), get("at")
     if not (_plain_id(id_) and _plain_id(kind) and _plain_id(member)):
         return None
-    group = record.get("group")
     if group is not None and not _plain_id(group):
         return None
     if type(at) is not str or _PLAIN_TIME.fullmatch(at) is None:
@@ -128,20 +155,21 @@ def event_from_mapping(record: Mapping[str, Any]) -> Event | None:
         when = datetime.fromisoformat(at)
     except ValueError:
         return None
-    if not EARLIEST_TIME <= when < LATEST_TIME:
+    # a year from 1971 to 2198 is in range whatever the offset; comparing the aware
+    # datetimes costs more than all the other checks
+    if not "1971" <= at[:4] <= "2198" and not EARLIEST_TIME <= when < LATEST_TIME:
         return None
-    value: Any = record.get("value", 1.0)
+    value: Any = get("value", 1.0)
     if type(value) is int:
         if not -_EXACT_INT <= value <= _EXACT_INT:
             return None
         value = float(value)
     elif type(value) is not float or not math.isfinite(value):
         return None
-    data: Any = record.get("data")
+    data: Any = get("data")
     if data is None:
         if "data" in record:
             return None
-        data = {}
     elif type(data) is not dict:
         return None
     elif data:
@@ -149,20 +177,17 @@ def event_from_mapping(record: Mapping[str, Any]) -> Event | None:
             _check_data(data, "data", depth=1, budget=[MAX_DATA_ITEMS])
         except ValueError:
             return None
-        data = dict(data)
     else:
-        data = {}
+        data = None
+    # each checked above: the ids are str, value a float, data a dict or None
+    return cast(PlainFields, (id_, kind, member, group, at, when, value, data))
+
+
+def _instant(at: str, when: datetime) -> datetime:
+    """``when`` (``at`` as written, parsed) as the model keeps it: :func:`as_instant`,
+    its zone found once per offset written."""
     offset = "Z" if at[-1] == "Z" else at[-6:]
-    zone = _ZONES.get(offset)  # as_instant's zone for the offset, found once
+    zone = _ZONES.get(offset)
     if zone is None:
         zone = _ZONES[offset] = as_instant(when).tzinfo
-    values = {
-        "id": id_,
-        "kind": kind,
-        "member": member,
-        "group": group,
-        "at": when.replace(tzinfo=zone),
-        "value": value,
-        "data": data,
-    }
-    return trusted(Event, values, set(record))
+    return when.replace(tzinfo=zone)

@@ -44,7 +44,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import to_json
 
 from .._decision import Decision, DecisionHead
 from .._errors import StoreError
@@ -64,6 +63,7 @@ from ..rules._evaluate import MetricFunction
 from ..rules._facts_api import Subject
 from ..rules._sql import SUBJECT_COLUMNS, SQLCondition, subject_rows
 from ..rules._world import World
+from ._event_rows import EventRow, event_row
 from ._sqlfacts import HistoryCache, SQLiteFacts, _marks
 from ._store import joined
 
@@ -682,39 +682,34 @@ class SQLiteStore:
     # events --------------------------------------------------------------------------
     def add_events(self, events: Sequence[Event]) -> list[bool]:
         """Store events; per event, True if new, False if its id was already stored
-        (earlier, or earlier in the same batch).
+        (earlier, or earlier in the same batch). What :meth:`add_event_rows` does with
+        the events' rows."""
+        return self.add_event_rows([event_row(e) for e in events])
+
+    def add_event_rows(self, rows: Sequence[EventRow]) -> list[bool]:
+        """Store events given as their rows (:data:`~groupops.plugins._event_rows.EventRow`:
+        the ``events`` table's columns and the event's JSON), as ingest makes them
+        without building each event; per row, True if new, False if its id was already
+        stored (earlier, or earlier in the same batch).
 
         One query finds the ids stored already (per ``_IN_LIST`` ids) and one
         ``executemany`` inserts the rest, inside the write transaction, so no other writer
         can store one of the same ids in between."""
         out: list[bool] = []
-        rows: list[tuple[str, str, str | None, str, str, int, float, str | None, str]] = []
+        new: list[EventRow] = []
         with self._writing():
-            seen = self._stored_ids([e.id for e in events])
-            for e in events:
-                if e.id in seen:
+            seen = self._stored_ids([row[0] for row in rows])
+            for row in rows:
+                if row[0] in seen:
                     out.append(False)
                     continue
-                seen.add(e.id)
+                seen.add(row[0])
                 out.append(True)
-                data = to_json(e.data).decode() if e.data else None
-                rows.append(
-                    (
-                        e.id,
-                        e.member,
-                        e.group,
-                        e.kind,
-                        e.at.isoformat(),
-                        _micros(e.at),
-                        e.value,
-                        data,
-                        e.model_dump_json(),
-                    )
-                )
+                new.append(row)
             self._conn.executemany(
                 "INSERT INTO events (id, member, grp, kind, at, at_us, value, data, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                new,
             )
         return out
 

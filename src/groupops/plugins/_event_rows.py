@@ -1,0 +1,104 @@
+"""Events as the rows a SQL store writes: the columns it filters and orders by, beside
+the event's whole JSON (its payload), built from a validated :class:`~groupops.Event`
+or straight from a record of the common shape without building the event at all.
+
+Ingest spends most of its time outside SQLite turning records into rows. For a record
+that :func:`~groupops._trusted.plain_event_fields` accepts (checked in plain Python, each
+field what the model would make of it), :func:`event_row_from_mapping` writes the row
+directly: the payload is put together from the checked pieces, byte for byte what
+``Event.model_dump_json`` writes (a property test, ``tests/test_ingest_fast_path.py``,
+holds it to that), and where a piece would need JSON escaping or an unusual number
+form, that piece is written by pydantic's own serializer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic_core import PydanticSerializationError, to_json
+
+from .._model import Event
+from .._time import as_instant
+from .._trusted import PlainFields, plain_event_fields, trusted
+from ._sqlfacts import _micros
+
+__all__ = ["EventRow", "event_row", "event_row_from_mapping", "row_instant"]
+
+EventRow = tuple[str, str, str | None, str, str, int, float, str | None, str]
+"""One event as the columns of the ``events`` table, in order: id, member, group, kind,
+at (``datetime.isoformat`` of the event's time, its offset kept), at_us (microseconds
+since the Unix epoch), value, data (its JSON, None when empty), payload (the event's
+JSON: ``Event.model_dump_json``)."""
+
+
+def event_row(e: Event) -> EventRow:
+    """The row of a validated event."""
+    data = to_json(e.data).decode() if e.data else None
+    return (
+        e.id,
+        e.member,
+        e.group,
+        e.kind,
+        e.at.isoformat(),
+        _micros(e.at),
+        e.value,
+        data,
+        e.model_dump_json(),
+    )
+
+
+def event_row_from_mapping(record: Mapping[str, Any]) -> EventRow | None:
+    """The row of the event a record of the common shape describes, equal to
+    ``event_row(Event.model_validate(record))``; ``None`` when the record is not of that
+    shape (:func:`~groupops._trusted.plain_event_fields`), valid or not: validate it with
+    the model then, which also says what is wrong with it."""
+    fields = plain_event_fields(record)
+    if fields is None:
+        return None
+    id_, kind, member, group, text, at, value, data = fields
+    data_json = None
+    if data is not None:
+        try:
+            data_json = to_json(data).decode()
+        except PydanticSerializationError:  # a Python object JSON cannot hold: the model says so
+            return None
+    # as written, the time is isoformat's when it has no fraction and a +hh:mm offset
+    # other than -00:00 (which isoformat writes +00:00)
+    iso = text if len(text) == 25 and text[19] != "." and text[19:] != "-00:00" else at.isoformat()
+    return (id_, member, group, kind, iso, _micros(at), value, data_json, _payload(fields, iso, data_json))
+
+
+def _payload(fields: PlainFields, iso: str, data_json: str | None) -> str:
+    """``Event.model_dump_json()`` of the event of checked fields, put together from them
+    where each piece is written as pydantic writes it: text that needs no escaping, a
+    float whose ``repr`` is its JSON; otherwise the model's own serializer writes it."""
+    id_, kind, member, group, _, at, value, data = fields
+    pieces = id_ + kind + member + (group or "")
+    if (
+        '"' in pieces
+        or "\\" in pieces
+        or not pieces.isprintable()
+        or not (_REPR_FROM <= abs(value) < _REPR_TO or value == 0)
+    ):
+        given = {"id": id_, "kind": kind, "member": member, "group": group, "at": at, "value": value}
+        return trusted(Event, {**given, "data": data or {}}, set()).model_dump_json()
+    # pydantic writes a time at offset zero with a Z, any other as isoformat does
+    when = iso[:-6] + "Z" if iso.endswith("+00:00") else iso
+    where = "null" if group is None else f'"{group}"'
+    return (
+        f'{{"id":"{id_}","kind":"{kind}","member":"{member}","group":{where},'
+        f'"at":"{when}","value":{value!r},"data":{data_json or "{}"}}}'
+    )
+
+
+def row_instant(row: EventRow) -> datetime:
+    """The event's time as the model keeps it (:func:`~groupops._time.as_instant`), from its row."""
+    return as_instant(datetime.fromisoformat(row[4]))
+
+
+# the floats whose repr is the JSON pydantic writes (below, pydantic writes 0.00001
+# where repr writes 1e-05; from 1e16 on, repr and pydantic differ in exponents)
+_REPR_FROM = 1e-4
+_REPR_TO = 1e16
