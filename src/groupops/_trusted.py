@@ -19,7 +19,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from ._model import EARLIEST_TIME, LATEST_TIME, MAX_DATA_ITEMS, MAX_TEXT_LENGTH, Event, _check_data
 from ._time import as_instant
 
-__all__ = ["PlainFields", "built", "event_from_mapping", "plain_event_fields", "trusted"]
+__all__ = ["PlainFields", "built", "event_from_mapping", "plain_event_fields", "trusted", "zone_of"]
 
 _M = TypeVar("_M", bound=BaseModel)
 _setattr = object.__setattr__
@@ -38,7 +38,9 @@ _EVENT_FIELDS = frozenset(Event.model_fields)
 _PLAIN_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-_ZONES: dict[str, tzinfo | None] = {}  # an offset as written ("+08:00", "Z") -> its zone
+# an offset as written ("+08:00", "Z") -> its zone as the model keeps it, and the offset
+# in microseconds
+_ZONES: dict[str, tuple[tzinfo, int]] = {}
 _EXACT_INT = 2**53  # beyond this an int is not exactly a float: leave it to the model
 
 
@@ -117,24 +119,28 @@ def event_from_mapping(record: Mapping[str, Any]) -> Event | None:
     fields = plain_event_fields(record)
     if fields is None:
         return None
-    id_, kind, member, group, at, when, value, data = fields
+    id_, kind, member, group, _, wall, (zone, _), value, data = fields
     values = {
         "id": id_,
         "kind": kind,
         "member": member,
         "group": group,
-        "at": _instant(at, when),
+        "at": wall.replace(tzinfo=zone),
         "value": value,
         "data": dict(data) if data else {},
     }
     return trusted(Event, values, set(record))
 
 
-PlainFields = tuple[str, str, str, str | None, str, datetime, float, dict[str, Any] | None]
+PlainFields = tuple[
+    str, str, str, str | None, str, datetime, tuple[tzinfo, int], float, dict[str, Any] | None
+]
 """A record of the common shape, checked: id, kind, member, group, ``at`` as written,
-``at`` parsed (the same instant and offset as the model's, its zone object not yet
-the model's: :func:`~groupops._time.as_instant`), value (a float), and data (the
-record's own dict, not copied; None when empty or absent)."""
+``at``'s wall clock (a naive datetime), its offset (:func:`zone_of`: the zone as the
+model keeps it, :func:`~groupops._time.as_instant`, so that ``wall.replace(tzinfo=zone)``
+is the model's ``at``; and the offset in microseconds), value (a float), and data (the
+record's own dict, not copied; None when empty or absent). Kept apart, the wall clock
+and the offset cost less than an aware datetime for what ingest computes from them."""
 
 
 def plain_event_fields(record: Mapping[str, Any]) -> PlainFields | None:
@@ -151,13 +157,16 @@ def plain_event_fields(record: Mapping[str, Any]) -> PlainFields | None:
         return None
     if type(at) is not str or _PLAIN_TIME.fullmatch(at) is None:
         return None
+    # the offset is a valid one (the pattern says so): the rest is read without it
+    z = -1 if at[-1] == "Z" else -6
     try:
-        when = datetime.fromisoformat(at)
+        wall = datetime.fromisoformat(at[:z])
     except ValueError:
         return None
-    # a year from 1971 to 2198 is in range whatever the offset; comparing the aware
-    # datetimes costs more than all the other checks
-    if not "1971" <= at[:4] <= "2198" and not EARLIEST_TIME <= when < LATEST_TIME:
+    offset = zone_of(at[z:])
+    # a year from 1971 to 2198 is in range whatever the offset; comparing aware
+    # datetimes costs more than all the other checks together
+    if not "1971" <= at[:4] <= "2198" and not EARLIEST_TIME <= wall.replace(tzinfo=offset[0]) < LATEST_TIME:
         return None
     value: Any = get("value", 1.0)
     if type(value) is int:
@@ -180,14 +189,16 @@ def plain_event_fields(record: Mapping[str, Any]) -> PlainFields | None:
     else:
         data = None
     # each checked above: the ids are str, value a float, data a dict or None
-    return cast(PlainFields, (id_, kind, member, group, at, when, value, data))
+    return cast(PlainFields, (id_, kind, member, group, at, wall, offset, value, data))
 
 
-def _instant(at: str, when: datetime) -> datetime:
-    """``when`` (``at`` as written, parsed) as the model keeps it: :func:`as_instant`,
-    its zone found once per offset written."""
-    offset = "Z" if at[-1] == "Z" else at[-6:]
-    zone = _ZONES.get(offset)
-    if zone is None:
-        zone = _ZONES[offset] = as_instant(when).tzinfo
-    return when.replace(tzinfo=zone)
+def zone_of(offset: str) -> tuple[tzinfo, int]:
+    """The zone an offset written ``Z`` or ``+hh:mm`` stands for, as the model keeps it
+    (:func:`as_instant`), and the offset in microseconds: found once per offset."""
+    found = _ZONES.get(offset)
+    if found is None:
+        instant = as_instant(datetime.fromisoformat("2000-01-01T00:00:00" + offset))
+        zone, delta = instant.tzinfo, instant.utcoffset()
+        assert zone is not None and delta is not None  # as_instant's datetimes are aware
+        found = _ZONES[offset] = (zone, delta // timedelta(microseconds=1))
+    return found

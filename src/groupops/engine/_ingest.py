@@ -80,24 +80,27 @@ class Ingesting(EngineBase):
             except InputError as exc:
                 rejected.append(Rejected(index=index, record=record, problems=tuple(map(str, exc.problems))))
                 continue
-            if isinstance(parsed, Member):
+            if isinstance(parsed, tuple):  # an event's row, and its data
+                row, data = parsed
+                group = row[2]
+            elif isinstance(parsed, Event):
+                group = parsed.group
+            else:
                 members.append(parsed)
                 origins[id(parsed)] = (index, record)
                 continue
-            group = parsed.group if isinstance(parsed, Event) else parsed[0][2]
             if group is not None and group not in known:
                 if check_groups:
                     problem = _unknown_group(group, known)
                     rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
                     continue
                 unknown.add(group)
-            if isinstance(parsed, Event):
+            if isinstance(parsed, tuple):
+                if data and row[3] in _MOVES:
+                    roles[len(rows)] = data.get("role")
+                rows.append(row)
+            else:
                 events.append(parsed)
-                continue
-            row, data = parsed
-            if row[3] in _MOVES and data:
-                roles[len(rows)] = data.get("role")
-            rows.append(row)
         if any(m.referrer is not None for m in members):
             members = self._without_referral_cycles(members, origins, rejected)
         with self.store.transaction():
@@ -327,14 +330,16 @@ def _parse_record(
     """The event or member profile a record describes. ``as_row``: an event as its row
     and its data (None if it has none), without building the event where the record
     has the common shape. :class:`InputError` saying what is wrong with a bad record."""
-    if isinstance(record, Member):
-        return record
-    if isinstance(record, Event):
-        return (event_row(record), record.data) if as_row else record
     data: Any = record
-    if isinstance(record, str | bytes):
+    if type(record) is str:  # a line of JSON, the most common record: checked first
         data = parse_json_record(record)
-    if not isinstance(data, Mapping):
+    elif isinstance(record, Member):
+        return record
+    elif isinstance(record, Event):
+        return (event_row(record), record.data) if as_row else record
+    elif isinstance(record, str | bytes):
+        data = parse_json_record(record)
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError([Problem("", f"expected an event or member object, got {type(data).__name__}")])
     if "kind" not in data:
         return _validated(Member, data)

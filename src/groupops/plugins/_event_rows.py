@@ -14,14 +14,14 @@ form, that piece is written by pydantic's own serializer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
 
 from .._model import Event
 from .._time import as_instant
-from .._trusted import PlainFields, plain_event_fields, trusted
+from .._trusted import plain_event_fields, trusted
 from ._sqlfacts import _micros
 
 __all__ = ["EventRow", "event_row", "event_row_from_mapping", "row_instant"]
@@ -57,7 +57,7 @@ def event_row_from_mapping(record: Mapping[str, Any]) -> EventRow | None:
     fields = plain_event_fields(record)
     if fields is None:
         return None
-    id_, kind, member, group, text, at, value, data = fields
+    id_, kind, member, group, text, wall, (zone, offset), value, data = fields
     data_json = None
     if data is not None:
         try:
@@ -66,15 +66,11 @@ def event_row_from_mapping(record: Mapping[str, Any]) -> EventRow | None:
             return None
     # as written, the time is isoformat's when it has no fraction and a +hh:mm offset
     # other than -00:00 (which isoformat writes +00:00)
-    iso = text if len(text) == 25 and text[19] != "." and text[19:] != "-00:00" else at.isoformat()
-    return (id_, member, group, kind, iso, _micros(at), value, data_json, _payload(fields, iso, data_json))
-
-
-def _payload(fields: PlainFields, iso: str, data_json: str | None) -> str:
-    """``Event.model_dump_json()`` of the event of checked fields, put together from them
-    where each piece is written as pydantic writes it: text that needs no escaping, a
-    float whose ``repr`` is its JSON; otherwise the model's own serializer writes it."""
-    id_, kind, member, group, _, at, value, data = fields
+    if len(text) == 25 and text[19] != "." and text[19:] != "-00:00":
+        iso = text
+    else:
+        iso = wall.replace(tzinfo=zone).isoformat()
+    at_us = (wall - _WALL_EPOCH) // _MICROSECOND - offset
     pieces = id_ + kind + member + (group or "")
     if (
         '"' in pieces
@@ -82,15 +78,20 @@ def _payload(fields: PlainFields, iso: str, data_json: str | None) -> str:
         or not pieces.isprintable()
         or not (_REPR_FROM <= abs(value) < _REPR_TO or value == 0)
     ):
+        # text that JSON escapes, a float written otherwise than by repr: the model's
+        # own serializer writes the payload
+        at = wall.replace(tzinfo=zone)
         given = {"id": id_, "kind": kind, "member": member, "group": group, "at": at, "value": value}
-        return trusted(Event, {**given, "data": data or {}}, set()).model_dump_json()
-    # pydantic writes a time at offset zero with a Z, any other as isoformat does
-    when = iso[:-6] + "Z" if iso.endswith("+00:00") else iso
-    where = "null" if group is None else f'"{group}"'
-    return (
-        f'{{"id":"{id_}","kind":"{kind}","member":"{member}","group":{where},'
-        f'"at":"{when}","value":{value!r},"data":{data_json or "{}"}}}'
-    )
+        payload = trusted(Event, {**given, "data": data or {}}, set()).model_dump_json()
+    else:
+        # pydantic writes a time at offset zero with a Z, any other as isoformat does
+        when = iso[:-6] + "Z" if offset == 0 else iso
+        where = "null" if group is None else f'"{group}"'
+        payload = (
+            f'{{"id":"{id_}","kind":"{kind}","member":"{member}","group":{where},'
+            f'"at":"{when}","value":{value!r},"data":{data_json or "{}"}}}'
+        )
+    return (id_, member, group, kind, iso, at_us, value, data_json, payload)
 
 
 def row_instant(row: EventRow) -> datetime:
@@ -102,3 +103,5 @@ def row_instant(row: EventRow) -> datetime:
 # where repr writes 1e-05; from 1e16 on, repr and pydantic differ in exponents)
 _REPR_FROM = 1e-4
 _REPR_TO = 1e16
+_WALL_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)

@@ -692,37 +692,29 @@ class SQLiteStore:
         without building each event; per row, True if new, False if its id was already
         stored (earlier, or earlier in the same batch).
 
-        One query finds the ids stored already (per ``_IN_LIST`` ids) and one
-        ``executemany`` inserts the rest, inside the write transaction, so no other writer
-        can store one of the same ids in between."""
-        out: list[bool] = []
-        new: list[EventRow] = []
+        One ``executemany`` inserts the rows whose id is not stored yet, inside the
+        write transaction, so no other writer can store one of the same ids in between.
+        When it inserted fewer rows than it was given, one query reads which ids it
+        inserted (those numbered after the last event stored before): the first row of
+        each of those ids is new, every other row a duplicate."""
         with self._writing():
-            seen = self._stored_ids([row[0] for row in rows])
-            for row in rows:
-                if row[0] in seen:
-                    out.append(False)
-                    continue
-                seen.add(row[0])
-                out.append(True)
-                new.append(row)
+            if not rows:
+                return []
+            last = self._conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            changes = self._conn.total_changes
             self._conn.executemany(
                 "INSERT INTO events (id, member, grp, kind, at, at_us, value, data, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                new,
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                rows,
             )
+            if self._conn.total_changes - changes == len(rows):
+                return [True] * len(rows)
+            inserted = {r[0] for r in self._conn.execute("SELECT id FROM events WHERE seq > ?", (last,))}
+        out: list[bool] = []
+        for row in rows:
+            out.append(row[0] in inserted)
+            inserted.discard(row[0])  # a later row with the same id is a duplicate
         return out
-
-    def _stored_ids(self, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        unique = list(dict.fromkeys(ids))
-        for i in range(0, len(unique), _IN_LIST):
-            chunk = unique[i : i + _IN_LIST]
-            marks = ", ".join("?" * len(chunk))
-            found.update(
-                r[0] for r in self._conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
-            )
-        return found
 
     def events_after(self, seq: int) -> Iterator[tuple[int, Event]]:
         """Events stored after sequence number ``seq`` (0: all), with their numbers,
