@@ -101,17 +101,6 @@ def _table(
 _TABLES: dict[type[BaseModel], tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]] = {}
 
 
-def _plain_id(value: Any) -> bool:
-    # ASCII: no lone surrogate to find; isspace() is False for "" too
-    return (
-        type(value) is str
-        and value.isascii()
-        and value != ""
-        and not value.isspace()
-        and (len(value) <= MAX_TEXT_LENGTH)
-    )
-
-
 def event_from_mapping(record: Mapping[str, Any]) -> Event | None:
     """The event a record of the common shape describes, equal in every field (and in
     the fields set) to what ``Event.model_validate`` makes of it; ``None`` when the
@@ -151,9 +140,19 @@ def plain_event_fields(record: Mapping[str, Any]) -> PlainFields | None:
         return None
     get = record.get
     id_, kind, member, group, at = get("id"), get("kind"), get("member"), get("group"), get("at")
-    if not (_plain_id(id_) and _plain_id(kind) and _plain_id(member)):
+    # plain ids: text, ASCII (no lone surrogate to find), together within the length
+    # of one, each with more than space (strip() takes off what isspace() calls space)
+    if type(id_) is not str or type(kind) is not str or type(member) is not str:
         return None
-    if group is not None and not _plain_id(group):
+    if group is None:
+        ids = id_ + kind + member
+    elif type(group) is not str or not group.strip():
+        return None
+    else:
+        ids = id_ + kind + member + group
+    if not (
+        ids.isascii() and len(ids) <= MAX_TEXT_LENGTH and id_.strip() and kind.strip() and member.strip()
+    ):
         return None
     if type(at) is not str or _PLAIN_TIME.fullmatch(at) is None:
         return None
@@ -163,7 +162,7 @@ def plain_event_fields(record: Mapping[str, Any]) -> PlainFields | None:
         wall = datetime.fromisoformat(at[:z])
     except ValueError:
         return None
-    offset = zone_of(at[z:])
+    offset = _ZONES.get(at[z:]) or zone_of(at[z:])
     # a year from 1971 to 2198 is in range whatever the offset; comparing aware
     # datetimes costs more than all the other checks together
     if not "1971" <= at[:4] <= "2198" and not EARLIEST_TIME <= wall.replace(tzinfo=offset[0]) < LATEST_TIME:
