@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -68,7 +68,7 @@ class Ingesting(EngineBase):
         add_rows = getattr(self.store, "add_event_rows", None)
         events: list[Event] = []
         rows: list[EventRow] = []
-        roles: dict[int, Any] = {}  # rows' index -> the data's "role" of a joined or left event
+        movers: list[tuple[int, str, Any]] = []  # joined and left events' rows: index, group, role
         members: list[Member] = []
         origins: dict[int, tuple[int, Any]] = {}  # id(profile) -> (index, record)
         rejected: list[Rejected] = []
@@ -96,8 +96,8 @@ class Ingesting(EngineBase):
                     continue
                 unknown.add(group)
             if isinstance(parsed, tuple):
-                if data and row[3] in _MOVES:
-                    roles[len(rows)] = data.get("role")
+                if row[3] in _MOVES and group is not None:
+                    movers.append((len(rows), group, data.get("role") if data else None))
                 rows.append(row)
             else:
                 events.append(parsed)
@@ -108,15 +108,13 @@ class Ingesting(EngineBase):
                 self.store.put_member(m)
             if add_rows is not None:
                 fresh: list[bool] = add_rows(rows)
-                ids = [row[0] for row in rows]
                 moves = [
-                    (row[5], row[3], row[1], row[2], row_instant(row), roles.get(i))
-                    for i, (row, is_new) in enumerate(zip(rows, fresh, strict=True))
-                    if is_new and row[3] in _MOVES and row[2] is not None
+                    (rows[i][5], rows[i][3], rows[i][1], group, row_instant(rows[i]), role)
+                    for i, group, role in movers
+                    if fresh[i]
                 ]
             else:
                 fresh = self.store.add_events(events)
-                ids = [e.id for e in events]
                 moves = [
                     (_micros(e.at), e.kind, e.member, e.group, e.at, e.data.get("role"))
                     for e, is_new in zip(events, fresh, strict=True)
@@ -131,7 +129,7 @@ class Ingesting(EngineBase):
         return IngestReport(
             events=fresh.count(True),
             members=len(members),
-            duplicates=tuple(i for i, is_new in zip(ids, fresh, strict=True) if not is_new),
+            duplicates=() if all(fresh) else _duplicates(rows or events, fresh),
             rejected=tuple(sorted(rejected, key=lambda r: r.index)),
             unknown_groups=tuple(sorted(unknown)),
         )
@@ -365,6 +363,13 @@ _MOVES = frozenset({"joined", "left"})  # the kinds of event that open and close
 _Move = tuple[int, str, str, str, datetime, Any]
 """A joined or left event, as it opens or closes a membership: its time in microseconds
 since the epoch, kind, member, group, time (the instant), and its data's ``role``."""
+
+
+def _duplicates(events: Sequence[EventRow | Event], fresh: list[bool]) -> tuple[str, ...]:
+    """The ids of the events (or their rows) stored already, in order."""
+    return tuple(
+        e.id if isinstance(e, Event) else e[0] for e, is_new in zip(events, fresh, strict=True) if not is_new
+    )
 
 
 def _first(move: _Move) -> int:
