@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -332,3 +332,19 @@ def test_ingest_stores_the_rows_the_models_make(tmp_path) -> None:
         conn.close()
     assert stored[0] == stored[1]
     assert [len(rows) for rows in stored[0].values()] == [6, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 11, 20, 8, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2026, 11, 20, 8, 0, 0, 5, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+        datetime(2026, 11, 20, 8, tzinfo=timezone(timedelta(seconds=30))),
+        datetime(2026, 11, 20, 8, 0, 0, 5, tzinfo=timezone(timedelta(hours=1, seconds=1, microseconds=7))),
+        datetime(2026, 11, 20, 8, tzinfo=UTC),
+    ],
+)
+def test_a_rows_instant_is_its_events(at: datetime) -> None:
+    event = go.Event(id="e1", kind="joined", member="m1", group="g", at=at)
+    instant = row_instant(event_row(event))
+    assert instant == event.at and instant.tzinfo == event.at.tzinfo and instant.utcoffset() == at.utcoffset()

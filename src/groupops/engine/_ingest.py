@@ -329,15 +329,17 @@ def _parse_record(
     and its data (None if it has none), without building the event where the record
     has the common shape. :class:`InputError` saying what is wrong with a bad record."""
     data: Any = record
-    if type(record) is str:  # a line of JSON, the most common record: checked first
+    if type(record) is str:  # a line of JSON or a dict, the common records: tested first
         data = parse_json_record(record)
+    elif type(record) is dict:
+        pass
     elif isinstance(record, Member):
         return record
     elif isinstance(record, Event):
         return (event_row(record), record.data) if as_row else record
     elif isinstance(record, str | bytes):
         data = parse_json_record(record)
-    if type(data) is not dict and not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):  # (an ABC's test costs more)
         raise InputError([Problem("", f"expected an event or member object, got {type(data).__name__}")])
     if "kind" not in data:
         return _validated(Member, data)

@@ -21,7 +21,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from .._model import Event
 from .._time import as_instant
-from .._trusted import plain_event_fields, trusted
+from .._trusted import plain_event_fields, trusted, zone_of
 from ._sqlfacts import _micros
 
 __all__ = ["EventRow", "event_row", "event_row_from_mapping", "row_instant"]
@@ -96,7 +96,10 @@ def event_row_from_mapping(record: Mapping[str, Any]) -> EventRow | None:
 
 def row_instant(row: EventRow) -> datetime:
     """The event's time as the model keeps it (:func:`~groupops._time.as_instant`), from its row."""
-    return as_instant(datetime.fromisoformat(row[4]))
+    iso = row[4]
+    if len(iso) in (25, 32):  # an offset of hours and minutes (without or with microseconds)
+        return datetime.fromisoformat(iso[:-6]).replace(tzinfo=zone_of(iso[-6:])[0])
+    return as_instant(datetime.fromisoformat(iso))  # an offset with seconds, as Python allows
 
 
 # the floats whose repr is the JSON pydantic writes (below, pydantic writes 0.00001
