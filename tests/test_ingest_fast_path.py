@@ -348,3 +348,34 @@ def test_a_rows_instant_is_its_events(at: datetime) -> None:
     event = go.Event(id="e1", kind="joined", member="m1", group="g", at=at)
     instant = row_instant(event_row(event))
     assert instant == event.at and instant.tzinfo == event.at.tzinfo and instant.utcoffset() == at.utcoffset()
+
+
+def test_add_event_rows_says_which_rows_are_new(tmp_path) -> None:
+    """The first row of an id not stored yet is new; a row whose id was stored before,
+    or earlier in the same batch, is not (and is not written)."""
+    store = go.SQLiteStore(tmp_path / "rows.db")
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+
+    def row(eid: str, kind: str = "checkin") -> tuple:
+        return event_row(go.Event(id=eid, kind=kind, member="m1", at=at))
+
+    assert store.add_event_rows([]) == []
+    assert store.add_event_rows([row("a"), row("b")]) == [True, True]
+    assert store.add_event_rows([row("c"), row("a", "other"), row("c", "other"), row("d"), row("b")]) == [
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]
+    with store.transaction():  # inside a transaction, as ingest writes
+        assert store.add_event_rows([row("e"), row("e"), row("d")]) == [True, False, False]
+    stored = [(e.id, e.kind) for _, e in store.events_after(0)]
+    assert stored == [
+        ("a", "checkin"),
+        ("b", "checkin"),
+        ("c", "checkin"),
+        ("d", "checkin"),
+        ("e", "checkin"),
+    ]
+    store.close()
