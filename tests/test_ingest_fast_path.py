@@ -379,3 +379,30 @@ def test_add_event_rows_says_which_rows_are_new(tmp_path) -> None:
         ("e", "checkin"),
     ]
     store.close()
+
+
+def test_a_store_overriding_add_events_alone_still_gets_its_events(tmp_path) -> None:
+    """A subclass of SQLiteStore that overrides add_events (to see each event, say) gets
+    every event through it, as before rows; one overriding both gets rows."""
+    seen: list[str] = []
+
+    class Watching(go.SQLiteStore):
+        def add_events(self, events):
+            seen.extend(e.id for e in events)
+            return super().add_events(events)
+
+    class Rows(Watching):
+        def add_event_rows(self, rows):
+            seen.extend(f"row {r[0]}" for r in rows)
+            return super().add_event_rows(rows)
+
+    book = go.RuleBook(groups=(go.Group(id="g1"),))
+    line = '{"id": "e1", "kind": "joined", "member": "m1", "group": "g1", "at": "2026-11-20T08:00:00+08:00"}'
+    with go.Engine(book, store=Watching(tmp_path / "w.db")) as engine:
+        assert engine.ingest([line]).events == 1
+        assert engine.store.get_membership("m1", "g1") is not None
+    assert seen == ["e1"]
+    seen.clear()
+    with go.Engine(book, store=Rows(tmp_path / "r.db")) as engine:
+        assert engine.ingest([line]).events == 1
+    assert seen == ["row e1"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -65,7 +65,7 @@ class Ingesting(EngineBase):
     ) -> IngestReport:
         # A store that takes events as rows (SQLiteStore) gets them without an Event
         # built for each: the common shape goes from the parsed record to its row.
-        add_rows = getattr(self.store, "add_event_rows", None)
+        add_rows = _row_writer(self.store)
         events: list[Event] = []
         rows: list[EventRow] = []
         movers: list[tuple[int, str, Any]] = []  # joined and left events' rows: index, group, role
@@ -365,6 +365,21 @@ _MOVES = frozenset({"joined", "left"})  # the kinds of event that open and close
 _Move = tuple[int, str, str, str, datetime, Any]
 """A joined or left event, as it opens or closes a membership: its time in microseconds
 since the epoch, kind, member, group, time (the instant), and its data's ``role``."""
+
+
+def _row_writer(store: Any) -> Callable[[Sequence[EventRow]], list[bool]] | None:
+    """The store's ``add_event_rows``, if it has one and its ``add_events`` is the one
+    written with it: a store whose ``add_events`` was replaced (a subclass overriding
+    it alone, or set on the instance) keeps getting its events through it."""
+    cls = type(store)
+    rows_by = next((c for c in cls.__mro__ if "add_event_rows" in vars(c)), None)
+    events_by = next((c for c in cls.__mro__ if "add_events" in vars(c)), None)
+    if rows_by is None or events_by is None or not issubclass(rows_by, events_by):
+        return None
+    if "add_events" in getattr(store, "__dict__", {}):
+        return None
+    writer: Callable[[Sequence[EventRow]], list[bool]] = store.add_event_rows
+    return writer
 
 
 def _duplicates(events: Sequence[EventRow | Event], fresh: list[bool]) -> tuple[str, ...]:

@@ -64,7 +64,9 @@ class Store(Protocol):
     group, kind, time as ISO 8601 text, microseconds since the epoch, value, data as
     JSON or None, and the event's JSON); ``SQLiteStore`` has it. Ingest then hands it
     each event as its row and, for a record of the common shape, never builds the
-    :class:`~groupops.Event`; any other store gets :meth:`add_events` as before.
+    :class:`~groupops.Event`; any other store gets :meth:`add_events` as before, and so
+    does a store whose ``add_events`` overrides the one written with ``add_event_rows``
+    (a subclass of ``SQLiteStore`` that overrides ``add_events`` alone).
     """
 
     def transaction(self) -> AbstractContextManager[None]:
