@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import Field, model_validator
 
 from ._model import Time, _Frozen
+from ._trusted import share_fields_set
 from .rules._explain import Explanation
 
 __all__ = ["Decision", "DecisionHead", "DecisionSubject", "decision_id"]
@@ -86,7 +87,7 @@ class Decision(_Frozen):
         **fields: Any,
     ) -> Decision:
         """Build a decision whose id is derived from its identity fields."""
-        return cls(
+        made = cls(
             id=decision_id(policy, action, member, group, period),
             policy=policy,
             action=action,
@@ -96,6 +97,7 @@ class Decision(_Frozen):
             at=at,
             **fields,
         )
+        return share_fields_set(made)  # a run holds its decisions: one set per shape
 
     @model_validator(mode="after")
     def _has_subject(self) -> Decision:

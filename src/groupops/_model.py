@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, tzinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -336,6 +336,10 @@ def change_group(
     )
 
 
+PRESENT_STATUSES: Final = ("active", "notified")
+"""The statuses of a member in the group (:attr:`Membership.present`)."""
+
+
 class Membership(_Frozen):
     """One member in one group: role, status and the moments rules measure from."""
 
@@ -355,7 +359,7 @@ class Membership(_Frozen):
     @property
     def present(self) -> bool:
         """True while the member is in the group (active or notified)."""
-        return self.status in ("active", "notified")
+        return self.status in PRESENT_STATUSES
 
 
 class MembershipChange(_Frozen):

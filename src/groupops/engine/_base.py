@@ -4,7 +4,7 @@ another. :class:`~groupops.Engine` is the facade that puts the jobs together."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -113,7 +113,9 @@ class EngineBase:
 
         def _decide_all(self, at: datetime) -> list[Decision]: ...  # deciding
 
-        def _memberships(self, group: str, members: set[str] | None) -> list[Membership]: ...
+        def _memberships(
+            self, group: str, members: set[str] | None, status: Collection[str] | None = None
+        ) -> list[Membership]: ...
 
         def _context(
             self,

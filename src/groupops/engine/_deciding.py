@@ -6,7 +6,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -198,12 +198,20 @@ class Deciding(EngineBase):
             present_in=self._present_groups(member),
         )
 
-    def _memberships(self, group: str, members: set[str] | None) -> list[Membership]:
-        """The memberships of ``group``: all of them, or only those of ``members``."""
-        if members is None:
-            return self.store.memberships(group=group)
-        found = self._memberships_of({(m, group) for m in members})
-        return [ms for ms in (found[(m, group)] for m in sorted(members)) if ms is not None]
+    def _memberships(
+        self, group: str, members: set[str] | None, status: Collection[str] | None = None
+    ) -> list[Membership]:
+        """The memberships of ``group`` (all of them, or only those of ``members``) whose
+        status is in ``status`` (None: any), by member. Without ``members``, a store that
+        offers ``memberships_with_status`` reads only those."""
+        if members is not None:
+            found = self._memberships_of({(m, group) for m in members})
+            held = [ms for ms in (found[(m, group)] for m in sorted(members)) if ms is not None]
+        elif status is not None and (with_status := getattr(self.store, "memberships_with_status", None)):
+            return list(with_status(group, status))
+        else:
+            held = self.store.memberships(group=group)
+        return held if status is None else [ms for ms in held if ms.status in status]
 
     def _ended_by(self, group_id: str, at: datetime) -> bool:
         """Whether ``group_id`` was closed or dissolved at or before ``at`` (as the store

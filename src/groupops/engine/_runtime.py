@@ -5,7 +5,7 @@ the member's present groups loaded on first use."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, tzinfo
 from typing import Any
@@ -100,8 +100,10 @@ class _Runtime:
     def set_state(self, key: str, value: str) -> None:
         self._engine.store.set_state(key, value)
 
-    def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]:
-        found = self._engine._memberships(group, members)
+    def memberships(
+        self, group: str, members: set[str] | None = None, *, status: Collection[str] | None = None
+    ) -> list[Membership]:
+        found = self._engine._memberships(group, members, status)
         self.facts.prefetch(ms.member for ms in found)  # one query for their histories
         return found
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
@@ -152,6 +152,10 @@ class MemoryStore:
         with self._lock:
             rows = _matching(self._memberships.values(), group=group, member=member)
         return sorted(rows, key=lambda ms: (ms.group, ms.member))
+
+    def memberships_with_status(self, group: str, statuses: Collection[str]) -> list[Membership]:
+        """The memberships of ``group`` whose status is one of ``statuses``, by member."""
+        return [ms for ms in self.memberships(group=group) if ms.status in statuses]
 
     def put_group(self, group: Group) -> None:
         with self._lock:

@@ -38,7 +38,7 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, TypeVar
@@ -59,6 +59,7 @@ from .._model import (
     MembershipChange,
 )
 from .._outbox import MessageStatus, OutboxMessage
+from .._trusted import share_fields_set
 from ..rules._evaluate import MetricFunction
 from ..rules._facts_api import Subject
 from ..rules._sql import SUBJECT_COLUMNS, SQLCondition, subject_rows
@@ -490,15 +491,16 @@ class SQLiteStore:
         if known is None:
             known = self._load(model, payload, what)
             if known is not None:
-                self._remember(payload, known)
+                self._remember(payload, share_fields_set(known))  # a run holds them by the thousand
         return known
 
     def _remember(self, payload: str, known: BaseModel) -> None:
-        """Keep ``known`` as what ``payload`` (its stored text) reads as, for :meth:`_cached`."""
+        """Keep ``known`` as what ``payload`` (its stored text) reads as, for :meth:`_cached`,
+        with the fields set its shape shares (a run holds memberships by the thousand)."""
         cache = self._read_cache[type(known)]
         if len(cache) >= _READ_CACHE[type(known)]:
             cache.clear()
-        cache[payload] = known
+        cache[payload] = share_fields_set(known)
 
     # locking -------------------------------------------------------------------------
     @contextmanager
@@ -896,6 +898,20 @@ class SQLiteStore:
             rows = self._conn.execute(
                 f"SELECT member, grp, payload FROM memberships{where} ORDER BY grp, member",
                 params,
+            ).fetchall()
+        loaded = (self._cached(Membership, payload, f"membership {m!r} in {g!r}") for m, g, payload in rows)
+        return [ms for ms in loaded if ms is not None]
+
+    def memberships_with_status(self, group: str, statuses: Collection[str]) -> list[Membership]:
+        """The memberships of ``group`` whose status is one of ``statuses``, by member:
+        the rest are never read (a group's evicted and departed members outnumber its
+        present ones in time; a revival asks only for the evicted)."""
+        wanted = sorted(set(statuses))
+        with self._flushed():
+            rows = self._conn.execute(
+                "SELECT member, grp, payload FROM memberships"
+                f" WHERE grp = ? AND status IN ({_marks(len(wanted))}) ORDER BY member",
+                (group, *wanted),
             ).fetchall()
         loaded = (self._cached(Membership, payload, f"membership {m!r} in {g!r}") for m, g, payload in rows)
         return [ms for ms in loaded if ms is not None]

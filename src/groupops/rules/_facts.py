@@ -30,6 +30,7 @@ class Series:
         "_changes",
         "_dirty",
         "_field_prefix",
+        "_shared",
         "_value_prefix",
         "data",
         "days",
@@ -48,6 +49,17 @@ class Series:
         self._value_prefix: list[float] = [0.0]
         self._changes: list[int] = [0]
         self._field_prefix: dict[str, list[float]] = {}
+        self._shared = False  # also its kind's series of every place (see History._index)
+
+    def copy(self) -> Series:
+        """A series of its own with the same events."""
+        out = Series.__new__(Series)
+        out.ts, out.values, out.data = self.ts[:], self.values[:], self.data[:]
+        out.days, out.ids = self.days[:], self.ids[:]
+        out._dirty, out._shared = self._dirty, False
+        out._value_prefix, out._changes = self._value_prefix[:], self._changes[:]
+        out._field_prefix = {field: prefix[:] for field, prefix in self._field_prefix.items()}
+        return out
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -169,12 +181,23 @@ class History:
         day: int,
         id: str = "",
     ) -> None:
+        # a kind seen in one place only (most of them: a member's check-ins are in one
+        # group) has one series, which is also its series of every place; the second
+        # place gives "every place" a series of its own (a quarter less memory per event).
         place = group if group is not None else ""
-        for key in ((kind, place), (kind, _ALL)):
-            series = self._series.get(key)
-            if series is None:
-                series = self._series[key] = Series()
-            series.add(ts, value, data, day, id)
+        index = self._series
+        own = index.get((kind, place))
+        every = index.get((kind, _ALL))
+        if every is None:  # the kind's first event
+            own = every = index[(kind, place)] = index[(kind, _ALL)] = Series()
+            own._shared = True
+        elif own is None:  # the kind's next place
+            own = index[(kind, place)] = Series()
+            if every._shared:  # until now the kind's one place: it stays that place's
+                every = index[(kind, _ALL)] = every.copy()
+        own.add(ts, value, data, day, id)
+        if every is not own:
+            every.add(ts, value, data, day, id)
 
     def _parts(self, kind: str, group: str | None) -> tuple[Series, ...]:
         get = self._series.get

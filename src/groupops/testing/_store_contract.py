@@ -286,6 +286,25 @@ class StoreContract:
         assert [(ms.group, ms.member) for ms in store.memberships(group="g2", member="m1")] == [("g2", "m1")]
         assert store.memberships(group="nope") == []
 
+    def test_memberships_with_status_if_offered_are_the_groups_memberships_of_those_statuses(
+        self, store: Store
+    ) -> None:
+        with_status = getattr(store, "memberships_with_status", None)
+        if with_status is None:
+            pytest.skip("the store offers no memberships_with_status (optional: the engine filters itself)")
+        rows = [
+            membership("m3", "g1", status="evicted", evicted_at=T0 + timedelta(days=7)),
+            membership("m1", "g1"),
+            membership("m2", "g1", status="notified"),
+            membership("m4", "g2", status="evicted", evicted_at=T0 + timedelta(days=7)),
+        ]
+        for ms in rows:
+            store.put_membership(ms)
+        for statuses in (("evicted",), ("active", "notified"), ("left",), ()):
+            expected = [ms for ms in store.memberships(group="g1") if ms.status in statuses]
+            assert list(with_status("g1", statuses)) == expected, statuses
+        assert [ms.member for ms in with_status("g1", ("notified", "active"))] == ["m1", "m2"]
+
     def test_membership_history_keeps_every_recorded_change_oldest_first(self, store: Store) -> None:
         assert store.membership_history("m1", "g1") == []
         joined = membership("m1", "g1")

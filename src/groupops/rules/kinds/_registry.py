@@ -14,7 +14,7 @@ registry, and the base of the schedule-driven kinds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -225,7 +225,13 @@ class Runtime(Protocol):
 
     def set_state(self, key: str, value: str) -> None: ...
 
-    def memberships(self, group: str, members: set[str] | None = None) -> list[Membership]: ...
+    def memberships(
+        self, group: str, members: set[str] | None = None, *, status: Collection[str] | None = None
+    ) -> list[Membership]:
+        """The memberships of ``group`` (only those of ``members``, if given) whose status
+        is one of ``status`` (None: any), by member. Ask for the statuses a kind decides
+        on (``("active", "notified")`` for those present, ``("evicted",)``): a store may read only those."""
+        ...
 
     def groups(self) -> list[Group]:
         """Every group the store keeps, as it stands (seeded from the book, changed or

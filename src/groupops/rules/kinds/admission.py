@@ -14,7 +14,7 @@ from pydantic import Field
 from ..._decision import Decision, DecisionHead
 from ..._errors import Problem
 from ..._i18n import messages, text
-from ..._model import Membership
+from ..._model import PRESENT_STATUSES, Membership
 from ..._reports import Note, Section
 from ..._time import Duration, DurationField
 from .._conditions import Condition, Scope
@@ -106,7 +106,7 @@ class AdmissionKind(Kind):
         made: list[Decision] = []
         # what each candidate needs is asked once for all of them: their memberships in
         # the paid group, the policy's invitations, then the verdicts (see rt.holding)
-        present = {ms.member for ms in rt.memberships(policy.to, members) if ms.present}
+        present = {ms.member for ms in rt.memberships(policy.to, members, status=PRESENT_STATUSES)}
         invited: dict[str, list[DecisionHead]] = {}
         if members is None:
             found = rt.decided(policy=policy.id, action="invite")
@@ -120,8 +120,8 @@ class AdmissionKind(Kind):
         candidates: list[Membership] = []
         seen: set[str] = set()
         for group in policy.from_:
-            for ms in rt.memberships(group, members):
-                if not ms.present or ms.member in seen:
+            for ms in rt.memberships(group, members, status=PRESENT_STATUSES):
+                if ms.member in seen:
                     continue
                 seen.add(ms.member)
                 if ms.member in present:

@@ -18,7 +18,7 @@ from pydantic import Field
 from ..._decision import Decision, decision_id
 from ..._errors import Problem, RuleError
 from ..._i18n import messages, text
-from ..._model import Membership, Time
+from ..._model import PRESENT_STATUSES, Membership, Time
 from ..._reports import Note, Section
 from ..._time import Duration, DurationField, ScheduleField, parse_schedule, to_zone, zone
 from .._conditions import Condition
@@ -309,7 +309,9 @@ class EvictionKind(Kind):
         made: list[Decision] = []
         # who joined after the notice time waits for the next period, late run or not
         candidates = [
-            ms for ms in rt.memberships(group) if ms.present and ms.joined_at <= min(at, period.notice_at)
+            ms
+            for ms in rt.memberships(group, status=PRESENT_STATUSES)
+            if ms.joined_at <= min(at, period.notice_at)
         ]
         scope = policy.default_scope
         verdicts = rt.holding(policy.when, candidates, at, default_scope=scope, period_start=period.start)

@@ -77,7 +77,7 @@ class RevivalKind(Kind):
         for group in policy.groups:
             # each open window's member at its own instant (the run's, or the window's end)
             candidates: list[tuple[Membership, datetime]] = []
-            for ms in rt.memberships(group, members):
+            for ms in rt.memberships(group, members, status=("evicted",)):
                 deadline = revival_deadline(policy, ms, rt.tz)
                 if deadline is None:
                     continue
