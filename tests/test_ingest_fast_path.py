@@ -4,8 +4,10 @@ payload); everything else goes to the model, so its errors stay the model's own.
 
 from __future__ import annotations
 
+import json
 import math
-from datetime import UTC, datetime, timedelta
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 import groupops as go
 from groupops._model import Membership, MembershipChange
 from groupops._trusted import built, event_from_mapping
+from groupops.plugins._event_rows import event_row, event_row_from_mapping, row_instant
 
 _plain = st.from_regex(r"[A-Za-z0-9_.-][A-Za-z0-9_. -]{0,7}", fullmatch=True)
 _texts = st.one_of(
@@ -204,3 +207,202 @@ def test_a_batch_of_joins_and_leaves_makes_the_same_history_as_one_by_one(tmp_pa
             assert memberships[("m1", "g1")].status == "active"
     assert histories[0] == histories[1]
     assert [len(h) for h in histories[1].values()] == [3, 1, 1]
+
+
+# ids that need JSON escaping (quotes, backslashes, control characters, DEL) now and then
+_ascii_ids = st.one_of(_plain, st.text(st.characters(max_codepoint=127), min_size=1, max_size=6))
+_any_floats = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1e-4, 9.999e-5, 1e-5, 1e15, 1e16, 9.99e15, 1e22, 5e-324, 2.0**53]),
+    st.integers(-(2**53), 2**53),
+)
+
+
+@st.composite
+def _row_records(draw: st.DrawFn) -> dict[str, object]:
+    """Records of the common shape, with ids, values and times that stretch how a
+    payload is written (escapes, every float's form, fractions and offsets)."""
+    record: dict[str, object] = draw(_records())
+    if draw(st.booleans()):
+        for name in ("id", "kind", "member", "group"):
+            if name in record and draw(st.booleans()):
+                record[name] = draw(_ascii_ids)
+    if "value" in record and draw(st.booleans()):
+        record["value"] = draw(_any_floats)
+    return record
+
+
+@given(st.one_of(_records(), _row_records()))
+def test_the_fast_row_is_the_row_of_what_the_model_makes(record: dict[str, object]) -> None:
+    row = event_row_from_mapping(record)
+    try:
+        model = go.Event.model_validate(dict(record))
+    except ValidationError:
+        assert row is None  # a bad record is always left to the model and its errors
+        return
+    if row is None:
+        return  # valid, but not of the common shape: the model takes it
+    assert row == event_row(model)
+    assert row[8] == model.model_dump_json()  # the payload, byte for byte
+    assert row[4] == model.at.isoformat()
+    assert row_instant(row) == model.at and row_instant(row).tzinfo == model.at.tzinfo
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2026-11-20T08:00:00+08:00",
+        "2026-11-20T08:00:00Z",
+        "2026-11-20T08:00:00-00:00",
+        "2026-11-20T08:00:00.5+00:00",
+    ],
+)
+@pytest.mark.parametrize("value", [1, 2.5, 1e-5, 1e16, -0.0])
+@pytest.mark.parametrize("member", ["m1", 'm"1', "m\\1", "m\x01", "m\x7f"])
+def test_the_fast_rows_payload_is_the_models_json(at: str, value: float, member: str) -> None:
+    record = {"id": "e1", "kind": "checkin", "member": member, "group": "g", "at": at, "value": value}
+    row = event_row_from_mapping(record)
+    assert row is not None
+    assert row[8] == go.Event.model_validate(record).model_dump_json()
+
+
+def test_ingest_stores_the_rows_the_models_make(tmp_path) -> None:
+    """The events, memberships and their history that ingest writes from JSON lines
+    are, byte for byte, those of the validated events stored one by one."""
+    book = go.RuleBook(groups=(go.Group(id="g1"), go.Group(id="g2")))
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    records = [
+        {"id": "j1", "kind": "joined", "member": "m1", "group": "g1", "at": "2026-11-01T08:00:00+08:00"},
+        {
+            "id": "j2",
+            "kind": "joined",
+            "member": "m2",
+            "group": "g2",
+            "at": "2026-11-01T00:00:00Z",
+            "data": {"role": "admin"},
+        },
+        {
+            "id": "c1",
+            "kind": "checkin",
+            "member": "m1",
+            "group": "g1",
+            "at": "2026-11-02T08:00:00.25-03:30",
+            "value": 3,
+        },
+        {
+            "id": "p1",
+            "kind": "purchase",
+            "member": "m2",
+            "at": "2026-11-03T08:00:00-00:00",
+            "value": 1e-5,
+            "data": {"sku": "签到", "n": [1, 2.5, None]},
+        },
+        {
+            "id": "l1",
+            "kind": "left",
+            "member": "m1",
+            "group": "g1",
+            "at": (t0 + timedelta(days=3)).isoformat(),
+        },
+        {"id": "c1", "kind": "checkin", "member": "m1", "group": "g1", "at": "2026-11-02T08:00:00Z"},
+        {
+            "id": "x",
+            "kind": "checkin",
+            "member": 'say "hi"',
+            "group": "g2",
+            "at": "2026-11-04T08:00:00+05:45",
+        },
+    ]
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "fast.db")) as engine:
+        report = engine.ingest(lines)
+    assert report.events == 6 and report.duplicates == ("c1",)
+    with go.Engine(book, store=go.SQLiteStore(tmp_path / "models.db")) as engine:
+        for line in lines:  # one validated model at a time, as before rows
+            engine.ingest([go.Event.model_validate_json(line)])
+    tables = {
+        "events": "SELECT seq, id, member, grp, kind, at, at_us, value, data, payload FROM events ORDER BY seq",
+        "memberships": "SELECT member, grp, status, payload FROM memberships ORDER BY member, grp",
+        "history": "SELECT member, grp, at_us, decision, payload FROM membership_history ORDER BY seq",
+    }
+    stored = []
+    for name in ("fast.db", "models.db"):
+        with sqlite3.connect(tmp_path / name) as conn:
+            stored.append({t: conn.execute(sql).fetchall() for t, sql in tables.items()})
+        conn.close()
+    assert stored[0] == stored[1]
+    assert [len(rows) for rows in stored[0].values()] == [6, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 11, 20, 8, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2026, 11, 20, 8, 0, 0, 5, tzinfo=timezone(timedelta(hours=-3, minutes=-30))),
+        datetime(2026, 11, 20, 8, tzinfo=timezone(timedelta(seconds=30))),
+        datetime(2026, 11, 20, 8, 0, 0, 5, tzinfo=timezone(timedelta(hours=1, seconds=1, microseconds=7))),
+        datetime(2026, 11, 20, 8, tzinfo=UTC),
+    ],
+)
+def test_a_rows_instant_is_its_events(at: datetime) -> None:
+    event = go.Event(id="e1", kind="joined", member="m1", group="g", at=at)
+    instant = row_instant(event_row(event))
+    assert instant == event.at and instant.tzinfo == event.at.tzinfo and instant.utcoffset() == at.utcoffset()
+
+
+def test_add_event_rows_says_which_rows_are_new(tmp_path) -> None:
+    """The first row of an id not stored yet is new; a row whose id was stored before,
+    or earlier in the same batch, is not (and is not written)."""
+    store = go.SQLiteStore(tmp_path / "rows.db")
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+
+    def row(eid: str, kind: str = "checkin") -> tuple:
+        return event_row(go.Event(id=eid, kind=kind, member="m1", at=at))
+
+    assert store.add_event_rows([]) == []
+    assert store.add_event_rows([row("a"), row("b")]) == [True, True]
+    assert store.add_event_rows([row("c"), row("a", "other"), row("c", "other"), row("d"), row("b")]) == [
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]
+    with store.transaction():  # inside a transaction, as ingest writes
+        assert store.add_event_rows([row("e"), row("e"), row("d")]) == [True, False, False]
+    stored = [(e.id, e.kind) for _, e in store.events_after(0)]
+    assert stored == [
+        ("a", "checkin"),
+        ("b", "checkin"),
+        ("c", "checkin"),
+        ("d", "checkin"),
+        ("e", "checkin"),
+    ]
+    store.close()
+
+
+def test_a_store_overriding_add_events_alone_still_gets_its_events(tmp_path) -> None:
+    """A subclass of SQLiteStore that overrides add_events (to see each event, say) gets
+    every event through it, as before rows; one overriding both gets rows."""
+    seen: list[str] = []
+
+    class Watching(go.SQLiteStore):
+        def add_events(self, events):
+            seen.extend(e.id for e in events)
+            return super().add_events(events)
+
+    class Rows(Watching):
+        def add_event_rows(self, rows):
+            seen.extend(f"row {r[0]}" for r in rows)
+            return super().add_event_rows(rows)
+
+    book = go.RuleBook(groups=(go.Group(id="g1"),))
+    line = '{"id": "e1", "kind": "joined", "member": "m1", "group": "g1", "at": "2026-11-20T08:00:00+08:00"}'
+    with go.Engine(book, store=Watching(tmp_path / "w.db")) as engine:
+        assert engine.ingest([line]).events == 1
+        assert engine.store.get_membership("m1", "g1") is not None
+    assert seen == ["e1"]
+    seen.clear()
+    with go.Engine(book, store=Rows(tmp_path / "r.db")) as engine:
+        assert engine.ingest([line]).events == 1
+    assert seen == ["row e1"]

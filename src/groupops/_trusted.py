@@ -19,15 +19,24 @@ import functools
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, tzinfo
-from typing import Any, TypeVar
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
 from ._model import EARLIEST_TIME, LATEST_TIME, MAX_DATA_ITEMS, MAX_TEXT_LENGTH, Event, _check_data
 from ._time import as_instant
 
-__all__ = ["built", "event_from_mapping", "share_fields_set", "shared_fields_set", "trusted"]
+__all__ = [
+    "PlainFields",
+    "built",
+    "event_from_mapping",
+    "plain_event_fields",
+    "share_fields_set",
+    "shared_fields_set",
+    "trusted",
+    "zone_of",
+]
 
 _M = TypeVar("_M", bound=BaseModel)
 _setattr = object.__setattr__
@@ -38,7 +47,9 @@ _EVENT_FIELDS = frozenset(Event.model_fields)
 _PLAIN_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-_ZONES: dict[str, tzinfo | None] = {}  # an offset as written ("+08:00", "Z") -> its zone
+# an offset as written ("+08:00", "Z") -> its zone as the model keeps it, and the offset
+# in microseconds
+_ZONES: dict[str, tuple[tzinfo, int]] = {}
 _EXACT_INT = 2**53  # beyond this an int is not exactly a float: leave it to the model
 
 
@@ -144,49 +155,83 @@ def _table(
 _TABLES: dict[type[BaseModel], tuple[dict[str, Any], dict[str, Callable[[], Any]], frozenset[str]]] = {}
 
 
-def _plain_id(value: Any) -> bool:
-    # ASCII: no lone surrogate to find; isspace() is False for "" too
-    return (
-        type(value) is str
-        and value.isascii()
-        and value != ""
-        and not value.isspace()
-        and (len(value) <= MAX_TEXT_LENGTH)
-    )
-
-
 def event_from_mapping(record: Mapping[str, Any]) -> Event | None:
     """The event a record of the common shape describes, equal in every field (and in
     the fields set) to what ``Event.model_validate`` makes of it; ``None`` when the
     record is not of that shape, valid or not (validate it with the model then)."""
+    fields = plain_event_fields(record)
+    if fields is None:
+        return None
+    id_, kind, member, group, _, wall, (zone, _), value, data = fields
+    values = {
+        "id": id_,
+        "kind": kind,
+        "member": member,
+        "group": group,
+        "at": wall.replace(tzinfo=zone),
+        "value": value,
+        "data": dict(data) if data else {},
+    }
+    return trusted(Event, values, set(record))
+
+
+PlainFields = tuple[
+    str, str, str, str | None, str, datetime, tuple[tzinfo, int], float, dict[str, Any] | None
+]
+"""A record of the common shape, checked: id, kind, member, group, ``at`` as written,
+``at``'s wall clock (a naive datetime), its offset (:func:`zone_of`: the zone as the
+model keeps it, :func:`~groupops._time.as_instant`, so that ``wall.replace(tzinfo=zone)``
+is the model's ``at``; and the offset in microseconds), value (a float), and data (the
+record's own dict, not copied; None when empty or absent). Kept apart, the wall clock
+and the offset cost less than an aware datetime for what ingest computes from them."""
+
+
+def plain_event_fields(record: Mapping[str, Any]) -> PlainFields | None:
+    """The fields of a record of the common shape, each what the model would make of
+    it (:data:`PlainFields`); ``None`` when the record is not of that shape, valid or
+    not. What :func:`event_from_mapping` builds an event from, and ingest a store's row."""
     if not _EVENT_FIELDS.issuperset(record):
         return None
-    id_, kind, member, at = record.get("id"), record.get("kind"), record.get("member"), record.get("at")
-    if not (_plain_id(id_) and _plain_id(kind) and _plain_id(member)):
+    get = record.get
+    id_, kind, member, group, at = get("id"), get("kind"), get("member"), get("group"), get("at")
+    # plain ids: text, ASCII (no lone surrogate to find), together within the length
+    # of one, each with more than space (strip() takes off what isspace() calls space)
+    if type(id_) is not str or type(kind) is not str or type(member) is not str:
         return None
-    group = record.get("group")
-    if group is not None and not _plain_id(group):
+    if group is None:
+        ids = id_ + kind + member
+    elif type(group) is not str or not group.strip():
+        return None
+    else:
+        ids = id_ + kind + member + group
+    if not (
+        ids.isascii() and len(ids) <= MAX_TEXT_LENGTH and id_.strip() and kind.strip() and member.strip()
+    ):
         return None
     if type(at) is not str or _PLAIN_TIME.fullmatch(at) is None:
         return None
+    # the offset is a valid one (the pattern says so): the rest is read without it
+    z = -1 if at[-1] == "Z" else -6
     try:
-        when = datetime.fromisoformat(at)
+        wall = datetime.fromisoformat(at[:z])
     except ValueError:
         return None
-    if not EARLIEST_TIME <= when < LATEST_TIME:
+    offset = _ZONES.get(at[z:]) or zone_of(at[z:])
+    # a year from 1971 to 2198 is in range whatever the offset; comparing aware
+    # datetimes costs more than all the other checks together
+    if not "1971" <= at[:4] <= "2198" and not EARLIEST_TIME <= wall.replace(tzinfo=offset[0]) < LATEST_TIME:
         return None
-    value: Any = record.get("value", 1.0)
+    value: Any = get("value", 1.0)
     if type(value) is int:
         if not -_EXACT_INT <= value <= _EXACT_INT:
             return None
         value = float(value)
     elif type(value) is not float or not math.isfinite(value):
         return None
-    data: Any = record.get("data")
+    data: Any = get("data")
     if data is None:
         if "data" in record:
             return None
-        data = {}
     elif type(data) is not dict:
         return None
     elif data:
@@ -194,20 +239,19 @@ def event_from_mapping(record: Mapping[str, Any]) -> Event | None:
             _check_data(data, "data", depth=1, budget=[MAX_DATA_ITEMS])
         except ValueError:
             return None
-        data = dict(data)
     else:
-        data = {}
-    offset = "Z" if at[-1] == "Z" else at[-6:]
-    zone = _ZONES.get(offset)  # as_instant's zone for the offset, found once
-    if zone is None:
-        zone = _ZONES[offset] = as_instant(when).tzinfo
-    values = {
-        "id": id_,
-        "kind": kind,
-        "member": member,
-        "group": group,
-        "at": when.replace(tzinfo=zone),
-        "value": value,
-        "data": data,
-    }
-    return trusted(Event, values, set(record))
+        data = None
+    # each checked above: the ids are str, value a float, data a dict or None
+    return cast(PlainFields, (id_, kind, member, group, at, wall, offset, value, data))
+
+
+def zone_of(offset: str) -> tuple[tzinfo, int]:
+    """The zone an offset written ``Z`` or ``+hh:mm`` stands for, as the model keeps it
+    (:func:`as_instant`), and the offset in microseconds: found once per offset."""
+    found = _ZONES.get(offset)
+    if found is None:
+        instant = as_instant(datetime.fromisoformat("2000-01-01T00:00:00" + offset))
+        zone, delta = instant.tzinfo, instant.utcoffset()
+        assert zone is not None and delta is not None  # as_instant's datetimes are aware
+        found = _ZONES[offset] = (zone, delta // timedelta(microseconds=1))
+    return found

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -25,6 +25,8 @@ from .._reports import (
 )
 from .._trusted import built, event_from_mapping
 from .._validation import problems_from
+from ..plugins._event_rows import EventRow, event_row, event_row_from_mapping, row_instant
+from ..plugins._sqlfacts import _micros
 from ..rules._facts_api import MemoryFacts, StoreFacts
 from ._base import EngineBase
 from ._world import StoreWorld
@@ -61,7 +63,12 @@ class Ingesting(EngineBase):
     def _ingest(
         self, records: Iterable[Event | Member | Mapping[str, Any] | str], *, check_groups: bool
     ) -> IngestReport:
+        # A store that takes events as rows (SQLiteStore) gets them without an Event
+        # built for each: the common shape goes from the parsed record to its row.
+        add_rows = _row_writer(self.store)
         events: list[Event] = []
+        rows: list[EventRow] = []
+        movers: list[tuple[int, str, Any]] = []  # joined and left events' rows: index, group, role
         members: list[Member] = []
         origins: dict[int, tuple[int, Any]] = {}  # id(profile) -> (index, record)
         rejected: list[Rejected] = []
@@ -69,41 +76,60 @@ class Ingesting(EngineBase):
         unknown: set[str] = set()
         for index, record in enumerate(records):
             try:
-                parsed = _parse_record(record)
+                parsed = _parse_record(record, as_row=add_rows is not None)
             except InputError as exc:
                 rejected.append(Rejected(index=index, record=record, problems=tuple(map(str, exc.problems))))
                 continue
-            if isinstance(parsed, Event):
-                if parsed.group is not None and parsed.group not in known:
-                    if check_groups:
-                        problem = _unknown_group(parsed.group, known)
-                        rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
-                        continue
-                    unknown.add(parsed.group)
-                events.append(parsed)
+            if isinstance(parsed, tuple):  # an event's row, and its data
+                row, data = parsed
+                group = row[2]
+            elif isinstance(parsed, Event):
+                group = parsed.group
             else:
                 members.append(parsed)
                 origins[id(parsed)] = (index, record)
+                continue
+            if group is not None and group not in known:
+                if check_groups:
+                    problem = _unknown_group(group, known)
+                    rejected.append(Rejected(index=index, record=record, problems=(str(problem),)))
+                    continue
+                unknown.add(group)
+            if isinstance(parsed, tuple):
+                if row[3] in _MOVES and group is not None:
+                    movers.append((len(rows), group, data.get("role") if data else None))
+                rows.append(row)
+            else:
+                events.append(parsed)
         if any(m.referrer is not None for m in members):
             members = self._without_referral_cycles(members, origins, rejected)
         with self.store.transaction():
             for m in members:
                 self.store.put_member(m)
-            fresh = self.store.add_events(events)
-            new_events = [e for e, is_new in zip(events, fresh, strict=True) if is_new]
-            moves = sorted(
-                (e for e in new_events if e.kind in ("joined", "left") and e.group is not None),
-                key=lambda e: e.at,
-            )
+            if add_rows is not None:
+                fresh: list[bool] = add_rows(rows)
+                moves = [
+                    (rows[i][5], rows[i][3], rows[i][1], group, row_instant(rows[i]), role)
+                    for i, group, role in movers
+                    if fresh[i]
+                ]
+            else:
+                fresh = self.store.add_events(events)
+                moves = [
+                    (_micros(e.at), e.kind, e.member, e.group, e.at, e.data.get("role"))
+                    for e, is_new in zip(events, fresh, strict=True)
+                    if is_new and e.kind in _MOVES and e.group is not None
+                ]
             if moves:
-                current = self._memberships_of({(e.member, e.group) for e in moves if e.group is not None})
-                for e in moves:
-                    self._presence(e, current)
+                moves.sort(key=_first)  # by time; events at the same instant in their order
+                current = self._memberships_of({(move[2], move[3]) for move in moves})
+                for move in moves:
+                    self._presence(move, current)
         # no fact work here: a run reads the facts it needs when it runs
         return IngestReport(
-            events=len(new_events),
+            events=fresh.count(True),
             members=len(members),
-            duplicates=tuple(e.id for e, is_new in zip(events, fresh, strict=True) if not is_new),
+            duplicates=() if all(fresh) else _duplicates(rows or events, fresh),
             rejected=tuple(sorted(rejected, key=lambda r: r.index)),
             unknown_groups=tuple(sorted(unknown)),
         )
@@ -152,35 +178,34 @@ class Ingesting(EngineBase):
             return {key: found.get(key) for key in keys}
         return {(m, g): self.store.get_membership(m, g) for m, g in keys}
 
-    def _presence(self, event: Event, current: dict[tuple[str, str], Membership | None]) -> None:
+    def _presence(self, move: _Move, current: dict[tuple[str, str], Membership | None]) -> None:
         """Open or close a membership from a joined/left event, by event time.
         ``current`` holds the memberships as they stand, and is kept up to date."""
-        assert event.group is not None
-        key = (event.member, event.group)
+        _, kind, member, group, at, role = move
+        key = (member, group)
         ms = current[key]
-        role = event.data.get("role")
-        if event.kind == "joined":
+        if kind == "joined":
             if ms is None:
                 # the event's fields are valid already: no second validation
                 ms = built(
                     Membership,
-                    member=event.member,
-                    group=event.group,
-                    joined_at=event.at,
+                    member=member,
+                    group=group,
+                    joined_at=at,
                     role=role if isinstance(role, str) and role else "member",
                 )
-            elif ms.present and event.at < ms.joined_at:
-                ms = ms.model_copy(update={"joined_at": event.at})
-            elif not ms.present and event.at >= _latest(ms.left_at, ms.evicted_at, ms.joined_at):
-                ms = ms.model_copy(update={"status": "active", "joined_at": event.at, "left_at": None})
+            elif ms.present and at < ms.joined_at:
+                ms = ms.model_copy(update={"joined_at": at})
+            elif not ms.present and at >= _latest(ms.left_at, ms.evicted_at, ms.joined_at):
+                ms = ms.model_copy(update={"status": "active", "joined_at": at, "left_at": None})
             else:
                 return
         else:
-            if ms is None or not ms.present or event.at < ms.joined_at:
+            if ms is None or not ms.present or at < ms.joined_at:
                 return
-            ms = ms.model_copy(update={"status": "left", "left_at": event.at})
+            ms = ms.model_copy(update={"status": "left", "left_at": at})
         current[key] = ms
-        self._record_membership(ms, event.at, trusted_at=True)
+        self._record_membership(ms, at, trusted_at=True)
 
     def put_membership(self, membership: Membership, *, at: datetime | None = None) -> None:
         """Insert or replace a membership directly (set a role, lock it, import state).
@@ -297,20 +322,72 @@ def _latest_moment(ms: Membership) -> datetime:
     return _latest(ms.joined_at, ms.left_at, ms.evicted_at, ms.revived_at, ms.promoted_at)
 
 
-def _parse_record(record: Event | Member | Mapping[str, Any] | str) -> Event | Member:
-    if isinstance(record, Event | Member):
-        return record
+def _parse_record(
+    record: Event | Member | Mapping[str, Any] | str, *, as_row: bool = False
+) -> Event | Member | tuple[EventRow, Mapping[str, Any] | None]:
+    """The event or member profile a record describes. ``as_row``: an event as its row
+    and its data (None if it has none), without building the event where the record
+    has the common shape. :class:`InputError` saying what is wrong with a bad record."""
     data: Any = record
-    if isinstance(record, str | bytes):
+    if type(record) is str:  # a line of JSON or a dict, the common records: tested first
         data = parse_json_record(record)
-    if not isinstance(data, Mapping):
+    elif type(record) is dict:
+        pass
+    elif isinstance(record, Member):
+        return record
+    elif isinstance(record, Event):
+        return (event_row(record), record.data) if as_row else record
+    elif isinstance(record, str | bytes):
+        data = parse_json_record(record)
+    if type(data) is not dict and not isinstance(data, Mapping):  # (an ABC's test costs more)
         raise InputError([Problem("", f"expected an event or member object, got {type(data).__name__}")])
-    if "kind" in data:
-        event = event_from_mapping(data)  # the common shape, checked without the model
-        if event is not None:
-            return event
-    model: type[Event] | type[Member] = Event if "kind" in data else Member
+    if "kind" not in data:
+        return _validated(Member, data)
+    if as_row:
+        # the common shape, checked without the model
+        row = event_row_from_mapping(data)
+        if row is None:
+            event = _validated(Event, data)
+            return event_row(event), event.data
+        return row, data.get("data")
+    return event_from_mapping(data) or _validated(Event, data)
+
+
+def _validated(model: type[_V], data: Mapping[str, Any]) -> _V:
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
         raise InputError(problems_from(exc)) from None
+
+
+_V = TypeVar("_V", Event, Member)
+_MOVES = frozenset({"joined", "left"})  # the kinds of event that open and close memberships
+_Move = tuple[int, str, str, str, datetime, Any]
+"""A joined or left event, as it opens or closes a membership: its time in microseconds
+since the epoch, kind, member, group, time (the instant), and its data's ``role``."""
+
+
+def _row_writer(store: Any) -> Callable[[Sequence[EventRow]], list[bool]] | None:
+    """The store's ``add_event_rows``, if it has one and its ``add_events`` is the one
+    written with it: a store whose ``add_events`` was replaced (a subclass overriding
+    it alone, or set on the instance) keeps getting its events through it."""
+    cls = type(store)
+    rows_by = next((c for c in cls.__mro__ if "add_event_rows" in vars(c)), None)
+    events_by = next((c for c in cls.__mro__ if "add_events" in vars(c)), None)
+    if rows_by is None or events_by is None or not issubclass(rows_by, events_by):
+        return None
+    if "add_events" in getattr(store, "__dict__", {}):
+        return None
+    writer: Callable[[Sequence[EventRow]], list[bool]] = store.add_event_rows
+    return writer
+
+
+def _duplicates(events: Sequence[EventRow | Event], fresh: list[bool]) -> tuple[str, ...]:
+    """The ids of the events (or their rows) stored already, in order."""
+    return tuple(
+        e.id if isinstance(e, Event) else e[0] for e, is_new in zip(events, fresh, strict=True) if not is_new
+    )
+
+
+def _first(move: _Move) -> int:
+    return move[0]

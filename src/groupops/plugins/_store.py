@@ -57,6 +57,16 @@ class Store(Protocol):
     ``SQLiteStore`` has. The engine calls it at each run (and explanation) and then never
     reads every stored event into memory; without it, the engine indexes the events in
     memory, catching up through :meth:`events_after`.
+
+    Optional: a store that keeps events as rows of a table may take them as rows, with
+    a method ``add_event_rows(rows) -> list[bool]`` (as :meth:`add_events`, per row True
+    if new), each row a :data:`~groupops.plugins._event_rows.EventRow` (id, member,
+    group, kind, time as ISO 8601 text, microseconds since the epoch, value, data as
+    JSON or None, and the event's JSON); ``SQLiteStore`` has it. Ingest then hands it
+    each event as its row and, for a record of the common shape, never builds the
+    :class:`~groupops.Event`; any other store gets :meth:`add_events` as before, and so
+    does a store whose ``add_events`` overrides the one written with ``add_event_rows``
+    (a subclass of ``SQLiteStore`` that overrides ``add_events`` alone).
     """
 
     def transaction(self) -> AbstractContextManager[None]:

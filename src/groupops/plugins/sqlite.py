@@ -44,7 +44,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import to_json
 
 from .._decision import Decision, DecisionHead
 from .._errors import StoreError
@@ -65,6 +64,7 @@ from ..rules._evaluate import MetricFunction
 from ..rules._facts_api import Subject
 from ..rules._sql import SUBJECT_COLUMNS, SQLCondition, subject_rows
 from ..rules._world import World
+from ._event_rows import EventRow, event_row
 from ._sqlfacts import HistoryCache, SQLiteFacts, _marks
 from ._store import joined
 
@@ -684,52 +684,39 @@ class SQLiteStore:
     # events --------------------------------------------------------------------------
     def add_events(self, events: Sequence[Event]) -> list[bool]:
         """Store events; per event, True if new, False if its id was already stored
-        (earlier, or earlier in the same batch).
+        (earlier, or earlier in the same batch). What :meth:`add_event_rows` does with
+        the events' rows."""
+        return self.add_event_rows([event_row(e) for e in events])
 
-        One query finds the ids stored already (per ``_IN_LIST`` ids) and one
-        ``executemany`` inserts the rest, inside the write transaction, so no other writer
-        can store one of the same ids in between."""
-        out: list[bool] = []
-        rows: list[tuple[str, str, str | None, str, str, int, float, str | None, str]] = []
+    def add_event_rows(self, rows: Sequence[EventRow]) -> list[bool]:
+        """Store events given as their rows (:data:`~groupops.plugins._event_rows.EventRow`:
+        the ``events`` table's columns and the event's JSON), as ingest makes them
+        without building each event; per row, True if new, False if its id was already
+        stored (earlier, or earlier in the same batch).
+
+        One ``executemany`` inserts the rows whose id is not stored yet, inside the
+        write transaction, so no other writer can store one of the same ids in between.
+        When it inserted fewer rows than it was given, one query reads which ids it
+        inserted (those numbered after the last event stored before): the first row of
+        each of those ids is new, every other row a duplicate."""
         with self._writing():
-            seen = self._stored_ids([e.id for e in events])
-            for e in events:
-                if e.id in seen:
-                    out.append(False)
-                    continue
-                seen.add(e.id)
-                out.append(True)
-                data = to_json(e.data).decode() if e.data else None
-                rows.append(
-                    (
-                        e.id,
-                        e.member,
-                        e.group,
-                        e.kind,
-                        e.at.isoformat(),
-                        _micros(e.at),
-                        e.value,
-                        data,
-                        e.model_dump_json(),
-                    )
-                )
+            if not rows:
+                return []
+            last = self._conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            changes = self._conn.total_changes
             self._conn.executemany(
                 "INSERT INTO events (id, member, grp, kind, at, at_us, value, data, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 rows,
             )
+            if self._conn.total_changes - changes == len(rows):
+                return [True] * len(rows)
+            inserted = {r[0] for r in self._conn.execute("SELECT id FROM events WHERE seq > ?", (last,))}
+        out: list[bool] = []
+        for row in rows:
+            out.append(row[0] in inserted)
+            inserted.discard(row[0])  # a later row with the same id is a duplicate
         return out
-
-    def _stored_ids(self, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        unique = list(dict.fromkeys(ids))
-        for i in range(0, len(unique), _IN_LIST):
-            chunk = unique[i : i + _IN_LIST]
-            marks = ", ".join("?" * len(chunk))
-            found.update(
-                r[0] for r in self._conn.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk)
-            )
-        return found
 
     def events_after(self, seq: int) -> Iterator[tuple[int, Event]]:
         """Events stored after sequence number ``seq`` (0: all), with their numbers,
