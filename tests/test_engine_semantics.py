@@ -105,6 +105,31 @@ def test_max_invitations_below_one_is_refused_naming_the_field():
 
 
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_only_members_present_in_the_source_group_and_absent_from_the_paid_one_are_invited(store, tmp_path):
+    """Buyers alike: one still in the club (invited), one who left it (not: the admission
+    takes members from the club), one in the paid group already (not), one who left the
+    paid group (invited again: no longer in it)."""
+    engine = _engine(_admission_book(), go.SQLiteStore(tmp_path / "a.db") if store == "sqlite" else None)
+    joined = T0 - timedelta(days=30)
+    events = []
+    for m in ("stays", "left-club", "in-vip", "left-vip"):
+        events += [
+            _event("joined", m, "club", joined),
+            _event("purchase", m, None, T0 - timedelta(days=3)),
+            _event("purchase", m, None, T0 - timedelta(days=2)),
+        ]
+    events += [
+        _event("left", "left-club", "club", T0 - timedelta(days=1)),
+        _event("joined", "in-vip", "vip", joined),
+        _event("joined", "left-vip", "vip", joined),
+        _event("left", "left-vip", "vip", T0 - timedelta(days=1)),
+    ]
+    engine.ingest(events)
+    invited = sorted(d.member for d in engine.run(T0).decisions if d.action == "invite")
+    assert invited == ["left-vip", "stays"]
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
 def test_each_admission_counts_its_own_invitations(store, tmp_path):
     """Two admissions into two groups: each numbers and bounds its own invitations (on
     SQLite, read back as decision heads), not the other's: a member invited to one is
