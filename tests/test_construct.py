@@ -4,6 +4,7 @@ are the same as the generic ways of building them."""
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 import sqlite3
 from datetime import UTC, datetime
@@ -40,7 +41,11 @@ def test_explanation_model_construct_is_pydantics(fields: dict[str, object]) -> 
     assert fast == generic and repr(fast) == repr(generic)
     assert fast.model_fields_set == generic.model_fields_set == set(fields)
     assert fast.model_dump_json() == generic.model_dump_json()
-    assert Explanation.model_validate_json(fast.model_dump_json()) == Explanation.model_validate(fields)
+    observed = fields.get("observed")
+    if fields["test"] == "count" or not (isinstance(observed, float) and math.isinf(observed)):
+        # "never" (inf) is written "Infinity" and read back as a number by a numeric leaf
+        # only: no combinator or "has" carries one
+        assert Explanation.model_validate_json(fast.model_dump_json()) == Explanation.model_validate(fields)
     if "expect" not in fields:  # a default never shared between nodes
         assert fast.expect == {} and fast.expect is not Explanation.model_construct(**fields).expect
 
