@@ -224,7 +224,6 @@ _CONSTRUCT_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {
     Explanation: {name: field.default for name, field in Explanation.model_fields.items()}
 }
 _REQUIRED = frozenset(name for name, field in Explanation.model_fields.items() if field.is_required())
-
 assert not any(field.default_factory for field in Explanation.model_fields.values())
 
 
