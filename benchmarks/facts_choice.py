@@ -41,7 +41,12 @@ sys.path.insert(0, str(HERE))
 from _community import AT, TZ, records  # noqa: E402
 
 import groupops as go  # noqa: E402
-from groupops.plugins.sqlite import APPLICATION_ID, MIGRATIONS, _micros  # noqa: E402
+from groupops.plugins.sqlite import APPLICATION_ID, MIGRATIONS  # noqa: E402
+
+try:
+    from groupops._time import micros as _micros
+except ImportError:  # a tree from before micros moved (--src / PYTHONPATH)
+    from groupops.plugins.sqlite import _micros  # type: ignore[attr-defined,no-redef]
 
 DAILY = """
 CREATE TABLE daily (

@@ -45,7 +45,11 @@ sys.path.insert(0, str(HERE))
 from _community import BOOK, jsonl, records  # noqa: E402
 
 import groupops as go  # noqa: E402
-from groupops.plugins.sqlite import _micros  # noqa: E402
+
+try:
+    from groupops._time import micros as _micros
+except ImportError:  # a tree from before micros moved (PYTHONPATH=old/src)
+    from groupops.plugins.sqlite import _micros  # type: ignore[attr-defined,no-redef]
 
 
 def _cli(work: Path, events: Path, book: Path, batch: int) -> tuple[float, float]:

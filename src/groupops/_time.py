@@ -31,6 +31,7 @@ from ._i18n import plural_form, text
 
 __all__ = [
     "DURATION_PATTERN",
+    "EPOCH",
     "MAX_DURATION",
     "MIN_SCHEDULE_GAP",
     "SCHEDULE_CHECKED",
@@ -40,6 +41,7 @@ __all__ = [
     "Schedule",
     "ScheduleField",
     "as_instant",
+    "micros",
     "parse_duration",
     "to_zone",
     "zone",
@@ -169,6 +171,17 @@ def to_zone(at: datetime, tz: tzinfo) -> datetime:
 @lru_cache(maxsize=64)
 def _offset_zone(offset: timedelta) -> tzinfo:
     return UTC if not offset else timezone(offset)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The Unix epoch: the origin of the stores' ``at_us`` columns."""
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(at: datetime) -> int:
+    """Microseconds since the Unix epoch (an aware ``at``): exact, unlike a float
+    timestamp. What the stores' ``at_us`` columns and the SQL of conditions compare."""
+    return (at - EPOCH) // _MICROSECOND
 
 
 def as_instant(at: datetime) -> datetime:

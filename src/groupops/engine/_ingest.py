@@ -23,10 +23,10 @@ from .._reports import (
     IngestReport,
     Rejected,
 )
+from .._time import micros
 from .._trusted import built, event_from_mapping
 from .._validation import problems_from
 from ..plugins._event_rows import EventRow, event_row, event_row_from_mapping, row_instant
-from ..plugins._sqlfacts import _micros
 from ..rules._facts_api import MemoryFacts, StoreFacts
 from ._base import EngineBase
 from ._world import StoreWorld
@@ -116,7 +116,7 @@ class Ingesting(EngineBase):
             else:
                 fresh = self.store.add_events(events)
                 moves = [
-                    (_micros(e.at), e.kind, e.member, e.group, e.at, e.data.get("role"))
+                    (micros(e.at), e.kind, e.member, e.group, e.at, e.data.get("role"))
                     for e, is_new in zip(events, fresh, strict=True)
                     if is_new and e.kind in _MOVES and e.group is not None
                 ]

@@ -20,9 +20,8 @@ from typing import Any
 from pydantic_core import PydanticSerializationError, to_json
 
 from .._model import Event
-from .._time import as_instant
+from .._time import as_instant, micros
 from .._trusted import plain_event_fields, trusted, zone_of
-from ._sqlfacts import _micros
 
 __all__ = ["EventRow", "event_row", "event_row_from_mapping", "row_instant"]
 
@@ -42,7 +41,7 @@ def event_row(e: Event) -> EventRow:
         e.group,
         e.kind,
         e.at.isoformat(),
-        _micros(e.at),
+        micros(e.at),
         e.value,
         data,
         e.model_dump_json(),

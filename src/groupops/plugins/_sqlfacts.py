@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from .._errors import MissingExtraError
 from .._gc import collector_paused
 from .._model import Event, Member
+from .._time import EPOCH, micros
 from ..rules._evaluate import MetricFunction
 from ..rules._facts import History
 from ..rules._facts_api import GroupActivity, LoggedEvent, MemoryFacts, Subject
@@ -38,16 +39,11 @@ __all__ = ["HistoryCache", "SQLiteFacts"]
 
 log = logging.getLogger("groupops.store")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IN_LIST = 500  # members bound in one IN (...) list
 
 
-def _micros(at: datetime) -> int:
-    return (at - _EPOCH) // timedelta(microseconds=1)
-
-
 def _instant(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
+    return EPOCH + timedelta(microseconds=us)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -274,7 +270,7 @@ class SQLiteFacts(MemoryFacts):
         rows = self._rows_of_kind(
             "SELECT seq, member, at_us, value, data, CASE WHEN value IS NULL THEN payload END"
             " FROM events WHERE kind = ? AND at_us <= ? ORDER BY member, at_us, seq",
-            (kind, _micros(at)),
+            (kind, micros(at)),
         )
         for member, ts, value, data in rows:
             i = numbered.get(member, 0)
@@ -332,8 +328,8 @@ class SQLiteFacts(MemoryFacts):
 
     def _window(self, start: datetime | None, at: datetime) -> tuple[str, list[Any]]:
         if start is None:
-            return "at_us <= ?", [_micros(at)]
-        return "at_us >= ? AND at_us <= ?", [_micros(start), _micros(at)]
+            return "at_us <= ?", [micros(at)]
+        return "at_us >= ? AND at_us <= ?", [micros(start), micros(at)]
 
     def _per_member_group(
         self, kinds: Sequence[str], members: Sequence[str], start: datetime | None, at: datetime
@@ -372,7 +368,7 @@ class SQLiteFacts(MemoryFacts):
             rows = self._store._read(
                 f"SELECT member, max(at_us) FROM events WHERE member IN ({_marks(len(chunk))})"
                 f" AND at_us <= ?{of_kinds} GROUP BY member",
-                [*chunk, _micros(at), *(kinds or ())],
+                [*chunk, micros(at), *(kinds or ())],
             )
             last.update(rows)
         return [_instant(last[m]) if m in last else None for m in members]

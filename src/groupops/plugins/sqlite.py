@@ -40,7 +40,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -59,6 +59,7 @@ from .._model import (
     MembershipChange,
 )
 from .._outbox import MessageStatus, OutboxMessage
+from .._time import EPOCH, micros
 from .._trusted import share_fields_set
 from ..rules._evaluate import MetricFunction
 from ..rules._facts_api import Subject
@@ -246,8 +247,6 @@ MIGRATIONS: Final[tuple[str, ...]] = (
 SCHEMA_VERSION: Final[int] = len(MIGRATIONS)
 """The schema version this code reads and writes (kept in ``PRAGMA user_version``)."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 # Rows fetched per query by ``events_after``: enough to amortise a query, small enough
 # that millions of events never sit in memory at once.
 _CHUNK = 1000
@@ -261,11 +260,6 @@ _FLUSH_AT = 5_000
 # Stored rows kept by their text, per model (see _cached): a run reads the same few
 # groups once per decision and each membership several times (once per policy).
 _READ_CACHE: Final[dict[type[BaseModel], int]] = {Group: 1_000, Membership: 200_000}
-
-
-def _micros(at: datetime) -> int:
-    """Microseconds since the Unix epoch: exact, unlike a float timestamp."""
-    return (at - _EPOCH) // _MICROSECOND
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -491,7 +485,7 @@ class SQLiteStore:
         if known is None:
             known = self._load(model, payload, what)
             if known is not None:
-                self._remember(payload, share_fields_set(known))  # a run holds them by the thousand
+                self._remember(payload, known)
         return known
 
     def _remember(self, payload: str, known: BaseModel) -> None:
@@ -649,7 +643,7 @@ class SQLiteStore:
                         (
                             c.membership.member,
                             c.membership.group,
-                            _micros(c.at),
+                            micros(c.at),
                             c.decision,
                             c.model_dump_json(),
                         )
@@ -893,25 +887,21 @@ class SQLiteStore:
 
     def memberships(self, *, group: str | None = None, member: str | None = None) -> list[Membership]:
         """Memberships, optionally of one group and/or one member, by (group, member)."""
-        where, params = _filters(grp=group, member=member)
-        with self._flushed():
-            rows = self._conn.execute(
-                f"SELECT member, grp, payload FROM memberships{where} ORDER BY grp, member",
-                params,
-            ).fetchall()
-        loaded = (self._cached(Membership, payload, f"membership {m!r} in {g!r}") for m, g, payload in rows)
-        return [ms for ms in loaded if ms is not None]
+        return self._memberships_where(*_filters(grp=group, member=member))
 
     def memberships_with_status(self, group: str, statuses: Collection[str]) -> list[Membership]:
         """The memberships of ``group`` whose status is one of ``statuses``, by member:
         the rest are never read (a group's evicted and departed members outnumber its
         present ones in time; a revival asks only for the evicted)."""
         wanted = sorted(set(statuses))
+        where = f" WHERE grp = ? AND status IN ({_marks(len(wanted))})"
+        return self._memberships_where(where, [group, *wanted])
+
+    def _memberships_where(self, where: str, params: Sequence[str]) -> list[Membership]:
+        """The memberships a WHERE clause (this module's own text) matches, by (group, member)."""
         with self._flushed():
             rows = self._conn.execute(
-                "SELECT member, grp, payload FROM memberships"
-                f" WHERE grp = ? AND status IN ({_marks(len(wanted))}) ORDER BY member",
-                (group, *wanted),
+                f"SELECT member, grp, payload FROM memberships{where} ORDER BY grp, member", params
             ).fetchall()
         loaded = (self._cached(Membership, payload, f"membership {m!r} in {g!r}") for m, g, payload in rows)
         return [ms for ms in loaded if ms is not None]
@@ -934,7 +924,7 @@ class SQLiteStore:
             self.put_group(change.group)
             self._conn.execute(
                 "INSERT INTO group_history (grp, at_us, decision, payload) VALUES (?, ?, ?, ?)",
-                (change.group.id, _micros(change.at), change.decision, change.model_dump_json()),
+                (change.group.id, micros(change.at), change.decision, change.model_dump_json()),
             )
 
     def get_group(self, group: str) -> Group | None:
@@ -963,7 +953,7 @@ class SQLiteStore:
             self.put_member(profile.model_copy(update={"labels": change.labels}))
             self._conn.execute(
                 "INSERT INTO label_history (member, at_us, decision, payload) VALUES (?, ?, ?, ?)",
-                (change.member, _micros(change.at), change.decision, change.model_dump_json()),
+                (change.member, micros(change.at), change.decision, change.model_dump_json()),
             )
 
     def label_history(self, member: str) -> list[LabelChange]:
@@ -1036,7 +1026,7 @@ class SQLiteStore:
         with self._reading():
             rows, queued = self._matching_decisions(_HEAD_COLUMNS, policy, member, group, action)
         return [
-            DecisionHead(i, p, a, m or None, g or None, period, _EPOCH + timedelta(microseconds=us), status)
+            DecisionHead(i, p, a, m or None, g or None, period, EPOCH + timedelta(microseconds=us), status)
             for i, p, a, m, g, period, us, status in rows
         ] + [DecisionHead.of(d) for d in queued]
 
@@ -1064,7 +1054,7 @@ class SQLiteStore:
                 cursor = self._conn.execute(
                     "INSERT INTO ledger (id, member, policy, at_us, points, payload)"
                     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                    (e.id, e.member, e.policy, _micros(e.at), e.points, e.model_dump_json()),
+                    (e.id, e.member, e.policy, micros(e.at), e.points, e.model_dump_json()),
                 )
                 out.append(cursor.rowcount == 1)
         return out
@@ -1122,7 +1112,7 @@ class SQLiteStore:
                 "   AND (p.created_us < o.created_us OR (p.created_us = o.created_us AND p.seq < o.seq))"
                 "   AND (p.next_at_us > :at OR p.lease_until_us > :now))"
                 " ORDER BY o.created_us, o.seq LIMIT :limit",
-                {"at": _micros(at), "now": _micros(now), "limit": limit},
+                {"at": micros(at), "now": micros(now), "limit": limit},
             ).fetchall()
             claimed = [
                 OutboxMessage.model_validate_json(payload).model_copy(
@@ -1132,7 +1122,7 @@ class SQLiteStore:
             ]
             self._conn.executemany(
                 "UPDATE outbox SET lease_until_us = ?, lease_owner = ?, payload = ? WHERE key = ?",
-                [(_micros(lease_until), owner, m.model_dump_json(), m.key) for m in claimed],
+                [(micros(lease_until), owner, m.model_dump_json(), m.key) for m in claimed],
             )
         return claimed
 
@@ -1170,7 +1160,7 @@ class SQLiteStore:
             rows = self._conn.execute(
                 "SELECT payload FROM outbox WHERE messenger = ? AND recipient = ? AND delivered_us > ?"
                 " AND status = 'delivered' ORDER BY delivered_us",
-                (messenger, recipient, _micros(since)),
+                (messenger, recipient, micros(since)),
             ).fetchall()
         return [
             m.delivered_at
@@ -1187,13 +1177,13 @@ class SQLiteStore:
             "SELECT delivered_us FROM outbox WHERE messenger = ? AND json_extract(payload, '$.action') = ?"
             " AND delivered_us > ? AND status = 'delivered'"
         )
-        params: list[Any] = [messenger, action, _micros(since)]
+        params: list[Any] = [messenger, action, micros(since)]
         if recipient is not None:
             sql += " AND recipient = ?"
             params.append(recipient)
         with self._reading():
             rows = self._conn.execute(sql + " ORDER BY delivered_us", params).fetchall()
-        return [_EPOCH + timedelta(microseconds=us) for (us,) in rows]
+        return [EPOCH + timedelta(microseconds=us) for (us,) in rows]
 
     def messages(
         self,
@@ -1240,18 +1230,18 @@ def _filters(**columns: str | None) -> tuple[str, list[str]]:
 def _message_row(
     m: OutboxMessage,
 ) -> tuple[str, str, int, int | None, str, str, str, str, int, str | None, int | None, str]:
-    lease = None if m.lease_until is None else _micros(m.lease_until)
-    delivered = None if m.delivered_at is None else _micros(m.delivered_at)
+    lease = None if m.lease_until is None else micros(m.lease_until)
+    delivered = None if m.delivered_at is None else micros(m.delivered_at)
     return (
         m.key,
         m.status,
-        _micros(m.next_at),
+        micros(m.next_at),
         lease,
         m.member or "",  # '' for a message about no member (a post to a group)
         m.messenger,
         m.decision,
         m.recipient,
-        _micros(m.created_at),
+        micros(m.created_at),
         m.lease_owner,
         delivered,
         m.model_dump_json(),
@@ -1289,4 +1279,4 @@ _HEAD_COLUMNS = (
 
 def _decision_row(d: Decision) -> tuple[str, str, str, str, str, int, str]:
     # the index columns keep '' for "no member / no group"
-    return (d.id, d.policy, d.member or "", d.group or "", d.action, _micros(d.at), d.model_dump_json())
+    return (d.id, d.policy, d.member or "", d.group or "", d.action, micros(d.at), d.model_dump_json())

@@ -38,10 +38,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from .._errors import GroupOpsError, MissingExtraError
+from .._time import micros
 from ._compile import _StaticLeaf, compile_condition
 from ._conditions import Scope
 
@@ -68,7 +69,6 @@ SUBJECT_COLUMNS = (
 )
 """The columns of the ``subjects`` table, in the order :func:`subject_rows` gives them."""
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ANCHORS = ("joined", "evicted", "revived", "promoted", "period_start")
 _COMPILED = frozenset({"count", "days_since", "tenure", "role", "label", "source", "referrer"})
 _WHY_NOT = {
@@ -106,10 +106,6 @@ class SQLCondition:
     params: dict[str, Any]
     dialect: str
     kinds: tuple[str, ...]
-
-
-def _micros(at: datetime) -> int:
-    return (at - _EPOCH) // timedelta(microseconds=1)
 
 
 def compile_sql(
@@ -179,7 +175,7 @@ class _Builder:
         self.params: dict[str, Any] = {}
         self.kinds: dict[str, None] = {}
         self.aggregates: list[Any] = []
-        self.end_us = _micros(at)
+        self.end_us = micros(at)
         self.end_s = at.timestamp()
         self.correlated = False
 
@@ -273,7 +269,7 @@ class _Builder:
         exp = self.exp
         start = static.fixed_start_at(self.at, self.tz)
         if start is not None:
-            return [exp.GTE(this=self.e("at_us"), expression=self.param(_micros(start)))]
+            return [exp.GTE(this=self.e("at_us"), expression=self.param(micros(start)))]
         if static.since is not None:
             anchor = self.s(f"{static.since}_us")
             # an anchor that never happened is an empty window (NULL never compares true)
@@ -382,7 +378,7 @@ def subject_rows(
     labels: list[tuple[int, str]] = []
 
     def us(moment: datetime | None) -> int | None:
-        return None if moment is None else _micros(moment)
+        return None if moment is None else micros(moment)
 
     for sid, (ms, period_start) in enumerate(zip(memberships, period_starts, strict=True)):
         profile: Member | None = profiles.get(ms.member)
